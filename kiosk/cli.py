@@ -1,0 +1,155 @@
+"""The `kiosk` command line. Errors are one French line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from kiosk.cardreader.atr import CardFamily, identify_atr
+from kiosk.cardreader.profiles.cps import ProfessionalCard
+from kiosk.cardreader.reading import CardContents, read_card
+from kiosk.cardreader.service import CardService
+from kiosk.errors import KioskError
+from kiosk.messages import describe_error
+
+__all__ = ["card_to_json", "main"]
+
+EXIT_ERROR = 1
+
+
+def _atr_text(atr: bytes) -> str:
+    return atr.hex(" ").upper()
+
+
+def card_to_json(card: CardContents) -> dict[str, Any]:
+    """The `kiosk card read --json` document for a card."""
+    if isinstance(card, ProfessionalCard):
+        return {
+            "kind": card.card_type.lower(),
+            "atr": _atr_text(card.atr),
+            "id_nat": card.id_nat,
+            "nom": card.nom,
+            "prenom": card.prenom,
+            "profession": card.profession,
+            "structure_id": card.structure_id,
+            "structure_name": card.structure_name,
+            "expiry": card.expiry.isoformat(),
+        }
+    return {
+        "kind": "vitale2",
+        "atr": _atr_text(card.atr),
+        "valid_from": card.valid_from.isoformat(),
+        "holders": [
+            {
+                "nom": h.nom,
+                "prenom": h.prenom,
+                "birth_date": h.birth_date,
+                "nationality": h.nationality,
+                "nir": h.nir,
+                "nir_valid": h.nir_valid,
+            }
+            for h in card.holders
+        ],
+    }
+
+
+def _card_text(card: CardContents) -> str:
+    if isinstance(card, ProfessionalCard):
+        role = {"21": "pharmacien", "10": "médecin"}.get(card.profession or "", "")
+        lines = [
+            f"Carte {card.card_type} : {card.prenom} {card.nom} ({card.id_nat})",
+            f"  profession : {card.profession or 'aucune (carte d établissement)'} {role}".rstrip(),
+            f"  structure  : {card.structure_name} ({card.structure_id})",
+            f"  expire le  : {card.expiry.isoformat()}",
+        ]
+        return "\n".join(lines)
+    lines = [f"Carte Vitale 2, valide depuis le {card.valid_from.isoformat()}"]
+    for index, h in enumerate(card.holders):
+        who = "assuré" if index == 0 else "bénéficiaire"
+        key = "" if h.nir_valid else "  (clé de NIR fausse)"
+        lines.append(f"  {index + 1}. {h.prenom} {h.nom}, né(e) le {h.birth_date}, {who}{key}")
+    return "\n".join(lines)
+
+
+def _make_backend() -> Any:
+    # Imported here so that commands which never touch a card do not load pyscard.
+    from kiosk.cardreader.pcsc import PyscardBackend
+
+    return PyscardBackend()
+
+
+def _cmd_readers(_args: argparse.Namespace) -> int:
+    backend = _make_backend()
+    try:
+        states = backend.snapshot()
+    finally:
+        backend.close()
+    if not states:
+        raise_no_reader()
+    for name in sorted(states):
+        state = states[name]
+        if not state.present:
+            print(f"{name}\tvide")
+            continue
+        rule = identify_atr(state.atr)
+        label = rule.model if rule.family is not CardFamily.UNKNOWN else "carte inconnue"
+        mute = " (muette)" if state.mute else ""
+        print(f"{name}\tcarte présente{mute}\t{label}\t{_atr_text(state.atr)}")
+    return 0
+
+
+def raise_no_reader() -> None:
+    """No reader at all is an error for every card command."""
+    from kiosk.errors import NoReaderError
+
+    raise NoReaderError(None)
+
+
+def _cmd_card_read(args: argparse.Namespace) -> int:
+    service = CardService(_make_backend, job_timeout_s=args.timeout)
+    with service:
+        card = service.run(read_card, reader=args.reader)
+    if args.json:
+        print(json.dumps(card_to_json(card), ensure_ascii=False))
+    else:
+        print(_card_text(card))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Kiosque DMP")
+    parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
+    sub = parser.add_subparsers(dest="command", required=True)
+    readers = sub.add_parser("readers", help="liste les lecteurs et les cartes présentes")
+    readers.set_defaults(handler=_cmd_readers)
+    card = sub.add_parser("card", help="cartes")
+    card_sub = card.add_subparsers(dest="card_command", required=True)
+    read = card_sub.add_parser("read", help="lit la carte présente")
+    read.add_argument("--reader", help="nom du lecteur (par défaut : le premier avec une carte)")
+    read.add_argument("--json", action="store_true", help="sortie JSON")
+    read.add_argument("--timeout", type=float, default=8.0, help=argparse.SUPPRESS)
+    read.set_defaults(handler=_cmd_card_read)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `kiosk` command."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        code: int = args.handler(args)
+    except KioskError as exc:
+        print(f"kiosk: {describe_error(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the kiosk needs and starts pcscd with the vpcd virtual reader.
+# Idempotent: run it as often as you like. Uses sudo when not root.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools gcc python3-venv python3-dev)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "bootstrap: installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+"$(dirname "$0")/pcscd-start.sh"
