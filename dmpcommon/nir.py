@@ -13,7 +13,7 @@ __all__ = ["InvalidNirError", "check_nir", "is_valid_nir", "nir_key"]
 
 # Sex 1-4 (3/4: born abroad before registration) or 7/8 (temporary number), then digits,
 # with the department allowed to be 2A or 2B.
-_NIR_RE = re.compile(r"^[1-478]\d{4}(?:\d{2}|2[AB])\d{6}\d{2}$")
+_NIR_RE = re.compile(r"^[1-478][0-9]{4}(?:[0-9]{2}|2[AB])[0-9]{8}$")
 
 
 class InvalidNirError(ValueError):

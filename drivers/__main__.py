@@ -9,9 +9,9 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
+from drivers.cards import build_card
 from drivers.image import ImageError, load_image
 from drivers.vpcd import VirtualCardLink
-from drivers.cards import build_card
 
 
 def _serve(args: argparse.Namespace) -> int:

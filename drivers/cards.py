@@ -167,8 +167,11 @@ class Vitale2Card(VirtualCard):
         # A field absent from the image is absent from the card: tests need missing tags.
         for holder in holders:
             identity = b""
-            for tag, key, encode in ((0x80, "nom", _text), (0x81, "prenom", _text),
-                                     (0x82, "birth_date", _date)):
+            for tag, key, encode in (
+                (0x80, "nom", _text),
+                (0x81, "prenom", _text),
+                (0x82, "birth_date", _date),
+            ):
                 if key in holder:
                     identity += tlv(tag, encode(holder[key]))
             identities += tlv(0x65, identity)
@@ -191,9 +194,16 @@ class CpsCard(VirtualCard):
         super().__init__(image)
         data = image.data
         identity = b""
-        for tag, key in ((0xC0, "card_type"), (0xC1, "id_nat"), (0xC2, "nom"), (0xC3, "prenom"),
-                         (0xC4, "profession"), (0xC5, "structure_id"), (0xC6, "structure_name"),
-                         (0xC7, "serial")):
+        for tag, key in (
+            (0xC0, "card_type"),
+            (0xC1, "id_nat"),
+            (0xC2, "nom"),
+            (0xC3, "prenom"),
+            (0xC4, "profession"),
+            (0xC5, "structure_id"),
+            (0xC6, "structure_name"),
+            (0xC7, "serial"),
+        ):
             if data.get(key) is not None:
                 identity += tlv(tag, _text(data[key]))
         if data.get("expiry") is not None:
@@ -204,10 +214,10 @@ class CpsCard(VirtualCard):
         self.key: ec.EllipticCurvePrivateKey | None = None
         if data.get("key_pem"):
             pem = resolve_path(image, str(data["key_pem"])).read_bytes()
-            key = serialization.load_pem_private_key(pem, password=None)
-            if not isinstance(key, ec.EllipticCurvePrivateKey):
+            private_key = serialization.load_pem_private_key(pem, password=None)
+            if not isinstance(private_key, ec.EllipticCurvePrivateKey):
                 raise ImageError("key_pem must hold an EC P-256 key")
-            self.key = key
+            self.key = private_key
         self.pin = str(data.get("pin", "1234")).encode("ascii").ljust(8, b"\xff")
         self.max_tries = 3
         self.tries_left = int(data.get("tries_left", self.max_tries))

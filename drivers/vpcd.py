@@ -36,8 +36,13 @@ class VirtualCardLink:
     """One virtual card in one vpcd slot, served on its own thread until removed."""
 
     def __init__(
-        self, card: MisbehavingCard, *, slot: int = 0, host: str = "127.0.0.1",
-        port: int | None = None, reconnect: bool = True,
+        self,
+        card: MisbehavingCard,
+        *,
+        slot: int = 0,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        reconnect: bool = True,
     ) -> None:
         self.card = card
         self.slot = slot
@@ -165,8 +170,12 @@ class VirtualCardLink:
 
 
 def insert_card(
-    image: CardImage | str | Path, *, slot: int = 0, host: str = "127.0.0.1",
-    port: int | None = None, reconnect: bool = True,
+    image: CardImage | str | Path,
+    *,
+    slot: int = 0,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    reconnect: bool = True,
 ) -> VirtualCardLink:
     """Insert a virtual card built from an image (or its path) and return its link."""
     if not isinstance(image, CardImage):

@@ -1,19 +1,19 @@
 """The kiosk's error tree. Errors carry data; only the UI turns them into sentences.
 
-    KioskError
-    └── CardError                    anything about readers and cards
-        ├── PcscUnavailableError     the PC/SC service (pcscd) cannot be reached
-        ├── NoReaderError            no reader connected, or the named one is absent
-        ├── NoCardError              the reader holds no card
-        ├── CardRemovedError         the card left the reader during the exchange
-        ├── CardMuteError            the card does not answer
-        ├── CardCommunicationError   any other transport failure
-        ├── UnknownCardError         an ATR that is in none of our tables (bank card...)
-        ├── UnsupportedCardError     a recognised card we refuse (Vitale 1, phone app)
-        ├── CardDataError            the card answered, but its data is malformed
-        ├── ApduError                a status word other than 9000
-        ├── PinError                 wrong PIN, with the tries left
-        └── PinBlockedError          no PIN try left
+KioskError
+└── CardError                    anything about readers and cards
+    ├── PcscUnavailableError     the PC/SC service (pcscd) cannot be reached
+    ├── NoReaderError            no reader connected, or the named one is absent
+    ├── NoCardError              the reader holds no card
+    ├── CardRemovedError         the card left the reader during the exchange
+    ├── CardMuteError            the card does not answer
+    ├── CardCommunicationError   any other transport failure
+    ├── UnknownCardError         an ATR that is in none of our tables (bank card...)
+    ├── UnsupportedCardError     a recognised card we refuse (Vitale 1, phone app)
+    ├── CardDataError            the card answered, but its data is malformed
+    ├── ApduError                a status word other than 9000
+    ├── PinError                 wrong PIN, with the tries left
+    └── PinBlockedError          no PIN try left
 """
 
 from __future__ import annotations

@@ -49,14 +49,19 @@ def describe_error(error: KioskError) -> str:
     if isinstance(error, UnsupportedCardError):
         return _UNSUPPORTED.get(error.kind, "carte non prise en charge à ce comptoir")
     if isinstance(error, UnknownCardError):
-        return ("carte inconnue (ni carte Vitale, ni carte professionnelle) : "
-                "présentez une carte Vitale 2 ou une CPS/CPE")
+        return (
+            "carte inconnue (ni carte Vitale, ni carte professionnelle) : "
+            "présentez une carte Vitale 2 ou une CPS/CPE"
+        )
     if isinstance(error, CardDataError):
-        return ("données de la carte illisibles ou incomplètes : la carte est peut-être "
-                "abîmée, orientez le patient vers sa caisse")
+        return (
+            "données de la carte illisibles ou incomplètes : la carte est peut-être "
+            "abîmée, orientez le patient vers sa caisse"
+        )
     if isinstance(error, PinBlockedError):
-        return ("code porteur bloqué : la carte doit être débloquée auprès de "
-                "l'ANS (hors du kiosque)")
+        return (
+            "code porteur bloqué : la carte doit être débloquée auprès de l'ANS (hors du kiosque)"
+        )
     if isinstance(error, PinError):
         if error.tries_left == 1:
             return "code porteur faux : plus qu'un seul essai avant blocage de la carte"
@@ -64,8 +69,7 @@ def describe_error(error: KioskError) -> str:
             return f"code porteur faux : {error.tries_left} essais restants"
         return "code porteur faux"
     if isinstance(error, ApduError):
-        return (f"la carte a refusé une commande (code {error.sw:04X}) : "
-                "retirez-la et réinsérez-la")
+        return f"la carte a refusé une commande (code {error.sw:04X}) : retirez-la et réinsérez-la"
     if isinstance(error, CardCommunicationError):
         return "erreur de communication avec la carte : retirez-la et réinsérez-la"
     return "erreur inattendue : réessayez, puis prévenez le support si elle revient"

@@ -109,8 +109,14 @@ class ApduProtocol:
         self.apdu_count += 1
         response, sw = self.connection.send_and_receive(apdu)
         # Header and lengths only: data may be a PIN or a health identifier.
-        log.log(TRACE, "APDU %s Lc=%d -> %04X (%d bytes)", apdu[:4].hex(), len(apdu) - 4, sw,
-                len(response))
+        log.log(
+            TRACE,
+            "APDU %s Lc=%d -> %04X (%d bytes)",
+            apdu[:4].hex(),
+            len(apdu) - 4,
+            sw,
+            len(response),
+        )
         return response, sw
 
     def transmit(

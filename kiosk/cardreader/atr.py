@@ -56,10 +56,12 @@ ATR_TABLE: tuple[AtrRule, ...] = (
     # PC/SC part 3 pseudo-ATR of an ISO 14443-4 type A card without historical bytes: what a
     # phone's host card emulation (the carte Vitale app) shows on a contactless reader.
     AtrRule(_h("3B 80 80 01 01"), CardFamily.APCV, "application carte Vitale"),
-    AtrRule(_h("3B AC 00 40 2A 00 12 25 00 64 80 00 03 10 00 90 00"), CardFamily.PROFESSIONAL,
-            "CPS3"),
-    AtrRule(_h("3B 9B 18 80 01 00 12 25 00 64 80 04 01 00 00 90 44"), CardFamily.PROFESSIONAL,
-            "CPS4"),
+    AtrRule(
+        _h("3B AC 00 40 2A 00 12 25 00 64 80 00 03 10 00 90 00"), CardFamily.PROFESSIONAL, "CPS3"
+    ),
+    AtrRule(
+        _h("3B 9B 18 80 01 00 12 25 00 64 80 04 01 00 00 90 44"), CardFamily.PROFESSIONAL, "CPS4"
+    ),
 )
 
 

@@ -266,7 +266,9 @@ class CardService:
         self._wake(worker)
         return future
 
-    def run(self, job: CardJob[T], *, reader: str | None = None, timeout_s: float | None = None) -> T:
+    def run(
+        self, job: CardJob[T], *, reader: str | None = None, timeout_s: float | None = None
+    ) -> T:
         """Run a job on the card thread and wait for it; a card that never answers raises
         CardMuteError and the card thread is replaced."""
         future = self.submit(job, reader=reader)

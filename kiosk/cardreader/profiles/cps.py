@@ -47,9 +47,7 @@ def _parse_identity(data: bytes, atr: bytes) -> ProfessionalCard:
     if card_type not in ("CPS", "CPE"):
         raise CardDataError("unknown professional card type")
     profession_tlv = find(tlvs, 0xC4)
-    profession = (
-        ascii_digits(profession_tlv.value, "profession code") if profession_tlv else None
-    )
+    profession = ascii_digits(profession_tlv.value, "profession code") if profession_tlv else None
     if card_type == "CPS" and profession is None:
         raise CardDataError("missing profession code (tag C4)")
     return ProfessionalCard(

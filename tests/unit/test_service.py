@@ -1,0 +1,196 @@
+"""The card service's logic against a fake PC/SC backend (the real one: tests/emulated)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import pytest
+
+from kiosk.cardreader.apdu import CardConnection
+from kiosk.cardreader.atr import CardFamily
+from kiosk.cardreader.backend import PcscBackend, ReaderState
+from kiosk.cardreader.service import CardEvent, CardEventKind, CardService, diff_states
+from kiosk.errors import CardMuteError, NoCardError, NoReaderError, PcscUnavailableError
+
+VITALE_ATR = bytes.fromhex("3B751300004709EA9000")
+
+
+def _state(name: str, atr: bytes = b"") -> ReaderState:
+    return ReaderState(name, present=bool(atr), atr=atr)
+
+
+def test_diff_states_orders_removals_first() -> None:
+    old = {"A": _state("A", VITALE_ATR), "B": _state("B")}
+    new = {"A": _state("A"), "C": _state("C", VITALE_ATR)}
+    events = diff_states(old, new)
+    assert [(e.kind, e.reader) for e in events] == [
+        (CardEventKind.CARD_REMOVED, "A"),
+        (CardEventKind.READER_REMOVED, "B"),
+        (CardEventKind.READER_ADDED, "C"),
+        (CardEventKind.CARD_INSERTED, "C"),
+    ]
+    assert events[-1].card is not None and events[-1].card.family is CardFamily.VITALE2
+
+
+def test_a_card_swapped_between_two_polls_is_a_removal_then_an_insertion() -> None:
+    other = bytes.fromhex("3B6500002063CB6A00")
+    events = diff_states({"A": _state("A", VITALE_ATR)}, {"A": _state("A", other)})
+    assert [e.kind for e in events] == [CardEventKind.CARD_REMOVED, CardEventKind.CARD_INSERTED]
+
+
+class World:
+    """What the fake PC/SC service shows; `down` makes every context fail."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, ReaderState] = {"R0": _state("R0")}
+        self.down = False
+        self.changed = threading.Condition()
+        self.contexts = 0
+        self.hang = threading.Event()
+        self.unblock = threading.Event()
+
+    def set(self, **states: ReaderState) -> None:
+        with self.changed:
+            self.states = dict(states)
+            self.changed.notify_all()
+
+
+class FakeConnection(CardConnection):
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def send_and_receive(self, apdu: bytes) -> tuple[bytes, int]:
+        if self.world.hang.is_set():
+            self.world.unblock.wait(10)  # a card that never answers
+        return b"", 0x9000
+
+    def close(self) -> None:
+        pass
+
+
+class FakeBackend(PcscBackend):
+    def __init__(self, world: World) -> None:
+        if world.down:
+            raise PcscUnavailableError("down")
+        world.contexts += 1
+        self.world = world
+        self.cancelled = False
+
+    def snapshot(self) -> dict[str, ReaderState]:
+        if self.world.down:
+            raise PcscUnavailableError("down")
+        return dict(self.world.states)
+
+    def wait_for_change(self, known: dict[str, ReaderState], timeout_s: float) -> bool:
+        with self.world.changed:
+            if self.cancelled:
+                self.cancelled = False
+                return False
+            self.world.changed.wait_for(
+                lambda: self.world.down or self.world.states != known or self.cancelled, timeout_s
+            )
+            if self.world.down:
+                raise PcscUnavailableError("down")
+            self.cancelled = False
+            return self.world.states != known
+
+    def cancel(self) -> None:
+        with self.world.changed:
+            self.cancelled = True
+            self.world.changed.notify_all()
+
+    def connect(self, reader: str) -> tuple[CardConnection, bytes]:
+        return FakeConnection(self.world), self.world.states[reader].atr
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def _events(world: World) -> tuple[CardService, queue.Queue[CardEvent]]:
+    events: queue.Queue[CardEvent] = queue.Queue()
+    service = CardService(
+        lambda: FakeBackend(world),
+        events.put,
+        poll_s=0.05,
+        reconnect_min_s=0.01,
+        reconnect_max_s=0.05,
+        job_timeout_s=0.5,
+    )
+    return service, events
+
+
+def _next(events: queue.Queue[CardEvent], kind: CardEventKind) -> CardEvent:
+    while True:
+        event = events.get(timeout=5)
+        if event.kind is kind:
+            return event
+
+
+def test_service_reports_insertions_and_recovers_after_the_service_goes_away(world: World) -> None:
+    service, events = _events(world)
+    with service:
+        assert _next(events, CardEventKind.READER_ADDED).reader == "R0"
+        world.set(R0=_state("R0", VITALE_ATR))
+        assert _next(events, CardEventKind.CARD_INSERTED).atr == VITALE_ATR
+        with world.changed:
+            world.down = True
+            world.changed.notify_all()
+        _next(events, CardEventKind.SERVICE_LOST)
+        contexts = world.contexts
+        world.states = {"R0": _state("R0")}
+        world.down = False
+        _next(events, CardEventKind.SERVICE_RESTORED)
+        assert world.contexts == contexts + 1  # a fresh context, never the old one
+        world.set(R0=_state("R0", VITALE_ATR))
+        assert _next(events, CardEventKind.CARD_INSERTED).reader == "R0"
+
+
+def test_jobs_run_on_the_card_thread_and_errors_reach_the_caller(world: World) -> None:
+    service, _ = _events(world)
+    threads: list[str] = []
+    with service:
+        with pytest.raises(NoCardError):
+            service.run(lambda c, a: a)
+        world.set(R0=_state("R0", VITALE_ATR))
+        assert (
+            service.run(lambda c, a: threads.append(threading.current_thread().name) or a)
+            == VITALE_ATR
+        )
+        with pytest.raises(NoReaderError):
+            service.run(lambda c, a: a, reader="R9")
+    assert threads and threads[0].startswith("card-io-")
+
+
+def test_a_card_that_never_answers_times_out_and_a_fresh_thread_takes_over(world: World) -> None:
+    service, _ = _events(world)
+    world.set(R0=_state("R0", VITALE_ATR))
+    with service:
+        world.hang.set()
+        with pytest.raises(CardMuteError):
+            service.run(lambda c, a: c.send_and_receive(b"\x00\xa4\x00\x00"))
+        world.hang.clear()
+        assert service.run(lambda c, a: a) == VITALE_ATR
+        world.unblock.set()  # lets the abandoned thread see it is stale and leave
+
+
+def test_a_listener_that_raises_does_not_stop_monitoring(world: World) -> None:
+    seen: list[CardEvent] = []
+
+    def listener(event: CardEvent) -> None:
+        seen.append(event)
+        raise RuntimeError("bug in a screen")
+
+    service = CardService(lambda: FakeBackend(world), listener, poll_s=0.05)
+    with service:
+        world.set(R0=_state("R0", VITALE_ATR))
+        for _ in range(100):
+            if any(e.kind is CardEventKind.CARD_INSERTED for e in seen):
+                break
+            threading.Event().wait(0.05)
+    assert any(e.kind is CardEventKind.CARD_INSERTED for e in seen)
