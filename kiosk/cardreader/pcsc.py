@@ -28,6 +28,7 @@ __all__ = ["PyscardBackend", "PyscardConnection"]
 log = logging.getLogger(__name__)
 
 _PNP = "\\\\?PnP?\\Notification"
+_REMOVAL_GRACE_MS = 600
 
 
 def _u32(code: int) -> int:
@@ -94,10 +95,20 @@ class PyscardConnection(CardConnection):
         return data[:-2], int.from_bytes(data[-2:], "big")
 
     def _raise_absent_or_mute(self) -> None:
-        code, _reader, state, _protocol, _atr = scard.SCardStatus(self._card)
-        if _u32(code) != _OK or not state & scard.SCARD_PRESENT:
+        # PC/SC learns of the removal at its next presence poll (pcscd polls vpcd every
+        # 400 ms): wait for the reader's state to change rather than trust it right away.
+        code, states = scard.SCardGetStatusChange(
+            self._context, 0, [(self._reader, scard.SCARD_STATE_UNAWARE)]
+        )
+        if _u32(code) == _OK and states[0][1] & scard.SCARD_STATE_PRESENT:
+            code, states = scard.SCardGetStatusChange(
+                self._context, _REMOVAL_GRACE_MS, [(self._reader, states[0][1])]
+            )
+            if _u32(code) == _TIMEOUT:
+                raise CardCommunicationError(None)  # still there: the reply was garbage
+        if _u32(code) != _OK or not states[0][1] & scard.SCARD_STATE_PRESENT:
             raise CardRemovedError("no reply")
-        raise CardMuteError("no status word")
+        raise CardCommunicationError(None)
 
     def close(self) -> None:
         """Disconnect and power the card down, so a PIN verified here does not linger."""

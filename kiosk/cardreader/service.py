@@ -115,10 +115,13 @@ class _Worker(threading.Thread):
                 try:
                     self.backend = service._backend_factory()
                     self._publish(self.backend.snapshot())
-                except PcscUnavailableError:
+                except PcscUnavailableError as exc:
                     self._drop_backend()
                     service._set_available(False, self)
-                    service._stopping.wait(retry_s)
+                    # Nobody should wait on a dead service: fail what is queued right away.
+                    self._fail_jobs(exc)
+                    service._wakeup.wait(retry_s)
+                    service._wakeup.clear()
                     retry_s = min(retry_s * 2, service.reconnect_max_s)
                     continue
                 retry_s = service.reconnect_min_s
@@ -143,6 +146,14 @@ class _Worker(threading.Thread):
             except KioskError:
                 pass  # the context is being thrown away anyway
             self.backend = None
+
+    def _fail_jobs(self, error: BaseException) -> None:
+        while self.alive():
+            job = self.service._next_job()
+            if job is None:
+                return
+            if job.future.set_running_or_notify_cancel():
+                job.future.set_exception(error)
 
     def _publish(self, states: dict[str, ReaderState]) -> None:
         events = diff_states(self.states, states)
@@ -215,6 +226,7 @@ class CardService:
         self._lock = threading.Lock()
         self._jobs: list[_Job] = []
         self._stopping = threading.Event()
+        self._wakeup = threading.Event()
         self._generation = 0
         self._worker: _Worker | None = None
         self._available: bool | None = None
@@ -240,7 +252,9 @@ class CardService:
             worker, self._worker = self._worker, None
             jobs, self._jobs = self._jobs, []
         for job in jobs:
-            job.future.set_exception(NoReaderError(job.reader))
+            if job.future.set_running_or_notify_cancel():  # False once the caller gave up
+                job.future.set_exception(NoReaderError(job.reader))
+        self._wakeup.set()
         if worker is not None:
             self._wake(worker)
             worker.join(timeout_s)
@@ -291,8 +305,8 @@ class CardService:
         with self._lock:
             return self._jobs.pop(0) if self._jobs else None
 
-    @staticmethod
-    def _wake(worker: _Worker) -> None:
+    def _wake(self, worker: _Worker) -> None:
+        self._wakeup.set()
         backend = worker.backend
         if backend is not None:
             try:

@@ -194,3 +194,23 @@ def test_a_listener_that_raises_does_not_stop_monitoring(world: World) -> None:
                 break
             threading.Event().wait(0.05)
     assert any(e.kind is CardEventKind.CARD_INSERTED for e in seen)
+
+
+def test_a_job_fails_fast_while_the_service_is_down(world: World) -> None:
+    world.down = True
+    service, _ = _events(world)
+    with service:
+        future = service.submit(lambda c, a: a)
+        with pytest.raises(PcscUnavailableError):
+            future.result(timeout=2)  # well before the job timeout of a mute card
+
+
+def test_stop_after_a_caller_gave_up_on_a_queued_job(world: World) -> None:
+    world.down = True
+    service = CardService(lambda: FakeBackend(world), reconnect_min_s=5, reconnect_max_s=5)
+    service.start()
+    service._worker.join(0.2)  # type: ignore[union-attr]  # let it fail once and sleep
+    future = service.submit(lambda c, a: a)
+    future.cancel()
+    service.stop()  # must not trip over the cancelled future
+    assert future.cancelled() or isinstance(future.exception(), PcscUnavailableError)

@@ -1,0 +1,105 @@
+"""The card monitor on the real pcscd: insertions, removals, and pcscd killed and restarted."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.cardreader.atr import CardFamily
+from kiosk.cardreader.pcsc import PyscardBackend
+from kiosk.cardreader.reading import read_card
+from kiosk.cardreader.service import CardEvent, CardEventKind, CardService
+from tests.conftest import CARDS, ROOT
+from tests.pcsc_helpers import READERS, card_in_slot, start_pcscd, stop_pcscd
+
+
+def _next(events: queue.Queue[CardEvent], kind: CardEventKind, timeout_s: float = 10) -> CardEvent:
+    while True:
+        event = events.get(timeout=timeout_s)
+        if event.kind is kind:
+            return event
+
+
+@pytest.fixture
+def monitored() -> tuple[CardService, queue.Queue[CardEvent]]:
+    events: queue.Queue[CardEvent] = queue.Queue()
+    service = CardService(PyscardBackend, events.put, reconnect_min_s=0.1, reconnect_max_s=0.5)
+    service.start()
+    yield service, events  # type: ignore[misc]
+    service.stop()
+
+
+def test_monitor_reports_readers_insertions_and_removals(
+    monitored: tuple[CardService, queue.Queue[CardEvent]],
+) -> None:
+    _service, events = monitored
+    added = {_next(events, CardEventKind.READER_ADDED).reader for _ in READERS}
+    assert added == set(READERS)
+    with card_in_slot(CARDS / "cps-medecin.json", slot=1, wait=False):
+        inserted = _next(events, CardEventKind.CARD_INSERTED)
+        assert inserted.reader == READERS[1]
+        assert inserted.card is not None and inserted.card.family is CardFamily.PROFESSIONAL
+    assert _next(events, CardEventKind.CARD_REMOVED).reader == READERS[1]
+
+
+def test_monitor_survives_pcscd_restart_and_reports_the_next_card(
+    monitored: tuple[CardService, queue.Queue[CardEvent]],
+) -> None:
+    service, events = monitored
+    _next(events, CardEventKind.READER_ADDED)
+    stop_pcscd()
+    _next(events, CardEventKind.SERVICE_LOST)
+    start_pcscd()
+    _next(events, CardEventKind.SERVICE_RESTORED)
+    with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0, wait=False):
+        inserted = _next(events, CardEventKind.CARD_INSERTED)
+        assert inserted.reader == READERS[0]
+        assert inserted.card is not None and inserted.card.family is CardFamily.VITALE2
+        card = service.run(read_card, reader=READERS[0])
+    assert card.atr == inserted.atr
+
+
+def test_a_card_left_in_the_reader_survives_pcscd_restart(
+    monitored: tuple[CardService, queue.Queue[CardEvent]],
+) -> None:
+    service, events = monitored
+    with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0, wait=False):
+        _next(events, CardEventKind.CARD_INSERTED)
+        stop_pcscd()
+        _next(events, CardEventKind.SERVICE_LOST)
+        start_pcscd()
+        _next(events, CardEventKind.SERVICE_RESTORED)
+        # The virtual card reconnects to the new vpcd like a real card stays in its reader.
+        assert _next(events, CardEventKind.CARD_INSERTED).reader == READERS[0]
+        assert service.run(read_card, reader=READERS[0]).atr
+
+
+def _kiosk(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", *args], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+
+
+def test_cli_without_pcscd_and_without_any_reader(tmp_path: Path) -> None:
+    try:
+        stop_pcscd()
+        down = _kiosk("card", "read")
+        readers_down = _kiosk("readers")
+        empty_conf = tmp_path / "reader.conf.d"
+        empty_conf.mkdir()
+        start_pcscd(config_dir=empty_conf)
+        no_reader = _kiosk("card", "read")
+        readers_none = _kiosk("readers")
+    finally:
+        stop_pcscd()
+        start_pcscd()
+    for result in (down, readers_down):
+        assert result.returncode == 1 and result.stdout == ""
+        assert "pcscd" in result.stderr and "Traceback" not in result.stderr
+    for result in (no_reader, readers_none):
+        assert result.returncode == 1 and result.stdout == ""
+        assert "aucun lecteur" in result.stderr
