@@ -34,7 +34,7 @@ pytest: venv
 test: system venv lint typecheck contracts pytest
 
 demo: system venv
-	$(BIN)/python -m drivers demo
+	@scripts/demo.sh
 
 bench: system venv
 	@for b in bench/*.py; do $(BIN)/python $$b; done

@@ -21,7 +21,7 @@ def _serve(args: argparse.Namespace) -> int:
     except (ImageError, OSError, ValueError) as exc:
         print(f"drivers: cannot load {args.card}: {exc}", file=sys.stderr)
         return 2
-    link = VirtualCardLink(card, slot=args.slot, host=args.host)
+    link = VirtualCardLink(card, slot=args.slot, host=args.host, tune_socket=not args.no_tune)
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         link.remove()
@@ -48,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--slot", type=int, choices=(0, 1), default=0)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--wait", type=float, default=10.0, help="seconds to wait for vpcd")
+    serve.add_argument(
+        "--no-tune", action="store_true", help="leave Nagle and delayed ACKs on (benchmark baseline)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     return _serve(args)

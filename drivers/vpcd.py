@@ -43,8 +43,10 @@ class VirtualCardLink:
         host: str = "127.0.0.1",
         port: int | None = None,
         reconnect: bool = True,
+        tune_socket: bool = True,
     ) -> None:
         self.card = card
+        self.tune_socket = tune_socket
         self.slot = slot
         self.address = (host, port if port is not None else VPCD_BASE_PORT + slot)
         self.reconnect = reconnect
@@ -98,7 +100,8 @@ class VirtualCardLink:
     def _connect(self) -> socket.socket:
         sock = socket.create_connection(self.address, timeout=2)
         sock.settimeout(None)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tune_socket:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._lock:
             self._sock = sock
         return sock
@@ -143,8 +146,9 @@ class VirtualCardLink:
     def _serve(self, sock: socket.socket) -> None:
         behaviour = self.card.behaviour
         while not self._stop.is_set():
-            # Linux clears QUICKACK after use: set it again before every receive.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            if self.tune_socket:
+                # Linux clears QUICKACK after use: set it again before every receive.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
             (length,) = struct.unpack(">H", self._recv_exact(sock, 2))
             message = self._recv_exact(sock, length)
             if length == 1:

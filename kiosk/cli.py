@@ -62,7 +62,7 @@ def _card_text(card: CardContents) -> str:
         role = {"21": "pharmacien", "10": "médecin"}.get(card.profession or "", "")
         lines = [
             f"Carte {card.card_type} : {card.prenom} {card.nom} ({card.id_nat})",
-            f"  profession : {card.profession or 'aucune (carte d établissement)'} {role}".rstrip(),
+            f"  profession : {card.profession or 'aucune'} {role}".rstrip(),
             f"  structure  : {card.structure_name} ({card.structure_id})",
             f"  expire le  : {card.expiry.isoformat()}",
         ]
