@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from kiosk.cardreader.apdu import ApduProtocol  # noqa: E402
 from kiosk.cardreader.pcsc import PyscardBackend  # noqa: E402
 from kiosk.cardreader.profiles.vitale2 import Vitale2Session  # noqa: E402
-from kiosk.cardreader.service import CardEventKind, CardService  # noqa: E402
+from kiosk.cardreader.service import CardEvent, CardEventKind, CardService  # noqa: E402
 
 CARD = ROOT / "fixtures" / "cards" / "vitale-parent-deux-enfants.json"
 READER = "Virtual PCD 00 00"
@@ -40,7 +40,8 @@ def _serve(*extra: str) -> subprocess.Popen[bytes]:
     # The card runs in its own process, as a real card would: no GIL shared with the reader.
     process = subprocess.Popen(
         [sys.executable, "-m", "drivers", "serve", str(CARD), "--slot", "0", *extra],
-        cwd=ROOT, stdout=subprocess.PIPE,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
     )
     assert process.stdout is not None
     process.stdout.readline()  # "inserted: ..."
@@ -118,10 +119,12 @@ def _insertion_latency(repeats: int) -> list[float]:
     latencies = []
     for _ in range(repeats):
         seen = threading.Event()
-        service = CardService(
-            PyscardBackend,
-            lambda e: seen.set() if e.kind is CardEventKind.CARD_INSERTED else None,
-        )
+
+        def listener(event: CardEvent, seen: threading.Event = seen) -> None:
+            if event.kind is CardEventKind.CARD_INSERTED:
+                seen.set()
+
+        service = CardService(PyscardBackend, listener)
         with service:
             service.ready.wait(5)
             start = time.perf_counter()
@@ -171,7 +174,8 @@ def main() -> None:
         "loopback_rtt_median_ms": round(statistics.median(loopback), 4),
         "apdu_over_loopback": round(apdu_median / statistics.median(loopback), 1),
         "insert_to_event_median_ms": round(statistics.median(insertion), 1),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
     }
     print(json.dumps(result))
 

@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--wait", type=float, default=10.0, help="seconds to wait for vpcd")
     serve.add_argument(
-        "--no-tune", action="store_true", help="leave Nagle and delayed ACKs on (benchmark baseline)"
+        "--no-tune",
+        action="store_true",
+        help="leave Nagle and delayed ACKs on (benchmark baseline)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)

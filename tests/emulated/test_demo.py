@@ -10,7 +10,11 @@ from tests.conftest import ROOT
 
 def test_demo_reads_both_cards_and_cleans_up() -> None:
     result = subprocess.run(
-        ["bash", "scripts/demo.sh"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        ["bash", "scripts/demo.sh"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "DEMO_ONCE": "1"},
     )
     assert result.returncode == 0, result.stderr

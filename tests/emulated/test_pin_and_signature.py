@@ -79,7 +79,11 @@ def test_signature_verifies_against_the_card_certificate_and_the_ca() -> None:
             session.sign_digest(digest)
         assert before_pin.value.sw == 0x6982
         session.verify_pin("1234")
-        return session.read_certificate(), session.sign_digest(digest), session.read_identity().id_nat.encode()
+        return (
+            session.read_certificate(),
+            session.sign_digest(digest),
+            session.read_identity().id_nat.encode(),
+        )
 
     with card_in_slot(ISO, slot=1), CardService(PyscardBackend) as service:
         der, signature, id_nat = service.run(job, reader="Virtual PCD 00 01")

@@ -74,7 +74,10 @@ def test_cli_prints_nothing_partial_when_the_card_is_pulled_out() -> None:
         with card_in_slot(image_with(VITALE, remove_after_apdus=index)):
             result = subprocess.run(
                 [sys.executable, "-m", "kiosk", "card", "read", "--json"],
-                capture_output=True, text=True, cwd=ROOT, timeout=60,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                timeout=60,
             )
         assert result.returncode == 1
         assert result.stdout == ""
@@ -82,7 +85,10 @@ def test_cli_prints_nothing_partial_when_the_card_is_pulled_out() -> None:
     with card_in_slot(VITALE):
         result = subprocess.run(
             [sys.executable, "-m", "kiosk", "card", "read", "--json"],
-            capture_output=True, text=True, cwd=ROOT, timeout=60,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
         )
     assert len(json.loads(result.stdout)["holders"]) == 3
 
@@ -103,7 +109,10 @@ def test_cli_mute_card() -> None:
     with card_in_slot(image_with(VITALE, mute_after_apdus=1)):
         result = subprocess.run(
             [sys.executable, "-m", "kiosk", "card", "read", "--timeout", "1.5"],
-            capture_output=True, text=True, cwd=ROOT, timeout=60,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
         )
     assert result.returncode == 1
     assert result.stdout == ""
