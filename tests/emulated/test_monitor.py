@@ -78,6 +78,27 @@ def test_a_card_left_in_the_reader_survives_pcscd_restart(
         assert service.run(read_card, reader=READERS[0]).atr
 
 
+def test_readers_that_disappear_and_come_back_are_reported(
+    monitored: tuple[CardService, queue.Queue[CardEvent]], tmp_path: Path
+) -> None:
+    service, events = monitored
+    assert {_next(events, CardEventKind.READER_ADDED).reader for _ in READERS} == set(READERS)
+    empty_conf = tmp_path / "reader.conf.d"
+    empty_conf.mkdir()
+    try:
+        stop_pcscd()
+        start_pcscd(config_dir=empty_conf)  # the same service, now without the vpcd readers
+        gone = {_next(events, CardEventKind.READER_REMOVED).reader for _ in READERS}
+    finally:
+        stop_pcscd()
+        start_pcscd()
+    assert gone == set(READERS)
+    assert {_next(events, CardEventKind.READER_ADDED).reader for _ in READERS} == set(READERS)
+    with card_in_slot(CARDS / "cps-medecin.json", slot=1, wait=False):
+        assert _next(events, CardEventKind.CARD_INSERTED).reader == READERS[1]
+        assert service.run(read_card, reader=READERS[1]).atr
+
+
 def _kiosk(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kiosk", *args], capture_output=True, text=True, cwd=ROOT, timeout=60
