@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,3 +107,14 @@ def card_in_slot(
     finally:
         link.remove()
         wait_reader(READERS[slot], False)
+
+
+def run_kiosk(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the `kiosk` command as a user would, in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", *args],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=60,
+    )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import queue
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,8 +11,8 @@ from kiosk.cardreader.atr import CardFamily
 from kiosk.cardreader.pcsc import PyscardBackend
 from kiosk.cardreader.reading import read_card
 from kiosk.cardreader.service import CardEvent, CardEventKind, CardService
-from tests.conftest import CARDS, ROOT
-from tests.pcsc_helpers import READERS, card_in_slot, start_pcscd, stop_pcscd
+from tests.conftest import CARDS
+from tests.pcsc_helpers import READERS, card_in_slot, run_kiosk, start_pcscd, stop_pcscd
 
 
 def _next(events: queue.Queue[CardEvent], kind: CardEventKind, timeout_s: float = 10) -> CardEvent:
@@ -99,22 +97,16 @@ def test_readers_that_disappear_and_come_back_are_reported(
         assert service.run(read_card, reader=READERS[1]).atr
 
 
-def _kiosk(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kiosk", *args], capture_output=True, text=True, cwd=ROOT, timeout=60
-    )
-
-
 def test_cli_without_pcscd_and_without_any_reader(tmp_path: Path) -> None:
     try:
         stop_pcscd()
-        down = _kiosk("card", "read")
-        readers_down = _kiosk("readers")
+        down = run_kiosk("card", "read")
+        readers_down = run_kiosk("readers")
         empty_conf = tmp_path / "reader.conf.d"
         empty_conf.mkdir()
         start_pcscd(config_dir=empty_conf)
-        no_reader = _kiosk("card", "read")
-        readers_none = _kiosk("readers")
+        no_reader = run_kiosk("card", "read")
+        readers_none = run_kiosk("readers")
     finally:
         stop_pcscd()
         start_pcscd()

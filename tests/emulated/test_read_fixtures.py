@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,14 +12,9 @@ from kiosk.cardreader.profiles.vitale2 import VitaleCard
 from kiosk.cardreader.reading import read_card
 from kiosk.cardreader.service import CardService
 from kiosk.errors import CardDataError, UnknownCardError, UnsupportedCardError
-from tests.conftest import CARDS, ROOT
+from tests.conftest import CARDS
 from tests.pcsc_helpers import READERS, card_in_slot
-
-
-def kiosk(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kiosk", *args], capture_output=True, text=True, cwd=ROOT, timeout=60
-    )
+from tests.pcsc_helpers import run_kiosk as kiosk
 
 
 def expected_json(path: Path) -> dict[str, object]:

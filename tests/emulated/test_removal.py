@@ -4,8 +4,6 @@ and the next insertion reads fine."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -16,8 +14,8 @@ from kiosk.cardreader.profiles.vitale2 import VitaleCard
 from kiosk.cardreader.reading import read_card
 from kiosk.cardreader.service import CardService
 from kiosk.errors import CardRemovedError, NoCardError
-from tests.conftest import CARDS, ROOT
-from tests.pcsc_helpers import READERS, card_in_slot, image_with, wait_reader
+from tests.conftest import CARDS
+from tests.pcsc_helpers import READERS, card_in_slot, image_with, run_kiosk, wait_reader
 
 VITALE = CARDS / "vitale-parent-deux-enfants.json"
 CPS = CARDS / "cps-pharmacienne-lorient.json"
@@ -72,24 +70,12 @@ def test_pulled_out_after_each_apdu(path: object) -> None:
 def test_cli_prints_nothing_partial_when_the_card_is_pulled_out() -> None:
     for index in (1, 3):
         with card_in_slot(image_with(VITALE, remove_after_apdus=index)):
-            result = subprocess.run(
-                [sys.executable, "-m", "kiosk", "card", "read", "--json"],
-                capture_output=True,
-                text=True,
-                cwd=ROOT,
-                timeout=60,
-            )
+            result = run_kiosk("card", "read", "--json")
         assert result.returncode == 1
         assert result.stdout == ""
         assert "carte retirée pendant la lecture" in result.stderr
     with card_in_slot(VITALE):
-        result = subprocess.run(
-            [sys.executable, "-m", "kiosk", "card", "read", "--json"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-        )
+        result = run_kiosk("card", "read", "--json")
     assert len(json.loads(result.stdout)["holders"]) == 3
 
 
@@ -107,13 +93,7 @@ def test_mute_card_times_out_with_a_clear_error_and_the_next_card_reads() -> Non
 
 def test_cli_mute_card() -> None:
     with card_in_slot(image_with(VITALE, mute_after_apdus=1)):
-        result = subprocess.run(
-            [sys.executable, "-m", "kiosk", "card", "read", "--timeout", "1.5"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-        )
+        result = run_kiosk("card", "read", "--timeout", "1.5")
     assert result.returncode == 1
     assert result.stdout == ""
     assert "la carte ne répond pas" in result.stderr
