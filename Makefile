@@ -5,10 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo system venv lint typecheck contracts pytest bench clean
+.PHONY: test demo system postgres venv lint typecheck contracts pytest bench clean
 
 system:
 	@scripts/bootstrap-system.sh
+
+postgres:
+	@scripts/postgres-start.sh
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +34,7 @@ contracts: venv
 pytest: venv
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
 
-test: system venv lint typecheck contracts pytest
+test: system postgres venv lint typecheck contracts pytest
 
 demo: system venv
 	@scripts/demo.sh

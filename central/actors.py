@@ -1,0 +1,28 @@
+"""The actor behind a request: an operator (professional card) or a patient."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from central.professionals.roles import HEALTH_PROFESSIONS, Role
+
+__all__ = ["Actor"]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts, as the audit log names them."""
+
+    id: str  # id_nat for a professional, "patient:<INS>" for a patient
+    name: str
+    role: Role
+    session_id: str
+    profession: str | None = None
+    structure_name: str = ""
+    patient_ins: str | None = None  # set for a patient session
+
+    def public_label(self) -> str:
+        """How the patient is told who this is (no health data)."""
+        profession = HEALTH_PROFESSIONS.get(self.profession or "", "")
+        parts = [self.name, profession, self.structure_name]
+        return ", ".join(p for p in parts if p)

@@ -1,0 +1,48 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from central.config import Settings
+from central.dmp.endpoints import router as dmp_router
+from central.errors import install_error_handlers
+from central.identity.endpoints import router as identity_router
+from central.patient.endpoints import router as patient_router
+from central.professionals.endpoints import router as sessions_router
+from central.state import AppState, build_state
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: Settings | None = None, *, state: AppState | None = None, run_worker: bool = True
+) -> FastAPI:
+    """Build the app; the outbox worker runs while the app does."""
+    wiring = state or build_state(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_worker:
+            wiring.worker.start()
+        try:
+            yield
+        finally:
+            if run_worker:
+                wiring.worker.stop()
+
+    app = FastAPI(title="Service central DMP", version="0.1.0", lifespan=lifespan)
+    app.state.central = wiring
+    install_error_handlers(app)
+    for router in (identity_router, sessions_router, dmp_router, patient_router):
+        app.include_router(router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness, and the server's clock for the kiosk's skew check."""
+        return {"status": "ok", "time": wiring.now().isoformat()}
+
+    return app

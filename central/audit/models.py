@@ -1,0 +1,42 @@
+"""The append-only, hash-chained audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from central.db import Base, UtcDateTime
+
+__all__ = ["AuditEntry", "AuditHead"]
+
+
+class AuditEntry(Base):
+    """One access, write or refusal. `hash` covers every field and the previous hash."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_patient", "patient_ins", "seq"),)
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    actor_id: Mapped[str] = mapped_column(String(40))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16))
+    patient_ins: Mapped[str | None] = mapped_column(String(15))
+    action: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(16))  # allowed | refused | done
+    detail: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's last entry: one row, locked by every writer (and catches truncation)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column()
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,91 @@
+"""Settings: defaults, then `CENTRAL_HOME/central.toml`, then `CENTRAL_*` variables, then flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["TEST_OIDS", "Settings", "central_home"]
+
+# INS-NIR test and demo OIDs: fixtures and demos only, refused in production.
+TEST_OIDS = frozenset({"1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11"})
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+def central_home() -> Path:
+    """The data folder: CENTRAL_HOME, or the platform's user data folder."""
+    import os
+
+    return Path(os.environ.get("CENTRAL_HOME") or user_data_dir("dmp-central"))
+
+
+class Settings(BaseSettings):
+    """Everything the central service can be told."""
+
+    model_config = SettingsConfigDict(env_prefix="CENTRAL_", extra="ignore")
+
+    home: Path = Field(default_factory=central_home)
+    db: str | None = None  # SQLAlchemy URL; default: SQLite in `home`
+    identities: Path = _ROOT / "fixtures" / "identities.json"
+    structures: Path = _ROOT / "fixtures" / "structures.json"
+    professional_ca: Path = _ROOT / "fixtures" / "pki" / "ca.pem"
+    production: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8080
+    smtp_url: str | None = None  # smtp://host:port
+    mail_from: str = "ne-pas-repondre@dmp.test"
+    sms_url: str | None = None  # the SMS gateway's POST endpoint
+    portal_url: str = "http://127.0.0.1:8080/patient"
+    session_minutes: int = 12 * 60
+    attestation_skew_s: int = 300
+    patient_session_minutes: int = 30
+    otp_ttl_s: int = 300
+    otp_max_tries: int = 5
+    otp_resend_interval_s: int = 60
+    otp_max_per_hour: int = 5
+    activation_days: int = 30
+    secret_key_file: Path | None = None  # HMAC key for codes; default: `home`/secret.key
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags (init) win over variables, which win over the TOML file."""
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=central_home() / "central.toml")
+        return (init_settings, env_settings, toml)
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL to use."""
+        return self.db or f"sqlite:///{self.home / 'central.db'}"
+
+    def secret_key(self) -> bytes:
+        """The service's HMAC key, created (mode 0600) on first use."""
+        path = self.secret_key_file or self.home / "secret.key"
+        if not path.exists():
+            import os
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(32))
+        return path.read_bytes()
+
+    def overridden(self, **values: Any) -> Settings:
+        """A copy with some values replaced (None values are ignored)."""
+        return self.model_copy(update={k: v for k, v in values.items() if v is not None})

@@ -1,0 +1,1 @@
+"""dmp domain of the central service."""

@@ -1,0 +1,90 @@
+"""DMP endpoints for operators at a kiosk."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from central.deps import get_state
+from central.dmp.policy import Mode
+from central.dmp.schemas import (
+    ID_NAT,
+    NIR,
+    CreateDmpRequest,
+    CreateDmpResponse,
+    DocumentIn,
+    DocumentOut,
+    OpenRequest,
+    ProfessionalStatusRequest,
+    StatusResponse,
+    SummaryResponse,
+)
+from central.dmp.service import document_out
+from central.state import AppState
+
+router = APIRouter(prefix="/v1/dmp", tags=["dmp"])
+State = Annotated[AppState, Depends(get_state)]
+Ins = Annotated[str, Path(pattern=NIR)]
+IdNat = Annotated[str, Path(pattern=ID_NAT)]
+
+
+@router.get("/{ins}/status", response_model=StatusResponse)
+def status(ins: Ins, request: Request, state: State) -> StatusResponse:
+    """The DMP's status and the operator's authorisation on it."""
+    with state.operator(request) as (db, actor):
+        dmp_status, authorisation = state.dmps.status(db, actor, ins, state.now())
+    return StatusResponse(
+        dmp=dmp_status,
+        authorisation=authorisation,  # type: ignore[arg-type]
+        role=actor.role.value,
+    )
+
+
+@router.post("", response_model=CreateDmpResponse, status_code=201)
+def create(body: CreateDmpRequest, request: Request, state: State) -> CreateDmpResponse:
+    """Create the DMP with the patient's (or representative's) consent."""
+    with state.operator(request) as (db, actor):
+        dmp, access, code = state.dmps.create(db, actor, body, state.now())
+    return CreateDmpResponse(
+        ins=dmp.ins,
+        dmp=dmp.status,
+        access_identifier=access.identifier,
+        activation_code=code,
+        activation_expires_at=access.activation_expires_at,
+    )
+
+
+@router.put("/{ins}/professionals/{id_nat}", status_code=204)
+def set_professional(
+    ins: Ins, id_nat: IdNat, body: ProfessionalStatusRequest, request: Request, state: State
+) -> Response:
+    """Authorise, revoke or block a professional, at the patient's request."""
+    with state.operator(request) as (db, actor):
+        state.dmps.set_professional(db, actor, ins, id_nat, body.action, state.now())
+    return Response(status_code=204)
+
+
+@router.post("/{ins}/documents", response_model=DocumentOut, status_code=201)
+def add_document(ins: Ins, body: DocumentIn, request: Request, state: State) -> DocumentOut:
+    """Add a document, or replace one (the old version stays as history)."""
+    with state.operator(request) as (db, actor):
+        return document_out(state.dmps.add_document(db, actor, ins, body, state.now()))
+
+
+@router.post("/{ins}/open", response_model=SummaryResponse)
+def open_record(ins: Ins, body: OpenRequest, request: Request, state: State) -> SummaryResponse:
+    """Open the record's summary: normal, SAMU regulator, or break-glass with a reason."""
+    with state.operator(request) as (db, actor):
+        summary = state.dmps.open(
+            db,
+            actor,
+            ins,
+            mode=Mode(body.mode),
+            reason_code=body.reason_code,
+            reason_text=body.reason_text,
+            now=state.now(),
+        )
+    return SummaryResponse(
+        ins=summary.ins, mode=summary.mode, hidden_documents=summary.hidden, **summary.sections
+    )

@@ -1,0 +1,109 @@
+"""The DMP: one per qualified INS, its professionals, its documents."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from central.db import Base, UtcDateTime
+
+__all__ = ["Dmp", "DmpProfessional", "Document", "FirstAccess", "PatientAccess"]
+
+
+class Dmp(Base):
+    """A patient's record: status, consent, emergency choices, contact, treating doctor."""
+
+    __tablename__ = "dmps"
+
+    ins: Mapped[str] = mapped_column(String(15), primary_key=True)
+    oid: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12))  # VALIDE | FERME
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(32))
+    nom: Mapped[str] = mapped_column(String(120))
+    prenom: Mapped[str] = mapped_column(String(120))
+    birth_date: Mapped[str] = mapped_column(String(10))
+    # Consent: who gave it, after which information text.
+    consent_by: Mapped[str] = mapped_column(String(16))  # self | representative
+    consent_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    information_version: Mapped[str] = mapped_column(String(32))
+    representative_nom: Mapped[str | None] = mapped_column(String(120))
+    representative_prenom: Mapped[str | None] = mapped_column(String(120))
+    representative_birth_date: Mapped[str | None] = mapped_column(String(10))
+    representative_nir: Mapped[str | None] = mapped_column(String(15))
+    # Emergency choices: each on unless the patient said no.
+    etreat: Mapped[bool] = mapped_column(Boolean)
+    btg: Mapped[bool] = mapped_column(Boolean)
+    masked_in_emergency: Mapped[bool] = mapped_column(Boolean)
+    notify_channel: Mapped[str | None] = mapped_column(String(8))  # email | sms
+    notify_address: Mapped[str | None] = mapped_column(String(254))
+    notify_new_document: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify_first_access: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify_emergency: Mapped[bool] = mapped_column(Boolean, default=True)
+    treating_doctor: Mapped[str | None] = mapped_column(String(32))  # id_nat ("8" + RPPS)
+
+
+class DmpProfessional(Base):
+    """A professional the patient authorised, or blocked."""
+
+    __tablename__ = "dmp_professionals"
+    __table_args__ = (UniqueConstraint("dmp_ins", "id_nat"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    dmp_ins: Mapped[str] = mapped_column(ForeignKey("dmps.ins", ondelete="CASCADE"))
+    id_nat: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12))  # AUTORISE | BLOQUE
+    changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    changed_by: Mapped[str] = mapped_column(String(40))
+
+
+class Document(Base):
+    """A document; a replacement points at what it replaces, which stays as history."""
+
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_dmp_current", "dmp_ins", "replaced_by", "category"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dmp_ins: Mapped[str] = mapped_column(ForeignKey("dmps.ins", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(32))
+    loinc: Mapped[str | None] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[str] = mapped_column(String(40))
+    author_name: Mapped[str] = mapped_column(String(200))
+    author_role: Mapped[str] = mapped_column(String(32))
+    document_date: Mapped[dt.date] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    masked_to_professionals: Mapped[bool] = mapped_column(Boolean, default=False)
+    invisible_to_representatives: Mapped[bool] = mapped_column(Boolean, default=False)
+    replaces: Mapped[str | None] = mapped_column(ForeignKey("documents.id"))
+    replaced_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class FirstAccess(Base):
+    """The first time a professional opened this DMP (the patient is told once)."""
+
+    __tablename__ = "first_accesses"
+    __table_args__ = (UniqueConstraint("dmp_ins", "id_nat"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    dmp_ins: Mapped[str] = mapped_column(ForeignKey("dmps.ins", ondelete="CASCADE"))
+    id_nat: Mapped[str] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class PatientAccess(Base):
+    """The patient's online access: identifier and provisional activation code."""
+
+    __tablename__ = "patient_accesses"
+
+    dmp_ins: Mapped[str] = mapped_column(
+        ForeignKey("dmps.ins", ondelete="CASCADE"), primary_key=True
+    )
+    identifier: Mapped[str] = mapped_column(String(16), unique=True)
+    activation_hash: Mapped[str | None] = mapped_column(String(64))
+    activation_expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    activation_tries: Mapped[int] = mapped_column(default=0)
+    activated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

@@ -1,0 +1,1 @@
+"""identity domain of the central service."""

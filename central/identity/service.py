@@ -1,0 +1,117 @@
+"""Identity qualification against the local register (standing in for the INSi teleservice).
+
+A card gives a retrieved identity (traits + a NIR that, for a child, is the parent's). A
+person matches when birth name, first name and birth date agree (ignoring case and accents)
+and the card NIR is the person's INS or their opening holder's NIR.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from central.config import TEST_OIDS
+from central.errors import BadRequest
+
+__all__ = ["IdentityRegister", "Person", "QualifyResult", "normalise"]
+
+_INS_OIDS = {"1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", *TEST_OIDS}
+
+
+def normalise(text: str) -> str:
+    """Upper case without accents, with hyphens, apostrophes and spaces folded to one space."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
+    for mark in ("-", "'", "\u2019"):
+        bare = bare.replace(mark, " ")
+    return " ".join(bare.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A qualified identity of the register."""
+
+    ins: str
+    oid: str
+    nom_naissance: str
+    prenoms: tuple[str, ...]
+    sexe: str
+    birth_date: str
+    birth_place: str
+    opening_holder_nir: str | None
+
+    def traits(self) -> dict[str, object]:
+        """The reference traits returned with a qualification."""
+        return {
+            "nom_naissance": self.nom_naissance,
+            "prenoms": list(self.prenoms),
+            "sexe": self.sexe,
+            "birth_date": self.birth_date,
+            "birth_place": self.birth_place,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class QualifyResult:
+    """qualified (with the person), not_found or ambiguous."""
+
+    status: str
+    person: Person | None = None
+
+
+class IdentityRegister:
+    """The register of qualified identities, loaded from a JSON file."""
+
+    def __init__(self, persons: list[Person], *, production: bool = False) -> None:
+        if production and any(p.oid in TEST_OIDS for p in persons):
+            raise BadRequest("the register holds test or demo INS: refused in production")
+        self.persons = persons
+        self._by_nir: dict[str, list[Person]] = {}
+        for person in persons:
+            self._by_nir.setdefault(person.ins, []).append(person)
+            if person.opening_holder_nir:
+                self._by_nir.setdefault(person.opening_holder_nir, []).append(person)
+
+    @classmethod
+    def load(cls, path: Path, *, production: bool = False) -> IdentityRegister:
+        """Load `{"persons": [...]}` (format in CARDS.md)."""
+        data = json.loads(path.read_text(encoding="utf-8"))
+        persons = []
+        for raw in data["persons"]:
+            if raw["oid"] not in _INS_OIDS:
+                raise BadRequest(f"unknown INS OID {raw['oid']}")
+            persons.append(
+                Person(
+                    ins=raw["ins"],
+                    oid=raw["oid"],
+                    nom_naissance=raw["nom_naissance"],
+                    prenoms=tuple(raw["prenoms"]),
+                    sexe=raw["sexe"],
+                    birth_date=raw["birth_date"],
+                    birth_place=raw["birth_place"],
+                    opening_holder_nir=raw.get("opening_holder_nir"),
+                )
+            )
+        return cls(persons, production=production)
+
+    def by_ins(self, ins: str) -> Person | None:
+        """The person whose INS this is."""
+        return next((p for p in self._by_nir.get(ins, []) if p.ins == ins), None)
+
+    def qualify(self, *, nom: str, prenom: str, birth_date: str, nir: str) -> QualifyResult:
+        """Find the one person these card traits designate."""
+        wanted_nom, wanted_prenom = normalise(nom), normalise(prenom)
+        matches = {
+            p.ins: p
+            for p in self._by_nir.get(nir.upper(), [])
+            if normalise(p.nom_naissance) == wanted_nom
+            and p.birth_date == birth_date
+            and any(normalise(first) == wanted_prenom for first in p.prenoms)
+        }
+        if not matches:
+            return QualifyResult("not_found")
+        if len(matches) > 1:
+            return QualifyResult("ambiguous")
+        return QualifyResult("qualified", next(iter(matches.values())))

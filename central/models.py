@@ -1,0 +1,27 @@
+"""Every table, imported once so that Alembic and the tests see the whole metadata."""
+
+from __future__ import annotations
+
+from central.audit.models import AuditEntry, AuditHead
+from central.db import Base
+from central.dmp.models import Dmp, DmpProfessional, Document, FirstAccess, PatientAccess
+from central.notify.models import OutboxMessage
+from central.patient.models import OneTimeCode, PatientSession
+from central.professionals.models import OperatorSession
+from central.sync.models import EnrollmentToken
+
+__all__ = [
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "Dmp",
+    "DmpProfessional",
+    "Document",
+    "EnrollmentToken",
+    "FirstAccess",
+    "OneTimeCode",
+    "OperatorSession",
+    "OutboxMessage",
+    "PatientAccess",
+    "PatientSession",
+]

@@ -1,0 +1,1 @@
+"""notify domain of the central service."""

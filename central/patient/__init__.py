@@ -1,0 +1,1 @@
+"""patient domain of the central service."""

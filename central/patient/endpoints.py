@@ -1,0 +1,119 @@
+"""The patient's API: log-in by activation or one-time code, then their own record."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from central.deps import get_state
+from central.dmp.schemas import (
+    ID_NAT,
+    DocumentIn,
+    DocumentOut,
+    EmergencyChoices,
+    ProfessionalStatusRequest,
+)
+from central.dmp.service import document_out
+from central.errors import Unauthenticated
+from central.patient import record
+from central.patient.schemas import (
+    AccessLogEntry,
+    ActivateRequest,
+    CodeRequest,
+    LoginRequest,
+    NotificationPreferences,
+    PatientRecord,
+    TokenResponse,
+)
+from central.state import AppState, bearer
+
+router = APIRouter(prefix="/v1/patient", tags=["patient"])
+State = Annotated[AppState, Depends(get_state)]
+IdNat = Annotated[str, Path(pattern=ID_NAT)]
+
+
+@router.post("/activate", response_model=TokenResponse)
+def activate(body: ActivateRequest, state: State) -> TokenResponse:
+    """First log-in with the access sheet's identifier and provisional code."""
+    with state.unit_of_work() as db:
+        return TokenResponse(
+            token=state.patients.activate(db, body.identifier, body.code, state.now())
+        )
+
+
+@router.post("/code", status_code=202)
+def request_code(body: CodeRequest, state: State) -> dict[str, str]:
+    """Send a one-time code to the record's contact (the answer never says if it exists)."""
+    with state.unit_of_work() as db:
+        state.patients.request_code(db, body.ins, body.birth_date, state.now())
+    return {"status": "sent_if_known"}
+
+
+@router.post("/login", response_model=TokenResponse)
+def login(body: LoginRequest, state: State) -> TokenResponse:
+    """Log in with the one-time code."""
+    with state.unit_of_work() as db:
+        return TokenResponse(
+            token=state.patients.verify_code(db, body.ins, body.birth_date, body.code, state.now())
+        )
+
+
+@router.post("/logout", status_code=204)
+def logout(request: Request, state: State) -> Response:
+    with state.unit_of_work() as db:
+        state.patients.logout(db, bearer(request), state.now())
+    return Response(status_code=204)
+
+
+@router.get("/record", response_model=PatientRecord)
+def read_record(request: Request, state: State) -> PatientRecord:
+    """The whole record."""
+    with state.patient(request) as (db, actor):
+        return record.read_record(db, actor, state.now())
+
+
+@router.get("/access-log", response_model=list[AccessLogEntry])
+def access_log(request: Request, state: State) -> list[AccessLogEntry]:
+    """Who read the record, in which role and mode."""
+    with state.patient(request) as (db, actor):
+        return record.access_log(db, actor)
+
+
+@router.put("/professionals/{id_nat}", status_code=204)
+def set_professional(
+    id_nat: IdNat, body: ProfessionalStatusRequest, request: Request, state: State
+) -> Response:
+    """Authorise, revoke or block a professional."""
+    with state.patient(request) as (db, actor):
+        if actor.patient_ins is None:
+            raise Unauthenticated("patient session required")
+        state.dmps.set_professional(db, actor, actor.patient_ins, id_nat, body.action, state.now())
+    return Response(status_code=204)
+
+
+@router.put("/emergency", status_code=204)
+def set_emergency(body: EmergencyChoices, request: Request, state: State) -> Response:
+    """Change the emergency choices."""
+    with state.patient(request) as (db, actor):
+        record.set_emergency(db, actor, body, state.now())
+    return Response(status_code=204)
+
+
+@router.put("/notifications", status_code=204)
+def set_notifications(body: NotificationPreferences, request: Request, state: State) -> Response:
+    """Change the notification channel and events."""
+    with state.patient(request) as (db, actor):
+        record.set_notifications(db, actor, body, state.now())
+    return Response(status_code=204)
+
+
+@router.post("/documents", response_model=DocumentOut, status_code=201)
+def add_document(body: DocumentIn, request: Request, state: State) -> DocumentOut:
+    """Add an emergency contact, a note (reactions to medicines) or advance directives."""
+    with state.patient(request) as (db, actor):
+        if actor.patient_ins is None:
+            raise Unauthenticated("patient session required")
+        return document_out(
+            state.dmps.add_document(db, actor, actor.patient_ins, body, state.now())
+        )

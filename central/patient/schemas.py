@@ -1,0 +1,72 @@
+"""Wire shapes of the patient's access."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from central.dmp.schemas import DATE, DocumentOut, EmergencyChoices, NotificationContact
+
+__all__ = [
+    "AccessLogEntry",
+    "ActivateRequest",
+    "CodeRequest",
+    "LoginRequest",
+    "NotificationPreferences",
+    "PatientRecord",
+    "TokenResponse",
+]
+
+_STRICT = ConfigDict(extra="forbid", strict=True)
+_INS_OR_NIR = r"^[0-9]{5}([0-9]{2}|2[ABab])[0-9]{8}$"
+
+
+class ActivateRequest(BaseModel):
+    model_config = _STRICT
+    identifier: str = Field(min_length=4, max_length=16)
+    code: str = Field(pattern=r"^[0-9]{8}$")
+
+
+class CodeRequest(BaseModel):
+    model_config = _STRICT
+    ins: str = Field(pattern=_INS_OR_NIR)
+    birth_date: str = Field(pattern=DATE)
+
+
+class LoginRequest(CodeRequest):
+    code: str = Field(pattern=r"^[0-9]{6}$")
+
+
+class TokenResponse(BaseModel):
+    token: str
+
+
+class NotificationPreferences(BaseModel):
+    model_config = _STRICT
+    contact: NotificationContact | None = None
+    new_document: bool = True
+    first_access: bool = True
+    emergency: bool = True
+
+
+class PatientRecord(BaseModel):
+    ins: str
+    nom: str
+    prenom: str
+    documents: dict[str, list[DocumentOut]]
+    professionals: list[dict[str, str]]
+    treating_doctor: str | None
+    emergency: EmergencyChoices
+    notifications: NotificationPreferences
+
+
+class AccessLogEntry(BaseModel):
+    at: dt.datetime
+    who: str
+    role: str
+    mode: Literal["normal", "regulateur", "bris_de_glace"] | str
+    action: str
+    outcome: str
+    reason: str | None

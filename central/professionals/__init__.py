@@ -1,0 +1,1 @@
+"""professionals domain of the central service."""

@@ -1,0 +1,68 @@
+"""Operator sessions: POST /v1/sessions, DELETE /v1/sessions/current."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from central.audit.service import AuditLog
+from central.deps import get_state
+from central.professionals.schemas import SessionRequest, SessionResponse
+from central.professionals.service import actor_of
+from central.state import AppState
+
+router = APIRouter(prefix="/v1/sessions", tags=["operators"])
+State = Annotated[AppState, Depends(get_state)]
+
+
+@router.post("", response_model=SessionResponse, status_code=201)
+def open_session(body: SessionRequest, state: State) -> SessionResponse:
+    """Open an operator session from the card's signed attestation."""
+    now = state.now()
+    with state.unit_of_work() as db:
+        token, row = state.professionals.open_session(
+            db,
+            kiosk_id=body.kiosk_id,
+            session_id=body.session_id,
+            issued_at=body.issued_at,
+            certificate_b64=body.certificate,
+            signature_b64=body.signature,
+            now=now,
+        )
+        AuditLog.append(
+            db,
+            actor=actor_of(row),
+            action="operator_login",
+            outcome="done",
+            patient_ins=None,
+            detail=f"kiosk={row.kiosk_id}",
+            now=now,
+        )
+    return SessionResponse(
+        token=token,
+        expires_at=row.expires_at,
+        id_nat=row.id_nat,
+        nom=row.nom,
+        prenom=row.prenom,
+        card_type=row.card_type,
+        profession=row.profession,
+        structure_name=row.structure_name,
+        role=row.role,
+    )
+
+
+@router.delete("/current", status_code=204)
+def close_session(request: Request, state: State) -> Response:
+    """Log the operator out (card removed, or "Terminer")."""
+    with state.operator(request) as (db, actor):
+        state.professionals.close_session(db, actor, state.now())
+        AuditLog.append(
+            db,
+            actor=actor,
+            action="operator_logout",
+            outcome="done",
+            patient_ins=None,
+            now=state.now(),
+        )
+    return Response(status_code=204)

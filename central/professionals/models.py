@@ -1,0 +1,33 @@
+"""Operator sessions opened by a professional card's attestation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from central.db import Base, UtcDateTime
+
+__all__ = ["OperatorSession"]
+
+
+class OperatorSession(Base):
+    """A professional logged in at a kiosk; what we know of them comes from the certificate."""
+
+    __tablename__ = "operator_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the kiosk's session id
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kiosk_id: Mapped[str] = mapped_column(String(64))
+    id_nat: Mapped[str] = mapped_column(String(32), index=True)
+    nom: Mapped[str] = mapped_column(String(120))
+    prenom: Mapped[str] = mapped_column(String(120))
+    card_type: Mapped[str] = mapped_column(String(3))
+    profession: Mapped[str | None] = mapped_column(String(4))
+    structure_id: Mapped[str] = mapped_column(String(20))
+    structure_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

@@ -1,0 +1,207 @@
+"""Operator sessions: the card's attestation verified against the professional CA."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+from cryptography.x509.oid import NameOID
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from central.actors import Actor
+from central.errors import BadRequest, Unauthenticated
+from central.professionals.models import OperatorSession
+from central.professionals.roles import Role, role_for
+from central.security import hash_secret, new_token
+from dmpcommon.attestation import attestation_digest
+
+__all__ = ["CardIdentity", "ProfessionalService", "StructureRegister"]
+
+
+@dataclass(frozen=True, slots=True)
+class CardIdentity:
+    """What the certificate says of its holder."""
+
+    id_nat: str
+    nom: str
+    prenom: str
+    card_type: str
+    profession: str | None
+    structure_id: str
+    structure_name: str
+
+
+class StructureRegister:
+    """Structures (FINESS / SIRET) and their sector, from a JSON file."""
+
+    def __init__(self, sectors: dict[str, str]) -> None:
+        self.sectors = sectors
+
+    @classmethod
+    def load(cls, path: Path) -> StructureRegister:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls({s["id"]: s["sector"] for s in data["structures"]})
+
+
+def _attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str:
+    values = name.get_attributes_for_oid(oid)
+    if len(values) != 1:
+        raise Unauthenticated("certificate subject incomplete", code="bad_certificate")
+    value = values[0].value
+    return value if isinstance(value, str) else value.decode()
+
+
+def _b64(value: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest(f"{what} is not base64") from exc
+
+
+class ProfessionalService:
+    """Verifies attestations, opens and resolves operator sessions."""
+
+    def __init__(
+        self,
+        *,
+        ca_certificates: list[x509.Certificate],
+        structures: StructureRegister,
+        key: bytes,
+        session_minutes: int,
+        skew_s: int,
+    ) -> None:
+        self.ca_certificates = ca_certificates
+        self.structures = structures
+        self.key = key
+        self.session_minutes = session_minutes
+        self.skew_s = skew_s
+
+    def verify_certificate(
+        self, der: bytes, now: dt.datetime
+    ) -> tuple[x509.Certificate, CardIdentity]:
+        """Check the chain and validity; read the holder's identity from the subject."""
+        try:
+            certificate = x509.load_der_x509_certificate(der)
+        except ValueError as exc:
+            raise Unauthenticated("unreadable certificate", code="bad_certificate") from exc
+        for ca in self.ca_certificates:
+            try:
+                certificate.verify_directly_issued_by(ca)
+                break
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+        else:
+            raise Unauthenticated("certificate not issued by a trusted CA", code="bad_certificate")
+        if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+            raise Unauthenticated("certificate expired or not yet valid", code="bad_certificate")
+        subject = certificate.subject
+        card_type = _attribute(subject, NameOID.ORGANIZATIONAL_UNIT_NAME)
+        if card_type not in ("CPS", "CPE"):
+            raise Unauthenticated("not a professional card certificate", code="bad_certificate")
+        title = _attribute(subject, NameOID.TITLE)
+        identity = CardIdentity(
+            id_nat=_attribute(subject, NameOID.SERIAL_NUMBER),
+            nom=_attribute(subject, NameOID.SURNAME),
+            prenom=_attribute(subject, NameOID.GIVEN_NAME),
+            card_type=card_type,
+            profession=title if card_type == "CPS" else None,
+            structure_id=_attribute(subject, NameOID.ORGANIZATION_IDENTIFIER),
+            structure_name=_attribute(subject, NameOID.ORGANIZATION_NAME),
+        )
+        return certificate, identity
+
+    def open_session(
+        self,
+        db: Session,
+        *,
+        kiosk_id: str,
+        session_id: str,
+        issued_at: str,
+        certificate_b64: str,
+        signature_b64: str,
+        now: dt.datetime,
+    ) -> tuple[str, OperatorSession]:
+        """Verify the attestation and open the session; returns the bearer token once."""
+        certificate, identity = self.verify_certificate(_b64(certificate_b64, "certificate"), now)
+        try:
+            issued = dt.datetime.fromisoformat(issued_at)
+        except ValueError as exc:
+            raise BadRequest("issued_at is not an ISO 8601 time") from exc
+        if issued.tzinfo is None:
+            raise BadRequest("issued_at needs a time zone")
+        if abs((now - issued).total_seconds()) > self.skew_s:
+            raise Unauthenticated("attestation too old or clock skew", code="stale_attestation")
+        public_key = certificate.public_key()
+        if not isinstance(public_key, ec.EllipticCurvePublicKey):
+            raise Unauthenticated("unsupported card key", code="bad_certificate")
+        digest = attestation_digest(kiosk_id=kiosk_id, session_id=session_id, issued_at=issued_at)
+        try:
+            public_key.verify(
+                _b64(signature_b64, "signature"), digest, ec.ECDSA(utils.Prehashed(hashes.SHA256()))
+            )
+        except InvalidSignature as exc:
+            raise Unauthenticated("bad attestation signature", code="bad_signature") from exc
+        if db.get(OperatorSession, session_id) is not None:
+            raise Unauthenticated("session id already used", code="replayed_attestation")
+        role = role_for(
+            card_type=identity.card_type,
+            profession=identity.profession,
+            sector=self.structures.sectors.get(identity.structure_id),
+        )
+        token = new_token()
+        row = OperatorSession(
+            id=session_id,
+            token_hash=hash_secret(self.key, token, purpose="operator"),
+            kiosk_id=kiosk_id,
+            id_nat=identity.id_nat,
+            nom=identity.nom,
+            prenom=identity.prenom,
+            card_type=identity.card_type,
+            profession=identity.profession,
+            structure_id=identity.structure_id,
+            structure_name=identity.structure_name,
+            role=role.value,
+            created_at=now,
+            expires_at=now + dt.timedelta(minutes=self.session_minutes),
+        )
+        db.add(row)
+        db.flush()
+        return token, row
+
+    def authenticate(self, db: Session, token: str, now: dt.datetime) -> Actor:
+        """The actor of a bearer token, or Unauthenticated."""
+        row = db.scalar(
+            select(OperatorSession).where(
+                OperatorSession.token_hash == hash_secret(self.key, token, purpose="operator")
+            )
+        )
+        if row is None or row.closed_at is not None or row.expires_at <= now:
+            raise Unauthenticated("no open operator session")
+        return actor_of(row)
+
+    def close_session(self, db: Session, actor: Actor, now: dt.datetime) -> None:
+        """Log the operator out."""
+        row = db.get(OperatorSession, actor.session_id)
+        if row is not None and row.closed_at is None:
+            row.closed_at = now
+
+
+def actor_of(row: OperatorSession) -> Actor:
+    """The Actor of an operator session."""
+    return Actor(
+        id=row.id_nat,
+        name=f"{row.prenom} {row.nom}",
+        role=Role(row.role),
+        session_id=row.id,
+        profession=row.profession,
+        structure_name=row.structure_name,
+    )

@@ -1,0 +1,127 @@
+"""The service's wiring: settings, database, registers and domain services, built once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from cryptography import x509
+from fastapi import Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from central.actors import Actor
+from central.config import Settings
+from central.db import make_engine, make_sessionmaker, utcnow
+from central.dmp.service import DmpService
+from central.errors import Unauthenticated
+from central.identity.service import IdentityRegister
+from central.notify.service import Notifier, OutboxWorker, Sender, SmsGatewaySender, SmtpSender
+from central.patient.service import PatientService
+from central.professionals.service import ProfessionalService, StructureRegister
+
+__all__ = ["AppState", "bearer", "build_state"]
+
+
+@dataclass
+class AppState:
+    """Everything a request handler needs."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    register: IdentityRegister
+    professionals: ProfessionalService
+    dmps: DmpService
+    patients: PatientService
+    notifier: Notifier
+    worker: OutboxWorker
+
+    def now(self) -> dt.datetime:
+        return utcnow()
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction per request: commit on success, roll back on any error."""
+        db = self.sessions()
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        finally:
+            db.close()
+
+    @contextmanager
+    def operator(self, request: Request) -> Iterator[tuple[Session, Actor]]:
+        """A transaction with the operator behind the request's bearer token."""
+        with self.unit_of_work() as db:
+            yield db, self.professionals.authenticate(db, bearer(request), self.now())
+
+    @contextmanager
+    def patient(self, request: Request) -> Iterator[tuple[Session, Actor]]:
+        """A transaction with the patient behind the request's bearer token."""
+        with self.unit_of_work() as db:
+            yield db, self.patients.authenticate(db, bearer(request), self.now())
+
+
+def bearer(request: Request) -> str:
+    """The bearer token of a request."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("missing bearer token")
+    return token.strip()
+
+
+def build_state(settings: Settings) -> AppState:
+    """Wire the service from its settings."""
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    key = settings.secret_key()
+    register = IdentityRegister.load(settings.identities, production=settings.production)
+    ca_pem = settings.professional_ca.read_bytes()
+    professionals = ProfessionalService(
+        ca_certificates=x509.load_pem_x509_certificates(ca_pem),
+        structures=StructureRegister.load(settings.structures),
+        key=key,
+        session_minutes=settings.session_minutes,
+        skew_s=settings.attestation_skew_s,
+    )
+    senders: dict[str, Sender] = {}
+    if settings.smtp_url:
+        senders["email"] = SmtpSender(settings.smtp_url, settings.mail_from)
+    if settings.sms_url:
+        senders["sms"] = SmsGatewaySender(settings.sms_url)
+    worker = OutboxWorker(sessions, senders)
+    notifier = Notifier(kick=worker.kick)
+    dmps = DmpService(
+        register=register,
+        notifier=notifier,
+        key=key,
+        portal_url=settings.portal_url,
+        activation_days=settings.activation_days,
+    )
+    patients = PatientService(
+        key=key,
+        notifier=notifier,
+        otp_ttl_s=settings.otp_ttl_s,
+        otp_max_tries=settings.otp_max_tries,
+        resend_interval_s=settings.otp_resend_interval_s,
+        max_per_hour=settings.otp_max_per_hour,
+        session_minutes=settings.patient_session_minutes,
+    )
+    return AppState(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        register=register,
+        professionals=professionals,
+        dmps=dmps,
+        patients=patients,
+        notifier=notifier,
+        worker=worker,
+    )
