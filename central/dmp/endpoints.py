@@ -34,10 +34,8 @@ def status(ins: Ins, request: Request, state: State) -> StatusResponse:
     """The DMP's status and the operator's authorisation on it."""
     with state.operator(request) as (db, actor):
         dmp_status, authorisation = state.dmps.status(db, actor, ins, state.now())
-    return StatusResponse(
-        dmp=dmp_status,
-        authorisation=authorisation,  # type: ignore[arg-type]
-        role=actor.role.value,
+    return StatusResponse.model_validate(
+        {"dmp": dmp_status, "authorisation": authorisation, "role": actor.role.value}
     )
 
 

@@ -1,0 +1,201 @@
+"""Test harness for the central service: databases, a real HTTP server, cards, clocks."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+from cryptography.x509.oid import NameOID
+from sqlalchemy import Engine, delete, text
+
+from central.app import create_app
+from central.config import Settings
+from central.models import AuditHead, Base
+from central.state import AppState, build_state
+from dmpcommon.attestation import attestation_digest
+
+ROOT = Path(__file__).resolve().parents[2]
+PKI = ROOT / "fixtures" / "pki"
+
+
+def postgres_url() -> str:
+    """The test PostgreSQL (started by `make test` through scripts/postgres-start.sh)."""
+    url = os.environ.get("CENTRAL_TEST_PG_URL")
+    if url:
+        return url
+    path = ROOT / ".postgres-url"
+    if not path.exists():
+        raise RuntimeError("no test PostgreSQL: run scripts/postgres-start.sh (make test does)")
+    return path.read_text().strip()
+
+
+def wipe(engine: Engine) -> None:
+    """Empty every table and reset the audit chain's genesis."""
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(delete(table))
+        conn.execute(
+            AuditHead.__table__.insert().values(id=1, seq=0, hash="0" * 64)  # type: ignore[attr-defined]
+        )
+
+
+class Clock:
+    """A settable clock for the service (real time unless moved)."""
+
+    def __init__(self) -> None:
+        self.offset = dt.timedelta()
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += dt.timedelta(**delta)
+
+
+@dataclass
+class Server:
+    """A running central service on loopback."""
+
+    url: str
+    state: AppState
+    clock: Clock
+    stop: Callable[[], None]
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+def start_server(settings: Settings) -> Server:
+    """Build the app and serve it with uvicorn on a free loopback port, in a thread."""
+    state = build_state(settings)
+    clock = Clock()
+    state.now = clock  # type: ignore[method-assign]
+    app = create_app(state=state)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if server.started:
+            break
+        threading.Event().wait(0.01)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        state.engine.dispose()
+
+    return Server(url=f"http://127.0.0.1:{port}", state=state, clock=clock, stop=stop)
+
+
+# -- professional cards ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Professional:
+    """A professional card's key and certificate (issued by the test CA or another)."""
+
+    id_nat: str
+    key: ec.EllipticCurvePrivateKey
+    certificate_der: bytes
+
+    def attestation(
+        self, *, kiosk_id: str = "kiosk-test", session_id: str | None = None,
+        issued_at: dt.datetime | None = None,
+    ) -> dict[str, str]:
+        session_id = session_id or uuid.uuid4().hex
+        when = (issued_at or dt.datetime.now(dt.UTC)).isoformat()
+        digest = attestation_digest(kiosk_id=kiosk_id, session_id=session_id, issued_at=when)
+        signature = self.key.sign(digest, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+        return {
+            "kiosk_id": kiosk_id,
+            "session_id": session_id,
+            "issued_at": when,
+            "certificate": base64.b64encode(self.certificate_der).decode(),
+            "signature": base64.b64encode(signature).decode(),
+        }
+
+
+def _test_ca() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = serialization.load_pem_private_key((PKI / "ca-key.pem").read_bytes(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key, x509.load_pem_x509_certificate((PKI / "ca.pem").read_bytes())
+
+
+def fixture_professional(id_nat: str) -> Professional:
+    """A fixture card's key and certificate, as `fixtures/pki/` holds them."""
+    key = serialization.load_pem_private_key((PKI / "keys" / f"{id_nat}.pem").read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return Professional(id_nat, key, (PKI / "certs" / f"{id_nat}.der").read_bytes())
+
+
+def make_professional(
+    *, id_nat: str, card_type: str = "CPS", profession: str | None = "10",
+    structure_id: str = "220078901", nom: str = "TEST", prenom: str = "PRO",
+    ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None = None,
+) -> Professional:
+    """A card certificate made now, for roles the fixture cards do not cover."""
+    ca_key, ca_cert = ca or _test_ca()
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"Structure {structure_id}"),
+        x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, structure_id),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, card_type),
+        x509.NameAttribute(NameOID.TITLE, profession or "CPE"),
+        x509.NameAttribute(NameOID.SURNAME, nom),
+        x509.NameAttribute(NameOID.GIVEN_NAME, prenom),
+        x509.NameAttribute(NameOID.SERIAL_NUMBER, id_nat),
+        x509.NameAttribute(NameOID.COMMON_NAME, f"{prenom} {nom}"),
+    ])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
+        .sign(ca_key, hashes.SHA256())
+    )
+    return Professional(id_nat, key, cert.public_bytes(serialization.Encoding.DER))
+
+
+def other_ca() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A CA nobody trusts."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "AC pirate")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def login(server: Server, pro: Professional) -> str:
+    """Open an operator session; return its token."""
+    with server.client() as client:
+        response = client.post("/v1/sessions", json=pro.attestation())
+    assert response.status_code == 201, response.text
+    return str(response.json()["token"])
+
+
+def run_sql(engine: Engine, sql: str, **params: object) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(sql), params)
