@@ -122,7 +122,7 @@ class DocumentIn(BaseModel):
     """A document added by a professional (or by the patient through the portal)."""
 
     model_config = _STRICT
-    category: Category
+    category: Category = Field(strict=False)  # a JSON string naming the category
     title: str = Field(min_length=1, max_length=200)
     content: str = Field(min_length=1, max_length=100_000)
     loinc: str | None = Field(default=None, pattern=r"^[0-9]{1,7}-[0-9]$")

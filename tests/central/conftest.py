@@ -78,13 +78,19 @@ def agent() -> Professional:
 
 @pytest.fixture(scope="session")
 def regulator() -> Professional:
-    return make_professional(id_nat="810100999991", structure_id="350000139", nom="SAMU",
-                             prenom="REGUL")
+    return make_professional(
+        id_nat="810100999991", structure_id="350000139", nom="SAMU", prenom="REGUL"
+    )
 
 
 @pytest.fixture
-def tokens(server: Server, pharmacist: Professional, physician: Professional,
-           agent: Professional, regulator: Professional) -> dict[str, str]:
+def tokens(
+    server: Server,
+    pharmacist: Professional,
+    physician: Professional,
+    agent: Professional,
+    regulator: Professional,
+) -> dict[str, str]:
     return {
         "pharmacist": login(server, pharmacist),
         "physician": login(server, physician),

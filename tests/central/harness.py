@@ -117,7 +117,10 @@ class Professional:
     certificate_der: bytes
 
     def attestation(
-        self, *, kiosk_id: str = "kiosk-test", session_id: str | None = None,
+        self,
+        *,
+        kiosk_id: str = "kiosk-test",
+        session_id: str | None = None,
         issued_at: dt.datetime | None = None,
     ) -> dict[str, str]:
         session_id = session_id or uuid.uuid4().hex
@@ -147,29 +150,40 @@ def fixture_professional(id_nat: str) -> Professional:
 
 
 def make_professional(
-    *, id_nat: str, card_type: str = "CPS", profession: str | None = "10",
-    structure_id: str = "220078901", nom: str = "TEST", prenom: str = "PRO",
+    *,
+    id_nat: str,
+    card_type: str = "CPS",
+    profession: str | None = "10",
+    structure_id: str = "220078901",
+    nom: str = "TEST",
+    prenom: str = "PRO",
     ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None = None,
 ) -> Professional:
     """A card certificate made now, for roles the fixture cards do not cover."""
     ca_key, ca_cert = ca or _test_ca()
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"Structure {structure_id}"),
-        x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, structure_id),
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, card_type),
-        x509.NameAttribute(NameOID.TITLE, profession or "CPE"),
-        x509.NameAttribute(NameOID.SURNAME, nom),
-        x509.NameAttribute(NameOID.GIVEN_NAME, prenom),
-        x509.NameAttribute(NameOID.SERIAL_NUMBER, id_nat),
-        x509.NameAttribute(NameOID.COMMON_NAME, f"{prenom} {nom}"),
-    ])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, f"Structure {structure_id}"),
+            x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, structure_id),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, card_type),
+            x509.NameAttribute(NameOID.TITLE, profession or "CPE"),
+            x509.NameAttribute(NameOID.SURNAME, nom),
+            x509.NameAttribute(NameOID.GIVEN_NAME, prenom),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, id_nat),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{prenom} {nom}"),
+        ]
+    )
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
         .sign(ca_key, hashes.SHA256())
     )
     return Professional(id_nat, key, cert.public_bytes(serialization.Encoding.DER))
@@ -181,9 +195,14 @@ def other_ca() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "AC pirate")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(1).not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
     )
     return key, cert
 

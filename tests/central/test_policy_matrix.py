@@ -1,0 +1,110 @@
+"""Every cell of role x mode x patient choices x relation x document label.
+
+The expectation is written here from DESIGN.md's words, separately from central.dmp.policy,
+so that a slip in either shows up as a disagreement.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from central.dmp.policy import Choices, Labels, Mode, Relation, may_manage, may_open, may_see
+from central.professionals.roles import Role
+
+FORBIDDEN = {Role.EMPLOYER, Role.INSURER, Role.BANK, Role.OCCUPATIONAL_MEDICINE}
+
+
+def expected(
+    role: Role,
+    mode: Mode,
+    etreat: bool,
+    btg: bool,
+    masked: bool,
+    authorised: bool,
+    blocked: bool,
+    masque_ps: bool,
+    invisible_rl: bool,
+) -> bool:
+    """May this actor, in this mode, read this document? (DESIGN.md, "Who may read")."""
+    if role in FORBIDDEN:
+        return False  # even with the patient's agreement
+    if role is Role.ADMINISTRATIVE_AGENT:
+        return False  # status and creation only
+    if role is Role.PATIENT:
+        return mode is Mode.NORMAL
+    if role is Role.REPRESENTATIVE:
+        return mode is Mode.NORMAL and not invisible_rl
+    # Health professionals and the SAMU regulator.
+    if blocked:
+        return False
+    if mode is Mode.NORMAL:
+        return authorised and not masque_ps
+    if mode is Mode.REGULATOR:
+        if role is not Role.SAMU_REGULATOR or not etreat:
+            return False
+    elif not btg:
+        return False
+    return (not masque_ps) or masked
+
+
+CELLS = list(itertools.product(Role, Mode, *([(False, True)] * 7)))
+
+
+def test_the_matrix_has_every_cell() -> None:
+    assert len(CELLS) == len(Role) * len(Mode) * 2**7 == 9 * 3 * 128
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_cell(role: Role) -> None:
+    disagreements = []
+    for cell in (c for c in CELLS if c[0] is role):
+        _, mode, etreat, btg, masked, authorised, blocked, masque_ps, invisible_rl = cell
+        choices = Choices(etreat=etreat, btg=btg, masked_in_emergency=masked)
+        decision = may_open(role, mode, choices, Relation(authorised=authorised, blocked=blocked))
+        actual = decision.allowed and may_see(role, mode, choices, Labels(masque_ps, invisible_rl))
+        if actual != expected(*cell):
+            disagreements.append((cell, decision.reason))
+    assert disagreements == []
+
+
+def test_refusals_say_why() -> None:
+    open_choices = Choices(True, True, True)
+    nobody = Relation(authorised=False, blocked=False)
+    cases = {
+        (Role.INSURER, Mode.NORMAL, Relation(True, False)): "forbidden_party",
+        (
+            Role.ADMINISTRATIVE_AGENT,
+            Mode.NORMAL,
+            Relation(True, False),
+        ): "no_medical_content_for_agents",
+        (Role.HEALTH_PROFESSIONAL, Mode.NORMAL, nobody): "not_authorised",
+        (Role.HEALTH_PROFESSIONAL, Mode.REGULATOR, nobody): "not_a_regulator",
+        (Role.HEALTH_PROFESSIONAL, Mode.BREAK_GLASS, Relation(False, True)): "blocked_by_patient",
+    }
+    for (role, mode, relation), reason in cases.items():
+        assert may_open(role, mode, open_choices, relation).reason == reason
+    refused = Choices(etreat=False, btg=False, masked_in_emergency=False)
+    assert (
+        may_open(Role.SAMU_REGULATOR, Mode.REGULATOR, refused, nobody).reason
+        == "patient_refused_etreat"
+    )
+    assert (
+        may_open(Role.HEALTH_PROFESSIONAL, Mode.BREAK_GLASS, refused, nobody).reason
+        == "patient_refused_btg"
+    )
+
+
+def test_closed_dmp_is_shut_to_professionals_only() -> None:
+    choices, relation = Choices(True, True, True), Relation(True, False)
+    assert not may_open(
+        Role.HEALTH_PROFESSIONAL, Mode.NORMAL, choices, relation, dmp_open=False
+    ).allowed
+    assert may_open(Role.PATIENT, Mode.NORMAL, choices, relation, dmp_open=False).allowed
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_who_may_check_status_and_create(role: Role) -> None:
+    operators = {Role.HEALTH_PROFESSIONAL, Role.SAMU_REGULATOR, Role.ADMINISTRATIVE_AGENT}
+    assert may_manage(role).allowed == (role in operators)
