@@ -122,8 +122,14 @@ class OutboxWorker:
     """Sends due messages: lease, send, mark; failures back off exponentially with jitter."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], senders: dict[str, Sender], *, poll_s: float = 1.0
+        self,
+        sessions: sessionmaker[Session],
+        senders: dict[str, Sender],
+        *,
+        poll_s: float = 1.0,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
+        self.clock = clock  # the service's clock: due times are written with it
         self.sessions = sessions
         self.senders = senders
         self.poll_s = poll_s
@@ -173,7 +179,7 @@ class OutboxWorker:
     def run_once(self, *, limit: int = 50, crash_after_send: bool = False) -> int:
         """One pass over due messages; returns how many were sent."""
         sent = 0
-        for message in self._lease(utcnow(), limit):
+        for message in self._lease(self.clock(), limit):
             sender = self.senders.get(message.channel)
             try:
                 if sender is None:
@@ -187,7 +193,7 @@ class OutboxWorker:
             with self.sessions() as db, db.begin():
                 row = db.get(OutboxMessage, message.id)
                 if row is not None and row.sent_at is None:
-                    row.sent_at = utcnow()
+                    row.sent_at = self.clock()
                     row.attempts += 1
             sent += 1
         return sent
@@ -199,6 +205,6 @@ class OutboxWorker:
                 return
             row.attempts += 1
             delay = min(_MAX_BACKOFF_S, 2**row.attempts) * (0.5 + random.random())  # noqa: S311
-            row.next_attempt_at = utcnow() + dt.timedelta(seconds=delay)
+            row.next_attempt_at = self.clock() + dt.timedelta(seconds=delay)
             row.last_error = type(exc).__name__[:200]
         log.warning("notification %s not sent (%s); retrying later", message.id, type(exc).__name__)

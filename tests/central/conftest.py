@@ -21,6 +21,7 @@ from tests.central.harness import (
     start_server,
     wipe,
 )
+from tests.central.mail import Mailbox, SmsGateway
 
 _engines: dict[str, tuple[str, Engine]] = {}
 
@@ -49,8 +50,30 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(db=db_url, home=tmp_path, portal_url="http://portail.test/patient")
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    box.controller.start()
+    yield box
+    box.controller.stop()
+
+
+@pytest.fixture
+def sms() -> Iterator[SmsGateway]:
+    gateway = SmsGateway()
+    gateway.start()
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path, mailbox: Mailbox, sms: SmsGateway) -> Settings:
+    return Settings(
+        db=db_url,
+        home=tmp_path,
+        portal_url="http://portail.test/patient",
+        smtp_url=f"smtp://127.0.0.1:{mailbox.port}",
+        sms_url=f"http://127.0.0.1:{sms.port}/sms",
+    )
 
 
 @pytest.fixture

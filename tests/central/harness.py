@@ -83,6 +83,7 @@ def start_server(settings: Settings) -> Server:
     state = build_state(settings)
     clock = Clock()
     state.now = clock  # type: ignore[method-assign]
+    state.worker.clock = clock
     app = create_app(state=state)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
