@@ -28,10 +28,12 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_worker:
             wiring.worker.start()
+            wiring.sealer.start()
         try:
             yield
         finally:
             if run_worker:
+                wiring.sealer.stop()
                 wiring.worker.stop()
 
     app = FastAPI(title="Service central DMP", version="0.1.0", lifespan=lifespan)
@@ -46,3 +48,9 @@ def create_app(
         return {"status": "ok", "time": wiring.now().isoformat()}
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory --workers N central.app:app_from_environment`:
+    settings from CENTRAL_* variables and CENTRAL_HOME/central.toml."""
+    return create_app(Settings())

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from central.config import Settings
+from central.errors import ServiceError
 
 __all__ = ["main"]
 
@@ -82,7 +83,8 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
         result = AuditLog.verify(db)
     engine.dispose()
     if result.ok:
-        print(f"OK : {result.entries} entrées, chaîne intacte")
+        pending = f", {result.pending} en attente de scellement" if result.pending else ""
+        print(f"OK : {result.entries} entrées, chaîne intacte{pending}")
         return 0
     print(
         f"audit : entrée {result.first_bad_seq} {_problem_fr(result.problem)} "
@@ -133,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
+    except ServiceError as exc:
+        print(f"central : {exc.detail}", file=sys.stderr)
     except OperationalError as exc:
         print(f"central : base de données injoignable ({type(exc.orig).__name__})", file=sys.stderr)
     except SQLAlchemyError as exc:

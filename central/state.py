@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from central.actors import Actor
+from central.audit.service import AuditSealer
 from central.config import Settings
 from central.db import make_engine, make_sessionmaker, utcnow
 from central.dmp.service import DmpService
@@ -38,6 +39,7 @@ class AppState:
     patients: PatientService
     notifier: Notifier
     worker: OutboxWorker
+    sealer: AuditSealer
 
     def now(self) -> dt.datetime:
         return utcnow()
@@ -124,4 +126,5 @@ def build_state(settings: Settings) -> AppState:
         patients=patients,
         notifier=notifier,
         worker=worker,
+        sealer=AuditSealer(sessions),
     )

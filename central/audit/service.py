@@ -1,20 +1,29 @@
-"""Appending to and verifying the hash-chained audit log."""
+"""Appending to, sealing and verifying the hash-chained audit log.
+
+Appending is one INSERT in the caller's transaction, with no lock: the entry is durable with
+the event it records. The sealer then takes entries in insertion order and chains them:
+next sequence number, previous hash, own hash, all under the head row's lock, in batches.
+Entries wait at most a sealer period (a fraction of a second) unsealed.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+import logging
+import threading
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from central.actors import Actor
 from central.audit.models import AuditEntry, AuditHead
 
-__all__ = ["GENESIS", "AuditLog", "VerifyResult", "entry_hash"]
+__all__ = ["GENESIS", "AuditLog", "AuditSealer", "VerifyResult", "entry_hash"]
 
+log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 
 
@@ -44,10 +53,11 @@ class VerifyResult:
     entries: int
     first_bad_seq: int | None = None
     problem: str = ""
+    pending: int = 0  # entries not sealed yet
 
 
 class AuditLog:
-    """The append-only log. Appends happen inside the caller's transaction."""
+    """The append-only log."""
 
     @staticmethod
     def append(
@@ -60,37 +70,42 @@ class AuditLog:
         mode: str = "normal",
         detail: str = "",
         now: dt.datetime,
-    ) -> AuditEntry:
-        """Add an entry after the head, which is locked until the caller's commit."""
-        head = db.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
-        # Keep the chain's timestamps in order even if the clock steps back.
-        last_at = db.scalar(select(AuditEntry.at).where(AuditEntry.seq == head.seq))
-        at = max(now, last_at) if last_at is not None else now
-        entry = AuditEntry(
-            seq=head.seq + 1,
-            at=at,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            role=actor.role.value,
-            mode=mode,
-            patient_ins=patient_ins,
-            action=action,
-            outcome=outcome,
-            detail=detail,
-            prev_hash=head.hash,
-            hash="",
+    ) -> None:
+        """Record an entry in the caller's transaction; the sealer chains it later."""
+        # A Core INSERT: this runs on every request, the ORM's unit of work is not needed.
+        db.execute(
+            insert(AuditEntry).values(
+                at=now,
+                actor_id=actor.id,
+                actor_name=actor.name,
+                role=actor.role.value,
+                mode=mode,
+                patient_ins=patient_ins,
+                action=action,
+                outcome=outcome,
+                detail=detail,
+            )
         )
-        entry.hash = entry_hash(head.hash, entry)
-        db.add(entry)
-        head.seq, head.hash = entry.seq, entry.hash
-        db.flush()
-        return entry
+
+    @staticmethod
+    def seal(db: Session, *, limit: int = 2000) -> int:
+        """Chain the oldest unsealed entries; the caller commits. Returns how many."""
+        head = db.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+        entries = db.scalars(
+            select(AuditEntry).where(AuditEntry.seq.is_(None)).order_by(AuditEntry.id).limit(limit)
+        ).all()
+        seq, prev = head.seq, head.hash
+        for entry in entries:
+            seq += 1
+            entry.seq, entry.prev_hash = seq, prev
+            entry.hash = prev = entry_hash(prev, entry)
+        head.seq, head.hash = seq, prev
+        return len(entries)
 
     @staticmethod
     def verify(db: Session, *, batch: int = 5000) -> VerifyResult:
-        """Walk the chain; name the first entry changed, deleted or moved."""
+        """Walk the sealed chain; name the first entry changed, deleted or moved."""
         expected_seq, prev, count = 1, GENESIS, 0
-        last_seq = 0
         while True:
             rows = db.scalars(
                 select(AuditEntry)
@@ -109,21 +124,61 @@ class AuditLog:
                     )
                 if entry_hash(prev, entry) != entry.hash:
                     return VerifyResult(False, count, entry.seq, "changed or moved")
-                prev, expected_seq, last_seq = entry.hash, expected_seq + 1, entry.seq
+                prev, expected_seq = entry.hash, expected_seq + 1
                 count += 1
         head = db.get(AuditHead, 1)
-        if head is None or head.seq != last_seq or head.hash != prev:
-            return VerifyResult(False, count, last_seq + 1, "deleted (entries missing at the end)")
-        return VerifyResult(True, count)
+        if head is None or head.seq != expected_seq - 1 or head.hash != prev:
+            return VerifyResult(False, count, expected_seq, "deleted (entries missing at the end)")
+        pending = db.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.seq.is_(None))
+        )
+        return VerifyResult(True, count, pending=pending or 0)
 
     @staticmethod
     def for_patient(db: Session, ins: str, *, limit: int = 500) -> list[AuditEntry]:
-        """The entries about one patient, newest first."""
+        """The entries about one patient, newest first (sealed or not yet)."""
         return list(
             db.scalars(
                 select(AuditEntry)
                 .where(AuditEntry.patient_ins == ins)
-                .order_by(AuditEntry.seq.desc())
+                .order_by(AuditEntry.id.desc())
                 .limit(limit)
             )
         )
+
+
+class AuditSealer:
+    """Seals new entries every `period_s` on a thread of its own."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, period_s: float = 0.2) -> None:
+        self.sessions = sessions
+        self.period_s = period_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        """Seal everything pending now; returns how many entries were sealed."""
+        total = 0
+        while True:
+            with self.sessions() as db, db.begin():
+                sealed = AuditLog.seal(db)
+            total += sealed
+            if sealed == 0:
+                return total
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="audit-sealer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        self.run_once()  # nothing left unsealed behind a clean stop
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.period_s):
+            try:
+                self.run_once()
+            except Exception:  # a database hiccup must not end sealing
+                log.exception("audit sealing pass failed")

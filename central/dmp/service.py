@@ -73,6 +73,13 @@ def document_out(doc: Document) -> DocumentOut:
     )
 
 
+def _relation(dmp: Dmp, id_nat: str, status: str | None) -> Relation:
+    return Relation(
+        authorised=status == "AUTORISE" or dmp.treating_doctor == id_nat,
+        blocked=status == "BLOQUE",
+    )
+
+
 def choices_of(dmp: Dmp) -> Choices:
     return Choices(etreat=dmp.etreat, btg=dmp.btg, masked_in_emergency=dmp.masked_in_emergency)
 
@@ -132,10 +139,22 @@ class DmpService:
                 DmpProfessional.dmp_ins == dmp.ins, DmpProfessional.id_nat == id_nat
             )
         )
-        return Relation(
-            authorised=status == "AUTORISE" or dmp.treating_doctor == id_nat,
-            blocked=status == "BLOQUE",
-        )
+        return _relation(dmp, id_nat, status)
+
+    @staticmethod
+    def dmp_and_relation(db: Session, ins: str, id_nat: str) -> tuple[Dmp | None, Relation]:
+        """The DMP and the professional's standing on it, in one round trip."""
+        row = db.execute(
+            select(Dmp, DmpProfessional.status)
+            .outerjoin(
+                DmpProfessional,
+                (DmpProfessional.dmp_ins == Dmp.ins) & (DmpProfessional.id_nat == id_nat),
+            )
+            .where(Dmp.ins == ins)
+        ).first()
+        if row is None:
+            return None, Relation(authorised=False, blocked=False)
+        return row[0], _relation(row[0], id_nat, row[1])
 
     def _notify(
         self, db: Session, dmp: Dmp, key: str, text: tuple[str, str], now: dt.datetime
@@ -158,20 +177,22 @@ class DmpService:
         decision = may_manage(actor.role)
         if not decision.allowed:
             self._refuse(db, actor, ins, "status", decision.reason, now=now)
-        dmp = db.get(Dmp, ins)
+        dmp, relation = self.dmp_and_relation(db, ins, actor.id)
+        if dmp is None:
+            status, authorisation = "NON_EXISTE", "NON_AUTORISE"
+        else:
+            status = dmp.status
+            professional = actor.role in (Role.HEALTH_PROFESSIONAL, Role.SAMU_REGULATOR)
+            if relation.blocked:
+                authorisation = "BLOQUE"
+            elif relation.authorised and professional:
+                authorisation = "AUTORISE"
+            else:
+                authorisation = "NON_AUTORISE"
         AuditLog.append(
             db, actor=actor, action="status", outcome="allowed", patient_ins=ins, now=now
         )
-        if dmp is None:
-            return "NON_EXISTE", "NON_AUTORISE"
-        relation = self.relation(db, dmp, actor.id)
-        if relation.blocked:
-            authorisation = "BLOQUE"
-        elif relation.authorised and actor.role in (Role.HEALTH_PROFESSIONAL, Role.SAMU_REGULATOR):
-            authorisation = "AUTORISE"
-        else:
-            authorisation = "NON_AUTORISE"
-        return dmp.status, authorisation
+        return status, authorisation
 
     def create(
         self, db: Session, actor: Actor, request: CreateDmpRequest, now: dt.datetime
@@ -405,7 +426,7 @@ class DmpService:
         """Open the record's summary, if the rules allow, and trace it."""
         if actor.role in FORBIDDEN_ROLES:
             self._refuse(db, actor, ins, "open", "forbidden_party", mode=mode.value, now=now)
-        dmp = db.get(Dmp, ins)
+        dmp, relation = self.dmp_and_relation(db, ins, actor.id)
         if dmp is None:
             AuditLog.append(
                 db,
@@ -421,7 +442,6 @@ class DmpService:
             raise NotFound("no DMP for this INS", code="no_dmp")
         if mode is Mode.BREAK_GLASS and not (reason_code and reason_text):
             self._refuse(db, actor, ins, "open", "reason_required", mode=mode.value, now=now)
-        relation = self.relation(db, dmp, actor.id)
         decision = may_open(
             actor.role, mode, choices_of(dmp), relation, dmp_open=dmp.status == "VALIDE"
         )

@@ -41,8 +41,10 @@ def history(server: Server, tokens: dict[str, str]) -> int:
     for _ in range(5):
         assert open_record(server, tokens["pharmacist"], JEANNE)[0] == 200
         assert open_record(server, tokens["agent"], JEANNE)[0] == 403
+    server.state.sealer.run_once()
     with server.state.sessions() as db:
         count = db.scalar(select(func.count()).select_from(AuditEntry))
+        assert db.scalar(select(func.max(AuditEntry.seq))) == count  # every entry sealed
     assert count is not None and count >= 15
     return count
 
@@ -94,6 +96,18 @@ def test_concurrent_appends_keep_one_chain(server: Server, tokens: dict[str, str
             pool.map(lambda _: open_record(server, tokens["pharmacist"], JEANNE)[0], range(48))
         )
     assert codes == [200] * 48
+    server.state.sealer.run_once()
     with server.state.sessions() as db:
         result = AuditLog.verify(db)
+        total = db.scalar(select(func.count()).select_from(AuditEntry))
     assert result.ok, result
+    assert (result.entries, result.pending) == (total, 0)
+
+
+def test_unsealed_entries_are_reported_pending(server: Server, tokens: dict[str, str]) -> None:
+    server.state.sealer.stop()  # no background sealing from here on
+    create(server, tokens["agent"])
+    with server.state.sessions() as db:
+        result = AuditLog.verify(db)
+    assert result.ok and result.pending >= 1
+    assert "en attente de scellement" in _verify_cli(server).stdout

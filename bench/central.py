@@ -1,0 +1,355 @@
+"""Central service benchmark: status check and summary read under 16 concurrent clients.
+
+Loads 100,000 DMPs and 500,000 documents into PostgreSQL (database `dmp_bench`, made by the
+test role), serves the app with uvicorn (2 workers, this machine has 2 cores), and measures
+from 16 client threads: throughput and latency at saturation (closed loop), and latency at a
+fixed offered load (open loop, timed from the scheduled send). Baseline in the same run:
+GET /health (no database) under the same load. Prints one JSON line. Needs `make postgres`. Run: `.venv/bin/python bench/central.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import io
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from central.migrate import upgrade  # noqa: E402
+from dmpcommon.nir import nir_key  # noqa: E402
+from tests.central.harness import fixture_professional  # noqa: E402
+
+DMPS = int(os.environ.get("BENCH_DMPS", "100000"))
+DOCS_PER_DMP = 5
+CLIENTS = 16
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "4000"))
+PHARMACIST = "899700218896"
+# Offered load for the latency figures, fixed from the domain rather than from this machine:
+# 20,000 pharmacies x ~30 DMP checks an hour at the counter ~= 170/s for the whole country.
+STATUS_OFFERED_RPS = float(os.environ.get("BENCH_STATUS_RPS", "150"))
+SUMMARY_OFFERED_RPS = float(os.environ.get("BENCH_SUMMARY_RPS", "100"))
+HEALTH_OFFERED_RPS = 150.0
+CATEGORIES = ["medications", "pathologies_allergies", "care_history", "reports", "exam_results"]
+
+
+def _ins(i: int) -> str:
+    body = f"18001{75:02d}{i // 1000:03d}{i % 1000:03d}"
+    return f"{body}{nir_key(body):02d}"
+
+
+def _database_url() -> str:
+    test_url = (ROOT / ".postgres-url").read_text().strip()
+    admin = psycopg.connect(
+        test_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+    )
+    admin.execute("DROP DATABASE IF EXISTS dmp_bench")
+    admin.execute("CREATE DATABASE dmp_bench")
+    admin.close()
+    return test_url.rsplit("/", 1)[0] + "/dmp_bench"
+
+
+def _copy(conn: psycopg.Connection, table: str, columns: list[str], rows: io.StringIO) -> None:
+    rows.seek(0)
+    with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        while chunk := rows.read(1 << 20):
+            copy.write(chunk)
+
+
+def load(url: str) -> float:
+    """Fill the database; returns the seconds it took."""
+    start = time.perf_counter()
+    upgrade(url)
+    now = dt.datetime.now(dt.UTC).isoformat()
+    today = dt.date.today()
+    rng = random.Random(42)
+    dmps, pros, docs = io.StringIO(), io.StringIO(), io.StringIO()
+    for i in range(DMPS):
+        ins = _ins(i)
+        dmps.write(
+            f"{ins}\t1.2.250.1.213.1.4.10\tVALIDE\t{now}\tbench\tNOM{i}\tPRENOM\t1980-01-01\t"
+            f"self\t{now}\tv1\t\\N\t\\N\t\\N\t\\N\tt\tt\tt\t\\N\t\\N\tt\tt\tt\t\\N\n"
+        )
+        pros.write(f"{ins}\t{PHARMACIST}\tAUTORISE\t{now}\tbench\n")
+        for k in range(DOCS_PER_DMP):
+            date = today - dt.timedelta(days=rng.randrange(1, 1500))
+            docs.write(
+                f"{uuid.UUID(int=rng.getrandbits(128))}\t{ins}\t{CATEGORIES[k]}\t\\N\t"
+                f"Document {k}\t{'x' * 200}\tbench\tDr BENCH\tprofessionnel_sante\t"
+                f"{date.isoformat()}\t{now}\t{'t' if k == 4 and i % 10 == 0 else 'f'}\tf\t"
+                f"\\N\t\\N\n"
+            )
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        _copy(
+            conn,
+            "dmps",
+            [
+                "ins",
+                "oid",
+                "status",
+                "created_at",
+                "created_by",
+                "nom",
+                "prenom",
+                "birth_date",
+                "consent_by",
+                "consent_at",
+                "information_version",
+                "representative_nom",
+                "representative_prenom",
+                "representative_birth_date",
+                "representative_nir",
+                "etreat",
+                "btg",
+                "masked_in_emergency",
+                "notify_channel",
+                "notify_address",
+                "notify_new_document",
+                "notify_first_access",
+                "notify_emergency",
+                "treating_doctor",
+            ],
+            dmps,
+        )
+        _copy(
+            conn,
+            "dmp_professionals",
+            ["dmp_ins", "id_nat", "status", "changed_at", "changed_by"],
+            pros,
+        )
+        _copy(
+            conn,
+            "documents",
+            [
+                "id",
+                "dmp_ins",
+                "category",
+                "loinc",
+                "title",
+                "content",
+                "author_id",
+                "author_name",
+                "author_role",
+                "document_date",
+                "created_at",
+                "masked_to_professionals",
+                "invisible_to_representatives",
+                "replaces",
+                "replaced_by",
+            ],
+            docs,
+        )
+        conn.execute("ANALYZE")
+    return time.perf_counter() - start
+
+
+def serve(url: str, home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = 18000 + os.getpid() % 1000
+    env = {**os.environ, "CENTRAL_DB": url, "CENTRAL_HOME": str(home)}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "central.app:app_from_environment",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the service did not start")
+
+
+class LightClient:
+    """A keep-alive HTTP/1.1 client on http.client: far less CPU per request than httpx,
+    which matters when the load generator shares the 2 cores with the service."""
+
+    def __init__(self, base: str, token: str) -> None:
+        host, port = base.removeprefix("http://").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def get(self, path: str) -> int:
+        self.conn.request("GET", path, headers=self.headers)
+        response = self.conn.getresponse()
+        response.read()
+        return response.status
+
+    def post(self, path: str, body: dict[str, object]) -> int:
+        self.conn.request("POST", path, body=json.dumps(body), headers=self.headers)
+        response = self.conn.getresponse()
+        response.read()
+        return response.status
+
+    def __enter__(self) -> LightClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.conn.close()
+
+
+def measure(
+    base: str, token: str, make: Callable[[LightClient, random.Random], int]
+) -> tuple[list[float], float]:
+    """REQUESTS requests spread over CLIENTS threads; latencies (ms) and requests per second."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    per_client = REQUESTS // CLIENTS
+
+    def client(seed: int) -> None:
+        rng = random.Random(seed)
+        mine = []
+        with LightClient(base, token) as http:
+            for _ in range(5):
+                make(http, rng)  # warm the connection
+            for _ in range(per_client):
+                start = time.perf_counter()
+                status = make(http, rng)
+                mine.append((time.perf_counter() - start) * 1000)
+                assert status == 200, status
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(s,)) for s in range(CLIENTS)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, len(latencies) / (time.perf_counter() - start)
+
+
+def measure_open(
+    base: str, token: str, make: Callable[[LightClient, random.Random], int], offered_rps: float
+) -> list[float]:
+    """Open loop: CLIENTS threads send on a fixed schedule adding up to `offered_rps`.
+    Latency counts from the scheduled time, so a slow reply delays the next one honestly."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    per_client = REQUESTS // CLIENTS
+    interval = CLIENTS / offered_rps
+
+    def client(seed: int) -> None:
+        rng = random.Random(seed)
+        mine = []
+        with LightClient(base, token) as http:
+            for _ in range(3):
+                make(http, rng)
+            start = time.perf_counter() + rng.random() * interval
+            for k in range(per_client):
+                scheduled = start + k * interval
+                delay = scheduled - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                status = make(http, rng)
+                mine.append((time.perf_counter() - scheduled) * 1000)
+                assert status == 200, status
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(s,)) for s in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+
+def main() -> None:
+    url = _database_url()
+    load_s = load(url)
+    with tempfile.TemporaryDirectory() as home:
+        process, base = serve(url, Path(home))
+        try:
+            attestation = fixture_professional(PHARMACIST).attestation(kiosk_id="bench")
+            token = httpx.post(f"{base}/v1/sessions", json=attestation).json()["token"]
+
+            def health(http: LightClient, rng: random.Random) -> int:
+                return http.get("/health")
+
+            def status(http: LightClient, rng: random.Random) -> int:
+                return http.get(f"/v1/dmp/{_ins(rng.randrange(DMPS))}/status")
+
+            def summary(http: LightClient, rng: random.Random) -> int:
+                return http.post(f"/v1/dmp/{_ins(rng.randrange(DMPS))}/open", {"mode": "normal"})
+
+            health_sat, health_rps = measure(base, token, health)
+            status_sat, status_rps = measure(base, token, status)
+            summary_sat, summary_rps = measure(base, token, summary)
+            # Latency at a fixed offered load (open loop): what a counter waits on a busy day,
+            # not the queue of a saturated server (that is the *_saturated_* figures).
+            health_ms = measure_open(base, token, health, HEALTH_OFFERED_RPS)
+            status_ms = measure_open(base, token, status, STATUS_OFFERED_RPS)
+            summary_ms = measure_open(base, token, summary, SUMMARY_OFFERED_RPS)
+        finally:
+            process.terminate()
+            process.wait(30)
+    print(
+        json.dumps(
+            {
+                "bench": "central",
+                "dmps": DMPS,
+                "documents": DMPS * DOCS_PER_DMP,
+                "load_s": round(load_s, 1),
+                "clients": CLIENTS,
+                "status_p50_ms": _p(status_ms, 0.5),
+                "status_p95_ms": _p(status_ms, 0.95),
+                "status_offered_rps": STATUS_OFFERED_RPS,
+                "status_rps": round(status_rps),
+                "status_saturated_p95_ms": _p(status_sat, 0.95),
+                "summary_p50_ms": _p(summary_ms, 0.5),
+                "summary_p95_ms": _p(summary_ms, 0.95),
+                "summary_offered_rps": SUMMARY_OFFERED_RPS,
+                "summary_rps": round(summary_rps),
+                "summary_saturated_p95_ms": _p(summary_sat, 0.95),
+                "health_p50_ms": _p(health_ms, 0.5),
+                "health_p95_ms": _p(health_ms, 0.95),
+                "health_rps": round(health_rps),
+                "health_saturated_p95_ms": _p(health_sat, 0.95),
+                "status_rps_over_health_rps": round(status_rps / health_rps, 2),
+                "status_p95_over_health_p95": round(_p(status_ms, 0.95) / _p(health_ms, 0.95), 1),
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+                f"{platform.python_version()}",
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
