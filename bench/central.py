@@ -4,7 +4,8 @@ Loads 100,000 DMPs and 500,000 documents into PostgreSQL (database `dmp_bench`, 
 test role), serves the app with uvicorn (2 workers, this machine has 2 cores), and measures
 from 16 client threads: throughput and latency at saturation (closed loop), and latency at a
 fixed offered load (open loop, timed from the scheduled send). Baseline in the same run:
-GET /health (no database) under the same load. Prints one JSON line. Needs `make postgres`. Run: `.venv/bin/python bench/central.py`.
+GET /health (no database) under the same load. Prints one JSON line. Needs `make postgres`.
+Run: `.venv/bin/python bench/central.py`.
 """
 
 from __future__ import annotations
