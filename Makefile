@@ -39,7 +39,7 @@ test: system postgres venv lint typecheck contracts pytest
 demo: system venv
 	@scripts/demo.sh
 
-bench: system venv
+bench: system postgres venv
 	@for b in bench/*.py; do $(BIN)/python $$b; done
 
 clean:
