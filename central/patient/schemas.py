@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,7 +65,7 @@ class AccessLogEntry(BaseModel):
     at: dt.datetime
     who: str
     role: str
-    mode: Literal["normal", "regulateur", "bris_de_glace"] | str
+    mode: str  # normal | regulateur | bris_de_glace
     action: str
     outcome: str
     reason: str | None

@@ -179,14 +179,30 @@ class ProfessionalService:
 
     def authenticate(self, db: Session, token: str, now: dt.datetime) -> Actor:
         """The actor of a bearer token, or Unauthenticated."""
-        row = db.scalar(
-            select(OperatorSession).where(
-                OperatorSession.token_hash == hash_secret(self.key, token, purpose="operator")
-            )
-        )
+        # Columns, not the ORM entity: this runs on every operator request.
+        row = db.execute(
+            select(
+                OperatorSession.id,
+                OperatorSession.id_nat,
+                OperatorSession.prenom,
+                OperatorSession.nom,
+                OperatorSession.role,
+                OperatorSession.profession,
+                OperatorSession.structure_name,
+                OperatorSession.expires_at,
+                OperatorSession.closed_at,
+            ).where(OperatorSession.token_hash == hash_secret(self.key, token, purpose="operator"))
+        ).first()
         if row is None or row.closed_at is not None or row.expires_at <= now:
             raise Unauthenticated("no open operator session")
-        return actor_of(row)
+        return Actor(
+            id=row.id_nat,
+            name=f"{row.prenom} {row.nom}",
+            role=Role(row.role),
+            session_id=row.id,
+            profession=row.profession,
+            structure_name=row.structure_name,
+        )
 
     def close_session(self, db: Session, actor: Actor, now: dt.datetime) -> None:
         """Log the operator out."""
