@@ -221,12 +221,21 @@ class LightClient:
 
 
 def measure(
-    base: str, token: str, make: Callable[[LightClient, random.Random], int]
+    base: str,
+    token: str,
+    make: Callable[[LightClient, random.Random], int],
+    offered_rps: float | None = None,
 ) -> tuple[list[float], float]:
-    """REQUESTS requests spread over CLIENTS threads; latencies (ms) and requests per second."""
+    """REQUESTS requests over CLIENTS threads; latencies (ms) and requests per second.
+
+    Closed loop when `offered_rps` is None: each client sends again as soon as it has its
+    answer (saturation). Open loop otherwise: clients send on a schedule adding up to
+    `offered_rps`, and latency counts from the scheduled time, so queueing is not hidden.
+    """
     latencies: list[float] = []
     lock = threading.Lock()
     per_client = REQUESTS // CLIENTS
+    interval = CLIENTS / offered_rps if offered_rps else 0.0
 
     def client(seed: int) -> None:
         rng = random.Random(seed)
@@ -234,10 +243,14 @@ def measure(
         with LightClient(base, token) as http:
             for _ in range(5):
                 make(http, rng)  # warm the connection
-            for _ in range(per_client):
-                start = time.perf_counter()
+            start = time.perf_counter() + rng.random() * interval
+            for k in range(per_client):
+                scheduled = start + k * interval if interval else time.perf_counter()
+                delay = scheduled - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
                 status = make(http, rng)
-                mine.append((time.perf_counter() - start) * 1000)
+                mine.append((time.perf_counter() - scheduled) * 1000)
                 assert status == 200, status
         with lock:
             latencies.extend(mine)
@@ -249,42 +262,6 @@ def measure(
     for t in threads:
         t.join()
     return latencies, len(latencies) / (time.perf_counter() - start)
-
-
-def measure_open(
-    base: str, token: str, make: Callable[[LightClient, random.Random], int], offered_rps: float
-) -> list[float]:
-    """Open loop: CLIENTS threads send on a fixed schedule adding up to `offered_rps`.
-    Latency counts from the scheduled time, so a slow reply delays the next one honestly."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    per_client = REQUESTS // CLIENTS
-    interval = CLIENTS / offered_rps
-
-    def client(seed: int) -> None:
-        rng = random.Random(seed)
-        mine = []
-        with LightClient(base, token) as http:
-            for _ in range(3):
-                make(http, rng)
-            start = time.perf_counter() + rng.random() * interval
-            for k in range(per_client):
-                scheduled = start + k * interval
-                delay = scheduled - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                status = make(http, rng)
-                mine.append((time.perf_counter() - scheduled) * 1000)
-                assert status == 200, status
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=client, args=(s,)) for s in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return latencies
 
 
 def _p(values: list[float], q: float) -> float:
@@ -315,9 +292,9 @@ def main() -> None:
             summary_sat, summary_rps = measure(base, token, summary)
             # Latency at a fixed offered load (open loop): what a counter waits on a busy day,
             # not the queue of a saturated server (that is the *_saturated_* figures).
-            health_ms = measure_open(base, token, health, HEALTH_OFFERED_RPS)
-            status_ms = measure_open(base, token, status, STATUS_OFFERED_RPS)
-            summary_ms = measure_open(base, token, summary, SUMMARY_OFFERED_RPS)
+            health_ms, _ = measure(base, token, health, HEALTH_OFFERED_RPS)
+            status_ms, _ = measure(base, token, status, STATUS_OFFERED_RPS)
+            summary_ms, _ = measure(base, token, summary, SUMMARY_OFFERED_RPS)
         finally:
             process.terminate()
             process.wait(30)

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -195,14 +196,7 @@ class ProfessionalService:
         ).first()
         if row is None or row.closed_at is not None or row.expires_at <= now:
             raise Unauthenticated("no open operator session")
-        return Actor(
-            id=row.id_nat,
-            name=f"{row.prenom} {row.nom}",
-            role=Role(row.role),
-            session_id=row.id,
-            profession=row.profession,
-            structure_name=row.structure_name,
-        )
+        return actor_of(row)
 
     def close_session(self, db: Session, actor: Actor, now: dt.datetime) -> None:
         """Log the operator out."""
@@ -211,8 +205,18 @@ class ProfessionalService:
             row.closed_at = now
 
 
-def actor_of(row: OperatorSession) -> Actor:
-    """The Actor of an operator session."""
+class _SessionColumns(Protocol):
+    id: str
+    id_nat: str
+    prenom: str
+    nom: str
+    role: str
+    profession: str | None
+    structure_name: str
+
+
+def actor_of(row: _SessionColumns) -> Actor:
+    """The Actor of an operator session (the entity, or a row of its columns)."""
     return Actor(
         id=row.id_nat,
         name=f"{row.prenom} {row.nom}",
