@@ -1,0 +1,139 @@
+"""The action envelope: one canonical byte encoding, signed as is, chained by its hash.
+
+Bytes: canonical JSON (UTF-8, keys sorted, no spaces), binary fields in base64:
+
+    {"at":..., "ct":..., "enc":..., "id":..., "kiosk":..., "prev":..., "seq":...,
+     "session":..., "type":..., "v":1}
+
+`decode` accepts only bytes that `encode` would produce, so there is exactly one encoding of
+an envelope and the signature and the hash chain cover what is really stored and sent.
+The header (every field but `enc` and `ct`) is the HPKE AAD of the payload.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "FORMAT_VERSION",
+    "GENESIS_HASH",
+    "ActionEnvelope",
+    "EnvelopeError",
+    "envelope_hash",
+]
+
+FORMAT_VERSION = 1
+GENESIS_HASH = "0" * 64
+_KEYS = {"at", "ct", "enc", "id", "kiosk", "prev", "seq", "session", "type", "v"}
+_UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\+00:00$")
+
+
+class EnvelopeError(ValueError):
+    """Bytes that are not a canonical envelope."""
+
+
+def _canonical(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: object, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise EnvelopeError(f"{what}: not text")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise EnvelopeError(f"{what}: not base64") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class ActionEnvelope:
+    """One action in the kiosk's queue."""
+
+    action_id: str  # UUIDv7
+    kiosk_id: str
+    seq: int  # 1, 2, 3... no gaps
+    prev_hash: str  # hex SHA-256 of the previous envelope's bytes
+    created_at: str  # UTC, ISO 8601 with microseconds
+    action_type: str
+    session_id: str
+    enc: bytes  # HPKE encapsulated key
+    ciphertext: bytes  # HPKE-sealed payload
+    version: int = FORMAT_VERSION
+
+    def header(self) -> dict[str, Any]:
+        return {
+            "at": self.created_at,
+            "id": self.action_id,
+            "kiosk": self.kiosk_id,
+            "prev": self.prev_hash,
+            "seq": self.seq,
+            "session": self.session_id,
+            "type": self.action_type,
+            "v": self.version,
+        }
+
+    def aad(self) -> bytes:
+        """The header's canonical bytes: the AAD the payload is sealed with."""
+        return _canonical(self.header())
+
+    def encode(self) -> bytes:
+        """The envelope's one encoding."""
+        return _canonical({**self.header(), "enc": _b64(self.enc), "ct": _b64(self.ciphertext)})
+
+    @classmethod
+    def decode(cls, data: bytes) -> ActionEnvelope:
+        """Parse canonical bytes; anything else is an EnvelopeError."""
+        try:
+            document = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise EnvelopeError("not JSON") from exc
+        if not isinstance(document, dict) or set(document) != _KEYS:
+            raise EnvelopeError("wrong fields")
+        if document["v"] != FORMAT_VERSION or type(document["v"]) is not int:
+            raise EnvelopeError("unknown format version")
+        seq = document["seq"]
+        if type(seq) is not int or seq < 1:
+            raise EnvelopeError("bad sequence number")
+        checks = (
+            ("id", _UUID7),
+            ("prev", _HEX64),
+            ("kiosk", _TOKEN),
+            ("session", _TOKEN),
+            ("type", _TOKEN),
+            ("at", _TIME),
+        )
+        for key, pattern in checks:
+            if not isinstance(document[key], str) or not pattern.match(document[key]):
+                raise EnvelopeError(f"bad {key}")
+        envelope = cls(
+            action_id=document["id"],
+            kiosk_id=document["kiosk"],
+            seq=seq,
+            prev_hash=document["prev"],
+            created_at=document["at"],
+            action_type=document["type"],
+            session_id=document["session"],
+            enc=_unb64(document["enc"], "enc"),
+            ciphertext=_unb64(document["ct"], "ct"),
+        )
+        if envelope.encode() != data:
+            raise EnvelopeError("not in canonical form")
+        return envelope
+
+
+def envelope_hash(data: bytes) -> str:
+    """Hex SHA-256 of an envelope's bytes: the next envelope's `prev`."""
+    return hashlib.sha256(data).hexdigest()

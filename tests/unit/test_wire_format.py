@@ -1,0 +1,129 @@
+"""Envelope encoding, Ed25519 signing and HPKE sealing, with known-answer vectors."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import x25519
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from hypothesis import given
+from hypothesis import strategies as st
+from pyhpke import AEADId, CipherSuite, KDFId, KEMId
+
+from dmpcommon.envelope import GENESIS_HASH, ActionEnvelope, EnvelopeError, envelope_hash
+from dmpcommon.sealing import SealingError, open_sealed, seal
+from dmpcommon.signing import SignatureError, public_bytes, sign, verify
+
+
+def test_ed25519_rfc8032_test_1() -> None:
+    key = Ed25519PrivateKey.from_private_bytes(
+        bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+    )
+    assert public_bytes(key).hex() == (
+        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+    )
+    signature = sign(key, b"")
+    assert signature.hex() == (
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+        "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+    )
+    verify(public_bytes(key), b"", signature)
+    with pytest.raises(SignatureError):
+        verify(public_bytes(key), b"\x00", signature)
+
+
+def test_hpke_rfc9180_a1_base_mode() -> None:
+    """RFC 9180 A.1 (AES-128-GCM): our seal/open with the RFC's fixed ephemeral key."""
+    suite = CipherSuite.new(KEMId.DHKEM_X25519_HKDF_SHA256, KDFId.HKDF_SHA256, AEADId.AES128_GCM)
+    sk_r = bytes.fromhex("4612c550263fc8ad58375df3f557aac531d26850903e55a9f23f21d8534e8ac8")
+    pk_r = bytes.fromhex("3948cfe0ad1ddb695d780e59077195da6c56506b027329794ab02bca80815c4d")
+    sk_e = bytes.fromhex("52c4a758a802cd8b936eceea314432798d5baf2d7e9235dc084ab1b9cfa2f736")
+    info = bytes.fromhex("4f6465206f6e2061204772656369616e2055726e")
+    plaintext, aad = b"Beauty is truth, truth beauty", b"Count-0"
+    enc, ciphertext = seal(
+        pk_r, plaintext, aad=aad, info=info, suite=suite, ephemeral_private_key=sk_e
+    )
+    assert enc.hex() == "37fda3567bdbd628e88668c3c8d7e97d1d1253b6d4ea6d44c150f741f1bf4431"
+    assert ciphertext.hex() == (
+        "f938558b5d72f1a23810b4be2ab4f84331acc02fc97babc53a52ae8218a355a96d8770ac83d07bea87e13c512a"
+    )
+    assert open_sealed(sk_r, enc, ciphertext, aad=aad, info=info, suite=suite) == plaintext
+
+
+def _x25519() -> tuple[bytes, bytes]:
+    private = x25519.X25519PrivateKey.generate()
+    raw_public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+    raw_private = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return raw_private, raw_public
+
+
+def test_sealed_payload_is_bound_to_key_and_header() -> None:
+    private, public = _x25519()
+    other_private, _ = _x25519()
+    enc, ciphertext = seal(public, b'{"nir": "..."}', aad=b"header-1")
+    assert open_sealed(private, enc, ciphertext, aad=b"header-1") == b'{"nir": "..."}'
+    for attempt in (
+        lambda: open_sealed(other_private, enc, ciphertext, aad=b"header-1"),
+        lambda: open_sealed(private, enc, ciphertext, aad=b"header-2"),
+        lambda: open_sealed(
+            private, enc, ciphertext[:-1] + bytes([ciphertext[-1] ^ 1]), aad=b"header-1"
+        ),
+    ):
+        with pytest.raises(SealingError):
+            attempt()
+
+
+def _envelope(**changes: object) -> ActionEnvelope:
+    fields: dict[str, object] = {
+        "action_id": "01a2145e-ef99-7572-9334-1e09831a1696",
+        "kiosk_id": "kiosk-lorient-1",
+        "seq": 1,
+        "prev_hash": GENESIS_HASH,
+        "created_at": "2026-11-25T10:00:00.000000+00:00",
+        "action_type": "dmp_created",
+        "session_id": "sess-42",
+        "enc": b"\x01" * 32,
+        "ciphertext": b"\x02" * 40,
+    }
+    fields.update(changes)
+    return ActionEnvelope(**fields)  # type: ignore[arg-type]
+
+
+def test_envelope_bytes_are_canonical_and_round_trip() -> None:
+    envelope = _envelope()
+    data = envelope.encode()
+    assert data.startswith(b'{"at":"2026-11-25T10:00:00.000000+00:00","ct":"AgIC')
+    assert ActionEnvelope.decode(data) == envelope
+    assert envelope_hash(data) == envelope_hash(ActionEnvelope.decode(data).encode())
+    assert b"enc" not in envelope.aad() and b'"seq":1' in envelope.aad()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"[]",
+        b'{"v":1}',
+        _envelope().encode().replace(b'"seq":1', b'"seq": 1'),  # not canonical
+        _envelope().encode().replace(b'"seq":1', b'"seq":1.0'),
+        _envelope().encode().replace(b'"seq":1', b'"seq":0'),
+        _envelope().encode().replace(b'"seq":1', b'"seq":true'),
+        _envelope().encode().replace(b'"v":1', b'"v":2'),
+        _envelope(action_id="not-a-uuid").encode(),
+        _envelope(prev_hash="zz").encode(),
+        _envelope(created_at="2026-11-25 10:00").encode(),
+    ],
+)
+def test_anything_but_a_canonical_envelope_is_refused(data: bytes) -> None:
+    with pytest.raises(EnvelopeError):
+        ActionEnvelope.decode(data)
+
+
+@given(st.binary(max_size=400))
+def test_fuzzed_bytes_give_an_envelope_error_only(data: bytes) -> None:
+    try:
+        ActionEnvelope.decode(data)
+    except EnvelopeError:
+        pass
