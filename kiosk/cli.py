@@ -120,6 +120,62 @@ def _cmd_card_read(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_store() -> Any:
+    # Imported here: the card commands need no database.
+    from kiosk.config import kiosk_home
+    from kiosk.sync.queue import QueueStore, open_engine
+
+    return QueueStore(open_engine(kiosk_home() / "queue.db"))
+
+
+def _cmd_queue_status(args: argparse.Namespace) -> int:
+    status = _open_store().status()
+    if args.json:
+        print(json.dumps(status.as_json(), ensure_ascii=False))
+        return 0
+    age = status.oldest_pending_age_s
+    print(
+        f"en attente : {status.pending}"
+        + (f" (la plus ancienne depuis {age:.0f} s)" if age else "")
+    )
+    print(f"acquittées : {status.acknowledged}, dont rejetées : {len(status.rejected)}")
+    for rejected in status.rejected:
+        print(f"  n° {rejected['seq']} {rejected['type']} : {rejected['reason']}")
+    return 0
+
+
+_PROBLEMS_FR = {
+    "missing": "absente (supprimée ?)",
+    "malformed envelope": "enveloppe illisible",
+    "bad signature": "signature invalide (enveloppe modifiée)",
+    "moved": "déplacée",
+    "chain broken": "chaînage rompu",
+    "hash mismatch": "empreinte incohérente",
+}
+
+
+def _cmd_queue_verify(_args: argparse.Namespace) -> int:
+    from dmpcommon.signing import public_bytes
+    from kiosk.config import kiosk_home
+    from kiosk.sync.keys import load_or_create_device_key
+
+    key_path = kiosk_home() / "device.key"
+    if not key_path.exists():
+        print("kiosk : pas de clé d'appareil : enrôlez le kiosque (kiosk enroll)", file=sys.stderr)
+        return EXIT_ERROR
+    store = _open_store()
+    problem = store.verify(public_bytes(load_or_create_device_key(key_path)))
+    if problem is not None:
+        print(
+            f"kiosk : file d'attente : action n° {problem.seq} "
+            f"{_PROBLEMS_FR.get(problem.problem, problem.problem)}",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    print(f"OK : {store.count()} actions, chaîne et signatures intactes")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Kiosque DMP")
     parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
@@ -133,6 +189,14 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("--json", action="store_true", help="sortie JSON")
     read.add_argument("--timeout", type=float, default=8.0, help=argparse.SUPPRESS)
     read.set_defaults(handler=_cmd_card_read)
+    queue = sub.add_parser("queue", help="file d'attente des actions")
+    queue_sub = queue.add_subparsers(dest="queue_command", required=True)
+    status = queue_sub.add_parser("status", help="état de la file")
+    status.add_argument("--json", action="store_true", help="sortie JSON")
+    status.set_defaults(handler=_cmd_queue_status)
+    queue_sub.add_parser("verify", help="vérifie la chaîne et les signatures").set_defaults(
+        handler=_cmd_queue_verify
+    )
     return parser
 
 

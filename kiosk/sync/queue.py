@@ -1,0 +1,240 @@
+"""The signed, sealed, hash-chained local queue (SQLite, WAL, synchronous=FULL).
+
+`enqueue` seals the payload to the central key (the envelope header as AAD), assigns the next
+sequence number and the previous envelope's hash, signs the exact envelope bytes and inserts,
+all in one IMMEDIATE transaction: when it returns, the action survives a power cut. Payloads
+never touch the disk in clear.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.orm import sessionmaker
+from uuid_utils.compat import uuid7
+
+from dmpcommon.envelope import GENESIS_HASH, ActionEnvelope, EnvelopeError, envelope_hash
+from dmpcommon.sealing import seal
+from dmpcommon.signing import SignatureError, sign, verify
+from kiosk.sync.models import QueuedAction
+
+__all__ = ["ActionQueue", "ChainProblem", "QueueStatus", "QueueStore", "QueuedEntry", "open_engine"]
+
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def open_engine(path: Path) -> Engine:
+    """The queue's SQLite engine, schema brought up to date by Alembic."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # BEGIN is ours
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # a confirmed action survives a power cut
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return engine
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedEntry:
+    """What enqueue returns: the action is durable."""
+
+    seq: int
+    action_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainProblem:
+    """The first place where the stored chain is wrong."""
+
+    seq: int
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStatus:
+    """The queue at a glance (`kiosk queue status --json`)."""
+
+    pending: int
+    oldest_pending_age_s: float | None
+    acknowledged: int
+    rejected: list[dict[str, Any]]
+    last_ack_at: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "pending": self.pending,
+            "oldest_pending_age_s": self.oldest_pending_age_s,
+            "acknowledged": self.acknowledged,
+            "rejected": self.rejected,
+            "last_ack_at": self.last_ack_at,
+        }
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+class QueueStore:
+    """The stored queue: read, answer, verify (no keys needed but the device's public one)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def count(self) -> int:
+        """How many actions are stored."""
+        with self.sessions() as db:
+            return db.scalar(select(func.count()).select_from(QueuedAction)) or 0
+
+    def pending(self, limit: int = 100) -> list[QueuedAction]:
+        """The oldest actions the central service has not answered yet, in order."""
+        with self.sessions() as db:
+            return list(
+                db.scalars(
+                    select(QueuedAction)
+                    .where(QueuedAction.status == "pending")
+                    .order_by(QueuedAction.seq)
+                    .limit(limit)
+                )
+            )
+
+    def record_outcome(self, seq: int, *, accepted: bool, reason: str | None = None) -> None:
+        """The central service's answer for one action (acknowledged, or rejected: reason)."""
+        with self.sessions() as db, db.begin():
+            row = db.get(QueuedAction, seq)
+            if row is not None and row.status == "pending":
+                row.status = "acknowledged" if accepted else "rejected"
+                row.reason = reason
+                row.acked_at = _now()
+
+    def status(self, now: dt.datetime | None = None) -> QueueStatus:
+        """Counts, oldest pending age, rejected actions with their reasons."""
+        now = now or dt.datetime.now(dt.UTC)
+        with self.sessions() as db:
+            counts = dict(
+                db.execute(
+                    select(QueuedAction.status, func.count()).group_by(QueuedAction.status)
+                ).all()
+            )
+            oldest = db.scalar(
+                select(func.min(QueuedAction.created_at)).where(QueuedAction.status == "pending")
+            )
+            last_ack = db.scalar(select(func.max(QueuedAction.acked_at)))
+            rejected = [
+                {"seq": r.seq, "action_id": r.action_id, "type": r.action_type, "reason": r.reason}
+                for r in db.scalars(
+                    select(QueuedAction)
+                    .where(QueuedAction.status == "rejected")
+                    .order_by(QueuedAction.seq)
+                )
+            ]
+        age = (now - dt.datetime.fromisoformat(oldest)).total_seconds() if oldest else None
+        return QueueStatus(
+            pending=counts.get("pending", 0),
+            oldest_pending_age_s=round(age, 3) if age is not None else None,
+            acknowledged=counts.get("acknowledged", 0) + counts.get("rejected", 0),
+            rejected=rejected,
+            last_ack_at=last_ack,
+        )
+
+    def verify(self, public_key: bytes) -> ChainProblem | None:
+        """Check sequence, chain and signatures; the first bad sequence number, or None."""
+        expected, prev = 1, GENESIS_HASH
+        with self.sessions() as db:
+            for row in db.scalars(select(QueuedAction).order_by(QueuedAction.seq)):
+                if row.seq != expected:
+                    return ChainProblem(expected, "missing")
+                try:
+                    envelope = ActionEnvelope.decode(row.envelope)
+                    verify(public_key, row.envelope, row.signature)
+                except EnvelopeError:
+                    return ChainProblem(row.seq, "malformed envelope")
+                except SignatureError:
+                    return ChainProblem(row.seq, "bad signature")
+                if envelope.seq != row.seq or envelope.action_id != row.action_id:
+                    return ChainProblem(row.seq, "moved")
+                if envelope.prev_hash != prev:
+                    return ChainProblem(row.seq, "chain broken")
+                if envelope_hash(row.envelope) != row.hash:
+                    return ChainProblem(row.seq, "hash mismatch")
+                prev, expected = row.hash, expected + 1
+        return None
+
+
+class ActionQueue(QueueStore):
+    """The queue the kiosk writes to: seals to the central key, signs with the device key."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        kiosk_id: str,
+        signing_key: Ed25519PrivateKey,
+        central_key: bytes,
+    ) -> None:
+        super().__init__(engine)
+        self.kiosk_id = kiosk_id
+        self.signing_key = signing_key
+        self.central_key = central_key
+
+    def enqueue(self, action_type: str, payload: dict[str, Any], *, session_id: str) -> QueuedEntry:
+        """Seal, chain, sign and store one action; durable when this returns."""
+        plaintext = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        with self.sessions() as db, db.begin():
+            last = db.execute(
+                select(QueuedAction.seq, QueuedAction.hash)
+                .order_by(QueuedAction.seq.desc())
+                .limit(1)
+            ).first()
+            seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
+            header = ActionEnvelope(
+                action_id=str(uuid7()),
+                kiosk_id=self.kiosk_id,
+                seq=seq,
+                prev_hash=prev,
+                created_at=_now(),
+                action_type=action_type,
+                session_id=session_id,
+                enc=b"",
+                ciphertext=b"",
+            )
+            enc, ciphertext = seal(self.central_key, plaintext, aad=header.aad())
+            envelope = dataclasses.replace(header, enc=enc, ciphertext=ciphertext)
+            data = envelope.encode()
+            db.add(
+                QueuedAction(
+                    seq=seq,
+                    action_id=envelope.action_id,
+                    action_type=action_type,
+                    created_at=envelope.created_at,
+                    envelope=data,
+                    signature=sign(self.signing_key, data),
+                    hash=envelope_hash(data),
+                    status="pending",
+                )
+            )
+        return QueuedEntry(seq=seq, action_id=envelope.action_id)

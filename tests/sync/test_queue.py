@@ -1,0 +1,226 @@
+"""The kiosk's local queue on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import x25519
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+
+from dmpcommon.envelope import ActionEnvelope
+from dmpcommon.sealing import open_sealed
+from dmpcommon.signing import public_bytes
+from kiosk.sync.keys import load_or_create_device_key
+from kiosk.sync.queue import ActionQueue, ChainProblem, open_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def central_keys() -> tuple[bytes, bytes]:
+    private = x25519.X25519PrivateKey.generate()
+    return (
+        private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()),
+        private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
+    )
+
+
+def _queue(home: Path, central_public: bytes) -> ActionQueue:
+    return ActionQueue(
+        open_engine(home / "queue.db"),
+        kiosk_id="kiosk-lorient-1",
+        signing_key=load_or_create_device_key(home / "device.key"),
+        central_key=central_public,
+    )
+
+
+def _device_public(home: Path) -> bytes:
+    return public_bytes(load_or_create_device_key(home / "device.key"))
+
+
+def test_enqueue_chains_signs_and_seals(tmp_path: Path, central_keys: tuple[bytes, bytes]) -> None:
+    private, public = central_keys
+    queue = _queue(tmp_path, public)
+    entries = [
+        queue.enqueue("dmp_created", {"ins": f"27903512151898{i}"}, session_id="s-1")
+        for i in range(5)
+    ]
+    assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
+    assert queue.verify(_device_public(tmp_path)) is None
+    rows = queue.pending()
+    assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
+    envelope = ActionEnvelope.decode(rows[2].envelope)
+    assert (envelope.seq, envelope.prev_hash) == (3, rows[1].hash)
+    payload = open_sealed(private, envelope.enc, envelope.ciphertext, aad=envelope.aad())
+    assert json.loads(payload) == {"ins": "279035121518982"}
+    assert oct((tmp_path / "device.key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_status_counts_and_rejections(tmp_path: Path, central_keys: tuple[bytes, bytes]) -> None:
+    queue = _queue(tmp_path, central_keys[1])
+    empty = queue.status().as_json()
+    assert empty == {
+        "pending": 0,
+        "oldest_pending_age_s": None,
+        "acknowledged": 0,
+        "rejected": [],
+        "last_ack_at": None,
+    }
+    for _ in range(3):
+        queue.enqueue("dmp_created", {}, session_id="s")
+    queue.record_outcome(1, accepted=True)
+    queue.record_outcome(2, accepted=False, reason="representative_required")
+    status = queue.status()
+    assert (status.pending, status.acknowledged) == (1, 2)
+    assert status.rejected[0]["reason"] == "representative_required"
+    assert status.oldest_pending_age_s is not None and status.last_ack_at is not None
+
+
+def _tamper(home: Path, sql: str, *params: object) -> None:
+    with sqlite3.connect(home / "queue.db") as conn:
+        conn.execute(sql, params)
+
+
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [
+        ("flip", ChainProblem(3, "bad signature")),
+        ("delete", ChainProblem(3, "missing")),
+        ("swap", ChainProblem(2, "moved")),
+    ],
+)
+def test_tampering_is_named(
+    tmp_path: Path, central_keys: tuple[bytes, bytes], how: str, expected: ChainProblem
+) -> None:
+    queue = _queue(tmp_path, central_keys[1])
+    for _ in range(5):
+        queue.enqueue("dmp_opened", {"mode": "normal"}, session_id="s")
+    queue.engine.dispose()
+    if how == "flip":
+        with sqlite3.connect(tmp_path / "queue.db") as conn:
+            blob = bytearray(conn.execute("SELECT envelope FROM actions WHERE seq=3").fetchone()[0])
+            blob[len(blob) // 2] ^= 0x01
+            conn.execute("UPDATE actions SET envelope=? WHERE seq=3", (bytes(blob),))
+    elif how == "delete":
+        _tamper(tmp_path, "DELETE FROM actions WHERE seq=3")
+    else:
+        with sqlite3.connect(tmp_path / "queue.db") as conn:
+            two = conn.execute(
+                "SELECT envelope, signature, hash FROM actions WHERE seq=2"
+            ).fetchone()
+            four = conn.execute(
+                "SELECT envelope, signature, hash FROM actions WHERE seq=4"
+            ).fetchone()
+            conn.execute("UPDATE actions SET envelope=?, signature=?, hash=? WHERE seq=2", four)
+            conn.execute("UPDATE actions SET envelope=?, signature=?, hash=? WHERE seq=4", two)
+    assert _queue(tmp_path, central_keys[1]).verify(_device_public(tmp_path)) == expected
+
+
+def test_no_personal_data_in_the_sqlite_files(
+    tmp_path: Path, central_keys: tuple[bytes, bytes]
+) -> None:
+    queue = _queue(tmp_path, central_keys[1])
+    secrets = ["D'ARGENT-LÉVÊQUE", "MARIE-HÉLÈNE", "285022A00412355", "jeanne@exemple.test"]
+    for _ in range(20):
+        queue.enqueue(
+            "consent_recorded",
+            {"nom": secrets[0], "prenom": secrets[1], "nir": secrets[2], "contact": secrets[3]},
+            session_id="s",
+        )
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("queue.db")]
+    assert any(p.name.endswith("-wal") for p in files)  # the WAL is checked too
+    raw = b"".join(p.read_bytes() for p in files)
+    for secret in secrets:
+        for encoding in ("utf-8", "iso-8859-1", "utf-16-le"):
+            assert secret.encode(encoding) not in raw, (secret, encoding)
+
+
+def test_every_returned_enqueue_survives_sigkill(
+    tmp_path: Path, central_keys: tuple[bytes, bytes]
+) -> None:
+    """50 kills at random moments: what enqueue confirmed is there, the chain verifies."""
+    rng = random.Random(20261125)
+    confirmed = 0
+    for _ in range(50):
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "tests/sync/enqueue_loop.py"),
+                str(tmp_path),
+                central_keys[1].hex(),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.0, 0.15))
+        process.send_signal(signal.SIGKILL)
+        printed = process.stdout.read().split()
+        process.wait()
+        process.stdout.close()
+        if printed:
+            confirmed = max(confirmed, int(printed[-1]))
+        queue = _queue(tmp_path, central_keys[1])
+        stored = [r.seq for r in queue.pending(limit=1_000_000)]
+        assert stored == list(range(1, len(stored) + 1))
+        assert len(stored) >= confirmed
+        assert queue.verify(_device_public(tmp_path)) is None
+        queue.engine.dispose()
+    assert confirmed > 50  # the loop really ran between kills
+
+
+def _kiosk(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env={**os.environ, "KIOSK_HOME": str(home)},
+    )
+
+
+def test_queue_commands(tmp_path: Path, central_keys: tuple[bytes, bytes]) -> None:
+    queue = _queue(tmp_path, central_keys[1])
+    for _ in range(4):
+        queue.enqueue("dmp_created", {}, session_id="s")
+    queue.record_outcome(1, accepted=False, reason="representative_required")
+    queue.engine.dispose()
+    status = json.loads(_kiosk(tmp_path, "queue", "status", "--json").stdout)
+    assert status["pending"] == 3 and status["acknowledged"] == 1
+    assert status["rejected"] == [
+        {
+            "seq": 1,
+            "action_id": status["rejected"][0]["action_id"],
+            "type": "dmp_created",
+            "reason": "representative_required",
+        }
+    ]
+    ok = _kiosk(tmp_path, "queue", "verify")
+    assert ok.returncode == 0 and "OK : 4 actions" in ok.stdout
+    _tamper(tmp_path, "DELETE FROM actions WHERE seq=2")
+    bad = _kiosk(tmp_path, "queue", "verify")
+    assert bad.returncode == 1 and bad.stdout == ""
+    assert bad.stderr.strip() == "kiosk : file d'attente : action n° 2 absente (supprimée ?)"
+
+
+def test_verify_without_a_device_key_says_what_to_do(tmp_path: Path) -> None:
+    result = _kiosk(tmp_path, "queue", "verify")
+    assert result.returncode == 1 and "kiosk enroll" in result.stderr
