@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from central.dmp.models import Dmp, Document
 from central.errors import NotFound
 
-__all__ = ["current_documents", "document_history", "get_dmp"]
+__all__ = ["current_documents", "get_dmp"]
 
 
 def get_dmp(db: Session, ins: str) -> Dmp:
@@ -25,9 +25,3 @@ def current_documents(db: Session, ins: str) -> list[Document]:
         db.scalars(select(Document).where(Document.dmp_ins == ins, Document.replaced_by.is_(None)))
     )
 
-
-def document_history(db: Session, ins: str) -> list[Document]:
-    """Every version of every document, oldest first."""
-    return list(
-        db.scalars(select(Document).where(Document.dmp_ins == ins).order_by(Document.created_at))
-    )

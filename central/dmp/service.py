@@ -26,7 +26,7 @@ from central.notify.service import Notifier
 from central.professionals.roles import FORBIDDEN_ROLES, Role
 from central.security import hash_secret, new_code, new_identifier
 
-__all__ = ["DEFAULT_LOINC", "DmpService", "Summary"]
+__all__ = ["DEFAULT_LOINC", "DmpService", "Summary", "age_on"]
 
 # LOINC document types where one fits the category.
 DEFAULT_LOINC = {
@@ -50,7 +50,8 @@ class Summary:
     hidden: int
 
 
-def _age_on(birth_date: str, today: dt.date) -> int | None:
+def age_on(birth_date: str, today: dt.date) -> int | None:
+    """Age in whole years on a day; None for a lunar date (no exact day)."""
     try:
         born = dt.date.fromisoformat(birth_date)
     except ValueError:
@@ -274,7 +275,7 @@ class DmpService:
     @staticmethod
     def check_consent(birth_date: str, request: CreateDmpRequest, today: dt.date) -> None:
         """A minor's consent comes from an adult legal representative."""
-        age = _age_on(birth_date, today)
+        age = age_on(birth_date, today)
         minor = age is not None and age < 18
         if minor and request.representative is None:
             raise BadRequest(
@@ -282,7 +283,7 @@ class DmpService:
                 code="representative_required",
             )
         if request.representative is not None:
-            rep_age = _age_on(request.representative.birth_date, today)
+            rep_age = age_on(request.representative.birth_date, today)
             if rep_age is None or rep_age < 18:
                 raise BadRequest(
                     "the legal representative must be an adult", code="representative_not_adult"

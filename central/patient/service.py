@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.audit.service import AuditLog
 from central.dmp.models import Dmp, PatientAccess
+from central.dmp.service import age_on
 from central.errors import Gone, TooManyRequests, Unauthenticated
 from central.notify import messages
 from central.notify.service import Notifier
@@ -23,11 +24,18 @@ __all__ = ["PatientService"]
 _MAX_ACTIVATION_TRIES = 5
 
 
-def _patient_actor(dmp: Dmp, token_hash: str) -> Actor:
+def _patient_actor(dmp: Dmp, token_hash: str, today: dt.date) -> Actor:
+    # A minor's record is opened by the legal representative who consented for them:
+    # documents labelled INVISIBLE_REPRESENTANTS_LEGAUX stay hidden from that session.
+    role = Role.PATIENT
+    if dmp.consent_by == "representative":
+        age = age_on(dmp.birth_date, today)
+        if age is None or age < 18:
+            role = Role.REPRESENTATIVE
     return Actor(
         id=f"patient:{dmp.ins}",
         name=f"{dmp.prenom} {dmp.nom}",
-        role=Role.PATIENT,
+        role=role,
         session_id=token_hash[:16],
         patient_ins=dmp.ins,
     )
@@ -68,7 +76,7 @@ class PatientService:
         )
         AuditLog.append(
             db,
-            actor=_patient_actor(dmp, token_hash),
+            actor=_patient_actor(dmp, token_hash, now.date()),
             action="patient_login",
             outcome="done",
             patient_ins=dmp.ins,
@@ -195,7 +203,7 @@ class PatientService:
         dmp = db.get(Dmp, row.dmp_ins)
         if dmp is None:
             raise Unauthenticated("session expirée : reconnectez-vous")
-        return _patient_actor(dmp, token_hash)
+        return _patient_actor(dmp, token_hash, now.date())
 
     def logout(self, db: Session, token: str, now: dt.datetime) -> None:
         row = db.get(PatientSession, hash_secret(self.key, token, purpose="patient"))

@@ -278,3 +278,19 @@ def test_unknown_ins_and_no_dmp(server: Server, tokens: dict[str, str]) -> None:
     assert (unknown.status_code, unknown.json()["error"]) == (404, "ins_not_qualified")
     code, body = open_record(server, tokens["pharmacist"], JEANNE)
     assert (code, body["error"]) == (404, "no_dmp")
+
+
+def test_revoking_ends_the_authorisation(server: Server, tokens: dict[str, str]) -> None:
+    create(
+        server, tokens["agent"], authorised_professionals=[PHARMACIST], treating_doctor=PHYSICIAN
+    )
+    for id_nat, token in ((PHARMACIST, tokens["pharmacist"]), (PHYSICIAN, tokens["physician"])):
+        assert _status(server, token, JEANNE)["authorisation"] == "AUTORISE"
+        with server.client(tokens["agent"]) as client:
+            response = client.put(
+                f"/v1/dmp/{JEANNE}/professionals/{id_nat}", json={"action": "revoke"}
+            )
+        assert response.status_code == 204
+        assert _status(server, token, JEANNE)["authorisation"] == "NON_AUTORISE"
+        code, body = open_record(server, token, JEANNE)
+        assert (code, body["error"]) == (403, "not_authorised")

@@ -259,3 +259,44 @@ def test_patient_adds_contacts_notes_and_authorises(
     code, summary = open_record(server, tokens["physician"], JEANNE)
     assert code == 200
     assert [d["title"] for d in summary["emergency_contacts"]] == ["Ma fille, 06 11 22 33 44"]
+
+
+def test_a_representative_does_not_see_what_is_hidden_from_representatives(
+    server: Server, tokens: dict[str, str]
+) -> None:
+    from tests.central.dmp_helpers import CLAIRE, LEO
+
+    created = create(
+        server,
+        tokens["pharmacist"],
+        LEO,
+        authorised_professionals=[PHARMACIST],
+        representative={
+            "nom": "MARTIN",
+            "prenom": "CLAIRE",
+            "birth_date": "1984-02-11",
+            "nir": CLAIRE,
+        },
+    )
+    add_doc(server, tokens["pharmacist"], LEO, "care_history", "Vaccin DTP")
+    add_doc(
+        server,
+        tokens["pharmacist"],
+        LEO,
+        "care_history",
+        "Consultation confidentielle",
+        invisible_to_representatives=True,
+    )
+    token = _post(
+        server,
+        "/v1/patient/activate",
+        {"identifier": created["access_identifier"], "code": created["activation_code"]},
+    ).json()["token"]
+    with server.client(token) as client:
+        record = client.get("/v1/patient/record").json()
+    assert [d["title"] for d in record["documents"]["care_history"]] == ["Vaccin DTP"]
+    _, summary = open_record(server, tokens["pharmacist"], LEO)
+    assert {d["title"] for d in summary["care_history_24_months"]} == {
+        "Vaccin DTP",
+        "Consultation confidentielle",
+    }
