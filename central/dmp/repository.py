@@ -24,4 +24,3 @@ def current_documents(db: Session, ins: str) -> list[Document]:
     return list(
         db.scalars(select(Document).where(Document.dmp_ins == ins, Document.replaced_by.is_(None)))
     )
-
