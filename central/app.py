@@ -14,6 +14,7 @@ from central.identity.endpoints import router as identity_router
 from central.patient.endpoints import router as patient_router
 from central.professionals.endpoints import router as sessions_router
 from central.state import AppState, build_state
+from central.sync.endpoints import router as sync_router
 
 __all__ = ["create_app"]
 
@@ -39,7 +40,7 @@ def create_app(
     app = FastAPI(title="Service central DMP", version="0.1.0", lifespan=lifespan)
     app.state.central = wiring
     install_error_handlers(app)
-    for router in (identity_router, sessions_router, dmp_router, patient_router):
+    for router in (identity_router, sessions_router, dmp_router, patient_router, sync_router):
         app.include_router(router)
 
     @app.get("/health", tags=["health"])

@@ -73,6 +73,20 @@ def _cmd_enroll_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_kiosk_revoke(args: argparse.Namespace) -> int:
+    from central.db import make_engine, make_sessionmaker, utcnow
+    from central.sync.service import revoke
+
+    settings = _settings(args)
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine)() as db, db.begin():
+        kiosk = revoke(db, args.kiosk_id, utcnow())
+        site = kiosk.site
+    engine.dispose()
+    print(f"kiosque {args.kiosk_id} ({site}) révoqué : ses actions seront refusées")
+    return 0
+
+
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
     from central.audit.service import AuditLog
     from central.db import make_engine, make_sessionmaker
@@ -121,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--site", required=True)
     token.add_argument("--hours", type=int, default=72)
     token.set_defaults(handler=_cmd_enroll_token)
+    kiosk = sub.add_parser("kiosk", help="kiosques enrôlés")
+    kiosk_sub = kiosk.add_subparsers(dest="kiosk_command", required=True)
+    revoke = kiosk_sub.add_parser("revoke", parents=[common], help="révoque un kiosque")
+    revoke.add_argument("kiosk_id")
+    revoke.set_defaults(handler=_cmd_kiosk_revoke)
     audit = sub.add_parser("audit", help="journal d'audit")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", parents=[common], help="vérifie la chaîne").set_defaults(

@@ -86,6 +86,40 @@ class Settings(BaseSettings):
                 handle.write(secrets.token_bytes(32))
         return path.read_bytes()
 
+    def sealing_key(self) -> tuple[bytes, bytes]:
+        """The X25519 key kiosks seal payloads to: (raw private, raw public), created (0600)
+        on first use."""
+        import os
+
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import (
+            Encoding,
+            NoEncryption,
+            PrivateFormat,
+            PublicFormat,
+        )
+
+        path = self.home / "sealing.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            raw = X25519PrivateKey.generate().private_bytes(
+                Encoding.Raw, PrivateFormat.Raw, NoEncryption()
+            )
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another worker made it first
+            else:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(raw)
+        private = path.read_bytes()
+        public = (
+            X25519PrivateKey.from_private_bytes(private)
+            .public_key()
+            .public_bytes(Encoding.Raw, PublicFormat.Raw)
+        )
+        return private, public
+
     def overridden(self, **values: Any) -> Settings:
         """A copy with some values replaced (None values are ignored)."""
         return self.model_copy(update={k: v for k, v in values.items() if v is not None})

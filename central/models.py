@@ -8,7 +8,7 @@ from central.dmp.models import Dmp, DmpProfessional, Document, FirstAccess, Pati
 from central.notify.models import OutboxMessage
 from central.patient.models import OneTimeCode, PatientSession
 from central.professionals.models import OperatorSession
-from central.sync.models import EnrollmentToken
+from central.sync.models import EnrollmentToken, Kiosk
 
 __all__ = [
     "AuditEntry",
@@ -19,6 +19,7 @@ __all__ = [
     "Document",
     "EnrollmentToken",
     "FirstAccess",
+    "Kiosk",
     "OneTimeCode",
     "OperatorSession",
     "OutboxMessage",

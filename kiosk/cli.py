@@ -176,6 +176,15 @@ def _cmd_queue_verify(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_enroll(args: argparse.Namespace) -> int:
+    from kiosk.config import kiosk_home
+    from kiosk.sync.enrolment import enroll
+
+    identity = enroll(kiosk_home(), central_url=args.central, token=args.token)
+    print(f"kiosque enrôlé : {identity.kiosk_id} ({identity.site})")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Kiosque DMP")
     parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
@@ -189,6 +198,10 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("--json", action="store_true", help="sortie JSON")
     read.add_argument("--timeout", type=float, default=8.0, help=argparse.SUPPRESS)
     read.set_defaults(handler=_cmd_card_read)
+    enroll = sub.add_parser("enroll", help="enrôle le kiosque auprès du service central")
+    enroll.add_argument("--central", required=True, help="URL du service central")
+    enroll.add_argument("--token", required=True, help="jeton d'enrôlement à usage unique")
+    enroll.set_defaults(handler=_cmd_enroll)
     queue = sub.add_parser("queue", help="file d'attente des actions")
     queue_sub = queue.add_subparsers(dest="queue_command", required=True)
     status = queue_sub.add_parser("status", help="état de la file")

@@ -25,12 +25,15 @@ __all__ = [
     "CardError",
     "CardMuteError",
     "CardRemovedError",
+    "CentralRefusedError",
+    "CentralUnreachableError",
     "KioskError",
     "NoCardError",
     "NoReaderError",
     "PcscUnavailableError",
     "PinBlockedError",
     "PinError",
+    "SyncError",
     "UnknownCardError",
     "UnsupportedCardError",
 ]
@@ -124,3 +127,21 @@ class PinError(CardError):
 
 class PinBlockedError(CardError):
     """The PIN is blocked: no try left."""
+
+
+class SyncError(KioskError):
+    """A problem talking to the central service."""
+
+
+class CentralUnreachableError(SyncError):
+    """No answer, a timeout or a server error: worth retrying later."""
+
+
+class CentralRefusedError(SyncError):
+    """The central service refused the request; `code` is its error code."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(f"{status} {code}: {detail}")
+        self.status = status
+        self.code = code
+        self.detail = detail

@@ -12,6 +12,8 @@ from kiosk.errors import (
     CardDataError,
     CardMuteError,
     CardRemovedError,
+    CentralRefusedError,
+    CentralUnreachableError,
     KioskError,
     NoCardError,
     NoReaderError,
@@ -29,6 +31,13 @@ _UNSUPPORTED = {
     "ou une carte Vitale 2",
     "apcv": "appli carte Vitale : pas encore prise en charge à ce comptoir, "
     "présentez la carte Vitale 2",
+}
+
+
+_REFUSED = {
+    "bad_token": "jeton d'enrôlement inconnu : vérifiez-le, ou demandez-en un nouveau",
+    "token_used": "jeton d'enrôlement déjà utilisé : demandez-en un nouveau",
+    "token_expired": "jeton d'enrôlement expiré : demandez-en un nouveau",
 }
 
 
@@ -72,4 +81,8 @@ def describe_error(error: KioskError) -> str:
         return f"la carte a refusé une commande (code {error.sw:04X}) : retirez-la et réinsérez-la"
     if isinstance(error, CardCommunicationError):
         return "erreur de communication avec la carte : retirez-la et réinsérez-la"
+    if isinstance(error, CentralUnreachableError):
+        return "service central injoignable : vérifiez le réseau ; rien n'est perdu, réessayez"
+    if isinstance(error, CentralRefusedError):
+        return _REFUSED.get(error.code, f"refusé par le service central ({error.code})")
     return "erreur inattendue : réessayez, puis prévenez le support si elle revient"
