@@ -8,7 +8,7 @@ from central.dmp.models import Dmp, DmpProfessional, Document, FirstAccess, Pati
 from central.notify.models import OutboxMessage
 from central.patient.models import OneTimeCode, PatientSession
 from central.professionals.models import OperatorSession
-from central.sync.models import EnrollmentToken, Kiosk
+from central.sync.models import EnrollmentToken, Kiosk, Receipt
 
 __all__ = [
     "AuditEntry",
@@ -25,4 +25,5 @@ __all__ = [
     "OutboxMessage",
     "PatientAccess",
     "PatientSession",
+    "Receipt",
 ]

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Depends
 from central.deps import get_state
 from central.state import AppState
 from central.sync import service
-from central.sync.schemas import EnrollRequest, EnrollResponse, SealingKeyResponse
+from central.sync.actions import appliers
+from central.sync.ingest import ingest
+from central.sync.schemas import (
+    BatchRequest,
+    EnrollRequest,
+    EnrollResponse,
+    SealingKeyResponse,
+)
 
 router = APIRouter(prefix="/v1", tags=["kiosks"])
 State = Annotated[AppState, Depends(get_state)]
@@ -35,3 +42,18 @@ def enroll(body: EnrollRequest, state: State) -> EnrollResponse:
 def sealing_key(state: State) -> SealingKeyResponse:
     """The central service's X25519 sealing key (public)."""
     return SealingKeyResponse(central_key=state.settings.sealing_key()[1].hex())
+
+
+@router.post("/sync/batch")
+def sync_batch(body: BatchRequest, state: State) -> dict[str, object]:
+    """Ingest envelopes in order; one answer per envelope (see central.sync.ingest)."""
+    with state.unit_of_work() as db:
+        results = ingest(
+            db,
+            kiosk_id=body.kiosk_id,
+            items=[(item.envelope, item.signature) for item in body.items],
+            sealing_key=state.settings.sealing_key()[0],
+            appliers=appliers(state.professionals, state.dmps),
+            now=state.now(),
+        )
+    return {"results": [r.as_json() for r in results]}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db import Base, UtcDateTime
 
-__all__ = ["EnrollmentToken", "Kiosk"]
+__all__ = ["EnrollmentToken", "Kiosk", "Receipt"]
 
 
 class EnrollmentToken(Base):
@@ -38,3 +38,26 @@ class Kiosk(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
     flagged: Mapped[str | None] = mapped_column(String(200))  # fork, bad signature...
+
+
+class Receipt(Base):
+    """One envelope accepted into the ledger, and its business outcome.
+
+    The unique constraints make a resend harmless: the same (kiosk, seq) or action id can be
+    recorded once, and the stored hash tells a resend from a fork.
+    """
+
+    __tablename__ = "sync_receipts"
+    __table_args__ = (UniqueConstraint("kiosk_id", "seq"), UniqueConstraint("action_id"))
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    action_id: Mapped[str] = mapped_column(String(36))
+    action_type: Mapped[str] = mapped_column(String(64))
+    envelope_hash: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(12))  # accepted | rejected
+    reason: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

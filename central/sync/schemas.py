@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["EnrollRequest", "EnrollResponse", "SealingKeyResponse"]
+__all__ = ["BatchItem", "BatchRequest", "EnrollRequest", "EnrollResponse", "SealingKeyResponse"]
 
 
 class EnrollRequest(BaseModel):
@@ -21,3 +21,17 @@ class EnrollResponse(BaseModel):
 
 class SealingKeyResponse(BaseModel):
     central_key: str
+
+
+class BatchItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    envelope: str = Field(min_length=1, max_length=200_000)  # base64 of the exact bytes
+    signature: str = Field(min_length=1, max_length=200)  # base64 Ed25519
+
+
+class BatchRequest(BaseModel):
+    """Envelopes in sequence order, as stored on the kiosk."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    kiosk_id: str = Field(min_length=1, max_length=64)
+    items: list[BatchItem] = Field(min_length=1, max_length=500)

@@ -1,0 +1,158 @@
+"""The central ingest, fed from the kiosk's real queue over HTTP (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from central.db import utcnow
+from central.dmp.models import Dmp
+from central.security import hash_secret
+from central.sync.models import EnrollmentToken, Kiosk, Receipt
+from kiosk.sync.keys import load_or_create_device_key
+from kiosk.sync.queue import ActionQueue, open_engine
+from kiosk.sync.transport import CentralClient
+from tests.central.dmp_helpers import CLAIRE, JEANNE, LEO
+from tests.central.harness import Professional, Server
+
+
+def _enrolled_queue(server: Server, home: Path) -> ActionQueue:
+    token = "t" * 43
+    with server.state.sessions() as db, db.begin():
+        db.add(
+            EnrollmentToken(
+                token_hash=hash_secret(server.state.settings.secret_key(), token, purpose="enroll"),
+                site="Pharmacie du Port",
+                created_at=utcnow(),
+                expires_at=utcnow() + dt.timedelta(hours=1),
+            )
+        )
+    key = load_or_create_device_key(home / "device.key")
+    from dmpcommon.signing import public_bytes
+
+    result = CentralClient(server.url).enroll(token=token, public_key=public_bytes(key))
+    return ActionQueue(
+        open_engine(home / "queue.db"),
+        kiosk_id=result.kiosk_id,
+        signing_key=key,
+        central_key=result.central_key,
+    )
+
+
+def _batch(queue: ActionQueue, seqs: list[int] | None = None) -> dict[str, Any]:
+    rows = [r for r in queue.pending(limit=10_000) if seqs is None or r.seq in seqs]
+    return {
+        "kiosk_id": queue.kiosk_id,
+        "items": [
+            {
+                "envelope": base64.b64encode(r.envelope).decode(),
+                "signature": base64.b64encode(r.signature).decode(),
+            }
+            for r in rows
+        ],
+    }
+
+
+def _post(server: Server, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    with server.client() as client:
+        response = client.post("/v1/sync/batch", json=body)
+    return response.status_code, dict(response.json())
+
+
+def _session(queue: ActionQueue, pharmacist: Professional, session_id: str) -> None:
+    attestation = pharmacist.attestation(kiosk_id=queue.kiosk_id, session_id=session_id)
+    queue.enqueue(
+        "operator_session_opened",
+        {k: attestation[k] for k in ("issued_at", "certificate", "signature")},
+        session_id=session_id,
+    )
+
+
+@pytest.fixture
+def queue(server: Server, tmp_path: Path) -> ActionQueue:
+    return _enrolled_queue(server, tmp_path)
+
+
+def test_actions_apply_once_and_a_rule_breach_does_not_block(
+    server: Server, queue: ActionQueue, pharmacist: Professional
+) -> None:
+    _session(queue, pharmacist, "session-0001")
+    base = {"consent": True, "information_version": "2026-01"}
+    queue.enqueue("dmp_created", {"ins": JEANNE, **base}, session_id="session-0001")
+    queue.enqueue(
+        "dmp_created", {"ins": LEO, **base}, session_id="session-0001"
+    )  # no representative
+    queue.enqueue("dmp_created", {"ins": CLAIRE, **base}, session_id="session-0001")
+    queue.enqueue("teleportation", {}, session_id="session-0001")
+    code, body = _post(server, _batch(queue))
+    assert code == 200, body
+    assert [(r["seq"], r["outcome"], r.get("reason")) for r in body["results"]] == [
+        (1, "accepted", None),
+        (2, "accepted", None),
+        (3, "rejected", "representative_required"),
+        (4, "accepted", None),
+        (5, "rejected", "unsupported_action_type"),
+    ]
+    again = _post(server, _batch(queue))  # the response was lost: the kiosk sends it all again
+    assert again == (200, body)
+    with server.state.sessions() as db:
+        assert {d.ins for d in db.scalars(select(Dmp))} == {JEANNE, CLAIRE}
+        assert db.scalar(select(func.count()).select_from(Receipt)) == 5
+        kiosk = db.get(Kiosk, queue.kiosk_id)
+        assert kiosk is not None and kiosk.last_seq == 5 and kiosk.flagged is None
+
+
+def test_a_gap_is_answered_with_the_sequence_expected(
+    server: Server, queue: ActionQueue, pharmacist: Professional
+) -> None:
+    _session(queue, pharmacist, "session-0002")
+    queue.enqueue("operator_session_closed", {}, session_id="session-0002")
+    code, body = _post(server, _batch(queue, [2]))
+    assert code == 200 and body["results"] == [{"seq": 2, "status": "gap", "expected": 1}]
+    assert _post(server, _batch(queue))[1]["results"][1]["outcome"] == "accepted"
+
+
+def test_a_fork_is_refused_and_the_kiosk_flagged(
+    server: Server, queue: ActionQueue, tmp_path: Path
+) -> None:
+    queue.enqueue("operator_session_closed", {}, session_id="session-a")
+    assert _post(server, _batch(queue))[0] == 200
+    # A restored old backup of the kiosk writes another seq 1 with the same key.
+    (tmp_path / "restored").mkdir()
+    (tmp_path / "restored" / "device.key").write_bytes((tmp_path / "device.key").read_bytes())
+    other = ActionQueue(
+        open_engine(tmp_path / "restored" / "queue.db"),
+        kiosk_id=queue.kiosk_id,
+        signing_key=load_or_create_device_key(tmp_path / "restored" / "device.key"),
+        central_key=queue.central_key,
+    )
+    other.enqueue("operator_session_closed", {}, session_id="session-b")
+    code, body = _post(server, _batch(other))
+    assert (code, body["error"]) == (409, "fork")
+    with server.state.sessions() as db:
+        kiosk = db.get(Kiosk, queue.kiosk_id)
+        assert kiosk is not None and kiosk.flagged == "fork at seq 1"
+
+
+def test_bad_signature_and_revoked_kiosk(server: Server, queue: ActionQueue) -> None:
+    queue.enqueue("operator_session_closed", {}, session_id="session-c")
+    body = _batch(queue)
+    signature = bytearray(base64.b64decode(body["items"][0]["signature"]))
+    signature[0] ^= 1
+    forged = {
+        **body,
+        "items": [{**body["items"][0], "signature": base64.b64encode(bytes(signature)).decode()}],
+    }
+    code, answer = _post(server, forged)
+    assert (code, answer["error"]) == (409, "bad_signature")
+    from central.sync.service import revoke
+
+    with server.state.sessions() as db, db.begin():
+        revoke(db, queue.kiosk_id, utcnow())
+    code, answer = _post(server, body)
+    assert (code, answer["error"]) == (403, "kiosk_revoked")
