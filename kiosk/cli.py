@@ -185,6 +185,33 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sync(args: argparse.Namespace) -> int:
+    import threading
+
+    from kiosk.config import kiosk_home
+    from kiosk.sync.client import SyncClient
+    from kiosk.sync.enrolment import load_identity
+    from kiosk.sync.transport import CentralClient
+
+    identity = load_identity(kiosk_home())
+    if identity is None:
+        print("kiosk : kiosque non enrôlé : lancez d'abord « kiosk enroll »", file=sys.stderr)
+        return EXIT_ERROR
+    client = SyncClient(_open_store(), CentralClient(identity.central_url), identity.kiosk_id)
+    if args.once:
+        report = client.sync_once()
+        print(
+            f"envoyées : {report.sent}, acceptées : {report.accepted}, rejetées : {report.rejected}"
+        )
+        return 0
+    stop = threading.Event()
+    try:
+        client.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Kiosque DMP")
     parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
@@ -202,6 +229,9 @@ def _parser() -> argparse.ArgumentParser:
     enroll.add_argument("--central", required=True, help="URL du service central")
     enroll.add_argument("--token", required=True, help="jeton d'enrôlement à usage unique")
     enroll.set_defaults(handler=_cmd_enroll)
+    sync = sub.add_parser("sync", help="envoie la file au service central")
+    sync.add_argument("--once", action="store_true", help="un passage, puis s'arrête")
+    sync.set_defaults(handler=_cmd_sync)
     queue = sub.add_parser("queue", help="file d'attente des actions")
     queue_sub = queue.add_subparsers(dest="queue_command", required=True)
     status = queue_sub.add_parser("status", help="état de la file")

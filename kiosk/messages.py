@@ -20,6 +20,7 @@ from kiosk.errors import (
     PcscUnavailableError,
     PinBlockedError,
     PinError,
+    SyncError,
     UnknownCardError,
     UnsupportedCardError,
 )
@@ -85,4 +86,6 @@ def describe_error(error: KioskError) -> str:
         return "service central injoignable : vérifiez le réseau ; rien n'est perdu, réessayez"
     if isinstance(error, CentralRefusedError):
         return _REFUSED.get(error.code, f"refusé par le service central ({error.code})")
+    if isinstance(error, SyncError):
+        return f"synchronisation impossible ({error}) : rien n'est perdu, prévenez le support"
     return "erreur inattendue : réessayez, puis prévenez le support si elle revient"

@@ -70,5 +70,27 @@ class CentralClient:
         except (KeyError, ValueError) as exc:
             raise CentralUnreachableError("unexpected enrolment answer") from exc
 
+    def send_batch(self, kiosk_id: str, items: list[tuple[bytes, bytes]]) -> list[dict[str, Any]]:
+        """Send (envelope bytes, signature) in order; one answer per envelope processed."""
+        import base64
+
+        document = self._post(
+            "/v1/sync/batch",
+            {
+                "kiosk_id": kiosk_id,
+                "items": [
+                    {
+                        "envelope": base64.b64encode(envelope).decode("ascii"),
+                        "signature": base64.b64encode(signature).decode("ascii"),
+                    }
+                    for envelope, signature in items
+                ],
+            },
+        )
+        results = document.get("results")
+        if not isinstance(results, list):
+            raise CentralUnreachableError("unexpected sync answer")
+        return [r for r in results if isinstance(r, dict)]
+
     def close(self) -> None:
         self.session.close()

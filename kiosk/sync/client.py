@@ -1,0 +1,105 @@
+"""The sync loop: send pending envelopes in order, record the central service's answers.
+
+Network trouble (no answer, timeout, 5xx) is retried with exponential backoff and jitter,
+without ever giving up; `wake()` retries at once (the network came back). A refusal (fork,
+bad signature, revoked kiosk) stops the loop with the reason: retrying would not help.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from dataclasses import dataclass
+
+from kiosk.errors import CentralUnreachableError, SyncError
+from kiosk.sync.queue import QueueStore
+from kiosk.sync.transport import CentralClient
+
+__all__ = ["Backoff", "SyncClient", "SyncReport"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with full jitter, capped; never gives up."""
+
+    base_s: float = 0.5
+    cap_s: float = 300.0
+    attempt: int = 0
+
+    def next_delay(self, rng: random.Random) -> float:
+        ceiling = min(self.cap_s, self.base_s * 2**self.attempt)
+        self.attempt += 1
+        return rng.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """What one pass did."""
+
+    sent: int
+    accepted: int
+    rejected: int
+
+
+class SyncClient:
+    """Drains the local queue to the central service."""
+
+    def __init__(
+        self, store: QueueStore, transport: CentralClient, kiosk_id: str, *, batch_size: int = 200
+    ) -> None:
+        self.store = store
+        self.transport = transport
+        self.kiosk_id = kiosk_id
+        self.batch_size = batch_size
+        self._wake = threading.Event()
+
+    def sync_once(self) -> SyncReport:
+        """Send everything pending, batch by batch; raises SyncError if it cannot."""
+        sent = accepted = rejected = 0
+        while True:
+            pending = self.store.pending(limit=self.batch_size)
+            if not pending:
+                return SyncReport(sent, accepted, rejected)
+            results = self.transport.send_batch(
+                self.kiosk_id, [(row.envelope, row.signature) for row in pending]
+            )
+            progressed = False
+            for result in results:
+                if result.get("status") == "gap":
+                    # The service lacks an earlier action we hold as answered: our store and
+                    # its ledger disagree, which only a person can sort out.
+                    raise SyncError(f"central expects seq {result.get('expected')}")
+                seq = int(result["seq"])
+                ok = result.get("outcome") == "accepted"
+                self.store.record_outcome(seq, accepted=ok, reason=result.get("reason"))
+                sent += 1
+                accepted += ok
+                rejected += not ok
+                progressed = True
+            if not progressed:
+                raise SyncError("the central service answered nothing")
+
+    def wake(self) -> None:
+        """Try now (the network is back, or a new action was queued)."""
+        self._wake.set()
+
+    def run(self, stop: threading.Event, *, idle_s: float = 5.0, seed: int | None = None) -> None:
+        """Sync until `stop`; back off on network trouble, stop on a refusal."""
+        rng = random.Random(seed)  # noqa: S311 - jitter, not secrecy
+        backoff = Backoff()
+        while not stop.is_set():
+            try:
+                self.sync_once()
+                backoff.reset()
+                delay = idle_s
+            except CentralUnreachableError as exc:
+                delay = backoff.next_delay(rng)
+                log.info("central service unreachable (%s); next try in %.1f s", exc, delay)
+            self._wake.wait(delay)
+            self._wake.clear()

@@ -1,0 +1,88 @@
+"""The kiosk's sync client against the real central service over loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from central.dmp.models import Dmp
+from kiosk.errors import CentralUnreachableError
+from kiosk.sync.client import SyncClient
+from kiosk.sync.transport import CentralClient
+from tests.central.dmp_helpers import CLAIRE, JEANNE, LEO
+from tests.central.harness import ROOT, Professional, Server
+from tests.central.test_ingest import _enrolled_queue, _session
+
+BASE = {"consent": True, "information_version": "2026-01"}
+
+
+def test_offline_session_then_back_online(
+    server: Server, tmp_path: Path, pharmacist: Professional
+) -> None:
+    queue = _enrolled_queue(server, tmp_path)
+    # A whole counter session while the network is down.
+    _session(queue, pharmacist, "session-offline")
+    queue.enqueue("dmp_created", {"ins": JEANNE, **BASE}, session_id="session-offline")
+    queue.enqueue("dmp_created", {"ins": LEO, **BASE}, session_id="session-offline")
+    queue.enqueue("operator_session_closed", {}, session_id="session-offline")
+    offline = SyncClient(queue, CentralClient("http://127.0.0.1:9", timeout_s=2), queue.kiosk_id)
+    with pytest.raises(CentralUnreachableError):
+        offline.sync_once()
+    assert queue.status().pending == 4
+    # The network is back.
+    online = SyncClient(queue, CentralClient(server.url), queue.kiosk_id, batch_size=3)
+    report = online.sync_once()
+    assert (report.sent, report.accepted, report.rejected) == (4, 3, 1)
+    status = queue.status()
+    assert status.pending == 0 and status.acknowledged == 4
+    assert [(r["seq"], r["reason"]) for r in status.rejected] == [(3, "representative_required")]
+    assert online.sync_once().sent == 0
+    with server.state.sessions() as db:
+        assert {d.ins for d in db.scalars(select(Dmp))} == {JEANNE}
+
+
+def test_kiosk_sync_command(server: Server, tmp_path: Path, pharmacist: Professional) -> None:
+    queue = _enrolled_queue(server, tmp_path)
+    (tmp_path / "kiosk.toml").write_text(
+        f'kiosk_id = "{queue.kiosk_id}"\nsite = "Pharmacie du Port"\n'
+        f'central_url = "{server.url}"\ncentral_key = "{queue.central_key.hex()}"\n',
+        encoding="utf-8",
+    )
+    _session(queue, pharmacist, "session-cli")
+    queue.enqueue("dmp_created", {"ins": CLAIRE, **BASE}, session_id="session-cli")
+    queue.engine.dispose()
+    env = {**os.environ, "KIOSK_HOME": str(tmp_path)}
+
+    def kiosk(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kiosk", *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            env=env,
+        )
+
+    result = kiosk("sync", "--once")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "envoyées : 2, acceptées : 2, rejetées : 0"
+    status = json.loads(kiosk("queue", "status", "--json").stdout)
+    assert status["pending"] == 0 and status["acknowledged"] == 2
+
+
+def test_sync_without_enrolment_says_what_to_do(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "kiosk", "sync", "--once"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env={**os.environ, "KIOSK_HOME": str(tmp_path)},
+    )
+    assert result.returncode == 1 and "kiosk enroll" in result.stderr
