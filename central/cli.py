@@ -50,13 +50,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_enroll_token(args: argparse.Namespace) -> int:
     from central.db import make_engine, make_sessionmaker, utcnow
     from central.migrate import upgrade
-    from central.security import hash_secret, new_token
+    from central.security import hash_secret, new_enrollment_token
     from central.sync.models import EnrollmentToken
 
     settings = _settings(args)
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    token = new_token()
+    token = new_enrollment_token()
     now = utcnow()
     with make_sessionmaker(engine)() as db, db.begin():
         db.add(

@@ -6,7 +6,14 @@ import hashlib
 import hmac
 import secrets
 
-__all__ = ["hash_secret", "new_code", "new_identifier", "new_token", "same_secret"]
+__all__ = [
+    "hash_secret",
+    "new_code",
+    "new_enrollment_token",
+    "new_identifier",
+    "new_token",
+    "same_secret",
+]
 
 _IDENTIFIER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud at a counter
 
@@ -14,6 +21,12 @@ _IDENTIFIER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read 
 def new_token() -> str:
     """A bearer token (256 bits)."""
     return secrets.token_urlsafe(32)
+
+
+def new_enrollment_token() -> str:
+    """A kiosk enrolment token. The prefix keeps it from ever starting with "-", which a
+    command line (`kiosk enroll --token ...`) would take for an option."""
+    return "dmpe_" + secrets.token_urlsafe(32)
 
 
 def new_code(digits: int = 6) -> str:

@@ -86,3 +86,11 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("central : base de données injoignable")
     assert "Traceback" not in result.stderr
+
+
+def test_enrolment_tokens_never_look_like_an_option() -> None:
+    from central.security import new_enrollment_token
+
+    tokens = {new_enrollment_token() for _ in range(2000)}
+    assert len(tokens) == 2000
+    assert not any(t.startswith("-") for t in tokens)
