@@ -109,12 +109,14 @@ def card_in_slot(
         wait_reader(READERS[slot], False)
 
 
-def run_kiosk(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the `kiosk` command as a user would, in a fresh process."""
+def run_kiosk(*args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the `kiosk` command as a user would, in a fresh process (KIOSK_HOME=home)."""
+    env = {**os.environ, "KIOSK_HOME": str(home)} if home is not None else None
     return subprocess.run(
         [sys.executable, "-m", "kiosk", *args],
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parents[1],
         timeout=60,
+        env=env,
     )

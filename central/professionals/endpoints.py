@@ -6,10 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from central.audit.service import AuditLog
 from central.deps import get_state
 from central.professionals.schemas import SessionRequest, SessionResponse
-from central.professionals.service import actor_of
 from central.state import AppState
 
 router = APIRouter(prefix="/v1/sessions", tags=["operators"])
@@ -30,15 +28,6 @@ def open_session(body: SessionRequest, state: State) -> SessionResponse:
             signature_b64=body.signature,
             now=now,
         )
-        AuditLog.append(
-            db,
-            actor=actor_of(row),
-            action="operator_login",
-            outcome="done",
-            patient_ins=None,
-            detail=f"kiosk={row.kiosk_id}",
-            now=now,
-        )
     return SessionResponse(
         token=token,
         expires_at=row.expires_at,
@@ -57,12 +46,4 @@ def close_session(request: Request, state: State) -> Response:
     """Log the operator out (card removed, or "Terminer")."""
     with state.operator(request) as (db, actor):
         state.professionals.close_session(db, actor, state.now())
-        AuditLog.append(
-            db,
-            actor=actor,
-            action="operator_logout",
-            outcome="done",
-            patient_ins=None,
-            now=state.now(),
-        )
     return Response(status_code=204)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
+from central.audit.service import AuditLog
 from central.errors import BadRequest, Unauthenticated
 from central.professionals.models import OperatorSession
 from central.professionals.roles import Role, role_for
@@ -130,8 +131,10 @@ class ProfessionalService:
         certificate_b64: str,
         signature_b64: str,
         now: dt.datetime,
+        queued: bool = False,
     ) -> tuple[str, OperatorSession]:
-        """Verify the attestation and open the session; returns the bearer token once."""
+        """Verify the attestation, open the session and trace the login; returns the bearer
+        token once. `queued`: the login reached us through the kiosk's queue, not live."""
         certificate, identity = self.verify_certificate(_b64(certificate_b64, "certificate"), now)
         try:
             issued = dt.datetime.fromisoformat(issued_at)
@@ -176,6 +179,15 @@ class ProfessionalService:
         )
         db.add(row)
         db.flush()
+        AuditLog.append(
+            db,
+            actor=actor_of(row),
+            action="operator_login",
+            outcome="done",
+            patient_ins=None,
+            detail=f"kiosk={kiosk_id}" + (";queued" if queued else ""),
+            now=now,
+        )
         return token, row
 
     def authenticate(self, db: Session, token: str, now: dt.datetime) -> Actor:
@@ -199,10 +211,18 @@ class ProfessionalService:
         return actor_of(row)
 
     def close_session(self, db: Session, actor: Actor, now: dt.datetime) -> None:
-        """Log the operator out."""
+        """Log the operator out, and trace it."""
         row = db.get(OperatorSession, actor.session_id)
         if row is not None and row.closed_at is None:
             row.closed_at = now
+            AuditLog.append(
+                db,
+                actor=actor,
+                action="operator_logout",
+                outcome="done",
+                patient_ins=None,
+                now=now,
+            )
 
 
 class _SessionColumns(Protocol):

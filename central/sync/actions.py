@@ -46,7 +46,7 @@ def appliers(professionals: ProfessionalService, dmps: DmpService) -> dict[str, 
         payload: dict[str, Any],
         at: dt.datetime,
     ) -> None:
-        _token, row = professionals.open_session(
+        professionals.open_session(
             db,
             kiosk_id=kiosk.id,
             session_id=envelope.session_id,
@@ -54,15 +54,7 @@ def appliers(professionals: ProfessionalService, dmps: DmpService) -> dict[str, 
             certificate_b64=str(payload["certificate"]),
             signature_b64=str(payload["signature"]),
             now=at,
-        )
-        AuditLog.append(
-            db,
-            actor=actor_of(row),
-            action="operator_login",
-            outcome="done",
-            patient_ins=None,
-            detail=f"kiosk={kiosk.id};queued",
-            now=at,
+            queued=True,
         )
 
     def session_closed(

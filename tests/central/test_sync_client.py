@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from central.audit.models import AuditEntry
 from central.dmp.models import Dmp
 from kiosk.errors import CentralUnreachableError
 from kiosk.sync.client import SyncClient
 from kiosk.sync.transport import CentralClient
 from tests.central.dmp_helpers import CLAIRE, JEANNE, LEO
-from tests.central.harness import ROOT, Professional, Server
+from tests.central.harness import Professional, Server
 from tests.central.test_ingest import _enrolled_queue, _session
+from tests.pcsc_helpers import run_kiosk
 
+PHARMACIST_ID = "899700218896"
 BASE = {"consent": True, "information_version": "2026-01"}
 
 
@@ -56,33 +56,19 @@ def test_kiosk_sync_command(server: Server, tmp_path: Path, pharmacist: Professi
     )
     _session(queue, pharmacist, "session-cli")
     queue.enqueue("dmp_created", {"ins": CLAIRE, **BASE}, session_id="session-cli")
+    queue.enqueue("operator_session_closed", {}, session_id="session-cli")
     queue.engine.dispose()
-    env = {**os.environ, "KIOSK_HOME": str(tmp_path)}
 
-    def kiosk(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "kiosk", *args],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-            env=env,
-        )
-
-    result = kiosk("sync", "--once")
+    result = run_kiosk("sync", "--once", home=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "envoyées : 2, acceptées : 2, rejetées : 0"
-    status = json.loads(kiosk("queue", "status", "--json").stdout)
-    assert status["pending"] == 0 and status["acknowledged"] == 2
+    assert result.stdout.strip() == "envoyées : 3, acceptées : 3, rejetées : 0"
+    status = json.loads(run_kiosk("queue", "status", "--json", home=tmp_path).stdout)
+    assert status["pending"] == 0 and status["acknowledged"] == 3
+    with server.state.sessions() as db:
+        traced = db.scalars(select(AuditEntry.action).where(AuditEntry.actor_id == PHARMACIST_ID))
+        assert set(traced) >= {"operator_login", "operator_logout", "create"}
 
 
 def test_sync_without_enrolment_says_what_to_do(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "kiosk", "sync", "--once"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        env={**os.environ, "KIOSK_HOME": str(tmp_path)},
-    )
+    result = run_kiosk("sync", "--once", home=tmp_path)
     assert result.returncode == 1 and "kiosk enroll" in result.stderr

@@ -26,6 +26,7 @@ from dmpcommon.sealing import open_sealed
 from dmpcommon.signing import public_bytes
 from kiosk.sync.keys import load_or_create_device_key
 from kiosk.sync.queue import ActionQueue, ChainProblem, open_engine
+from tests.pcsc_helpers import run_kiosk
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -186,24 +187,13 @@ def test_every_returned_enqueue_survives_sigkill(
     assert confirmed > 50  # the loop really ran between kills
 
 
-def _kiosk(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kiosk", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        env={**os.environ, "KIOSK_HOME": str(home)},
-    )
-
-
 def test_queue_commands(tmp_path: Path, central_keys: tuple[bytes, bytes]) -> None:
     queue = _queue(tmp_path, central_keys[1])
     for _ in range(4):
         queue.enqueue("dmp_created", {}, session_id="s")
     queue.record_outcome(1, accepted=False, reason="representative_required")
     queue.engine.dispose()
-    status = json.loads(_kiosk(tmp_path, "queue", "status", "--json").stdout)
+    status = json.loads(run_kiosk("queue", "status", "--json", home=tmp_path).stdout)
     assert status["pending"] == 3 and status["acknowledged"] == 1
     assert status["rejected"] == [
         {
@@ -213,14 +203,14 @@ def test_queue_commands(tmp_path: Path, central_keys: tuple[bytes, bytes]) -> No
             "reason": "representative_required",
         }
     ]
-    ok = _kiosk(tmp_path, "queue", "verify")
+    ok = run_kiosk("queue", "verify", home=tmp_path)
     assert ok.returncode == 0 and "OK : 4 actions" in ok.stdout
     _tamper(tmp_path, "DELETE FROM actions WHERE seq=2")
-    bad = _kiosk(tmp_path, "queue", "verify")
+    bad = run_kiosk("queue", "verify", home=tmp_path)
     assert bad.returncode == 1 and bad.stdout == ""
     assert bad.stderr.strip() == "kiosk : file d'attente : action n° 2 absente (supprimée ?)"
 
 
 def test_verify_without_a_device_key_says_what_to_do(tmp_path: Path) -> None:
-    result = _kiosk(tmp_path, "queue", "verify")
+    result = run_kiosk("queue", "verify", home=tmp_path)
     assert result.returncode == 1 and "kiosk enroll" in result.stderr
