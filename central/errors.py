@@ -38,11 +38,14 @@ class ServiceError(Exception):
     status_code = 500
     code = "internal_error"
 
-    def __init__(self, detail: str, *, code: str | None = None) -> None:
+    def __init__(self, detail: str, *, code: str | None = None, keep: bool = False) -> None:
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code
+        # The work done before raising (the trace of a refusal, a failed try) is committed
+        # even though the request fails; the caller owning the transaction does it.
+        self.keep = keep
 
 
 class BadRequest(ServiceError):

@@ -17,7 +17,7 @@ from central.audit.service import AuditSealer
 from central.config import Settings
 from central.db import make_engine, make_sessionmaker, utcnow
 from central.dmp.service import DmpService
-from central.errors import Unauthenticated
+from central.errors import ServiceError, Unauthenticated
 from central.identity.service import IdentityRegister
 from central.notify.service import Notifier, OutboxWorker, Sender, SmsGatewaySender, SmtpSender
 from central.patient.service import PatientService
@@ -46,11 +46,17 @@ class AppState:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """One transaction per request: commit on success, roll back on any error."""
+        """One transaction per request: commit on success, roll back on error (but `keep`)."""
         db = self.sessions()
         try:
             yield db
             db.commit()
+        except ServiceError as exc:
+            if exc.keep:
+                db.commit()
+            else:
+                db.rollback()
+            raise
         except BaseException:
             db.rollback()
             raise

@@ -18,7 +18,13 @@ from central.audit.service import AuditLog
 from central.dmp import repository
 from central.dmp.models import Dmp, DmpProfessional, Document, FirstAccess, PatientAccess
 from central.dmp.policy import Choices, Labels, Mode, Relation, may_manage, may_open, may_see
-from central.dmp.schemas import Category, CreateDmpRequest, DocumentIn, DocumentOut
+from central.dmp.schemas import (
+    Category,
+    CreateDmpRequest,
+    DocumentIn,
+    DocumentOut,
+    NotificationContact,
+)
 from central.errors import BadRequest, Conflict, Forbidden, ForbiddenParty, NotFound
 from central.identity.service import IdentityRegister
 from central.notify import messages
@@ -116,7 +122,7 @@ class DmpService:
         mode: str = "normal",
         now: dt.datetime,
     ) -> None:
-        """Log the refusal (committed even though the request fails), then raise."""
+        """Log the refusal (kept even though the request fails), then raise."""
         AuditLog.append(
             db,
             actor=actor,
@@ -127,12 +133,11 @@ class DmpService:
             detail=reason,
             now=now,
         )
-        db.commit()
         if reason == "forbidden_party":
             raise ForbiddenParty(
-                "access to the DMP is forbidden to this party, whatever the consent"
+                "access to the DMP is forbidden to this party, whatever the consent", keep=True
             )
-        raise Forbidden(reason, code=reason)
+        raise Forbidden(reason, code=reason, keep=True)
 
     def relation(self, db: Session, dmp: Dmp, id_nat: str) -> Relation:
         status = db.scalar(
@@ -342,6 +347,50 @@ class DmpService:
             now=now,
         )
 
+    def _managed_dmp(
+        self, db: Session, actor: Actor, ins: str, action: str, now: dt.datetime
+    ) -> Dmp:
+        decision = may_manage(actor.role)
+        if not decision.allowed:
+            self._refuse(db, actor, ins, action, decision.reason, now=now)
+        return repository.get_dmp(db, ins)
+
+    def set_contact(
+        self,
+        db: Session,
+        actor: Actor,
+        ins: str,
+        contact: NotificationContact,
+        now: dt.datetime,
+    ) -> None:
+        """The patient's notification contact, given at the counter."""
+        dmp = self._managed_dmp(db, actor, ins, "contact_set", now)
+        dmp.notify_channel, dmp.notify_address = contact.channel, contact.address
+        AuditLog.append(
+            db, actor=actor, action="contact_set", outcome="done", patient_ins=ins, now=now
+        )
+
+    def set_treating_doctor(
+        self, db: Session, actor: Actor, ins: str, id_nat: str, now: dt.datetime
+    ) -> None:
+        """The treating doctor the patient names at the counter (not one they blocked)."""
+        dmp = self._managed_dmp(db, actor, ins, "treating_doctor_set", now)
+        if self.relation(db, dmp, id_nat).blocked:
+            raise Conflict(
+                "the patient blocked this professional; only they can lift it",
+                code="professional_blocked",
+            )
+        dmp.treating_doctor = id_nat
+        AuditLog.append(
+            db,
+            actor=actor,
+            action="treating_doctor_set",
+            outcome="done",
+            patient_ins=ins,
+            detail=id_nat,
+            now=now,
+        )
+
     def add_document(
         self, db: Session, actor: Actor, ins: str, doc: DocumentIn, now: dt.datetime
     ) -> Document:
@@ -439,8 +488,7 @@ class DmpService:
                 detail="no_dmp",
                 now=now,
             )
-            db.commit()
-            raise NotFound("no DMP for this INS", code="no_dmp")
+            raise NotFound("no DMP for this INS", code="no_dmp", keep=True)
         if mode is Mode.BREAK_GLASS and not (reason_code and reason_text):
             self._refuse(db, actor, ins, "open", "reason_required", mode=mode.value, now=now)
         decision = may_open(

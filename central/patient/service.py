@@ -104,9 +104,8 @@ class PatientService:
         if not same_secret(
             access.activation_hash, hash_secret(self.key, code.strip(), purpose="activation")
         ):
-            access.activation_tries += 1
-            db.commit()
-            raise Unauthenticated("identifiant ou code incorrect", code="bad_activation")
+            access.activation_tries += 1  # counts even though the request fails
+            raise Unauthenticated("identifiant ou code incorrect", code="bad_activation", keep=True)
         access.activation_hash = None
         access.activated_at = now
         dmp = db.get(Dmp, access.dmp_ins)
@@ -189,8 +188,8 @@ class PatientService:
             raise TooManyRequests("trop d'essais : demandez un nouveau code", code="too_many_tries")
         row.tries += 1
         if not same_secret(row.code_hash, hash_secret(self.key, code.strip(), purpose="otp")):
-            db.commit()  # the failed try counts even though the request fails
-            raise Unauthenticated("code incorrect", code="bad_code")
+            # The failed try counts even though the request fails.
+            raise Unauthenticated("code incorrect", code="bad_code", keep=True)
         row.used_at = now
         return self._open_session(db, dmp, now)
 

@@ -1,4 +1,4 @@
-"""What each action type does once its envelope is in the ledger.
+"""What each action type does once its envelope is in the ledger (see dmpcommon.actions).
 
 Each applier raises a ServiceError to reject the action ("rejected: code"). Action times
 are the kiosk's (the envelope's `created_at`): an offline session is judged as of when it
@@ -10,43 +10,129 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
+from central.audit.models import AuditEntry
 from central.audit.service import AuditLog
-from central.dmp.policy import may_manage
+from central.dmp.policy import Mode
 from central.dmp.schemas import CreateDmpRequest
 from central.dmp.service import DmpService
-from central.errors import Forbidden, Unauthenticated
+from central.errors import BadRequest, NotFound, Unauthenticated
+from central.identity.service import IdentityRegister
 from central.professionals.models import OperatorSession
 from central.professionals.service import ProfessionalService, actor_of
 from central.sync.ingest import Applier
 from central.sync.models import Kiosk
+from central.sync.schemas import (
+    CardIdentity,
+    CardRefusedPayload,
+    ConsentPayload,
+    ContactPayload,
+    OpenedPayload,
+    ProfessionalPayload,
+)
+from dmpcommon import InvalidNirError, check_nir
+from dmpcommon.actions import ActionType
 from dmpcommon.envelope import ActionEnvelope
 
 __all__ = ["appliers"]
 
 
-def _operator(db: Session, kiosk: Kiosk, envelope: ActionEnvelope, at: dt.datetime) -> Actor:
+def _session(
+    db: Session, kiosk: Kiosk, envelope: ActionEnvelope, at: dt.datetime
+) -> OperatorSession:
     row = db.get(OperatorSession, envelope.session_id)
     if row is None or row.kiosk_id != kiosk.id:
         raise Unauthenticated("no operator session for this action", code="no_operator_session")
     if row.expires_at <= at or (row.closed_at is not None and row.closed_at < at):
         raise Unauthenticated("operator session over", code="operator_session_over")
-    return actor_of(row)
+    return row
 
 
-def appliers(professionals: ProfessionalService, dmps: DmpService) -> dict[str, Applier]:
+def _operator(db: Session, kiosk: Kiosk, envelope: ActionEnvelope, at: dt.datetime) -> Actor:
+    return actor_of(_session(db, kiosk, envelope, at))
+
+
+class _Appliers:
     """The action types the ingest knows, bound to the domain services."""
 
+    def __init__(
+        self,
+        professionals: ProfessionalService,
+        dmps: DmpService,
+        register: IdentityRegister,
+    ) -> None:
+        self.professionals = professionals
+        self.dmps = dmps
+        self.register = register
+
+    def table(self) -> dict[str, Applier]:
+        return {
+            ActionType.OPERATOR_SESSION_OPENED: self.session_opened,
+            ActionType.OPERATOR_SESSION_CLOSED: self.session_closed,
+            ActionType.IDENTITY_TO_QUALIFY: self.identity_to_qualify,
+            ActionType.CONSENT_RECORDED: self.consent_recorded,
+            ActionType.DMP_CREATED: self.dmp_created,
+            ActionType.AUTHORISATION_GRANTED: self.authorisation_granted,
+            ActionType.AUTHORISATION_REVOKED: self.authorisation_revoked,
+            ActionType.CONTACT_SET: self.contact_set,
+            ActionType.TREATING_DOCTOR_SET: self.treating_doctor_set,
+            ActionType.DMP_OPENED: self.dmp_opened,
+            ActionType.CARD_READ_REFUSED: self.card_read_refused,
+        }
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _qualify(self, db: Session, actor: Actor, identity: CardIdentity, at: dt.datetime) -> str:
+        """The INS of traits read offline, qualified now (and traced as online)."""
+        try:
+            nir = check_nir(identity.nir)
+        except InvalidNirError as exc:
+            raise BadRequest("invalid NIR", code="invalid_nir") from exc
+        result = self.register.qualify(
+            nom=identity.nom, prenom=identity.prenom, birth_date=identity.birth_date, nir=nir
+        )
+        ins = result.person.ins if result.person else None
+        AuditLog.append(
+            db,
+            actor=actor,
+            action="identity_qualify",
+            outcome=result.status,
+            patient_ins=ins,
+            detail="queued",
+            now=at,
+        )
+        if ins is None:
+            raise NotFound(f"identity {result.status}", code=f"identity_{result.status}", keep=True)
+        return ins
+
+    def _ins(
+        self,
+        db: Session,
+        actor: Actor,
+        ins: str | None,
+        identity: CardIdentity | None,
+        at: dt.datetime,
+    ) -> str:
+        if ins is not None:
+            return ins
+        if identity is None:
+            raise BadRequest("neither ins nor identity", code="malformed_payload")
+        return self._qualify(db, actor, identity, at)
+
+    # -- appliers (db, kiosk, envelope, payload, at) ---------------------------------------
+
     def session_opened(
+        self,
         db: Session,
         kiosk: Kiosk,
         envelope: ActionEnvelope,
         payload: dict[str, Any],
         at: dt.datetime,
     ) -> None:
-        professionals.open_session(
+        self.professionals.open_session(
             db,
             kiosk_id=kiosk.id,
             session_id=envelope.session_id,
@@ -58,6 +144,17 @@ def appliers(professionals: ProfessionalService, dmps: DmpService) -> dict[str, 
         )
 
     def session_closed(
+        self,
+        db: Session,
+        kiosk: Kiosk,
+        envelope: ActionEnvelope,
+        payload: dict[str, Any],
+        at: dt.datetime,
+    ) -> None:
+        self.professionals.close_session(db, _operator(db, kiosk, envelope, at), at)
+
+    def identity_to_qualify(
+        self,
         db: Session,
         kiosk: Kiosk,
         envelope: ActionEnvelope,
@@ -65,9 +162,42 @@ def appliers(professionals: ProfessionalService, dmps: DmpService) -> dict[str, 
         at: dt.datetime,
     ) -> None:
         actor = _operator(db, kiosk, envelope, at)
-        professionals.close_session(db, actor, at)
+        self._qualify(db, actor, CardIdentity.model_validate(payload), at)
+
+    def consent_recorded(
+        self,
+        db: Session,
+        kiosk: Kiosk,
+        envelope: ActionEnvelope,
+        payload: dict[str, Any],
+        at: dt.datetime,
+    ) -> None:
+        actor = _operator(db, kiosk, envelope, at)
+        consent = ConsentPayload.model_validate(payload)
+        ins = self._ins(db, actor, consent.ins, consent.identity, at)
+        person = self.register.by_ins(ins)
+        if person is None:
+            raise NotFound("no qualified identity with this INS", code="ins_not_qualified")
+        request = CreateDmpRequest(
+            ins=ins,
+            consent=True,
+            information_version=consent.information_version,
+            representative=consent.representative,
+        )
+        self.dmps.check_consent(person.birth_date, request, at.date())
+        by = "representative" if consent.representative else "self"
+        AuditLog.append(
+            db,
+            actor=actor,
+            action="consent",
+            outcome="recorded",
+            patient_ins=ins,
+            detail=f"consent={by};info={consent.information_version}",
+            now=at,
+        )
 
     def dmp_created(
+        self,
         db: Session,
         kiosk: Kiosk,
         envelope: ActionEnvelope,
@@ -75,22 +205,130 @@ def appliers(professionals: ProfessionalService, dmps: DmpService) -> dict[str, 
         at: dt.datetime,
     ) -> None:
         actor = _operator(db, kiosk, envelope, at)
-        decision = may_manage(actor.role)
-        if not decision.allowed:
-            AuditLog.append(
-                db,
-                actor=actor,
-                action="create",
-                outcome="refused",
-                patient_ins=str(payload.get("ins")),
-                detail=decision.reason,
-                now=at,
-            )
-            raise Forbidden(decision.reason, code=decision.reason)
-        dmps.create(db, actor, CreateDmpRequest.model_validate(payload), at)
+        fields = dict(payload)
+        raw_identity = fields.pop("identity", None)
+        identity = None if raw_identity is None else CardIdentity.model_validate(raw_identity)
+        fields["ins"] = self._ins(db, actor, fields.get("ins"), identity, at)
+        self.dmps.create(db, actor, CreateDmpRequest.model_validate(fields), at)
 
-    return {
-        "operator_session_opened": session_opened,
-        "operator_session_closed": session_closed,
-        "dmp_created": dmp_created,
-    }
+    def _professional(
+        self,
+        db: Session,
+        kiosk: Kiosk,
+        envelope: ActionEnvelope,
+        payload: dict[str, Any],
+        at: dt.datetime,
+        action: str,
+    ) -> None:
+        actor = _operator(db, kiosk, envelope, at)
+        change = ProfessionalPayload.model_validate(payload)
+        ins = self._ins(db, actor, change.ins, change.identity, at)
+        self.dmps.set_professional(db, actor, ins, change.id_nat, action, at)
+
+    def authorisation_granted(
+        self,
+        db: Session,
+        kiosk: Kiosk,
+        envelope: ActionEnvelope,
+        payload: dict[str, Any],
+        at: dt.datetime,
+    ) -> None:
+        self._professional(db, kiosk, envelope, payload, at, "authorise")
+
+    def authorisation_revoked(
+        self,
+        db: Session,
+        kiosk: Kiosk,
+        envelope: ActionEnvelope,
+        payload: dict[str, Any],
+        at: dt.datetime,
+    ) -> None:
+        self._professional(db, kiosk, envelope, payload, at, "revoke")
+
+    def contact_set(
+        self,
+        db: Session,
+        kiosk: Kiosk,
+        envelope: ActionEnvelope,
+        payload: dict[str, Any],
+        at: dt.datetime,
+    ) -> None:
+        actor = _operator(db, kiosk, envelope, at)
+        change = ContactPayload.model_validate(payload)
+        ins = self._ins(db, actor, change.ins, change.identity, at)
+        self.dmps.set_contact(db, actor, ins, change.contact, at)
+
+    def treating_doctor_set(
+        self,
+        db: Session,
+        kiosk: Kiosk,
+        envelope: ActionEnvelope,
+        payload: dict[str, Any],
+        at: dt.datetime,
+    ) -> None:
+        actor = _operator(db, kiosk, envelope, at)
+        change = ProfessionalPayload.model_validate(payload)
+        ins = self._ins(db, actor, change.ins, change.identity, at)
+        self.dmps.set_treating_doctor(db, actor, ins, change.id_nat, at)
+
+    def dmp_opened(
+        self,
+        db: Session,
+        kiosk: Kiosk,
+        envelope: ActionEnvelope,
+        payload: dict[str, Any],
+        at: dt.datetime,
+    ) -> None:
+        """The kiosk's own trace of an opening: it must match an access the service served.
+
+        The record can only be opened online; the service traced that access when it served
+        it. This action reconciles the kiosk's ledger with the audit trail and adds no second
+        entry: an opening the audit does not know is rejected (and visible on the kiosk).
+        """
+        session = _session(db, kiosk, envelope, at)
+        actor = actor_of(session)
+        opened = OpenedPayload.model_validate(payload)
+        mode = Mode(opened.mode)
+        if mode is Mode.BREAK_GLASS and not (opened.reason_code and opened.reason_text):
+            raise BadRequest("break-glass without a reason", code="reason_required")
+        served = db.scalar(
+            select(AuditEntry.id)
+            .where(
+                AuditEntry.action == "open",
+                AuditEntry.outcome == "allowed",
+                AuditEntry.actor_id == actor.id,
+                AuditEntry.patient_ins == opened.ins,
+                AuditEntry.mode == mode.value,
+                AuditEntry.at >= session.created_at,
+            )
+            .limit(1)
+        )
+        if served is None:
+            raise NotFound("no access served for this opening", code="access_not_served")
+
+    def card_read_refused(
+        self,
+        db: Session,
+        kiosk: Kiosk,
+        envelope: ActionEnvelope,
+        payload: dict[str, Any],
+        at: dt.datetime,
+    ) -> None:
+        actor = _operator(db, kiosk, envelope, at)
+        refused = CardRefusedPayload.model_validate(payload)
+        AuditLog.append(
+            db,
+            actor=actor,
+            action="card_read_refused",
+            outcome="refused",
+            patient_ins=None,
+            detail=refused.reason,
+            now=at,
+        )
+
+
+def appliers(
+    professionals: ProfessionalService, dmps: DmpService, register: IdentityRegister
+) -> dict[str, Applier]:
+    """The action types the ingest knows, bound to the domain services."""
+    return _Appliers(professionals, dmps, register).table()

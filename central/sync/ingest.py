@@ -57,9 +57,10 @@ class ItemResult:
         }
 
 
-def _flag(db: Session, kiosk: Kiosk, problem: str) -> None:
+def _flag(kiosk: Kiosk, problem: str, code: str, detail: str = "") -> Conflict:
+    """Flag the kiosk; the flag (and the batch's envelopes before this one) are kept."""
     kiosk.flagged = problem[:200]
-    db.commit()  # the flag stays even though the batch is refused
+    return Conflict(problem + detail, code=code, keep=True)
 
 
 def _b64(value: str) -> bytes:
@@ -92,13 +93,11 @@ def ingest(
             verify(public_key, data, signature)
             envelope = ActionEnvelope.decode(data)
         except (EnvelopeError, SignatureError) as exc:
-            _flag(db, kiosk, f"bad envelope or signature after seq {kiosk.last_seq}")
-            raise Conflict(
-                f"bad envelope or signature after seq {kiosk.last_seq}", code="bad_signature"
+            raise _flag(
+                kiosk, f"bad envelope or signature after seq {kiosk.last_seq}", "bad_signature"
             ) from exc
         if envelope.kiosk_id != kiosk.id:
-            _flag(db, kiosk, f"envelope for another kiosk at seq {envelope.seq}")
-            raise Conflict("envelope for another kiosk", code="wrong_kiosk")
+            raise _flag(kiosk, f"envelope for another kiosk at seq {envelope.seq}", "wrong_kiosk")
         digest = envelope_hash(data)
         known = db.scalars(
             select(Receipt).where(
@@ -108,9 +107,8 @@ def ingest(
         ).first()
         if known is not None:
             if known.envelope_hash != digest or known.seq != envelope.seq:
-                _flag(db, kiosk, f"fork at seq {envelope.seq}")
-                raise Conflict(
-                    f"fork at seq {envelope.seq}: other bytes already recorded", code="fork"
+                raise _flag(
+                    kiosk, f"fork at seq {envelope.seq}", "fork", ": other bytes already recorded"
                 )
             results.append(ItemResult(known.seq, "recorded", known.outcome, known.reason))
             continue
@@ -118,8 +116,7 @@ def ingest(
             results.append(ItemResult(envelope.seq, "gap", expected=kiosk.last_seq + 1))
             break
         if envelope.prev_hash != kiosk.last_hash:
-            _flag(db, kiosk, f"chain broken at seq {envelope.seq}")
-            raise Conflict(f"chain broken at seq {envelope.seq}", code="fork")
+            raise _flag(kiosk, f"chain broken at seq {envelope.seq}", "fork")
         outcome, reason = _apply(db, kiosk, envelope, sealing_key, appliers)
         db.add(
             Receipt(
@@ -158,11 +155,15 @@ def _apply(
     if not isinstance(payload, dict):
         return "rejected", "malformed_payload"
     at = dt.datetime.fromisoformat(envelope.created_at)
+    # A rejected action leaves nothing half-applied, but the trace of a refusal is kept.
+    savepoint = db.begin_nested()
     try:
-        with db.begin_nested():  # a rejected action leaves nothing half-applied
-            applier(db, kiosk, envelope, payload, at)
+        applier(db, kiosk, envelope, payload, at)
     except ServiceError as exc:
+        (savepoint.commit if exc.keep else savepoint.rollback)()
         return "rejected", exc.code
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):  # includes pydantic's ValidationError
+        savepoint.rollback()
         return "rejected", "malformed_payload"
+    savepoint.commit()
     return "accepted", None

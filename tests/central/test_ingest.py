@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from central.audit.models import AuditEntry
 from central.db import utcnow
 from central.dmp.models import Dmp
 from central.security import hash_secret
@@ -17,7 +18,7 @@ from central.sync.models import EnrollmentToken, Kiosk, Receipt
 from kiosk.sync.keys import load_or_create_device_key
 from kiosk.sync.queue import ActionQueue, open_engine
 from kiosk.sync.transport import CentralClient
-from tests.central.dmp_helpers import CLAIRE, JEANNE, LEO
+from tests.central.dmp_helpers import CLAIRE, JEANNE, LEO, PHYSICIAN
 from tests.central.harness import Professional, Server
 
 
@@ -156,3 +157,95 @@ def test_bad_signature_and_revoked_kiosk(server: Server, queue: ActionQueue) -> 
         revoke(db, queue.kiosk_id, utcnow())
     code, answer = _post(server, body)
     assert (code, answer["error"]) == (403, "kiosk_revoked")
+
+
+JEANNE_CARD = {"nom": "Bernard", "prenom": "Jeanne", "birth_date": "1979-03-28", "nir": JEANNE}
+NURSE = "600012345678"
+
+
+def test_every_action_type_of_the_workflow(
+    server: Server, queue: ActionQueue, pharmacist: Professional
+) -> None:
+    session = "session-all-types"
+    _session(queue, pharmacist, session)
+    info = {"information_version": "2026-01"}
+    unknown = {**JEANNE_CARD, "prenom": "Personne"}
+    for action_type, payload in [
+        ("identity_to_qualify", JEANNE_CARD),
+        ("identity_to_qualify", unknown),
+        ("consent_recorded", {"identity": JEANNE_CARD, **info}),
+        ("consent_recorded", {"ins": LEO, **info}),  # a minor with no representative
+        (
+            "dmp_created",
+            {
+                "identity": JEANNE_CARD,
+                "consent": True,
+                **info,
+                "authorised_professionals": [pharmacist.id_nat],
+            },
+        ),
+        (
+            "contact_set",
+            {"ins": JEANNE, "contact": {"channel": "sms", "address": "06 12 34 56 78"}},
+        ),
+        ("treating_doctor_set", {"ins": JEANNE, "id_nat": PHYSICIAN}),
+        ("authorisation_granted", {"ins": JEANNE, "id_nat": NURSE}),
+        ("authorisation_revoked", {"ins": JEANNE, "id_nat": NURSE}),
+        ("authorisation_granted", {"ins": JEANNE, "id_nat": "x"}),  # malformed
+        ("card_read_refused", {"reason": "vitale1"}),
+        ("dmp_opened", {"ins": JEANNE, "mode": "normal"}),  # never served: not reconciled
+        ("dmp_opened", {"ins": JEANNE, "mode": "bris_de_glace"}),  # no reason
+    ]:
+        queue.enqueue(action_type, payload, session_id=session)
+    code, body = _post(server, _batch(queue))
+    assert code == 200, body
+    assert [(r["outcome"], r.get("reason")) for r in body["results"][1:]] == [
+        ("accepted", None),
+        ("rejected", "identity_not_found"),
+        ("accepted", None),
+        ("rejected", "representative_required"),
+        ("accepted", None),
+        ("accepted", None),
+        ("accepted", None),
+        ("accepted", None),
+        ("accepted", None),
+        ("rejected", "malformed_payload"),
+        ("accepted", None),
+        ("rejected", "access_not_served"),
+        ("rejected", "reason_required"),
+    ]
+    with server.state.sessions() as db:
+        dmp = db.get(Dmp, JEANNE)
+        assert dmp is not None
+        assert (dmp.notify_channel, dmp.notify_address) == ("sms", "+33612345678")
+        assert dmp.treating_doctor == PHYSICIAN
+        assert dmp.information_version == "2026-01" and dmp.created_by == pharmacist.id_nat
+        trail = [
+            (e.action, e.outcome, e.detail)
+            for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id))
+            if e.action != "operator_login"
+        ]
+    assert trail == [
+        ("identity_qualify", "qualified", "queued"),
+        ("identity_qualify", "not_found", "queued"),  # the trace of a rejected action stays
+        ("identity_qualify", "qualified", "queued"),
+        ("consent", "recorded", "consent=self;info=2026-01"),
+        ("identity_qualify", "qualified", "queued"),
+        ("create", "done", "consent=self;info=2026-01;etreat=1;btg=1;masked=1"),
+        ("contact_set", "done", ""),
+        ("treating_doctor_set", "done", PHYSICIAN),
+        ("professional_authorise", "done", NURSE),
+        ("professional_revoke", "done", NURSE),
+        ("card_read_refused", "refused", "vitale1"),
+    ]
+    # Once the service has served the opening, the kiosk's trace of it reconciles.
+    from tests.central.dmp_helpers import open_record
+    from tests.central.harness import login
+
+    assert open_record(server, login(server, pharmacist), JEANNE)[0] == 200
+    queue.enqueue("dmp_opened", {"ins": JEANNE, "mode": "normal"}, session_id=session)
+    code, body = _post(server, _batch(queue))
+    assert body["results"][-1] == {"seq": 15, "status": "recorded", "outcome": "accepted"}
+    with server.state.sessions() as db:  # reconciled, not traced twice
+        opens = db.scalars(select(AuditEntry.id).where(AuditEntry.action == "open")).all()
+        assert len(opens) == 1
