@@ -191,13 +191,17 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     from kiosk.config import kiosk_home
     from kiosk.sync.client import SyncClient
     from kiosk.sync.enrolment import load_identity
-    from kiosk.sync.transport import CentralClient
+    from kiosk.sync.keys import load_or_create_device_key
+    from kiosk.sync.transport import CentralClient, RequestSigner
 
-    identity = load_identity(kiosk_home())
+    home = kiosk_home()
+    identity = load_identity(home)
     if identity is None:
         print("kiosk : kiosque non enrôlé : lancez d'abord « kiosk enroll »", file=sys.stderr)
         return EXIT_ERROR
-    client = SyncClient(_open_store(), CentralClient(identity.central_url), identity.kiosk_id)
+    signer = RequestSigner(identity.kiosk_id, load_or_create_device_key(home / "device.key"))
+    transport = CentralClient(identity.central_url, signer=signer)
+    client = SyncClient(_open_store(), transport, identity.kiosk_id)
     if args.once:
         report = client.sync_once()
         print(

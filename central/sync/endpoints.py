@@ -1,12 +1,13 @@
-"""Kiosk enrolment and the central sealing key."""
+"""Kiosk enrolment, the central sealing key, and the signed sync endpoint."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from central.deps import get_state
+from central.errors import Forbidden
 from central.state import AppState
 from central.sync import service
 from central.sync.actions import appliers
@@ -17,6 +18,7 @@ from central.sync.schemas import (
     EnrollResponse,
     SealingKeyResponse,
 )
+from central.sync.signatures import verify_kiosk_request
 
 router = APIRouter(prefix="/v1", tags=["kiosks"])
 State = Annotated[AppState, Depends(get_state)]
@@ -44,10 +46,33 @@ def sealing_key(state: State) -> SealingKeyResponse:
     return SealingKeyResponse(central_key=state.settings.sealing_key()[1].hex())
 
 
+async def raw_body(request: Request) -> bytes:
+    """The exact bytes received (FastAPI caches them for the JSON model too)."""
+    return await request.body()
+
+
 @router.post("/sync/batch")
-def sync_batch(body: BatchRequest, state: State) -> dict[str, object]:
-    """Ingest envelopes in order; one answer per envelope (see central.sync.ingest)."""
+def sync_batch(
+    body: BatchRequest,
+    request: Request,
+    raw: Annotated[bytes, Depends(raw_body)],
+    state: State,
+) -> dict[str, object]:
+    """Ingest envelopes in order; one answer per envelope (see central.sync.ingest).
+
+    The request must carry the kiosk's RFC 9421 signature (central.sync.signatures).
+    """
     with state.unit_of_work() as db:
+        signer = verify_kiosk_request(
+            db,
+            method=request.method,
+            url=str(request.url),
+            headers=request.headers.raw,
+            body=raw,
+            now=state.now(),
+        )
+        if signer != body.kiosk_id:
+            raise Forbidden("signed by another kiosk", code="wrong_kiosk")
         results = ingest(
             db,
             kiosk_id=body.kiosk_id,

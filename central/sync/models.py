@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db import Base, UtcDateTime
 
-__all__ = ["EnrollmentToken", "Kiosk", "Receipt"]
+__all__ = ["EnrollmentToken", "Kiosk", "Receipt", "RequestNonce"]
 
 
 class EnrollmentToken(Base):
@@ -61,3 +61,13 @@ class Receipt(Base):
     outcome: Mapped[str] = mapped_column(String(12))  # accepted | rejected
     reason: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class RequestNonce(Base):
+    """Nonces of signed sync requests seen inside the replay window (then pruned)."""
+
+    __tablename__ = "sync_request_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)

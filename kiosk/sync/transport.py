@@ -6,14 +6,61 @@ sees a `requests` type.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import email.utils
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from http_message_signatures import MappingKeyResolver
+from requests_http_signature import HTTPSignatureAuth, algorithms
 
 from kiosk.errors import CentralRefusedError, CentralUnreachableError
 
-__all__ = ["CentralClient", "EnrollResult"]
+__all__ = ["COVERED_COMPONENTS", "CentralClient", "EnrollResult", "RequestSigner"]
+
+# What the central service requires a sync request's signature to cover (RFC 9421); the
+# body is covered through its Content-Digest, which the signer adds.
+COVERED_COMPONENTS = ("@method", "@authority", "@path")
+# Beyond this, the kiosk corrects its signatures' creation time by the service's clock.
+_SKEW_TOLERATED = dt.timedelta(seconds=10)
+
+
+class RequestSigner(HTTPSignatureAuth):
+    """RFC 9421 signature of a request with the kiosk's device key (keyid = kiosk id).
+
+    Every request gets a fresh nonce and creation time, so a retry is a new signature. A kiosk
+    clock that is off is corrected by `clock_offset`, learnt from the service's Date header.
+    """
+
+    def __init__(self, kiosk_id: str, key: Ed25519PrivateKey) -> None:
+        super().__init__(
+            signature_algorithm=algorithms.ED25519,
+            key_id=kiosk_id,
+            key_resolver=MappingKeyResolver(private_keys={kiosk_id: key}, public_keys={}),
+            covered_component_ids=COVERED_COMPONENTS,
+            use_nonce=True,
+        )
+        self.clock_offset = dt.timedelta(0)
+
+    def get_created(self, request: requests.PreparedRequest) -> dt.datetime:
+        created = dt.datetime.now() + self.clock_offset
+        self.add_date(request, timestamp=int(created.timestamp()))
+        return created
+
+    def learn_clock(self, response: requests.Response) -> bool:
+        """Take the service's clock from its Date header; True if the offset changed."""
+        try:
+            server = email.utils.parsedate_to_datetime(response.headers.get("Date", ""))
+        except (TypeError, ValueError):
+            return False
+        offset = server - dt.datetime.now(dt.UTC)
+        if abs(offset - self.clock_offset) <= _SKEW_TOLERATED:
+            return False
+        self.clock_offset = offset
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,19 +76,41 @@ class CentralClient:
     """A session to the central service, with a timeout on every request."""
 
     def __init__(
-        self, base_url: str, *, timeout_s: float = 10.0, session: requests.Session | None = None
+        self,
+        base_url: str,
+        *,
+        timeout_s: float = 10.0,
+        signer: RequestSigner | None = None,
+        session: requests.Session | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        self.signer = signer
         self.session = session or requests.Session()
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _send(self, path: str, body: dict[str, Any], *, signed: bool) -> requests.Response:
+        if signed and self.signer is None:
+            raise CentralRefusedError(0, "not_enrolled", "this kiosk has no device key yet")
         try:
-            response = self.session.post(
-                f"{self.base_url}{path}", json=body, timeout=self.timeout_s
+            return self.session.post(
+                f"{self.base_url}{path}",
+                json=body,
+                timeout=self.timeout_s,
+                auth=self.signer if signed else None,
             )
         except requests.RequestException as exc:
             raise CentralUnreachableError(type(exc).__name__) from exc
+
+    def _post(self, path: str, body: dict[str, Any], *, signed: bool = False) -> dict[str, Any]:
+        response = self._send(path, body, signed=signed)
+        if (
+            response.status_code == 401
+            and self.signer is not None
+            and self.signer.learn_clock(response)
+        ):
+            # The kiosk's clock is off (days offline, a flat clock battery): sign again with
+            # the service's time rather than stall the queue.
+            response = self._send(path, body, signed=signed)
         if response.status_code >= 500:
             raise CentralUnreachableError(f"HTTP {response.status_code}")
         try:
@@ -72,8 +141,6 @@ class CentralClient:
 
     def send_batch(self, kiosk_id: str, items: list[tuple[bytes, bytes]]) -> list[dict[str, Any]]:
         """Send (envelope bytes, signature) in order; one answer per envelope processed."""
-        import base64
-
         document = self._post(
             "/v1/sync/batch",
             {
@@ -86,6 +153,7 @@ class CentralClient:
                     for envelope, signature in items
                 ],
             },
+            signed=True,
         )
         results = document.get("results")
         if not isinstance(results, list):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import secrets
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from central.audit.models import AuditEntry
@@ -17,13 +19,13 @@ from central.security import hash_secret
 from central.sync.models import EnrollmentToken, Kiosk, Receipt
 from kiosk.sync.keys import load_or_create_device_key
 from kiosk.sync.queue import ActionQueue, open_engine
-from kiosk.sync.transport import CentralClient
+from kiosk.sync.transport import CentralClient, RequestSigner
 from tests.central.dmp_helpers import CLAIRE, JEANNE, LEO, PHYSICIAN
 from tests.central.harness import Professional, Server
 
 
 def _enrolled_queue(server: Server, home: Path) -> ActionQueue:
-    token = "t" * 43
+    token = secrets.token_urlsafe(32)
     with server.state.sessions() as db, db.begin():
         db.add(
             EnrollmentToken(
@@ -59,9 +61,12 @@ def _batch(queue: ActionQueue, seqs: list[int] | None = None) -> dict[str, Any]:
     }
 
 
-def _post(server: Server, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    with server.client() as client:
-        response = client.post("/v1/sync/batch", json=body)
+def _post(
+    server: Server, body: dict[str, Any], queue: ActionQueue | None = None
+) -> tuple[int, dict[str, Any]]:
+    """POST a batch signed (RFC 9421) with the queue's device key, as the kiosk does."""
+    signer = None if queue is None else RequestSigner(queue.kiosk_id, queue.signing_key)
+    response = requests.post(f"{server.url}/v1/sync/batch", json=body, auth=signer, timeout=30)
     return response.status_code, dict(response.json())
 
 
@@ -90,7 +95,7 @@ def test_actions_apply_once_and_a_rule_breach_does_not_block(
     )  # no representative
     queue.enqueue("dmp_created", {"ins": CLAIRE, **base}, session_id="session-0001")
     queue.enqueue("teleportation", {}, session_id="session-0001")
-    code, body = _post(server, _batch(queue))
+    code, body = _post(server, _batch(queue), queue)
     assert code == 200, body
     assert [(r["seq"], r["outcome"], r.get("reason")) for r in body["results"]] == [
         (1, "accepted", None),
@@ -99,7 +104,9 @@ def test_actions_apply_once_and_a_rule_breach_does_not_block(
         (4, "accepted", None),
         (5, "rejected", "unsupported_action_type"),
     ]
-    again = _post(server, _batch(queue))  # the response was lost: the kiosk sends it all again
+    again = _post(
+        server, _batch(queue), queue
+    )  # the response was lost: the kiosk sends it all again
     assert again == (200, body)
     with server.state.sessions() as db:
         assert {d.ins for d in db.scalars(select(Dmp))} == {JEANNE, CLAIRE}
@@ -113,16 +120,16 @@ def test_a_gap_is_answered_with_the_sequence_expected(
 ) -> None:
     _session(queue, pharmacist, "session-0002")
     queue.enqueue("operator_session_closed", {}, session_id="session-0002")
-    code, body = _post(server, _batch(queue, [2]))
+    code, body = _post(server, _batch(queue, [2]), queue)
     assert code == 200 and body["results"] == [{"seq": 2, "status": "gap", "expected": 1}]
-    assert _post(server, _batch(queue))[1]["results"][1]["outcome"] == "accepted"
+    assert _post(server, _batch(queue), queue)[1]["results"][1]["outcome"] == "accepted"
 
 
 def test_a_fork_is_refused_and_the_kiosk_flagged(
     server: Server, queue: ActionQueue, tmp_path: Path
 ) -> None:
     queue.enqueue("operator_session_closed", {}, session_id="session-a")
-    assert _post(server, _batch(queue))[0] == 200
+    assert _post(server, _batch(queue), queue)[0] == 200
     # A restored old backup of the kiosk writes another seq 1 with the same key.
     (tmp_path / "restored").mkdir()
     (tmp_path / "restored" / "device.key").write_bytes((tmp_path / "device.key").read_bytes())
@@ -133,7 +140,7 @@ def test_a_fork_is_refused_and_the_kiosk_flagged(
         central_key=queue.central_key,
     )
     other.enqueue("operator_session_closed", {}, session_id="session-b")
-    code, body = _post(server, _batch(other))
+    code, body = _post(server, _batch(other), other)
     assert (code, body["error"]) == (409, "fork")
     with server.state.sessions() as db:
         kiosk = db.get(Kiosk, queue.kiosk_id)
@@ -149,13 +156,13 @@ def test_bad_signature_and_revoked_kiosk(server: Server, queue: ActionQueue) -> 
         **body,
         "items": [{**body["items"][0], "signature": base64.b64encode(bytes(signature)).decode()}],
     }
-    code, answer = _post(server, forged)
+    code, answer = _post(server, forged, queue)
     assert (code, answer["error"]) == (409, "bad_signature")
     from central.sync.service import revoke
 
     with server.state.sessions() as db, db.begin():
         revoke(db, queue.kiosk_id, utcnow())
-    code, answer = _post(server, body)
+    code, answer = _post(server, body, queue)
     assert (code, answer["error"]) == (403, "kiosk_revoked")
 
 
@@ -197,7 +204,7 @@ def test_every_action_type_of_the_workflow(
         ("dmp_opened", {"ins": JEANNE, "mode": "bris_de_glace"}),  # no reason
     ]:
         queue.enqueue(action_type, payload, session_id=session)
-    code, body = _post(server, _batch(queue))
+    code, body = _post(server, _batch(queue), queue)
     assert code == 200, body
     assert [(r["outcome"], r.get("reason")) for r in body["results"][1:]] == [
         ("accepted", None),
@@ -244,7 +251,7 @@ def test_every_action_type_of_the_workflow(
 
     assert open_record(server, login(server, pharmacist), JEANNE)[0] == 200
     queue.enqueue("dmp_opened", {"ins": JEANNE, "mode": "normal"}, session_id=session)
-    code, body = _post(server, _batch(queue))
+    code, body = _post(server, _batch(queue), queue)
     assert body["results"][-1] == {"seq": 15, "status": "recorded", "outcome": "accepted"}
     with server.state.sessions() as db:  # reconciled, not traced twice
         opens = db.scalars(select(AuditEntry.id).where(AuditEntry.action == "open")).all()

@@ -12,7 +12,7 @@ from central.audit.models import AuditEntry
 from central.dmp.models import Dmp
 from kiosk.errors import CentralUnreachableError
 from kiosk.sync.client import SyncClient
-from kiosk.sync.transport import CentralClient
+from kiosk.sync.transport import CentralClient, RequestSigner
 from tests.central.dmp_helpers import CLAIRE, JEANNE, LEO
 from tests.central.harness import Professional, Server
 from tests.central.test_ingest import _enrolled_queue, _session
@@ -31,12 +31,16 @@ def test_offline_session_then_back_online(
     queue.enqueue("dmp_created", {"ins": JEANNE, **BASE}, session_id="session-offline")
     queue.enqueue("dmp_created", {"ins": LEO, **BASE}, session_id="session-offline")
     queue.enqueue("operator_session_closed", {}, session_id="session-offline")
-    offline = SyncClient(queue, CentralClient("http://127.0.0.1:9", timeout_s=2), queue.kiosk_id)
+    signer = RequestSigner(queue.kiosk_id, queue.signing_key)
+    down = CentralClient("http://127.0.0.1:9", timeout_s=2, signer=signer)
+    offline = SyncClient(queue, down, queue.kiosk_id)
     with pytest.raises(CentralUnreachableError):
         offline.sync_once()
     assert queue.status().pending == 4
     # The network is back.
-    online = SyncClient(queue, CentralClient(server.url), queue.kiosk_id, batch_size=3)
+    online = SyncClient(
+        queue, CentralClient(server.url, signer=signer), queue.kiosk_id, batch_size=3
+    )
     report = online.sync_once()
     assert (report.sent, report.accepted, report.rejected) == (4, 3, 1)
     status = queue.status()
