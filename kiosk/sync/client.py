@@ -57,6 +57,7 @@ class SyncClient:
         self.transport = transport
         self.kiosk_id = kiosk_id
         self.batch_size = batch_size
+        self.answered = 0  # envelopes answered since start: progress, even in a failed pass
         self._wake = threading.Event()
 
     def sync_once(self) -> SyncReport:
@@ -79,6 +80,7 @@ class SyncClient:
                 ok = result.get("outcome") == "accepted"
                 self.store.record_outcome(seq, accepted=ok, reason=result.get("reason"))
                 sent += 1
+                self.answered += 1
                 accepted += ok
                 rejected += not ok
                 progressed = True
@@ -89,16 +91,26 @@ class SyncClient:
         """Try now (the network is back, or a new action was queued)."""
         self._wake.set()
 
-    def run(self, stop: threading.Event, *, idle_s: float = 5.0, seed: int | None = None) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        idle_s: float = 5.0,
+        backoff: Backoff | None = None,
+        seed: int | None = None,
+    ) -> None:
         """Sync until `stop`; back off on network trouble, stop on a refusal."""
         rng = random.Random(seed)  # noqa: S311 - jitter, not secrecy
-        backoff = Backoff()
+        backoff = backoff or Backoff()
         while not stop.is_set():
+            answered = self.answered
             try:
                 self.sync_once()
                 backoff.reset()
                 delay = idle_s
             except CentralUnreachableError as exc:
+                if self.answered != answered:
+                    backoff.reset()  # a flaky network that still moves the queue: no long waits
                 delay = backoff.next_delay(rng)
                 log.info("central service unreachable (%s); next try in %.1f s", exc, delay)
             self._wake.wait(delay)

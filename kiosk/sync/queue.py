@@ -168,13 +168,13 @@ class QueueStore:
             for row in db.scalars(select(QueuedAction).order_by(QueuedAction.seq)):
                 if row.seq != expected:
                     return ChainProblem(expected, "missing")
-                try:
-                    envelope = ActionEnvelope.decode(row.envelope)
+                try:  # the signature first: changed bytes are tampering, whatever they parse to
                     verify(public_key, row.envelope, row.signature)
-                except EnvelopeError:
-                    return ChainProblem(row.seq, "malformed envelope")
+                    envelope = ActionEnvelope.decode(row.envelope)
                 except SignatureError:
                     return ChainProblem(row.seq, "bad signature")
+                except EnvelopeError:
+                    return ChainProblem(row.seq, "malformed envelope")
                 if envelope.seq != row.seq or envelope.action_id != row.action_id:
                     return ChainProblem(row.seq, "moved")
                 if envelope.prev_hash != prev:

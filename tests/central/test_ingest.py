@@ -17,11 +17,15 @@ from central.db import utcnow
 from central.dmp.models import Dmp
 from central.security import hash_secret
 from central.sync.models import EnrollmentToken, Kiosk, Receipt
+from dmpcommon.signing import public_bytes
+from kiosk.errors import CentralRefusedError, SyncError
+from kiosk.sync.client import SyncClient
 from kiosk.sync.keys import load_or_create_device_key
 from kiosk.sync.queue import ActionQueue, open_engine
 from kiosk.sync.transport import CentralClient, RequestSigner
 from tests.central.dmp_helpers import CLAIRE, JEANNE, LEO, PHYSICIAN
 from tests.central.harness import Professional, Server
+from tests.sync.tamper import tamper
 
 
 def _enrolled_queue(server: Server, home: Path) -> ActionQueue:
@@ -36,8 +40,6 @@ def _enrolled_queue(server: Server, home: Path) -> ActionQueue:
             )
         )
     key = load_or_create_device_key(home / "device.key")
-    from dmpcommon.signing import public_bytes
-
     result = CentralClient(server.url).enroll(token=token, public_key=public_bytes(key))
     return ActionQueue(
         open_engine(home / "queue.db"),
@@ -256,3 +258,45 @@ def test_every_action_type_of_the_workflow(
     with server.state.sessions() as db:  # reconciled, not traced twice
         opens = db.scalars(select(AuditEntry.id).where(AuditEntry.action == "open")).all()
         assert len(opens) == 1
+
+
+@pytest.mark.parametrize(
+    ("how", "local", "answer"),
+    [
+        ("flip", (3, "bad signature"), "refused: bad_signature"),
+        ("delete", (3, "missing"), "central expects seq 3"),
+        ("swap", (2, "moved"), "central expects seq 2"),
+    ],
+)
+def test_a_tampered_queue_is_named_locally_and_refused_by_the_service(
+    server: Server,
+    tmp_path: Path,
+    pharmacist: Professional,
+    how: str,
+    local: tuple[int, str],
+    answer: str,
+) -> None:
+    queue = _enrolled_queue(server, tmp_path)
+    _session(queue, pharmacist, "session-tamper")
+    for i in range(4):
+        queue.enqueue("card_read_refused", {"reason": f"t{i}"}, session_id="session-tamper")
+    queue.engine.dispose()
+    tamper(tmp_path / "queue.db", how)
+    problem = queue.verify(public_bytes(queue.signing_key))
+    assert problem is not None and (problem.seq, problem.problem) == local
+    signer = RequestSigner(queue.kiosk_id, queue.signing_key)
+    client = SyncClient(queue, CentralClient(server.url, signer=signer), queue.kiosk_id)
+    with pytest.raises(SyncError) as refused:
+        client.sync_once()
+    said = (
+        f"refused: {refused.value.code}"
+        if isinstance(refused.value, CentralRefusedError)
+        else str(refused.value)
+    )
+    assert said == answer
+    with server.state.sessions() as db:  # nothing at or after the damage was applied
+        kiosk = db.get(Kiosk, queue.kiosk_id)
+        assert kiosk is not None and kiosk.last_seq == local[0] - 1
+        applied = db.scalars(select(Receipt.seq).where(Receipt.kiosk_id == queue.kiosk_id)).all()
+        assert sorted(applied) == list(range(1, local[0]))
+        assert kiosk.flagged == ("bad envelope or signature after seq 2" if how == "flip" else None)

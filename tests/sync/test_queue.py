@@ -27,6 +27,7 @@ from dmpcommon.signing import public_bytes
 from kiosk.sync.keys import load_or_create_device_key
 from kiosk.sync.queue import ActionQueue, ChainProblem, open_engine
 from tests.pcsc_helpers import run_kiosk
+from tests.sync.tamper import tamper
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,23 +112,7 @@ def test_tampering_is_named(
     for _ in range(5):
         queue.enqueue("dmp_opened", {"mode": "normal"}, session_id="s")
     queue.engine.dispose()
-    if how == "flip":
-        with sqlite3.connect(tmp_path / "queue.db") as conn:
-            blob = bytearray(conn.execute("SELECT envelope FROM actions WHERE seq=3").fetchone()[0])
-            blob[len(blob) // 2] ^= 0x01
-            conn.execute("UPDATE actions SET envelope=? WHERE seq=3", (bytes(blob),))
-    elif how == "delete":
-        _tamper(tmp_path, "DELETE FROM actions WHERE seq=3")
-    else:
-        with sqlite3.connect(tmp_path / "queue.db") as conn:
-            two = conn.execute(
-                "SELECT envelope, signature, hash FROM actions WHERE seq=2"
-            ).fetchone()
-            four = conn.execute(
-                "SELECT envelope, signature, hash FROM actions WHERE seq=4"
-            ).fetchone()
-            conn.execute("UPDATE actions SET envelope=?, signature=?, hash=? WHERE seq=2", four)
-            conn.execute("UPDATE actions SET envelope=?, signature=?, hash=? WHERE seq=4", two)
+    tamper(tmp_path / "queue.db", how)
     assert _queue(tmp_path, central_keys[1]).verify(_device_public(tmp_path)) == expected
 
 
