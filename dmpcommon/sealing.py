@@ -6,7 +6,16 @@ AAD, so a payload cannot be moved into another envelope; `info` names the purpos
 
 from __future__ import annotations
 
-from pyhpke import AEADId, CipherSuite, KDFId, KEMId, KEMKeyPair
+import functools
+
+from pyhpke import (
+    AEADId,
+    CipherSuite,
+    KDFId,
+    KEMId,
+    KEMKeyInterface,
+    KEMKeyPair,
+)
 
 __all__ = ["INFO", "SUITE", "SealingError", "open_sealed", "seal"]
 
@@ -16,6 +25,12 @@ SUITE = CipherSuite.new(KEMId.DHKEM_X25519_HKDF_SHA256, KDFId.HKDF_SHA256, AEADI
 
 class SealingError(ValueError):
     """A payload that does not open: wrong key, altered bytes or altered header."""
+
+
+@functools.lru_cache(maxsize=8)
+def _recipient(suite: CipherSuite, public_key: bytes) -> KEMKeyInterface:
+    """The parsed recipient key: a kiosk seals every action to the same one."""
+    return suite.kem.deserialize_public_key(public_key)
 
 
 def seal(
@@ -31,7 +46,7 @@ def seal(
 
     `ephemeral_private_key` exists for known-answer tests only; never pass it otherwise.
     """
-    recipient = suite.kem.deserialize_public_key(public_key)
+    recipient = _recipient(suite, public_key)
     eks: KEMKeyPair | None = None
     if ephemeral_private_key is not None:
         from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 
 from kiosk.errors import CentralUnreachableError, SyncError
-from kiosk.sync.queue import QueueStore
+from kiosk.sync.queue import Outcome, QueueStore
 from kiosk.sync.transport import CentralClient
 
 __all__ = ["Backoff", "SyncClient", "SyncReport"]
@@ -70,21 +70,29 @@ class SyncClient:
             results = self.transport.send_batch(
                 self.kiosk_id, [(row.envelope, row.signature) for row in pending]
             )
-            progressed = False
+            outcomes: list[Outcome] = []
+            gap = None
             for result in results:
                 if result.get("status") == "gap":
-                    # The service lacks an earlier action we hold as answered: our store and
-                    # its ledger disagree, which only a person can sort out.
-                    raise SyncError(f"central expects seq {result.get('expected')}")
-                seq = int(result["seq"])
-                ok = result.get("outcome") == "accepted"
-                self.store.record_outcome(seq, accepted=ok, reason=result.get("reason"))
-                sent += 1
-                self.answered += 1
-                accepted += ok
-                rejected += not ok
-                progressed = True
-            if not progressed:
+                    gap = result.get("expected")
+                    break
+                outcomes.append(
+                    Outcome(
+                        int(result["seq"]),
+                        result.get("outcome") == "accepted",
+                        result.get("reason"),
+                    )
+                )
+            self.store.record_outcomes(outcomes)
+            self.answered += len(outcomes)
+            sent += len(outcomes)
+            accepted += sum(o.accepted for o in outcomes)
+            rejected += sum(not o.accepted for o in outcomes)
+            if gap is not None:
+                # The service lacks an earlier action we hold as answered: our store and
+                # its ledger disagree, which only a person can sort out.
+                raise SyncError(f"central expects seq {gap}")
+            if not outcomes:
                 raise SyncError("the central service answered nothing")
 
     def wake(self) -> None:

@@ -280,7 +280,7 @@ def test_a_tampered_queue_is_named_locally_and_refused_by_the_service(
     _session(queue, pharmacist, "session-tamper")
     for i in range(4):
         queue.enqueue("card_read_refused", {"reason": f"t{i}"}, session_id="session-tamper")
-    queue.engine.dispose()
+    queue.close()
     tamper(tmp_path / "queue.db", how)
     problem = queue.verify(public_bytes(queue.signing_key))
     assert problem is not None and (problem.seq, problem.problem) == local

@@ -61,7 +61,7 @@ def test_kiosk_sync_command(server: Server, tmp_path: Path, pharmacist: Professi
     _session(queue, pharmacist, "session-cli")
     queue.enqueue("dmp_created", {"ins": CLAIRE, **BASE}, session_id="session-cli")
     queue.enqueue("operator_session_closed", {}, session_id="session-cli")
-    queue.engine.dispose()
+    queue.close()
 
     result = run_kiosk("sync", "--once", home=tmp_path)
     assert result.returncode == 0, result.stderr

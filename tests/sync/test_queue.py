@@ -111,7 +111,7 @@ def test_tampering_is_named(
     queue = _queue(tmp_path, central_keys[1])
     for _ in range(5):
         queue.enqueue("dmp_opened", {"mode": "normal"}, session_id="s")
-    queue.engine.dispose()
+    queue.close()
     tamper(tmp_path / "queue.db", how)
     assert _queue(tmp_path, central_keys[1]).verify(_device_public(tmp_path)) == expected
 
@@ -168,7 +168,7 @@ def test_every_returned_enqueue_survives_sigkill(
         assert stored == list(range(1, len(stored) + 1))
         assert len(stored) >= confirmed
         assert queue.verify(_device_public(tmp_path)) is None
-        queue.engine.dispose()
+        queue.close()
     assert confirmed > 50  # the loop really ran between kills
 
 
@@ -177,7 +177,7 @@ def test_queue_commands(tmp_path: Path, central_keys: tuple[bytes, bytes]) -> No
     for _ in range(4):
         queue.enqueue("dmp_created", {}, session_id="s")
     queue.record_outcome(1, accepted=False, reason="representative_required")
-    queue.engine.dispose()
+    queue.close()
     status = json.loads(run_kiosk("queue", "status", "--json", home=tmp_path).stdout)
     assert status["pending"] == 3 and status["acknowledged"] == 1
     assert status["rejected"] == [

@@ -1,0 +1,359 @@
+"""Queue benchmark: enqueue against its floor, draining a backlog, the central ingest rate.
+
+- `enqueue_per_s`: ActionQueue.enqueue (seal to the central key + sign + durable commit).
+- `floor_per_s`, in the same run, on the same disk: an Ed25519 signature plus a
+  `synchronous=FULL` WAL SQLite commit of a blob of the same size (what enqueue cannot avoid).
+  The two are measured in alternating rounds so that machine noise hits both alike.
+- `drain_sqlite_s` / `drain_postgresql_s`: time for the kiosk's sync client to drain a
+  backlog of 10,000 actions to `central serve` on loopback (signed requests, batches of 200),
+  the service on SQLite / on PostgreSQL (database `dmp_bench_queue`, made by the test role).
+- `ingest_per_s`: the service's ingest alone (verify, open, apply, receipt), in process, no
+  HTTP, on PostgreSQL (SQLite with --quick).
+
+The backlog is the counter's kind of traffic: an operator session, a DMP creation, then
+qualifications, consents, contacts, treating doctors and traced refusals. `--quick`: 1,000
+actions, SQLite only, same keys but `drain_postgresql_s`. Prints one JSON line.
+Run: `.venv/bin/python bench/queue.py [--quick]` (needs `make postgres` without --quick).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file bears the name of the standard library's `queue`, which urllib3 and psycopg
+# import: keep its folder off the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import base64  # noqa: E402
+import dataclasses  # noqa: E402
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import shutil  # noqa: E402
+import sqlite3  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import psycopg  # noqa: E402
+import requests  # noqa: E402
+from uuid_utils.compat import uuid7  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
+from central.config import Settings  # noqa: E402
+from central.migrate import upgrade  # noqa: E402
+from central.state import build_state  # noqa: E402
+from central.sync.actions import appliers  # noqa: E402
+from central.sync.ingest import ingest  # noqa: E402
+from central.sync.models import Kiosk  # noqa: E402
+from dmpcommon.envelope import GENESIS_HASH, ActionEnvelope, envelope_hash  # noqa: E402
+from dmpcommon.sealing import seal  # noqa: E402
+from dmpcommon.signing import public_bytes, sign  # noqa: E402
+from kiosk.sync.client import SyncClient  # noqa: E402
+from kiosk.sync.queue import ActionQueue, open_engine  # noqa: E402
+from kiosk.sync.transport import CentralClient, RequestSigner  # noqa: E402
+from tests.central.harness import fixture_professional  # noqa: E402
+
+KIOSK_ID = "kiosk-bench"
+SESSION = "session-bench"
+PHARMACIST = "899700218896"
+JEANNE = "279035121518989"  # fixtures/identities.json
+CARD = {"nom": "BERNARD", "prenom": "JEANNE", "birth_date": "1979-03-28", "nir": JEANNE}
+BATCH = 200
+
+
+def _payloads(count: int) -> list[tuple[str, dict[str, Any]]]:
+    """count actions: session, creation, then a rotation of the counter's other actions."""
+    attestation = fixture_professional(PHARMACIST).attestation(
+        kiosk_id=KIOSK_ID, session_id=SESSION
+    )
+    actions: list[tuple[str, dict[str, Any]]] = [
+        (
+            "operator_session_opened",
+            {k: attestation[k] for k in ("issued_at", "certificate", "signature")},
+        ),
+        (
+            "dmp_created",
+            {
+                "identity": CARD,
+                "consent": True,
+                "information_version": "2026-01",
+                "contact": {"channel": "email", "address": "jeanne.bernard@example.org"},
+                "authorised_professionals": [PHARMACIST],
+            },
+        ),
+    ]
+    rotation: list[tuple[str, dict[str, Any]]] = [
+        ("identity_to_qualify", CARD),
+        ("consent_recorded", {"ins": JEANNE, "information_version": "2026-01"}),
+        ("contact_set", {"ins": JEANNE, "contact": {"channel": "sms", "address": "0612345678"}}),
+        ("treating_doctor_set", {"ins": JEANNE, "id_nat": "810100457823"}),
+        ("card_read_refused", {"reason": "vitale1"}),
+    ]
+    while len(actions) < count:
+        actions.append(rotation[len(actions) % len(rotation)])
+    return actions
+
+
+def _queue(path: Path, key: Ed25519PrivateKey, central_key: bytes) -> ActionQueue:
+    return ActionQueue(
+        open_engine(path), kiosk_id=KIOSK_ID, signing_key=key, central_key=central_key
+    )
+
+
+def _floor_store(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE IF NOT EXISTS t (seq INTEGER PRIMARY KEY, blob BLOB, sig BLOB)")
+    return conn
+
+
+def enqueue_against_floor(
+    work: Path, key: Ed25519PrivateKey, central_key: bytes, count: int, rounds: int = 4
+) -> tuple[float, float, float, int]:
+    """(enqueue/s, floor/s, sealed floor/s, envelope bytes), in alternating rounds.
+
+    The sealed floor is the floor plus the same envelope work as enqueue (payload JSON, HPKE
+    seal with the header as AAD, canonical encoding, hash): what is left of enqueue beyond it
+    is the queue's own cost (chaining, its transaction).
+    """
+    queue = _queue(work / "enqueue.db", key, central_key)
+    floor = _floor_store(work / "floor.db")
+    sealed_floor = _floor_store(work / "sealed-floor.db")
+    actions = _payloads(count)
+    per_round = count // rounds
+    enqueue_s = floor_s = sealed_s = 0.0
+    size = 0
+    done = 0
+    for _ in range(rounds):
+        batch = actions[done : done + per_round]
+        start = time.perf_counter()
+        for action_type, payload in batch:
+            queue.enqueue(action_type, payload, session_id=SESSION)
+        enqueue_s += time.perf_counter() - start
+        if not size:
+            size = len(queue.pending(limit=1)[0].envelope)
+        blob = os.urandom(size)
+        start = time.perf_counter()
+        for _ in range(per_round):
+            signature = sign(key, blob)
+            floor.execute("BEGIN IMMEDIATE")
+            floor.execute("INSERT INTO t (blob, sig) VALUES (?, ?)", (blob, signature))
+            floor.execute("COMMIT")
+        floor_s += time.perf_counter() - start
+        start = time.perf_counter()
+        for action_type, payload in batch:
+            data = _envelope(central_key, action_type, payload)
+            signature = sign(key, data)
+            sealed_floor.execute("BEGIN IMMEDIATE")
+            sealed_floor.execute("INSERT INTO t (blob, sig) VALUES (?, ?)", (data, signature))
+            sealed_floor.execute("COMMIT")
+        sealed_s += time.perf_counter() - start
+        done += per_round
+    queue.close()
+    floor.close()
+    sealed_floor.close()
+    return done / enqueue_s, done / floor_s, done / sealed_s, size
+
+
+def _envelope(central_key: bytes, action_type: str, payload: dict[str, Any]) -> bytes:
+    """An envelope's bytes as enqueue builds them, outside any queue."""
+    plaintext = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    header = ActionEnvelope(
+        action_id=str(uuid7()),
+        kiosk_id=KIOSK_ID,
+        seq=1,
+        prev_hash=GENESIS_HASH,
+        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+        action_type=action_type,
+        session_id=SESSION,
+        enc=b"",
+        ciphertext=b"",
+    )
+    enc, ciphertext = seal(central_key, plaintext, aad=header.aad())
+    data = dataclasses.replace(header, enc=enc, ciphertext=ciphertext).encode()
+    envelope_hash(data)
+    return data
+
+
+def _register_kiosk(url: str, home: Path, key: Ed25519PrivateKey) -> None:
+    """The bench kiosk in the service's registry (enrolment itself is not what we measure)."""
+    upgrade(url)
+    state = build_state(Settings(db=url, home=home))
+    with state.unit_of_work() as db:
+        db.add(
+            Kiosk(
+                id=KIOSK_ID,
+                site="Bench",
+                public_key=public_bytes(key).hex(),
+                status="active",
+                enrolled_at=dt.datetime.now(dt.UTC),
+                last_seq=0,
+                last_hash=GENESIS_HASH,
+            )
+        )
+    state.engine.dispose()
+
+
+def _serve(url: str, home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = 19000 + os.getpid() % 1000
+    process = subprocess.Popen(  # noqa: S603 - our own command
+        [
+            sys.executable,
+            "-m",
+            "central",
+            "serve",
+            "--db",
+            url,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "CENTRAL_HOME": str(home)},
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if requests.get(f"{base}/health", timeout=1).ok:
+                return process, base
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the service did not start")
+
+
+def _check_drained(queue: ActionQueue, count: int) -> None:
+    status = queue.status()
+    if status.pending or status.acknowledged != count or status.rejected:
+        raise RuntimeError(f"backlog not drained cleanly: {status}")
+
+
+def drain(url: str, home: Path, backlog: Path, key: Ed25519PrivateKey, count: int) -> float:
+    """Seconds for the sync client to drain a copy of the backlog to `central serve` at url."""
+    _register_kiosk(url, home, key)
+    copy = backlog.with_name(f"drain-{len(list(backlog.parent.glob('drain-*')))}.db")
+    shutil.copyfile(backlog, copy)
+    queue = _queue(copy, key, b"")
+    process, base = _serve(url, home)
+    try:
+        transport = CentralClient(base, timeout_s=60, signer=RequestSigner(KIOSK_ID, key))
+        start = time.perf_counter()
+        SyncClient(queue, transport, KIOSK_ID, batch_size=BATCH).sync_once()
+        seconds = time.perf_counter() - start
+    finally:
+        process.terminate()
+        process.wait(30)
+    _check_drained(queue, count)
+    queue.close()
+    return seconds
+
+
+def ingest_rate(url: str, home: Path, backlog: Path, key: Ed25519PrivateKey) -> float:
+    """Actions per second through the service's ingest alone (in process, no HTTP)."""
+    _register_kiosk(url, home, key)
+    queue = _queue(backlog, key, b"")
+    rows = queue.pending(limit=1_000_000)
+    state = build_state(Settings(db=url, home=home))
+    table = appliers(state.professionals, state.dmps, state.register)
+    sealing_key = state.settings.sealing_key()[0]
+    batches = [
+        [
+            (base64.b64encode(r.envelope).decode(), base64.b64encode(r.signature).decode())
+            for r in rows[i : i + BATCH]
+        ]
+        for i in range(0, len(rows), BATCH)
+    ]
+    start = time.perf_counter()
+    for items in batches:
+        with state.unit_of_work() as db:
+            results = ingest(
+                db,
+                kiosk_id=KIOSK_ID,
+                items=items,
+                sealing_key=sealing_key,
+                appliers=table,
+                now=dt.datetime.now(dt.UTC),
+            )
+            if any(r.outcome != "accepted" for r in results):
+                raise RuntimeError(
+                    f"ingest rejected: {[r for r in results if r.outcome != 'accepted'][:3]}"
+                )
+    seconds = time.perf_counter() - start
+    state.engine.dispose()
+    queue.close()
+    return len(rows) / seconds
+
+
+def _postgres_database(name: str) -> str:
+    test_url = (ROOT / ".postgres-url").read_text().strip()
+    with psycopg.connect(
+        test_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+    ) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")  # our bench database, nothing else
+        admin.execute(f"CREATE DATABASE {name}")
+    return test_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 actions, SQLite only")
+    args = parser.parse_args()
+    backlog_size = 1_000 if args.quick else 10_000
+    enqueue_count = 1_000 if args.quick else 4_000
+    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:  # the project's disk, as the kiosk's
+        work = Path(tmp)
+        home = work / "central"
+        home.mkdir()
+        central_key = Settings(home=home).sealing_key()[1]
+        key = Ed25519PrivateKey.generate()
+        enqueue_per_s, floor_per_s, sealed_floor_per_s, size = enqueue_against_floor(
+            work, key, central_key, enqueue_count
+        )
+        backlog = work / "backlog.db"
+        queue = _queue(backlog, key, central_key)
+        for action_type, payload in _payloads(backlog_size):
+            queue.enqueue(action_type, payload, session_id=SESSION)
+        queue.close()
+        result: dict[str, Any] = {
+            "bench": "queue",
+            "quick": args.quick,
+            "enqueue_per_s": round(enqueue_per_s),
+            "floor_per_s": round(floor_per_s),
+            "ratio": round(enqueue_per_s / floor_per_s, 2),
+            "sealed_floor_per_s": round(sealed_floor_per_s),
+            "ratio_to_sealed_floor": round(enqueue_per_s / sealed_floor_per_s, 2),
+            "envelope_bytes": size,
+            "backlog": backlog_size,
+            "drain_sqlite_s": round(
+                drain(f"sqlite:///{work / 'central.db'}", home, backlog, key, backlog_size), 2
+            ),
+        }
+        if args.quick:
+            ingest_url = f"sqlite:///{work / 'ingest.db'}"
+            result["ingest_db"] = "sqlite"
+        else:
+            result["drain_postgresql_s"] = round(
+                drain(_postgres_database("dmp_bench_queue"), home, backlog, key, backlog_size), 2
+            )
+            ingest_url = _postgres_database("dmp_bench_ingest")
+            result["ingest_db"] = "postgresql"
+        result["ingest_per_s"] = round(ingest_rate(ingest_url, home, backlog, key))
+    result["machine"] = (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
