@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.audit.models import AuditEntry
 from central.audit.service import AuditLog
+from central.dmp.models import Dmp
 from central.dmp.policy import Mode
 from central.dmp.schemas import CreateDmpRequest
 from central.dmp.service import DmpService
@@ -40,21 +41,6 @@ from dmpcommon.envelope import ActionEnvelope
 __all__ = ["appliers"]
 
 
-def _session(
-    db: Session, kiosk: Kiosk, envelope: ActionEnvelope, at: dt.datetime
-) -> OperatorSession:
-    row = db.get(OperatorSession, envelope.session_id)
-    if row is None or row.kiosk_id != kiosk.id:
-        raise Unauthenticated("no operator session for this action", code="no_operator_session")
-    if row.expires_at <= at or (row.closed_at is not None and row.closed_at < at):
-        raise Unauthenticated("operator session over", code="operator_session_over")
-    return row
-
-
-def _operator(db: Session, kiosk: Kiosk, envelope: ActionEnvelope, at: dt.datetime) -> Actor:
-    return actor_of(_session(db, kiosk, envelope, at))
-
-
 class _Appliers:
     """The action types the ingest knows, bound to the domain services."""
 
@@ -67,6 +53,15 @@ class _Appliers:
         self.professionals = professionals
         self.dmps = dmps
         self.register = register
+        # Rows a batch uses again and again (its operator session, the patient's DMP), held
+        # so that the session's weak identity map does not let them go between actions and
+        # select them once per action.
+        self._held: dict[tuple[type, str], object] = {}
+
+    def _hold(self, db: Session, model: type[OperatorSession] | type[Dmp], key: str) -> None:
+        row = db.get(model, key)
+        if row is not None:
+            self._held[(model, key)] = row
 
     def table(self) -> dict[str, Applier]:
         return {
@@ -84,6 +79,22 @@ class _Appliers:
         }
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _session(
+        self, db: Session, kiosk: Kiosk, envelope: ActionEnvelope, at: dt.datetime
+    ) -> OperatorSession:
+        row = db.get(OperatorSession, envelope.session_id)
+        if row is None or row.kiosk_id != kiosk.id:
+            raise Unauthenticated("no operator session for this action", code="no_operator_session")
+        self._held[(OperatorSession, row.id)] = row
+        if row.expires_at <= at or (row.closed_at is not None and row.closed_at < at):
+            raise Unauthenticated("operator session over", code="operator_session_over")
+        return row
+
+    def _operator(
+        self, db: Session, kiosk: Kiosk, envelope: ActionEnvelope, at: dt.datetime
+    ) -> Actor:
+        return actor_of(self._session(db, kiosk, envelope, at))
 
     def _qualify(self, db: Session, actor: Actor, identity: CardIdentity, at: dt.datetime) -> str:
         """The INS of traits read offline, qualified now (and traced as online)."""
@@ -151,7 +162,7 @@ class _Appliers:
         payload: dict[str, Any],
         at: dt.datetime,
     ) -> None:
-        self.professionals.close_session(db, _operator(db, kiosk, envelope, at), at)
+        self.professionals.close_session(db, self._operator(db, kiosk, envelope, at), at)
 
     def identity_to_qualify(
         self,
@@ -161,7 +172,7 @@ class _Appliers:
         payload: dict[str, Any],
         at: dt.datetime,
     ) -> None:
-        actor = _operator(db, kiosk, envelope, at)
+        actor = self._operator(db, kiosk, envelope, at)
         self._qualify(db, actor, CardIdentity.model_validate(payload), at)
 
     def consent_recorded(
@@ -172,7 +183,7 @@ class _Appliers:
         payload: dict[str, Any],
         at: dt.datetime,
     ) -> None:
-        actor = _operator(db, kiosk, envelope, at)
+        actor = self._operator(db, kiosk, envelope, at)
         consent = ConsentPayload.model_validate(payload)
         ins = self._ins(db, actor, consent.ins, consent.identity, at)
         person = self.register.by_ins(ins)
@@ -204,7 +215,7 @@ class _Appliers:
         payload: dict[str, Any],
         at: dt.datetime,
     ) -> None:
-        actor = _operator(db, kiosk, envelope, at)
+        actor = self._operator(db, kiosk, envelope, at)
         fields = dict(payload)
         raw_identity = fields.pop("identity", None)
         identity = None if raw_identity is None else CardIdentity.model_validate(raw_identity)
@@ -220,7 +231,7 @@ class _Appliers:
         at: dt.datetime,
         action: str,
     ) -> None:
-        actor = _operator(db, kiosk, envelope, at)
+        actor = self._operator(db, kiosk, envelope, at)
         change = ProfessionalPayload.model_validate(payload)
         ins = self._ins(db, actor, change.ins, change.identity, at)
         self.dmps.set_professional(db, actor, ins, change.id_nat, action, at)
@@ -253,9 +264,10 @@ class _Appliers:
         payload: dict[str, Any],
         at: dt.datetime,
     ) -> None:
-        actor = _operator(db, kiosk, envelope, at)
+        actor = self._operator(db, kiosk, envelope, at)
         change = ContactPayload.model_validate(payload)
         ins = self._ins(db, actor, change.ins, change.identity, at)
+        self._hold(db, Dmp, ins)
         self.dmps.set_contact(db, actor, ins, change.contact, at)
 
     def treating_doctor_set(
@@ -266,9 +278,10 @@ class _Appliers:
         payload: dict[str, Any],
         at: dt.datetime,
     ) -> None:
-        actor = _operator(db, kiosk, envelope, at)
+        actor = self._operator(db, kiosk, envelope, at)
         change = ProfessionalPayload.model_validate(payload)
         ins = self._ins(db, actor, change.ins, change.identity, at)
+        self._hold(db, Dmp, ins)
         self.dmps.set_treating_doctor(db, actor, ins, change.id_nat, at)
 
     def dmp_opened(
@@ -285,7 +298,7 @@ class _Appliers:
         it. This action reconciles the kiosk's ledger with the audit trail and adds no second
         entry: an opening the audit does not know is rejected (and visible on the kiosk).
         """
-        session = _session(db, kiosk, envelope, at)
+        session = self._session(db, kiosk, envelope, at)
         actor = actor_of(session)
         opened = OpenedPayload.model_validate(payload)
         mode = Mode(opened.mode)
@@ -314,7 +327,7 @@ class _Appliers:
         payload: dict[str, Any],
         at: dt.datetime,
     ) -> None:
-        actor = _operator(db, kiosk, envelope, at)
+        actor = self._operator(db, kiosk, envelope, at)
         refused = CardRefusedPayload.model_validate(payload)
         AuditLog.append(
             db,

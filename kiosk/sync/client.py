@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from dataclasses import dataclass
 
 from kiosk.errors import CentralUnreachableError, SyncError
@@ -105,9 +106,15 @@ class SyncClient:
         *,
         idle_s: float = 5.0,
         backoff: Backoff | None = None,
+        probe_s: float = 2.0,
         seed: int | None = None,
     ) -> None:
-        """Sync until `stop`; back off on network trouble, stop on a refusal."""
+        """Sync until `stop`; back off on network trouble, stop on a refusal.
+
+        While backing off, the service's port is probed every `probe_s` (a TCP connect, no
+        request): when the network comes back, the next try is immediate rather than at the
+        end of a long backoff.
+        """
         rng = random.Random(seed)  # noqa: S311 - jitter, not secrecy
         backoff = backoff or Backoff()
         while not stop.is_set():
@@ -121,5 +128,21 @@ class SyncClient:
                     backoff.reset()  # a flaky network that still moves the queue: no long waits
                 delay = backoff.next_delay(rng)
                 log.info("central service unreachable (%s); next try in %.1f s", exc, delay)
+                self._wait_for_network(stop, delay, probe_s)
+                continue
             self._wake.wait(delay)
             self._wake.clear()
+
+    def _wait_for_network(self, stop: threading.Event, delay: float, probe_s: float) -> None:
+        """Wait `delay`, or less if the network was down and comes back."""
+        deadline = time.monotonic() + delay
+        # A service that answers badly (502...) gets the whole backoff; only a network that
+        # was down and comes back cuts it short.
+        network_down = not self.transport.reachable()
+        while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            if self._wake.wait(min(probe_s, left) if network_down else left):
+                break
+            if network_down and self.transport.reachable():
+                log.info("central service reachable again: trying now")
+                break
+        self._wake.clear()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import email.utils
+import socket
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,6 +161,16 @@ class CentralClient:
         if not isinstance(results, list):
             raise CentralUnreachableError("unexpected sync answer")
         return [r for r in results if isinstance(r, dict)]
+
+    def reachable(self, timeout_s: float = 1.0) -> bool:
+        """Whether the service's port answers a TCP connection: a cheap probe, no request."""
+        url = urllib.parse.urlsplit(self.base_url)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            with socket.create_connection((url.hostname or "localhost", port), timeout=timeout_s):
+                return True
+        except OSError:
+            return False
 
     def close(self) -> None:
         self.session.close()

@@ -198,3 +198,38 @@ def test_the_central_service_killed_and_restarted_during_a_sync(
     killer.join(30)
     assert len(processes) == 2 and processes[0].returncode == -signal.SIGKILL
     _assert_applied_once_in_order(settings.database_url, queue, reasons)
+
+
+def test_the_next_try_is_immediate_when_the_network_comes_back(
+    server: Server, serve: Served, tmp_path: Path, pharmacist: Professional
+) -> None:
+    queue = _enrolled_queue(server, tmp_path)
+    server.stop()
+    _fill(queue, pharmacist, 20)
+    serve.processes[-1].kill()
+    serve.processes[-1].wait(10)
+    signer = RequestSigner(queue.kiosk_id, queue.signing_key)
+    client = SyncClient(queue, CentralClient(serve.url, timeout_s=2, signer=signer), queue.kiosk_id)
+    stop = threading.Event()
+    # Without the probe, the first retry would come 30 to 60 s after the failure.
+    runner = threading.Thread(
+        target=client.run,
+        args=(stop,),
+        kwargs={"backoff": Backoff(base_s=60, cap_s=300), "probe_s": 0.2, "seed": 1},
+        daemon=True,
+    )
+    runner.start()
+    try:
+        time.sleep(1.0)
+        assert queue.status().pending == 20  # tried, failed, backing off
+        back = time.monotonic()
+        serve.start()
+        while queue.status().pending and time.monotonic() - back < 20:
+            time.sleep(0.05)
+        waited = time.monotonic() - back
+    finally:
+        stop.set()
+        client.wake()
+        runner.join(10)
+    assert queue.status().pending == 0
+    assert waited < 10, waited
