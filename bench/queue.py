@@ -265,7 +265,6 @@ def ingest_rate(url: str, home: Path, backlog: Path, key: Ed25519PrivateKey) -> 
     queue = _queue(backlog, key, b"")
     rows = queue.pending(limit=1_000_000)
     state = build_state(Settings(db=url, home=home))
-    table = appliers(state.professionals, state.dmps, state.register)
     sealing_key = state.settings.sealing_key()[0]
     batches = [
         [
@@ -282,7 +281,7 @@ def ingest_rate(url: str, home: Path, backlog: Path, key: Ed25519PrivateKey) -> 
                 kiosk_id=KIOSK_ID,
                 items=items,
                 sealing_key=sealing_key,
-                appliers=table,
+                appliers=lambda: appliers(state.professionals, state.dmps, state.register),
                 now=dt.datetime.now(dt.UTC),
             )
             if any(r.outcome != "accepted" for r in results):

@@ -78,7 +78,7 @@ def sync_batch(
             kiosk_id=body.kiosk_id,
             items=[(item.envelope, item.signature) for item in body.items],
             sealing_key=state.settings.sealing_key()[0],
-            appliers=appliers(state.professionals, state.dmps, state.register),
+            appliers=lambda: appliers(state.professionals, state.dmps, state.register),
             now=state.now(),
         )
     return {"results": [r.as_json() for r in results]}

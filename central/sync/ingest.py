@@ -78,23 +78,27 @@ def ingest(
     kiosk_id: str,
     items: list[tuple[str, str]],
     sealing_key: bytes,
-    appliers: dict[str, Applier],
+    appliers: Callable[[], dict[str, Applier]],
     now: dt.datetime,
 ) -> list[ItemResult]:
     """Ingest a batch of (envelope base64, signature base64); the caller commits.
+
+    `appliers()` gives a fresh table of appliers for each pass (they may hold rows between
+    the actions of a pass, which a rolled-back pass must not leave behind).
 
     A batch is first run under one savepoint, without one per action (two round trips each
     on PostgreSQL): most batches hold no rejected action. The first rejection rolls the
     batch back to that savepoint and runs it again with a savepoint per action, so that a
     rejected action leaves nothing behind. The request's spent nonce stays either way.
     """
-    run = _Run(db, kiosk_id, sealing_key, appliers, now)  # locks the kiosk's row first
+    run = _Run(db, kiosk_id, sealing_key, appliers(), now)  # locks the kiosk's row first
     optimistic = db.begin_nested()  # one savepoint for the batch, not one per action
     try:
         results = run.batch(items, savepoints=False)
     except _NeedsSavepoints:
         optimistic.rollback()
-        return _Run(db, kiosk_id, sealing_key, appliers, now).batch(items, savepoints=True)
+        db.expire_all()  # nothing the rolled-back pass loaded or made is trusted again
+        return _Run(db, kiosk_id, sealing_key, appliers(), now).batch(items, savepoints=True)
     except ServiceError as exc:
         (optimistic.commit if exc.keep else optimistic.rollback)()
         raise
