@@ -179,7 +179,7 @@ def _envelope(central_key: bytes, action_type: str, payload: dict[str, Any]) -> 
         enc=b"",
         ciphertext=b"",
     )
-    enc, ciphertext = seal(central_key, plaintext, aad=header.aad())
+    enc, ciphertext = seal(central_key, plaintext, header=header.header_bytes())
     data = dataclasses.replace(header, enc=enc, ciphertext=ciphertext).encode()
     envelope_hash(data)
     return data

@@ -7,7 +7,7 @@ Bytes: canonical JSON (UTF-8, keys sorted, no spaces), binary fields in base64:
 
 `decode` accepts only bytes that `encode` would produce, so there is exactly one encoding of
 an envelope and the signature and the hash chain cover what is really stored and sent.
-The header (every field but `enc` and `ct`) is the HPKE AAD of the payload.
+The header (every field but `enc` and `ct`) is bound to the sealed payload (see sealing.py).
 """
 
 from __future__ import annotations
@@ -85,8 +85,8 @@ class ActionEnvelope:
             "v": self.version,
         }
 
-    def aad(self) -> bytes:
-        """The header's canonical bytes: the AAD the payload is sealed with."""
+    def header_bytes(self) -> bytes:
+        """The header's canonical bytes, which the sealed payload is bound to."""
         return _canonical(self.header())
 
     def encode(self) -> bytes:

@@ -245,7 +245,9 @@ def _apply(
         return "rejected", "unsupported_action_type"
     try:
         payload = json.loads(
-            open_sealed(sealing_key, envelope.enc, envelope.ciphertext, aad=envelope.aad())
+            open_sealed(
+                sealing_key, envelope.enc, envelope.ciphertext, header=envelope.header_bytes()
+            )
         )
     except (SealingError, json.JSONDecodeError):
         return "rejected", "payload_does_not_open"

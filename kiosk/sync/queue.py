@@ -303,7 +303,7 @@ class ActionQueue(QueueStore):
                     enc=b"",
                     ciphertext=b"",
                 )
-                enc, ciphertext = seal(self.central_key, plaintext, aad=header.aad())
+                enc, ciphertext = seal(self.central_key, plaintext, header=header.header_bytes())
                 envelope = dataclasses.replace(header, enc=enc, ciphertext=ciphertext)
                 data = envelope.encode()
                 cursor.execute(

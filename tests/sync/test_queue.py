@@ -67,7 +67,9 @@ def test_enqueue_chains_signs_and_seals(tmp_path: Path, central_keys: tuple[byte
     assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
     envelope = ActionEnvelope.decode(rows[2].envelope)
     assert (envelope.seq, envelope.prev_hash) == (3, rows[1].hash)
-    payload = open_sealed(private, envelope.enc, envelope.ciphertext, aad=envelope.aad())
+    payload = open_sealed(
+        private, envelope.enc, envelope.ciphertext, header=envelope.header_bytes()
+    )
     assert json.loads(payload) == {"ins": "279035121518982"}
     assert oct((tmp_path / "device.key").stat().st_mode & 0o777) == "0o600"
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given
 from hypothesis import strategies as st
-from pyhpke import AEADId, CipherSuite, KDFId, KEMId
+from pyhpke import AEADId, CipherSuite, KDFId, KEMId, KEMKeyPair
 
 from dmpcommon.envelope import GENESIS_HASH, ActionEnvelope, EnvelopeError, envelope_hash
-from dmpcommon.sealing import SealingError, open_sealed, seal
+from dmpcommon.sealing import INFO, SealingError, open_sealed, seal
 from dmpcommon.signing import SignatureError, public_bytes, sign, verify
 
 
@@ -32,22 +34,52 @@ def test_ed25519_rfc8032_test_1() -> None:
         verify(public_bytes(key), b"\x00", signature)
 
 
-def test_hpke_rfc9180_a1_base_mode() -> None:
-    """RFC 9180 A.1 (AES-128-GCM): our seal/open with the RFC's fixed ephemeral key."""
-    suite = CipherSuite.new(KEMId.DHKEM_X25519_HKDF_SHA256, KDFId.HKDF_SHA256, AEADId.AES128_GCM)
-    sk_r = bytes.fromhex("4612c550263fc8ad58375df3f557aac531d26850903e55a9f23f21d8534e8ac8")
-    pk_r = bytes.fromhex("3948cfe0ad1ddb695d780e59077195da6c56506b027329794ab02bca80815c4d")
-    sk_e = bytes.fromhex("52c4a758a802cd8b936eceea314432798d5baf2d7e9235dc084ab1b9cfa2f736")
+# RFC 9180 A.1 (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256): recipient and ephemeral keys.
+SK_R = bytes.fromhex("4612c550263fc8ad58375df3f557aac531d26850903e55a9f23f21d8534e8ac8")
+PK_R = bytes.fromhex("3948cfe0ad1ddb695d780e59077195da6c56506b027329794ab02bca80815c4d")
+SK_E = bytes.fromhex("52c4a758a802cd8b936eceea314432798d5baf2d7e9235dc084ab1b9cfa2f736")
+
+
+def _pyhpke_sender(aead: AEADId, info: bytes, *, fixed: bool) -> tuple[bytes, Any]:
+    """pyhpke, an independent HPKE implementation (tests only), as a reference."""
+    suite = CipherSuite.new(KEMId.DHKEM_X25519_HKDF_SHA256, KDFId.HKDF_SHA256, aead)
+    recipient = suite.kem.deserialize_public_key(PK_R)
+    eks = None
+    if fixed:
+        pk_e = (
+            x25519.X25519PrivateKey.from_private_bytes(SK_E)
+            .public_key()
+            .public_bytes(Encoding.Raw, PublicFormat.Raw)
+        )
+        eks = KEMKeyPair(
+            suite.kem.deserialize_private_key(SK_E), suite.kem.deserialize_public_key(pk_e)
+        )
+    return suite.create_sender_context(recipient, info=info, eks=eks)
+
+
+def test_the_reference_implementation_gives_rfc9180_a1() -> None:
+    """The reference we check our sealing against reproduces RFC 9180 A.1 (AES-128-GCM)."""
     info = bytes.fromhex("4f6465206f6e2061204772656369616e2055726e")
-    plaintext, aad = b"Beauty is truth, truth beauty", b"Count-0"
-    enc, ciphertext = seal(
-        pk_r, plaintext, aad=aad, info=info, suite=suite, ephemeral_private_key=sk_e
-    )
+    enc, sender = _pyhpke_sender(AEADId.AES128_GCM, info, fixed=True)
     assert enc.hex() == "37fda3567bdbd628e88668c3c8d7e97d1d1253b6d4ea6d44c150f741f1bf4431"
+    ciphertext = sender.seal(b"Beauty is truth, truth beauty", aad=b"Count-0")
     assert ciphertext.hex() == (
         "f938558b5d72f1a23810b4be2ab4f84331acc02fc97babc53a52ae8218a355a96d8770ac83d07bea87e13c512a"
     )
-    assert open_sealed(sk_r, enc, ciphertext, aad=aad, info=info, suite=suite) == plaintext
+
+
+def test_our_sealing_interoperates_with_the_reference_both_ways() -> None:
+    """Same suite (AES-256-GCM), same info construction (INFO || 0x00 || header), no AAD."""
+    header, plaintext = b'{"seq":1}', b'{"nir":"279035121518989"}'
+    enc, sender = _pyhpke_sender(AEADId.AES256_GCM, INFO + b"\x00" + header, fixed=True)
+    assert enc.hex() == "37fda3567bdbd628e88668c3c8d7e97d1d1253b6d4ea6d44c150f741f1bf4431"
+    assert open_sealed(SK_R, enc, sender.seal(plaintext, aad=b""), header=header) == plaintext
+    enc, ciphertext = seal(PK_R, plaintext, header=header)
+    suite = CipherSuite.new(KEMId.DHKEM_X25519_HKDF_SHA256, KDFId.HKDF_SHA256, AEADId.AES256_GCM)
+    recipient = suite.create_recipient_context(
+        enc, suite.kem.deserialize_private_key(SK_R), info=INFO + b"\x00" + header
+    )
+    assert recipient.open(ciphertext, aad=b"") == plaintext
 
 
 def _x25519() -> tuple[bytes, bytes]:
@@ -62,14 +94,15 @@ def _x25519() -> tuple[bytes, bytes]:
 def test_sealed_payload_is_bound_to_key_and_header() -> None:
     private, public = _x25519()
     other_private, _ = _x25519()
-    enc, ciphertext = seal(public, b'{"nir": "..."}', aad=b"header-1")
-    assert open_sealed(private, enc, ciphertext, aad=b"header-1") == b'{"nir": "..."}'
+    enc, ciphertext = seal(public, b'{"nir": "..."}', header=b"header-1")
+    assert open_sealed(private, enc, ciphertext, header=b"header-1") == b'{"nir": "..."}'
     for attempt in (
-        lambda: open_sealed(other_private, enc, ciphertext, aad=b"header-1"),
-        lambda: open_sealed(private, enc, ciphertext, aad=b"header-2"),
+        lambda: open_sealed(other_private, enc, ciphertext, header=b"header-1"),
+        lambda: open_sealed(private, enc, ciphertext, header=b"header-2"),
         lambda: open_sealed(
-            private, enc, ciphertext[:-1] + bytes([ciphertext[-1] ^ 1]), aad=b"header-1"
+            private, enc, ciphertext[:-1] + bytes([ciphertext[-1] ^ 1]), header=b"header-1"
         ),
+        lambda: open_sealed(private, enc[:-1], ciphertext, header=b"header-1"),
     ):
         with pytest.raises(SealingError):
             attempt()
@@ -97,7 +130,7 @@ def test_envelope_bytes_are_canonical_and_round_trip() -> None:
     assert data.startswith(b'{"at":"2026-11-25T10:00:00.000000+00:00","ct":"AgIC')
     assert ActionEnvelope.decode(data) == envelope
     assert envelope_hash(data) == envelope_hash(ActionEnvelope.decode(data).encode())
-    assert b"enc" not in envelope.aad() and b'"seq":1' in envelope.aad()
+    assert b"enc" not in envelope.header_bytes() and b'"seq":1' in envelope.header_bytes()
 
 
 @pytest.mark.parametrize(
