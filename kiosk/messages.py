@@ -25,7 +25,90 @@ from kiosk.errors import (
     UnsupportedCardError,
 )
 
-__all__ = ["describe_error"]
+__all__ = [
+    "AGENT_NO_CONTENT",
+    "CONSENT_REQUIRED",
+    "DOCTOR_INVALID",
+    "IDLE_TIMEOUT",
+    "LOGIN_FIRST",
+    "OFFLINE_LOGIN",
+    "ONE_PATIENT_AT_A_TIME",
+    "OPEN_NEEDS_NETWORK",
+    "OPERATOR_ALREADY_IN",
+    "OPERATOR_CARD_REMOVED",
+    "PATIENT_CARD_REMOVED",
+    "REASON_REQUIRED",
+    "REPRESENTATIVE_REQUIRED",
+    "TO_QUALIFY",
+    "contact_invalid",
+    "describe_card_family",
+    "describe_error",
+    "identity_not_qualified",
+    "open_refused",
+]
+
+# -- the counter workflow (kiosk/session.py) ---------------------------------------------------
+
+LOGIN_FIRST = "connectez-vous d'abord avec votre carte professionnelle (CPS ou CPE)"
+OPERATOR_ALREADY_IN = "une carte professionnelle est déjà connectée : retirez cette carte"
+OPERATOR_CARD_REMOVED = "carte professionnelle retirée : session fermée"
+PATIENT_CARD_REMOVED = "carte Vitale retirée : les données du patient ont été effacées"
+ONE_PATIENT_AT_A_TIME = "une seule carte Vitale à la fois : retirez la seconde carte"
+OFFLINE_LOGIN = (
+    "hors ligne : vous pouvez créer des DMP, ils seront transmis au retour du réseau ; "
+    "la consultation attend le réseau"
+)
+TO_QUALIFY = (
+    "hors ligne : l'identité sera vérifiée (INSi) au retour du réseau ; "
+    "le statut du DMP n'est pas connu"
+)
+CONSENT_REQUIRED = "cochez le consentement du patient pour créer son DMP"
+REPRESENTATIVE_REQUIRED = (
+    "patient mineur : choisissez le représentant légal parmi les adultes de la carte"
+)
+DOCTOR_INVALID = "médecin traitant : numéro RPPS (11 chiffres) ou ADELI (9 chiffres)"
+AGENT_NO_CONTENT = "le contenu du DMP est réservé aux professionnels de santé"
+REASON_REQUIRED = "accès d'urgence : indiquez le motif (il est tracé et le patient prévenu)"
+OPEN_NEEDS_NETWORK = "consultation impossible hors ligne : réessayez au retour du réseau"
+IDLE_TIMEOUT = "inactivité : les données du patient ont été effacées"
+
+_QUALIFY = {
+    "not_found": "identité introuvable au référentiel INS : vérifiez la carte du patient",
+    "ambiguous": "identité ambiguë au référentiel INS : vérifiez l'identité du patient",
+}
+_OPEN_REFUSED = {
+    "not_authorised": "vous n'êtes pas autorisé sur ce DMP : le patient peut vous autoriser",
+    "blocked_by_patient": "le patient vous a bloqué sur ce DMP",
+    "not_a_regulator": "accès régulateur réservé au médecin régulateur du SAMU",
+    "patient_refused_etreat": "le patient a refusé l'accès du régulateur SAMU",
+    "patient_refused_btg": "le patient a refusé l'accès d'urgence (bris de glace)",
+    "no_medical_content_for_agents": "le contenu du DMP est réservé aux professionnels de santé",
+    "no_dmp": "ce patient n'a pas de DMP",
+    "dmp_closed": "ce DMP est fermé",
+}
+
+
+def describe_card_family(family: str) -> str:
+    """Why a card the kiosk does not read is refused."""
+    if family in _UNSUPPORTED:
+        return _UNSUPPORTED[family]
+    return (
+        "carte inconnue (ni carte Vitale, ni carte professionnelle) : "
+        "présentez une carte Vitale 2 ou une CPS/CPE"
+    )
+
+
+def identity_not_qualified(status: str) -> str:
+    return _QUALIFY.get(status, "identité non qualifiée : vérifiez la carte du patient")
+
+
+def contact_invalid(reason: str) -> str:
+    return f"contact de notification : {reason}"
+
+
+def open_refused(code: str) -> str:
+    return _OPEN_REFUSED.get(code, f"consultation refusée ({code})")
+
 
 _UNSUPPORTED = {
     "vitale1": "carte Vitale 1 : non prise en charge, utilisez l'appli carte Vitale "

@@ -91,6 +91,10 @@ class CreateDmpRequest(BaseModel):
     contact: NotificationContact | None = None
     treating_doctor: str | None = Field(default=None, pattern=ID_NAT)
     authorised_professionals: list[str] = Field(default_factory=list, max_length=50)
+    # Set by a kiosk that prints the access sheet before the creation reaches the service
+    # (offline); otherwise the service draws them.
+    access_identifier: str | None = Field(default=None, pattern=r"^[A-HJ-NP-Z2-9]{10}$")
+    activation_code: str | None = Field(default=None, pattern=r"^[0-9]{8}$")
 
 
 class CreateDmpResponse(BaseModel):

@@ -239,10 +239,10 @@ class DmpService:
             notify_emergency=True,
             treating_doctor=request.treating_doctor,
         )
-        code = new_code(8)
+        code = request.activation_code or new_code(8)
         access = PatientAccess(
             dmp_ins=person.ins,
-            identifier=new_identifier(),
+            identifier=request.access_identifier or new_identifier(),
             activation_hash=hash_secret(self.key, code, purpose="activation"),
             activation_expires_at=now + dt.timedelta(days=self.activation_days),
         )
@@ -252,7 +252,12 @@ class DmpService:
                 db.flush()
         except IntegrityError as exc:
             raise Conflict("this patient already has a DMP", code="dmp_exists") from exc
-        db.add(access)
+        try:
+            with db.begin_nested():
+                db.add(access)
+                db.flush()
+        except IntegrityError as exc:  # a kiosk-drawn identifier already given (50 bits)
+            raise Conflict("access identifier already in use", code="identifier_taken") from exc
         for id_nat in dict.fromkeys(request.authorised_professionals):
             db.add(
                 DmpProfessional(

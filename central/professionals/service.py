@@ -154,7 +154,11 @@ class ProfessionalService:
             )
         except InvalidSignature as exc:
             raise Unauthenticated("bad attestation signature", code="bad_signature") from exc
-        if db.get(OperatorSession, session_id) is not None:
+        existing = db.get(OperatorSession, session_id)
+        if existing is not None:
+            if queued and existing.kiosk_id == kiosk_id and existing.id_nat == identity.id_nat:
+                # The queue's copy of a login served live: the same login, nothing to add.
+                return "", existing
             raise Unauthenticated("session id already used", code="replayed_attestation")
         role = role_for(
             card_type=identity.card_type,

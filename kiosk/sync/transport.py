@@ -90,13 +90,24 @@ class CentralClient:
         self.signer = signer
         self.session = session or requests.Session()
 
-    def _send(self, path: str, body: dict[str, Any], *, signed: bool) -> requests.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        *,
+        signed: bool,
+        token: str | None,
+    ) -> requests.Response:
         if signed and self.signer is None:
             raise CentralRefusedError(0, "not_enrolled", "this kiosk has no device key yet")
+        headers = {"Authorization": f"Bearer {token}"} if token else None
         try:
-            return self.session.post(
+            return self.session.request(
+                method,
                 f"{self.base_url}{path}",
                 json=body,
+                headers=headers,
                 timeout=self.timeout_s,
                 auth=self.signer if signed else None,
             )
@@ -104,15 +115,28 @@ class CentralClient:
             raise CentralUnreachableError(type(exc).__name__) from exc
 
     def _post(self, path: str, body: dict[str, Any], *, signed: bool = False) -> dict[str, Any]:
-        response = self._send(path, body, signed=signed)
+        return self.request("POST", path, body, signed=signed)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        signed: bool = False,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        """One JSON request; errors become CentralUnreachableError / CentralRefusedError."""
+        response = self._send(method, path, body, signed=signed, token=token)
         if (
             response.status_code == 401
             and self.signer is not None
+            and signed
             and self.signer.learn_clock(response)
         ):
             # The kiosk's clock is off (days offline, a flat clock battery): sign again with
             # the service's time rather than stall the queue.
-            response = self._send(path, body, signed=signed)
+            response = self._send(method, path, body, signed=signed, token=token)
         if response.status_code >= 500:
             raise CentralUnreachableError(f"HTTP {response.status_code}")
         try:
