@@ -216,10 +216,19 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from kiosk.ui.app import run
+
+    return run(windowed=args.windowed)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Kiosque DMP")
     parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
     sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="lance la borne (plein écran)")
+    run.add_argument("--windowed", action="store_true", help="dans une fenêtre (poste de test)")
+    run.set_defaults(handler=_cmd_run)
     readers = sub.add_parser("readers", help="liste les lecteurs et les cartes présentes")
     readers.set_defaults(handler=_cmd_readers)
     card = sub.add_parser("card", help="cartes")

@@ -40,6 +40,7 @@ __all__ = [
     "REASON_REQUIRED",
     "REPRESENTATIVE_REQUIRED",
     "TO_QUALIFY",
+    "UNEXPECTED",
     "contact_invalid",
     "describe_card_family",
     "describe_error",
@@ -71,6 +72,7 @@ AGENT_NO_CONTENT = "le contenu du DMP est réservé aux professionnels de santé
 REASON_REQUIRED = "accès d'urgence : indiquez le motif (il est tracé et le patient prévenu)"
 OPEN_NEEDS_NETWORK = "consultation impossible hors ligne : réessayez au retour du réseau"
 IDLE_TIMEOUT = "inactivité : les données du patient ont été effacées"
+UNEXPECTED = "erreur inattendue : réessayez, puis prévenez le support si elle revient"
 
 _QUALIFY = {
     "not_found": "identité introuvable au référentiel INS : vérifiez la carte du patient",

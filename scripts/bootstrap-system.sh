@@ -6,7 +6,9 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools gcc python3-venv python3-dev)
+# Qt offscreen and its text need these libraries and a font (without one, text is boxes).
+PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools gcc python3-venv python3-dev
+    fonts-dejavu-core libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -59,6 +59,7 @@ class SyncClient:
         self.kiosk_id = kiosk_id
         self.batch_size = batch_size
         self.answered = 0  # envelopes answered since start: progress, even in a failed pass
+        self.online: bool | None = None  # what the last try said (None: not tried yet)
         self._wake = threading.Event()
 
     def sync_once(self) -> SyncReport:
@@ -121,9 +122,11 @@ class SyncClient:
             answered = self.answered
             try:
                 self.sync_once()
+                self.online = True
                 backoff.reset()
                 delay = idle_s
             except CentralUnreachableError as exc:
+                self.online = False
                 if self.answered != answered:
                     backoff.reset()  # a flaky network that still moves the queue: no long waits
                 delay = backoff.next_delay(rng)

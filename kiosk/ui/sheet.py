@@ -1,0 +1,78 @@
+"""The patient's access sheet: printed through Qt print support (a PDF file in the demo).
+
+It tells how to reach the record online, the identifier and the provisional activation code,
+and the emergency choices made. No health data, no NIR.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from pathlib import Path
+
+from PySide6.QtGui import QPageSize, QTextDocument
+from PySide6.QtPrintSupport import QPrinter, QPrinterInfo
+
+from kiosk.session import AccessSheet
+
+__all__ = ["print_sheet", "sheet_html"]
+
+
+_BIG = "font-size:20pt"
+
+
+def _yes(value: bool) -> str:
+    return "oui" if value else "non"
+
+
+def sheet_html(sheet: AccessSheet, *, portal_url: str) -> str:
+    """The sheet as HTML (what is printed)."""
+    activation = (
+        "Votre accès est actif : connectez-vous dès maintenant."
+        if sheet.online
+        else "La borne était hors ligne : votre accès sera activé dès son retour en ligne "
+        "(en général dans l'heure). Réessayez plus tard si le code est refusé."
+    )
+    return f"""
+<h1>Votre Dossier Médical Partagé</h1>
+<p>{html.escape(sheet.patient)} — fiche remise le {dt.date.today().strftime("%d/%m/%Y")}</p>
+<h2>Accéder à votre DMP en ligne</h2>
+<p>Rendez-vous sur <b>{html.escape(portal_url)}</b>, choisissez « Première connexion »,
+et saisissez :</p>
+<table cellpadding="6">
+<tr><td>Identifiant</td><td><b style="{_BIG}">{html.escape(sheet.identifier)}</b></td></tr>
+<tr><td>Code provisoire</td><td><b style="{_BIG}">{html.escape(sheet.activation_code)}</b></td></tr>
+</table>
+<p>{activation} Le code provisoire ne sert qu'une fois ; ensuite, vous recevrez un code à usage
+unique par SMS ou e-mail à chaque connexion.</p>
+<h2>Vos choix en cas d'urgence</h2>
+<ul>
+<li>Accès du médecin régulateur du SAMU : {_yes(sheet.etreat)}</li>
+<li>Accès d'urgence d'un professionnel (« bris de glace », tracé) : {_yes(sheet.btg)}</li>
+<li>Documents masqués visibles dans ces urgences : {_yes(sheet.masked)}</li>
+</ul>
+<p>Vous pouvez changer ces choix, voir qui a consulté votre dossier, bloquer un professionnel
+ou fermer votre DMP à tout moment en ligne.</p>
+"""
+
+
+def print_sheet(
+    sheet: AccessSheet, *, portal_url: str, printer: str | None, pdf_dir: Path | None
+) -> Path | None:
+    """Print on the named printer (or the default one), or write a PDF into `pdf_dir`."""
+    document = QTextDocument()
+    document.setHtml(sheet_html(sheet, portal_url=portal_url))
+    out = QPrinter(QPrinter.PrinterMode.HighResolution)
+    out.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
+    path: Path | None = None
+    if pdf_dir is not None:
+        pdf_dir.mkdir(parents=True, exist_ok=True)
+        path = pdf_dir / f"fiche-dmp-{dt.datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.pdf"
+        out.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        out.setOutputFileName(str(path))
+    elif printer:
+        out.setPrinterName(printer)
+    elif QPrinterInfo.defaultPrinter().isNull():
+        return None
+    document.print_(out)
+    return path

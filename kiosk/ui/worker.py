@@ -1,0 +1,61 @@
+"""The session's own thread: commands run there one at a time, views come back by signal.
+
+The UI thread never waits on a card, the network or the disk (STYLE 9). A tap or a card
+event becomes a command queued here; after each command the session's new view is emitted
+and Qt delivers it on the UI thread, where the screens draw it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from kiosk import messages
+from kiosk.errors import KioskError
+from kiosk.session import KioskSession, SessionView
+
+__all__ = ["SessionRunner"]
+
+log = logging.getLogger(__name__)
+
+Command = Callable[[KioskSession], object]
+
+
+class SessionRunner(QObject):
+    """Runs the session's commands on one worker thread; emits `changed` after each."""
+
+    changed = Signal(object)  # SessionView
+    busy = Signal(bool)
+
+    def __init__(self, session: KioskSession) -> None:
+        super().__init__()
+        self.session = session
+        self._commands: queue.Queue[Command | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="kiosk-session", daemon=True)
+        self._thread.start()
+
+    def submit(self, command: Command) -> None:
+        """Queue a command (from any thread)."""
+        self._commands.put(command)
+
+    def stop(self) -> None:
+        self._commands.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while (command := self._commands.get()) is not None:
+            self.busy.emit(True)
+            try:
+                command(self.session)
+            except KioskError as exc:
+                self.session.notice = messages.describe_error(exc)
+            except Exception:  # a bug must not freeze the counter: say so, keep going
+                log.exception("session command failed")
+                self.session.notice = messages.UNEXPECTED
+            view: SessionView = self.session.view()
+            self.busy.emit(False)
+            self.changed.emit(view)

@@ -1,0 +1,179 @@
+"""Screenshots of every kiosk screen, from the real app offscreen (docs/screens/*.png).
+
+Needs pcscd with the vpcd reader (`make system`). Starts the central service on a temporary
+SQLite database, enrols a kiosk, and walks the counter with the virtual cards.
+Run: `QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from central.config import Settings  # noqa: E402
+from central.migrate import upgrade  # noqa: E402
+from kiosk.session import Step  # noqa: E402
+from kiosk.sync.enrolment import load_identity  # noqa: E402
+from kiosk.ui.app import Kiosk, build_kiosk  # noqa: E402
+from kiosk.ui.window import PrintSettings  # noqa: E402
+from tests.central.dmp_helpers import add_doc, create  # noqa: E402
+from tests.central.harness import fixture_professional, login, start_server  # noqa: E402
+from tests.pcsc_helpers import card_in_slot, start_pcscd  # noqa: E402
+from tests.ui.conftest import enrolled_home  # noqa: E402
+
+CARDS = ROOT / "fixtures" / "cards"
+OUT = ROOT / "docs" / "screens"
+
+
+def pump_until(app: QApplication, done: Callable[[], bool], timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the kiosk did not get there")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def main() -> None:
+    start_pcscd()
+    app = QApplication([])
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(db=f"sqlite:///{tmp}/central.db", home=Path(tmp) / "central")
+        upgrade(settings.database_url)
+        server = start_server(settings)
+        token = login(server, fixture_professional("899700218896"))
+        doctor = login(server, fixture_professional("810100457823"))
+        create(
+            server,
+            token,
+            "284027511234577",
+            authorised_professionals=["899700218896", "810100457823"],
+        )
+        for category, title in (
+            ("medications", "Lévothyroxine 75 µg, 1 cp le matin"),
+            ("pathologies_allergies", "Allergie : pénicilline (urticaire, 2019)"),
+            ("reports", "Compte rendu de consultation d'endocrinologie"),
+            ("exam_results", "TSH : 2,1 mUI/L"),
+        ):
+            add_doc(server, doctor, "284027511234577", category, title)
+        home = enrolled_home(server, Path(tmp) / "kiosk")
+        identity = load_identity(home)
+        if identity is None:
+            raise RuntimeError("enrolment failed")
+        kiosk = build_kiosk(
+            home,
+            identity,
+            printing=PrintSettings("https://www.monespacesante.fr", pdf_dir=Path(tmp)),
+        )
+        kiosk.window.resize(1024, 768)
+        kiosk.window.show()
+        try:
+            walk(app, kiosk)
+        finally:
+            kiosk.stop()
+            server.stop()
+
+
+def walk(app: QApplication, kiosk: Kiosk) -> None:
+    window = kiosk.window
+
+    def at(step: Step) -> None:
+        pump_until(app, lambda: window.view is not None and window.view.step is step)
+        app.processEvents()
+
+    def shot(name: str) -> None:
+        for _ in range(20):
+            app.processEvents()
+        window.grab().save(str(OUT / f"{name}.png"))
+        print(f"docs/screens/{name}.png")
+
+    def run(command: Callable[..., object]) -> None:
+        kiosk.runner.submit(command)
+
+    shot("01-welcome")
+    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+        at(Step.PIN)
+        for digit in "12":
+            window.screens[Step.PIN]._key(digit)  # type: ignore[attr-defined]  # noqa: SLF001
+        shot("02-pin")
+        window.screens[Step.PIN]._key("3")  # type: ignore[attr-defined]  # noqa: SLF001
+        window.screens[Step.PIN]._key("4")  # type: ignore[attr-defined]  # noqa: SLF001
+        window.screens[Step.PIN]._key("Valider")  # type: ignore[attr-defined]  # noqa: SLF001
+        at(Step.READY)
+        shot("03-ready")
+        with card_in_slot(CARDS / "vitale-parent-deux-enfants.json", slot=0):
+            at(Step.HOLDERS)
+            shot("04-holders")
+            run(lambda s: s.choose_holder(1))
+            at(Step.PATIENT)
+            shot("05-patient-no-dmp")
+            run(lambda s: s.start_creation())
+            at(Step.INFORMATION)
+            shot("06-information")
+            run(lambda s: s.accept_information())
+            at(Step.CONSENT)
+            run(lambda s: s.update_form(consent=True, representative=0))
+            pump_until(app, lambda: bool(window.view and window.view.form.consent))
+            window.screens[Step.CONSENT].draw(window.view)  # type: ignore[arg-type]
+            shot("07-consent")
+            run(lambda s: s.create())
+            at(Step.CREATED)
+            shot("08-created")
+            run(lambda s: s.finish())
+            at(Step.READY)
+            run(lambda s: s.card_removed("Virtual PCD 00 00"))
+        at(Step.READY)
+        with card_in_slot(CARDS / "vitale-parent-deux-enfants.json", slot=0):
+            at(Step.HOLDERS)
+            run(lambda s: s.choose_holder(0))
+            at(Step.PATIENT)
+            shot("09-patient-dmp")
+            run(lambda s: s.open_record())
+            at(Step.SUMMARY)
+            shot("10-summary")
+            run(lambda s: s.back())
+            at(Step.PATIENT)
+            run(lambda s: s.ask_break_glass())
+            pump_until(app, lambda: True)
+        at(Step.READY)
+    at(Step.WELCOME)
+    with card_in_slot(CARDS / "cps-medecin.json", slot=1):
+        at(Step.PIN)
+        for key in "1234":
+            window.screens[Step.PIN]._key(key)  # type: ignore[attr-defined]  # noqa: SLF001
+        window.screens[Step.PIN]._key("Valider")  # type: ignore[attr-defined]  # noqa: SLF001
+        at(Step.READY)
+        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+            at(Step.HOLDERS)
+            run(lambda s: s.choose_holder(0))
+            at(Step.PATIENT)
+            run(lambda s: s.start_creation())
+            at(Step.INFORMATION)
+            run(lambda s: s.back())
+            at(Step.PATIENT)
+        at(Step.READY)
+        with card_in_slot(CARDS / "vitale-parent-deux-enfants.json", slot=0):
+            at(Step.HOLDERS)
+            run(lambda s: s.choose_holder(0))
+            at(Step.PATIENT)
+            run(lambda s: s.ask_break_glass())
+            at(Step.BREAK_GLASS)
+            shot("11-break-glass")
+        at(Step.READY)
+    window.show_admin()
+    shot("12-admin")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""The kiosk app, offscreen, driven like a counter: real cards in vpcd, real central service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+from sqlalchemy import select
+
+from central.audit.models import AuditEntry
+from central.dmp.models import Dmp
+from kiosk.session import Step
+from kiosk.ui.screens import PinScreen
+from tests.central.harness import Server
+from tests.pcsc_helpers import card_in_slot
+from tests.ui.conftest import KioskFactory, tap, wait_step
+
+CARDS = Path(__file__).resolve().parents[2] / "fixtures" / "cards"
+JEANNE = "279035121518989"
+
+
+def _login(qtbot: QtBot, kiosk: object, pin: str = "1234") -> None:
+    wait_step(qtbot, kiosk, Step.PIN)  # type: ignore[arg-type]
+    screen = kiosk.window.screens[Step.PIN]  # type: ignore[attr-defined]
+    assert isinstance(screen, PinScreen)
+    for digit in pin:
+        tap(qtbot, kiosk, f"key-{digit}")  # type: ignore[arg-type]
+    tap(qtbot, kiosk, "key-Valider")  # type: ignore[arg-type]
+
+
+def test_an_adult_creation_at_the_counter(
+    qtbot: QtBot, make_kiosk: KioskFactory, server: Server
+) -> None:
+    kiosk = make_kiosk()
+    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+        _login(qtbot, kiosk)
+        wait_step(qtbot, kiosk, Step.READY)
+        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+            wait_step(qtbot, kiosk, Step.HOLDERS)
+            taps = ["holder-0", "create", "accept", "consent", "create"]
+            steps = [Step.PATIENT, Step.INFORMATION, Step.CONSENT, Step.CONSENT, Step.CREATED]
+            for name, step in zip(taps, steps, strict=True):
+                tap(qtbot, kiosk, name)
+                wait_step(qtbot, kiosk, step)
+            assert len(taps) <= 6
+            qtbot.waitUntil(lambda: len(kiosk.window.printed) == 1)
+            assert kiosk.window.printed[0].read_bytes().startswith(b"%PDF")
+            # Green only once the service acknowledged everything.
+            qtbot.waitUntil(lambda: kiosk.window.sync.objectName() == "sync-ok", timeout=15_000)
+        wait_step(qtbot, kiosk, Step.READY)
+        view = kiosk.window.view
+        assert view is not None and view.patient is None and view.sheet is None
+    wait_step(qtbot, kiosk, Step.WELCOME)
+    with server.state.sessions() as db:
+        assert db.get(Dmp, JEANNE) is not None
+
+
+def test_a_pharmacist_sees_medications_an_agent_does_not_and_break_glass_is_traced(
+    qtbot: QtBot, make_kiosk: KioskFactory, server: Server
+) -> None:
+    from tests.central.dmp_helpers import add_doc, create
+    from tests.central.harness import fixture_professional, login
+
+    token = login(server, fixture_professional("899700218896"))
+    doctor = "810100457823"
+    create(server, token, JEANNE, authorised_professionals=[doctor])  # not the pharmacist
+    add_doc(
+        server,
+        login(server, fixture_professional(doctor)),
+        JEANNE,
+        "medications",
+        "Metformine 500 mg",
+    )
+    kiosk = make_kiosk()
+    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+        _login(qtbot, kiosk)
+        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+            wait_step(qtbot, kiosk, Step.HOLDERS)
+            tap(qtbot, kiosk, "holder-0")
+            wait_step(qtbot, kiosk, Step.PATIENT)
+            tap(qtbot, kiosk, "break-glass")
+            wait_step(qtbot, kiosk, Step.BREAK_GLASS)
+            screen = kiosk.window.screens[Step.BREAK_GLASS]
+            screen.details.setText("Malaise au comptoir, patiente confuse")  # type: ignore[attr-defined]
+            tap(qtbot, kiosk, "confirm")
+            wait_step(qtbot, kiosk, Step.SUMMARY)
+            summary = kiosk.window.screens[Step.SUMMARY]
+            assert "Metformine 500 mg" in summary.body.toPlainText()  # type: ignore[attr-defined]
+        wait_step(qtbot, kiosk, Step.READY)
+        assert "Metformine" not in summary.body.toPlainText() or not summary.isVisible()  # type: ignore[attr-defined]
+    with server.state.sessions() as db:
+        entries = db.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "open", AuditEntry.mode == "bris_de_glace"
+            )
+        ).all()
+    assert [e.detail for e in entries] == ["URGENCE_VITALE: Malaise au comptoir, patiente confuse"]
+    with card_in_slot(CARDS / "cpe-agent-enim-paimpol.json", slot=1):
+        _login(qtbot, kiosk)
+        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+            wait_step(qtbot, kiosk, Step.HOLDERS)
+            tap(qtbot, kiosk, "holder-0")
+            wait_step(qtbot, kiosk, Step.PATIENT)
+            screen = kiosk.window.stack.currentWidget()
+            for name in ("open", "break-glass", "regulator"):
+                button = screen.findChild(object, name)  # type: ignore[call-overload]
+                assert button is not None and not button.isVisible()
+
+
+def test_pulling_the_patient_card_at_each_step_leaves_nothing_half_done(
+    qtbot: QtBot, make_kiosk: KioskFactory
+) -> None:
+    kiosk = make_kiosk()
+    path = ["holder-0", "create", "accept", "consent"]
+    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+        _login(qtbot, kiosk)
+        wait_step(qtbot, kiosk, Step.READY)
+        for stop_after in range(len(path) + 1):
+            with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+                wait_step(qtbot, kiosk, Step.HOLDERS)
+                for name in path[:stop_after]:
+                    tap(qtbot, kiosk, name)
+                    qtbot.wait(150)
+            wait_step(qtbot, kiosk, Step.READY)
+            view = kiosk.window.view
+            assert view is not None and view.patient is None and view.holders == ()
+            assert "retirée" in (view.notice or "")
+    types = [r.action_type for r in kiosk.queue.pending(limit=100)] + [
+        r["type"] for r in kiosk.queue.status().rejected
+    ]
+    assert "dmp_created" not in types and "consent_recorded" not in types
+
+
+def test_idle_timeout_forgets_the_patient(qtbot: QtBot, make_kiosk: KioskFactory) -> None:
+    kiosk = make_kiosk(idle_s=2)
+    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+        _login(qtbot, kiosk)
+        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+            wait_step(qtbot, kiosk, Step.HOLDERS)
+            tap(qtbot, kiosk, "holder-0")
+            wait_step(qtbot, kiosk, Step.PATIENT)
+            wait_step(qtbot, kiosk, Step.READY, timeout_ms=6_000)
+            view = kiosk.window.view
+            assert view is not None and view.patient is None
+            assert "inactivité" in (view.notice or "")
+
+
+def test_offline_creation_then_back_online(
+    qtbot: QtBot, make_kiosk: KioskFactory, server: Server
+) -> None:
+    kiosk = make_kiosk(central_url="http://127.0.0.1:9")  # the network is down
+    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+        _login(qtbot, kiosk)
+        wait_step(qtbot, kiosk, Step.READY)
+        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+            wait_step(qtbot, kiosk, Step.HOLDERS)
+            for name, step in zip(
+                ["holder-0", "create", "accept", "consent", "create"],
+                [Step.PATIENT, Step.INFORMATION, Step.CONSENT, Step.CONSENT, Step.CREATED],
+                strict=True,
+            ):
+                tap(qtbot, kiosk, name)
+                wait_step(qtbot, kiosk, step)
+            view = kiosk.window.view
+            assert view is not None and view.sheet is not None and not view.sheet.online
+            qtbot.waitUntil(
+                lambda: kiosk.window.sync.objectName() == "sync-offline", timeout=10_000
+            )
+    # The network comes back: the same queue drains to the service.
+    from kiosk.sync.client import SyncClient
+    from kiosk.sync.transport import CentralClient, RequestSigner
+
+    queue = kiosk.queue
+    signer = RequestSigner(queue.kiosk_id, queue.signing_key)
+    SyncClient(queue, CentralClient(server.url, signer=signer), queue.kiosk_id).sync_once()
+    assert queue.status().rejected == []
+    with server.state.sessions() as db:
+        assert db.get(Dmp, JEANNE) is not None
