@@ -7,16 +7,21 @@ untuned (Nagle + delayed ACKs), and a bare loopback TCP round trip. Needs pcscd 
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/queue.py bears the name of the standard library's `queue`: keep this folder off the
+# import path, or urllib3 and psycopg would import the benchmark.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import json
 import os
 import platform
 import socket
 import statistics
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

@@ -10,6 +10,13 @@ Run: `.venv/bin/python bench/central.py`.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/queue.py bears the name of the standard library's `queue`: keep this folder off the
+# import path, or urllib3 and psycopg would import the benchmark.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import datetime as dt
 import http.client
 import io
@@ -18,13 +25,11 @@ import os
 import platform
 import random
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 import psycopg

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -35,6 +36,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+_REWAKE_S = 0.005  # a lost wake-up costs this, not the poll period
 CardJob = Callable[[CardConnection, bytes], T]
 
 
@@ -127,9 +129,12 @@ class _Worker(threading.Thread):
                 retry_s = service.reconnect_min_s
                 service._set_available(True, self)
             try:
+                service._wakeup.clear()
                 self._run_jobs()
                 if not self.alive():
                     break
+                if service._wakeup.is_set():
+                    continue  # a job came while we were busy: its cancel found no wait
                 if self.backend.wait_for_change(self.states, service.poll_s):
                     self._publish(self.backend.snapshot())
             except PcscUnavailableError:
@@ -255,9 +260,10 @@ class CardService:
             if job.future.set_running_or_notify_cancel():  # False once the caller gave up
                 job.future.set_exception(NoReaderError(job.reader))
         self._wakeup.set()
-        if worker is not None:
-            self._wake(worker)
-            worker.join(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while worker is not None and worker.is_alive() and time.monotonic() < deadline:
+            self._wake(worker)  # again and again: a wake-up can be lost (see run)
+            worker.join(_REWAKE_S * 10)
 
     def __enter__(self) -> CardService:
         self.start()
@@ -286,13 +292,31 @@ class CardService:
         """Run a job on the card thread and wait for it; a card that never answers raises
         CardMuteError and the card thread is replaced."""
         future = self.submit(job, reader=reader)
+        deadline = time.monotonic() + (timeout_s if timeout_s is not None else self.job_timeout_s)
         try:
-            return future.result(timeout_s if timeout_s is not None else self.job_timeout_s)
+            while True:
+                try:
+                    return future.result(
+                        timeout=min(_REWAKE_S, max(0.0, deadline - time.monotonic()))
+                    )
+                except FutureTimeout:
+                    if time.monotonic() >= deadline:
+                        raise
+                    if not future.running():
+                        # The wake-up can land just before the thread blocks in PC/SC, where
+                        # it is lost: wake it again rather than wait for its poll.
+                        self._rewake()
         except FutureTimeout:
             if future.cancel():
                 raise CardMuteError("the card thread was busy") from None
             self._replace_stuck_worker()
             raise CardMuteError("no answer from the card") from None
+
+    def _rewake(self) -> None:
+        with self._lock:
+            worker = self._worker
+        if worker is not None:
+            self._wake(worker)
 
     def _replace_stuck_worker(self) -> None:
         with self._lock:

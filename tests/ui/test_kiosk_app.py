@@ -176,3 +176,59 @@ def test_offline_creation_then_back_online(
     assert queue.status().rejected == []
     with server.state.sessions() as db:
         assert db.get(Dmp, JEANNE) is not None
+
+
+def test_wrong_pin_blocked_card_and_cards_the_kiosk_refuses(
+    qtbot: QtBot, make_kiosk: KioskFactory
+) -> None:
+    kiosk = make_kiosk()
+    notice = kiosk.window.notice
+    with card_in_slot(CARDS / "cps-bloquee.json", slot=1):
+        qtbot.waitUntil(lambda: "bloqué" in notice.text() and notice.isVisible())
+        assert kiosk.window.view is not None and kiosk.window.view.step is Step.WELCOME
+    with card_in_slot(CARDS / "cps-medecin.json", slot=1):
+        _login(qtbot, kiosk, pin="9999")
+        qtbot.waitUntil(lambda: "2 essais restants" in notice.text())
+        pin_screen = kiosk.window.screens[Step.PIN]
+        assert "2 essai(s)" in pin_screen.tries.text()  # type: ignore[attr-defined]
+        _login(qtbot, kiosk)
+        wait_step(qtbot, kiosk, Step.READY)
+        for card, expected in (
+            ("vitale1.json", "Vitale 1"),
+            ("carte-bancaire.json", "carte inconnue"),
+        ):
+            with card_in_slot(CARDS / card, slot=0):
+                qtbot.waitUntil(lambda expected=expected: expected in notice.text())
+                assert kiosk.window.view is not None and kiosk.window.view.step is Step.READY
+
+
+def test_a_minor_with_the_parent_as_representative(
+    qtbot: QtBot, make_kiosk: KioskFactory, server: Server
+) -> None:
+    kiosk = make_kiosk()
+    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+        _login(qtbot, kiosk)
+        with card_in_slot(CARDS / "vitale-parent-jumeaux.json", slot=0):
+            wait_step(qtbot, kiosk, Step.HOLDERS)
+            view = kiosk.window.view
+            assert view is not None
+            labels = [h.label for h in view.holders]
+            assert len(set(labels)) == len(labels)  # twins told apart by first name
+            minor = next(i for i, h in enumerate(view.holders) if h.minor)
+            tap(qtbot, kiosk, f"holder-{minor}")
+            wait_step(qtbot, kiosk, Step.PATIENT)
+            tap(qtbot, kiosk, "create")
+            wait_step(qtbot, kiosk, Step.INFORMATION)
+            tap(qtbot, kiosk, "accept")
+            wait_step(qtbot, kiosk, Step.CONSENT)
+            consent = kiosk.window.screens[Step.CONSENT]
+            assert consent.representative.isVisible()  # type: ignore[attr-defined]
+            assert consent.representative.count() >= 1  # type: ignore[attr-defined]
+            tap(qtbot, kiosk, "consent")
+            tap(qtbot, kiosk, "create")
+            wait_step(qtbot, kiosk, Step.CREATED)
+            qtbot.waitUntil(lambda: kiosk.window.sync.objectName() == "sync-ok", timeout=15_000)
+    assert kiosk.queue.status().rejected == []
+    with server.state.sessions() as db:
+        dmps = db.scalars(select(Dmp)).all()
+        assert [d.consent_by for d in dmps] == ["representative"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 
 import pytest
 
@@ -214,3 +215,35 @@ def test_stop_after_a_caller_gave_up_on_a_queued_job(world: World) -> None:
     future.cancel()
     service.stop()  # must not trip over the cancelled future
     assert future.cancelled() or isinstance(future.exception(), PcscUnavailableError)
+
+
+class LosingBackend(FakeBackend):
+    """pcsc-lite drops an SCardCancel that lands before the wait is registered with pcscd.
+    This backend loses the first cancel of every wait, as that race does at worst."""
+
+    lost = False
+
+    def wait_for_change(self, known: dict[str, ReaderState], timeout_s: float) -> bool:
+        with self.world.changed:
+            self.lost = False
+        return super().wait_for_change(known, timeout_s)
+
+    def cancel(self) -> None:
+        with self.world.changed:
+            if not self.lost:
+                self.lost = True
+                return
+        super().cancel()
+
+
+def test_a_lost_wake_up_costs_milliseconds_not_the_poll_period(world: World) -> None:
+    world.set(R0=_state("R0", b"\x3b\x00"))
+    service = CardService(lambda: LosingBackend(world), poll_s=3.0, job_timeout_s=5.0)
+    with service:
+        service.ready.wait(5)
+        durations = []
+        for _ in range(5):
+            start = time.monotonic()
+            assert service.run(lambda _c, atr: atr, reader="R0") == b"\x3b\x00"
+            durations.append(time.monotonic() - start)
+    assert max(durations) < 0.5, durations  # the poll period is 3 s
