@@ -232,3 +232,42 @@ def test_a_minor_with_the_parent_as_representative(
     with server.state.sessions() as db:
         dmps = db.scalars(select(Dmp)).all()
         assert [d.consent_by for d in dmps] == ["representative"]
+
+
+def test_a_creation_the_service_rejects_is_listed_with_its_reason(
+    qtbot: QtBot, make_kiosk: KioskFactory, server: Server
+) -> None:
+    from tests.central.dmp_helpers import create
+    from tests.central.harness import fixture_professional, login
+
+    create(server, login(server, fixture_professional("810100457823")), JEANNE)
+    kiosk = make_kiosk(central_url="http://127.0.0.1:9")  # offline: the status is unknown
+    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+        _login(qtbot, kiosk)
+        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+            wait_step(qtbot, kiosk, Step.HOLDERS)
+            for name in ("holder-0", "create", "accept", "consent", "create"):
+                tap(qtbot, kiosk, name)
+                qtbot.wait(100)
+            wait_step(qtbot, kiosk, Step.CREATED)
+    from kiosk.sync.client import SyncClient
+    from kiosk.sync.transport import CentralClient, RequestSigner
+
+    queue = kiosk.queue
+    signer = RequestSigner(queue.kiosk_id, queue.signing_key)
+    SyncClient(queue, CentralClient(server.url, signer=signer), queue.kiosk_id).sync_once()
+    qtbot.waitUntil(lambda: "refusée" in kiosk.window.sync.text(), timeout=5_000)
+    kiosk.window.show_admin()
+    rows = [kiosk.window.admin.list.item(i).text() for i in range(kiosk.window.admin.list.count())]
+    assert any("dmp_created" in row and "dmp_exists" in row for row in rows), rows
+
+
+def test_the_access_sheet_holds_the_access_and_no_health_data() -> None:
+    from kiosk.session import AccessSheet
+    from kiosk.ui.sheet import sheet_html
+
+    sheet = AccessSheet("BERNARD Jeanne", "ABCDEFGH23", "12345678", True, False, True, False)
+    page = sheet_html(sheet, portal_url="https://portail.test")
+    assert "ABCDEFGH23" in page and "12345678" in page and "https://portail.test" in page
+    assert "bris de glace" in page and "activé dès son retour en ligne" in page
+    assert "279035121518989" not in page  # no NIR
