@@ -103,6 +103,10 @@ class Screen(QWidget):
     def draw(self, view: SessionView) -> None:
         """Draw the view (called as this screen becomes or stays the current one)."""
 
+    def clear(self) -> None:
+        """Forget what was shown (called when the screen is left): no patient data stays
+        in a hidden widget."""
+
 
 class WelcomeScreen(Screen):
     step = Step.WELCOME
@@ -198,11 +202,14 @@ class HoldersScreen(Screen):
         self.layout_.addLayout(self.buttons)
         self.layout_.addStretch()
 
-    def draw(self, view: SessionView) -> None:
+    def clear(self) -> None:
         while self.buttons.count():
             item = self.buttons.takeAt(0)
             if item is not None and (widget := item.widget()) is not None:
                 widget.deleteLater()
+
+    def draw(self, view: SessionView) -> None:
+        self.clear()
         for index, holder in enumerate(view.holders):
             label = f"{holder.label} — né(e) le {_date(holder.birth_date)}"
             if holder.minor:
@@ -243,6 +250,10 @@ class PatientScreen(Screen):
         ):
             self.layout_.addWidget(button)
         self.layout_.addStretch()
+
+    def clear(self) -> None:
+        for label in (self.name, self.identity, self.status):
+            label.clear()
 
     def draw(self, view: SessionView) -> None:
         patient = view.patient
@@ -389,6 +400,9 @@ class ConsentScreen(Screen):
 
         self.submit(create)
 
+    def clear(self) -> None:
+        self.draw(SessionView(step=Step.CONSENT))
+
     def draw(self, view: SessionView) -> None:
         form = view.form
         self.consent.setText(
@@ -439,6 +453,10 @@ class CreatedScreen(Screen):
         finish.clicked.connect(lambda: submit(lambda s: s.finish()))
         self.layout_.addWidget(again)
         self.layout_.addWidget(finish)
+
+    def clear(self) -> None:
+        self.heading.clear()
+        self.details.clear()
 
     def draw(self, view: SessionView) -> None:
         sheet = view.sheet
@@ -491,9 +509,9 @@ class BreakGlassScreen(Screen):
         code, reason = str(self.reason.currentData()), self.details.text().strip()
         self.submit(lambda s: s.open_record("bris_de_glace", code, reason))
 
-    def draw(self, view: SessionView) -> None:
-        if view.step is not Step.BREAK_GLASS:
-            self.details.clear()
+    def clear(self) -> None:
+        self.details.clear()
+        self.reason.setCurrentIndex(0)
 
 
 class SummaryScreen(Screen):
@@ -511,6 +529,10 @@ class SummaryScreen(Screen):
         finish = big_button("Terminer", "finish")
         finish.clicked.connect(lambda: submit(lambda s: s.finish()))
         self.layout_.addWidget(finish)
+
+    def clear(self) -> None:
+        self.heading.clear()
+        self.body.clear()
 
     def draw(self, view: SessionView) -> None:
         summary = view.summary or {}

@@ -174,6 +174,9 @@ class KioskWindow(QMainWindow):
         """Draw a view from the session (on the UI thread, by signal)."""
         self.view = view
         screen = self.screens[view.step]
+        for other in self.screens.values():
+            if other is not screen:
+                other.clear()  # nothing of the patient stays behind in a hidden screen
         screen.draw(view)
         self.stack.setCurrentWidget(screen)
         self.operator.setText(view.operator or "")
