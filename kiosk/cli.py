@@ -216,6 +216,23 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_doctor(_args: argparse.Namespace) -> int:
+    from kiosk.config import kiosk_home
+    from kiosk.doctor import run_checks
+
+    checks = run_checks(kiosk_home())
+    width = max(len(c.name) for c in checks)
+    for check in checks:
+        mark = "OK   " if check.ok else "ÉCHEC"
+        line = f"{mark} {check.name.ljust(width)}  {check.seen}"
+        if not check.ok and check.hint:
+            line += f"\n      {' ' * width}  → {check.hint}"
+        print(line)
+    failed = sum(not c.ok for c in checks)
+    print(f"\n{failed} problème(s)" if failed else "\ntout est en ordre")
+    return EXIT_ERROR if failed else 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from kiosk.ui.app import run
 
@@ -226,6 +243,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Kiosque DMP")
     parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("doctor", help="vérifie lecteurs, service central, clé et file").set_defaults(
+        handler=_cmd_doctor
+    )
     run = sub.add_parser("run", help="lance la borne (plein écran)")
     run.add_argument("--windowed", action="store_true", help="dans une fenêtre (poste de test)")
     run.set_defaults(handler=_cmd_run)

@@ -28,8 +28,8 @@ from kiosk.ui.app import Kiosk, build_kiosk  # noqa: E402
 from kiosk.ui.window import PrintSettings  # noqa: E402
 from tests.central.dmp_helpers import add_doc, create  # noqa: E402
 from tests.central.harness import fixture_professional, login, start_server  # noqa: E402
+from tests.e2e.conftest import enrolled_home  # noqa: E402
 from tests.pcsc_helpers import card_in_slot, start_pcscd  # noqa: E402
-from tests.ui.conftest import enrolled_home  # noqa: E402
 
 CARDS = ROOT / "fixtures" / "cards"
 OUT = ROOT / "docs" / "screens"

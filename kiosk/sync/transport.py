@@ -186,6 +186,18 @@ class CentralClient:
             raise CentralUnreachableError("unexpected sync answer")
         return [r for r in results if isinstance(r, dict)]
 
+    def health(self) -> tuple[int, dt.datetime | None]:
+        """GET /health: the HTTP status and the service's clock (its Date header)."""
+        try:
+            response = self.session.get(f"{self.base_url}/health", timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise CentralUnreachableError(type(exc).__name__) from exc
+        try:
+            server = email.utils.parsedate_to_datetime(response.headers.get("Date", ""))
+        except (TypeError, ValueError):
+            server = None
+        return response.status_code, server
+
     def reachable(self, timeout_s: float = 1.0) -> bool:
         """Whether the service's port answers a TCP connection: a cheap probe, no request."""
         url = urllib.parse.urlsplit(self.base_url)

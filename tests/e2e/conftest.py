@@ -3,6 +3,8 @@ the real central service on loopback (SQLite), the real queue and sync client.""
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from central.config import Settings
+from central.db import utcnow
+from central.security import hash_secret
+from central.sync.models import EnrollmentToken
 from drivers.image import load_image
 from kiosk.cardreader.atr import identify_atr
 from kiosk.cardreader.counter import CounterCards
@@ -17,6 +22,7 @@ from kiosk.cardreader.pcsc import PyscardBackend
 from kiosk.cardreader.service import CardService
 from kiosk.session import KioskSession
 from kiosk.sync.client import SyncClient
+from kiosk.sync.enrolment import enroll
 from kiosk.sync.online import OnlineCentral
 from kiosk.sync.queue import ActionQueue
 from kiosk.sync.transport import CentralClient, RequestSigner
@@ -78,6 +84,21 @@ def queue(server: Server, tmp_path: Path) -> Iterator[ActionQueue]:
     queue = _enrolled_queue(server, tmp_path / "kiosk")
     yield queue
     queue.close()
+
+
+def enrolled_home(server: Server, home: Path) -> Path:
+    token = secrets.token_urlsafe(32)
+    with server.state.sessions() as db, db.begin():
+        db.add(
+            EnrollmentToken(
+                token_hash=hash_secret(server.state.settings.secret_key(), token, purpose="enroll"),
+                site="Pharmacie du Port, Lorient",
+                created_at=utcnow(),
+                expires_at=utcnow() + dt.timedelta(hours=1),
+            )
+        )
+    enroll(home, central_url=server.url, token=token)
+    return home
 
 
 def make_session(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,35 +11,17 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QAbstractButton, QCheckBox, QRadioButton, QWidget
 from pytestqt.qtbot import QtBot
 
-from central.db import utcnow
-from central.security import hash_secret
-from central.sync.models import EnrollmentToken
 from kiosk.session import Step
-from kiosk.sync.enrolment import enroll
 from kiosk.ui.app import Kiosk, build_kiosk
 from kiosk.ui.window import PrintSettings
 from tests.central.harness import Server
 from tests.e2e import conftest as e2e
+from tests.e2e.conftest import enrolled_home
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # The e2e fixtures: pcscd up with empty slots, the central service, its mailbox.
 pcscd, server, mailbox = e2e.pcscd, e2e.server, e2e.mailbox
-
-
-def enrolled_home(server: Server, home: Path) -> Path:
-    token = secrets.token_urlsafe(32)
-    with server.state.sessions() as db, db.begin():
-        db.add(
-            EnrollmentToken(
-                token_hash=hash_secret(server.state.settings.secret_key(), token, purpose="enroll"),
-                site="Pharmacie du Port, Lorient",
-                created_at=utcnow(),
-                expires_at=utcnow() + dt.timedelta(hours=1),
-            )
-        )
-    enroll(home, central_url=server.url, token=token)
-    return home
 
 
 KioskFactory = Callable[..., Kiosk]

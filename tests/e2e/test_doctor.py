@@ -1,0 +1,82 @@
+"""`kiosk doctor` against the real pcscd and central service: one failing line per problem."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kiosk.sync.enrolment import load_identity
+from kiosk.sync.keys import load_or_create_device_key
+from kiosk.sync.queue import ActionQueue, open_engine
+from tests import pcsc_helpers
+from tests.central.harness import Server
+from tests.e2e.conftest import enrolled_home
+from tests.pcsc_helpers import run_kiosk
+from tests.sync.tamper import tamper
+
+
+@pytest.fixture
+def home(server: Server, tmp_path: Path) -> Path:
+    home = enrolled_home(server, tmp_path / "kiosk")
+    identity = load_identity(home)
+    assert identity is not None
+    queue = ActionQueue(
+        open_engine(home / "queue.db"),
+        kiosk_id=identity.kiosk_id,
+        signing_key=load_or_create_device_key(home / "device.key"),
+        central_key=identity.central_key,
+    )
+    for i in range(4):
+        queue.enqueue("card_read_refused", {"reason": f"r{i}"}, session_id="s")
+    queue.close()
+    return home
+
+
+def _doctor(home: Path) -> tuple[int, list[str]]:
+    result = run_kiosk("doctor", home=home)
+    return result.returncode, result.stdout.splitlines()
+
+
+def _failing(lines: list[str]) -> list[str]:
+    return [line.split()[1] for line in lines if line.startswith("ÉCHEC")]
+
+
+def test_all_is_well(home: Path) -> None:
+    code, lines = _doctor(home)
+    assert code == 0, lines
+    assert lines[-1] == "tout est en ordre"
+    assert any("chaîne de la file" in line and "vérifiés" in line for line in lines)
+
+
+def test_pcscd_stopped(home: Path) -> None:
+    pcsc_helpers.stop_pcscd()
+    try:
+        code, lines = _doctor(home)
+    finally:
+        pcsc_helpers.start_pcscd()
+    assert code == 1 and _failing(lines) == ["pcscd"], lines
+    assert any("systemctl start pcscd" in line for line in lines)
+
+
+def test_central_service_down(home: Path, server: Server) -> None:
+    server.stop()
+    code, lines = _doctor(home)
+    assert code == 1 and _failing(lines) == ["service"], lines
+    assert any("service central" in line and "injoignable" in line for line in lines)
+
+
+def test_key_file_readable_by_others(home: Path) -> None:
+    os.chmod(home / "device.key", 0o644)
+    code, lines = _doctor(home)
+    assert code == 1 and _failing(lines) == ["clé"], lines
+    assert any("droits 0644" in line for line in lines)
+    assert any("chmod 600" in line for line in lines)
+
+
+def test_a_corrupted_queue(home: Path) -> None:
+    tamper(home / "queue.db", "flip")
+    code, lines = _doctor(home)
+    assert code == 1 and _failing(lines) == ["chaîne"], lines
+    assert any("action n° 3 : bad signature" in line for line in lines)
