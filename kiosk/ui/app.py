@@ -1,9 +1,12 @@
 """`kiosk run`: wires the card thread, the session's thread, the sync thread and the window.
 
-Settings (environment): KIOSK_HOME (data folder, see kiosk/config.py), KIOSK_IDLE_S (idle
-timeout, 90), KIOSK_PRINTER (printer name; default printer when unset), KIOSK_SHEET_DIR
-(write access sheets as PDF files there instead: demo and tests), KIOSK_PORTAL_URL (printed
-on the sheet).
+Settings (environment):
+- KIOSK_HOME: data folder (see kiosk/config.py);
+- KIOSK_IDLE_S: idle timeout in seconds (90);
+- KIOSK_LOG_JSON=1: JSON lines in KIOSK_HOME/logs/kiosk.log (plain lines otherwise);
+- KIOSK_PRINTER: printer name (the default printer when unset);
+- KIOSK_SHEET_DIR: write access sheets as PDF files there instead (demo and tests);
+- KIOSK_PORTAL_URL: the patient portal's address, printed on the sheet.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from PySide6.QtWidgets import QApplication
 from kiosk.cardreader.counter import CounterCards
 from kiosk.cardreader.pcsc import PyscardBackend
 from kiosk.cardreader.service import CardEvent, CardEventKind, CardService
+from kiosk.logs import setup_logging
 from kiosk.session import KioskSession
 from kiosk.sync.client import SyncClient
 from kiosk.sync.enrolment import KioskIdentity, load_identity
@@ -138,6 +142,7 @@ def run(*, windowed: bool) -> int:
     from kiosk.config import kiosk_home
 
     home = kiosk_home()
+    setup_logging(home, json_lines=os.environ.get("KIOSK_LOG_JSON") == "1")
     identity = load_identity(home)
     if identity is None:
         print("kiosk : kiosque non enrôlé : lancez d'abord « kiosk enroll »", file=sys.stderr)
