@@ -1,4 +1,5 @@
-"""`python -m drivers serve CARD.json --slot 0|1`: insert a virtual card until stopped."""
+"""`python -m drivers serve CARD.json --slot 0|1`: insert a virtual card until stopped;
+`python -m drivers tray`: the demo card tray."""
 
 from __future__ import annotations
 
@@ -53,8 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="leave Nagle and delayed ACKs on (benchmark baseline)",
     )
+    sub.add_parser("tray", help="the demo card tray (a Qt window)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.command == "tray":
+        from drivers.tray import main as tray
+
+        return tray()
     return _serve(args)
 
 

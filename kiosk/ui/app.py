@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from kiosk.cardreader.counter import CounterCards
@@ -164,6 +164,8 @@ def run(*, windowed: bool) -> int:
         kiosk.window.show()
     else:
         kiosk.window.showFullScreen()
+    # Once the event loop runs, the welcome screen is up (the demo waits for this line).
+    QTimer.singleShot(0, lambda: print("kiosk: écran d'accueil affiché", flush=True))
     try:
         return app.exec()
     finally:
