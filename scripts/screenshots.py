@@ -104,12 +104,10 @@ def walk(app: QApplication, kiosk: Kiosk) -> None:
     shot("01-welcome")
     with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
         at(Step.PIN)
-        for digit in "12":
-            window.screens[Step.PIN]._key(digit)  # type: ignore[attr-defined]  # noqa: SLF001
+        window.screens[Step.PIN]._key("1")  # type: ignore[attr-defined]  # noqa: SLF001
+        window.screens[Step.PIN]._key("2")  # type: ignore[attr-defined]  # noqa: SLF001
         shot("02-pin")
-        window.screens[Step.PIN]._key("3")  # type: ignore[attr-defined]  # noqa: SLF001
-        window.screens[Step.PIN]._key("4")  # type: ignore[attr-defined]  # noqa: SLF001
-        window.screens[Step.PIN]._key("Valider")  # type: ignore[attr-defined]  # noqa: SLF001
+        window.screens[Step.PIN].type_pin("1234")  # type: ignore[attr-defined]
         at(Step.READY)
         shot("03-ready")
         with card_in_slot(CARDS / "vitale-parent-deux-enfants.json", slot=0):
@@ -150,9 +148,7 @@ def walk(app: QApplication, kiosk: Kiosk) -> None:
     at(Step.WELCOME)
     with card_in_slot(CARDS / "cps-medecin.json", slot=1):
         at(Step.PIN)
-        for key in "1234":
-            window.screens[Step.PIN]._key(key)  # type: ignore[attr-defined]  # noqa: SLF001
-        window.screens[Step.PIN]._key("Valider")  # type: ignore[attr-defined]  # noqa: SLF001
+        window.screens[Step.PIN].type_pin("1234")  # type: ignore[attr-defined]
         at(Step.READY)
         with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
             at(Step.HOLDERS)

@@ -7,15 +7,21 @@ and the card NIR is the person's INS or their opening holder's NIR.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
+from central.actors import Actor
+from central.audit.service import AuditLog
 from central.config import TEST_OIDS
 from central.errors import BadRequest
+from dmpcommon import InvalidNirError, check_nir
 
-__all__ = ["IdentityRegister", "Person", "QualifyResult", "normalise"]
+__all__ = ["IdentityRegister", "Person", "QualifyResult", "normalise", "qualify_traced"]
 
 _INS_OIDS = {"1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", *TEST_OIDS}
 
@@ -115,3 +121,33 @@ class IdentityRegister:
         if len(matches) > 1:
             return QualifyResult("ambiguous")
         return QualifyResult("qualified", next(iter(matches.values())))
+
+
+def qualify_traced(
+    register: IdentityRegister,
+    db: Session,
+    actor: Actor,
+    *,
+    nom: str,
+    prenom: str,
+    birth_date: str,
+    nir: str,
+    now: dt.datetime,
+    detail: str = "",
+) -> QualifyResult:
+    """Qualify card traits and trace it (live, or as a queued action: `detail`)."""
+    try:
+        checked = check_nir(nir)
+    except InvalidNirError as exc:
+        raise BadRequest(f"NIR invalide ({exc.reason})", code="invalid_nir") from exc
+    result = register.qualify(nom=nom, prenom=prenom, birth_date=birth_date, nir=checked)
+    AuditLog.append(
+        db,
+        actor=actor,
+        action="identity_qualify",
+        outcome=result.status,
+        patient_ins=result.person.ins if result.person else None,
+        detail=detail,
+        now=now,
+    )
+    return result

@@ -21,7 +21,7 @@ from central.dmp.policy import Mode
 from central.dmp.schemas import CreateDmpRequest
 from central.dmp.service import DmpService
 from central.errors import BadRequest, NotFound, Unauthenticated
-from central.identity.service import IdentityRegister
+from central.identity.service import IdentityRegister, qualify_traced
 from central.professionals.models import OperatorSession
 from central.professionals.service import ProfessionalService, actor_of
 from central.sync.ingest import Applier
@@ -34,7 +34,6 @@ from central.sync.schemas import (
     OpenedPayload,
     ProfessionalPayload,
 )
-from dmpcommon import InvalidNirError, check_nir
 from dmpcommon.actions import ActionType
 from dmpcommon.envelope import ActionEnvelope
 
@@ -98,23 +97,18 @@ class _Appliers:
 
     def _qualify(self, db: Session, actor: Actor, identity: CardIdentity, at: dt.datetime) -> str:
         """The INS of traits read offline, qualified now (and traced as online)."""
-        try:
-            nir = check_nir(identity.nir)
-        except InvalidNirError as exc:
-            raise BadRequest("invalid NIR", code="invalid_nir") from exc
-        result = self.register.qualify(
-            nom=identity.nom, prenom=identity.prenom, birth_date=identity.birth_date, nir=nir
+        result = qualify_traced(
+            self.register,
+            db,
+            actor,
+            nom=identity.nom,
+            prenom=identity.prenom,
+            birth_date=identity.birth_date,
+            nir=identity.nir,
+            now=at,
+            detail="queued",
         )
         ins = result.person.ins if result.person else None
-        AuditLog.append(
-            db,
-            actor=actor,
-            action="identity_qualify",
-            outcome=result.status,
-            patient_ins=ins,
-            detail="queued",
-            now=at,
-        )
         if ins is None:
             raise NotFound(f"identity {result.status}", code=f"identity_{result.status}", keep=True)
         return ins

@@ -158,7 +158,7 @@ class PinScreen(Screen):
         self.display.setText("●" * len(self._pin))
 
     def type_pin(self, pin: str) -> None:
-        """Tap the digits then "Valider" (what the operator's finger does)."""
+        """Tap the digits then "Valider" (what the operator's finger does; screenshots)."""
         for digit in pin:
             self._key(digit)
         self._key("Valider")

@@ -219,3 +219,24 @@ def login(server: Server, pro: Professional) -> str:
 def run_sql(engine: Engine, sql: str, **params: object) -> None:
     with engine.begin() as conn:
         conn.execute(text(sql), params)
+
+
+def enrollment_token(server: Server, site: str = "Pharmacie du Port, Lorient") -> str:
+    """A fresh one-time enrolment token, stored as `central enroll-token` stores it."""
+    import secrets
+
+    from central.db import utcnow
+    from central.security import hash_secret
+    from central.sync.models import EnrollmentToken
+
+    token = secrets.token_urlsafe(32)
+    with server.state.sessions() as db, db.begin():
+        db.add(
+            EnrollmentToken(
+                token_hash=hash_secret(server.state.settings.secret_key(), token, purpose="enroll"),
+                site=site,
+                created_at=utcnow(),
+                expires_at=utcnow() + dt.timedelta(hours=1),
+            )
+        )
+    return token

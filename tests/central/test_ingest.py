@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +13,7 @@ from sqlalchemy import func, select
 from central.audit.models import AuditEntry
 from central.db import utcnow
 from central.dmp.models import Dmp
-from central.security import hash_secret
-from central.sync.models import EnrollmentToken, Kiosk, Receipt
+from central.sync.models import Kiosk, Receipt
 from dmpcommon.signing import public_bytes
 from kiosk.errors import CentralRefusedError, SyncError
 from kiosk.sync.client import SyncClient
@@ -24,21 +21,12 @@ from kiosk.sync.keys import load_or_create_device_key
 from kiosk.sync.queue import ActionQueue, open_engine
 from kiosk.sync.transport import CentralClient, RequestSigner
 from tests.central.dmp_helpers import CLAIRE, JEANNE, LEO, PHYSICIAN
-from tests.central.harness import Professional, Server
+from tests.central.harness import Professional, Server, enrollment_token
 from tests.sync.tamper import tamper
 
 
 def _enrolled_queue(server: Server, home: Path) -> ActionQueue:
-    token = secrets.token_urlsafe(32)
-    with server.state.sessions() as db, db.begin():
-        db.add(
-            EnrollmentToken(
-                token_hash=hash_secret(server.state.settings.secret_key(), token, purpose="enroll"),
-                site="Pharmacie du Port",
-                created_at=utcnow(),
-                expires_at=utcnow() + dt.timedelta(hours=1),
-            )
-        )
+    token = enrollment_token(server)
     key = load_or_create_device_key(home / "device.key")
     result = CentralClient(server.url).enroll(token=token, public_key=public_bytes(key))
     return ActionQueue(

@@ -3,8 +3,6 @@ the real central service on loopback (SQLite), the real queue and sync client.""
 
 from __future__ import annotations
 
-import datetime as dt
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,9 +10,6 @@ from pathlib import Path
 import pytest
 
 from central.config import Settings
-from central.db import utcnow
-from central.security import hash_secret
-from central.sync.models import EnrollmentToken
 from drivers.image import load_image
 from kiosk.cardreader.atr import identify_atr
 from kiosk.cardreader.counter import CounterCards
@@ -27,7 +22,7 @@ from kiosk.sync.online import OnlineCentral
 from kiosk.sync.queue import ActionQueue
 from kiosk.sync.transport import CentralClient, RequestSigner
 from tests import pcsc_helpers
-from tests.central.harness import Server, start_server, wipe
+from tests.central.harness import Server, enrollment_token, start_server, wipe
 from tests.central.mail import Mailbox, SmsGateway
 from tests.central.test_ingest import _enrolled_queue
 
@@ -87,17 +82,7 @@ def queue(server: Server, tmp_path: Path) -> Iterator[ActionQueue]:
 
 
 def enrolled_home(server: Server, home: Path) -> Path:
-    token = secrets.token_urlsafe(32)
-    with server.state.sessions() as db, db.begin():
-        db.add(
-            EnrollmentToken(
-                token_hash=hash_secret(server.state.settings.secret_key(), token, purpose="enroll"),
-                site="Pharmacie du Port, Lorient",
-                created_at=utcnow(),
-                expires_at=utcnow() + dt.timedelta(hours=1),
-            )
-        )
-    enroll(home, central_url=server.url, token=token)
+    enroll(home, central_url=server.url, token=enrollment_token(server))
     return home
 
 

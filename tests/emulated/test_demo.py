@@ -12,7 +12,12 @@ from pathlib import Path
 from tests.conftest import CARDS, ROOT
 
 
-def test_the_demo_starts_everything_and_stops_it_all(tmp_path: Path) -> None:
+def test_the_demo_starts_everything_and_stops_it_all_twice(tmp_path: Path) -> None:
+    for _ in range(2):  # the second run starts afresh in the same folder
+        _run_demo_once(tmp_path)
+
+
+def _run_demo_once(tmp_path: Path) -> None:
     demo = subprocess.Popen(
         ["bash", "scripts/demo.sh"],
         cwd=ROOT,
