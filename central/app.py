@@ -12,6 +12,7 @@ from central.dmp.endpoints import router as dmp_router
 from central.errors import install_error_handlers
 from central.identity.endpoints import router as identity_router
 from central.patient.endpoints import router as patient_router
+from central.portal.routes import router as portal_router
 from central.professionals.endpoints import router as sessions_router
 from central.state import AppState, build_state
 from central.sync.endpoints import router as sync_router
@@ -40,7 +41,14 @@ def create_app(
     app = FastAPI(title="Service central DMP", version="0.1.0", lifespan=lifespan)
     app.state.central = wiring
     install_error_handlers(app)
-    for router in (identity_router, sessions_router, dmp_router, patient_router, sync_router):
+    for router in (
+        identity_router,
+        sessions_router,
+        dmp_router,
+        patient_router,
+        sync_router,
+        portal_router,
+    ):
         app.include_router(router)
 
     @app.get("/health", tags=["health"])

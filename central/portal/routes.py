@@ -1,0 +1,347 @@
+"""The patient portal: server-rendered pages in French over the patient service.
+
+The session is the patient service's own token, kept in an HttpOnly, SameSite=Strict cookie;
+every form that changes something also carries a token derived from it (CSRF). The pages use
+the same rules and traces as the patient API: nothing here decides who may read what.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
+from hashlib import sha256
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from central.actors import Actor
+from central.deps import get_state
+from central.dmp.schemas import Category, DocumentIn, EmergencyChoices, NotificationContact
+from central.errors import ServiceError, Unauthenticated
+from central.patient import record
+from central.patient.schemas import NotificationPreferences
+from central.state import AppState
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/patient", include_in_schema=False)
+State = Annotated[AppState, Depends(get_state)]
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+COOKIE = "dmp_patient"
+
+CATEGORY_LABELS = {
+    "care_history": "Soins des 24 derniers mois",
+    "pathologies_allergies": "Pathologies et allergies",
+    "medications": "Traitements",
+    "reports": "Comptes rendus",
+    "exam_results": "Résultats d'examens",
+    "advance_directives": "Directives anticipées",
+    "emergency_contacts": "Personnes à prévenir",
+    "other": "Autres documents",
+}
+ROLE_LABELS = {
+    "professionnel_sante": "professionnel de santé",
+    "regulateur_samu": "médecin régulateur du SAMU",
+    "agent_administratif": "agent d'accueil",
+    "patient": "vous",
+    "representant_legal": "représentant légal",
+}
+MODE_LABELS = {
+    "normal": "accès normal",
+    "regulateur": "régulation SAMU",
+    "bris_de_glace": "accès d'urgence (bris de glace)",
+}
+ADDITIONS = {
+    "contact": (Category.EMERGENCY_CONTACTS, "Personne à prévenir"),
+    "reaction": (Category.PATHOLOGIES_ALLERGIES, "Réaction à un médicament"),
+    "directives": (Category.ADVANCE_DIRECTIVES, "Directives anticipées"),
+}
+
+
+def _csrf(state: AppState, token: str) -> str:
+    return hmac.new(state.settings.secret_key(), b"csrf\x00" + token.encode(), sha256).hexdigest()
+
+
+def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _login_page(request: Request, message: str | None = None, status: int = 200) -> HTMLResponse:
+    return _page(request, "login.html", status, message=message)
+
+
+@contextmanager
+def _patient(request: Request, state: AppState) -> Iterator[tuple[Session, Actor]]:
+    token = request.cookies.get(COOKIE, "")
+    with state.unit_of_work() as db:
+        yield db, state.patients.authenticate(db, token, state.now())
+
+
+def _logged_in(state: AppState, token: str) -> RedirectResponse:
+    response = RedirectResponse("/patient/dossier", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=state.settings.production,
+        max_age=state.settings.patient_session_minutes * 60,
+        path="/patient",
+    )
+    return response
+
+
+def _check_csrf(request: Request, state: AppState, csrf: str) -> None:
+    token = request.cookies.get(COOKIE, "")
+    if not token or not hmac.compare_digest(csrf, _csrf(state, token)):
+        raise Unauthenticated("formulaire expiré : rechargez la page")
+
+
+def _render(
+    request: Request, state: AppState, name: str, *, message: str | None = None, **context: Any
+) -> Response:
+    """A page of the logged-in patient; back to the login page if the session is over."""
+    try:
+        with _patient(request, state) as (db, actor):
+            data = record.read_record(db, actor, state.now())
+            log = record.access_log(db, actor) if name == "log.html" else []
+    except Unauthenticated as exc:
+        return _login_page(request, exc.detail, 401)
+    return _page(
+        request,
+        name,
+        record=data,
+        log=log,
+        message=message,
+        csrf=_csrf(state, request.cookies.get(COOKIE, "")),
+        categories=CATEGORY_LABELS,
+        roles=ROLE_LABELS,
+        modes=MODE_LABELS,
+        **context,
+    )
+
+
+# -- log-in ------------------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse)
+@router.get("/connexion", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    if request.cookies.get(COOKIE):
+        return RedirectResponse("/patient/dossier", status_code=303)
+    return _login_page(request)
+
+
+@router.post("/activation", response_class=HTMLResponse)
+def activate(
+    request: Request,
+    state: State,
+    identifier: Annotated[str, Form(max_length=40)],
+    code: Annotated[str, Form(max_length=20)],
+) -> Response:
+    """First log-in with the access sheet; the provisional code is then spent."""
+    try:
+        with state.unit_of_work() as db:
+            token = state.patients.activate(
+                db, identifier.strip().upper(), code.strip(), state.now()
+            )
+    except ServiceError as exc:
+        return _login_page(request, exc.detail, exc.status_code)
+    return _logged_in(state, token)
+
+
+@router.post("/code", response_class=HTMLResponse)
+def send_code(
+    request: Request,
+    state: State,
+    ins: Annotated[str, Form(max_length=40)],
+    birth_date: Annotated[str, Form(max_length=10)],
+) -> Response:
+    """Send a one-time code; the page never says whether the record exists."""
+    ins = "".join(ins.split()).upper()
+    try:
+        dt.date.fromisoformat(birth_date)
+        with state.unit_of_work() as db:
+            state.patients.request_code(db, ins, birth_date, state.now())
+    except ValueError:
+        return _login_page(request, "date de naissance invalide", 400)
+    except ServiceError as exc:
+        return _login_page(request, exc.detail, exc.status_code)
+    return _page(request, "code.html", ins=ins, birth_date=birth_date, message=None)
+
+
+@router.post("/connexion", response_class=HTMLResponse)
+def login(
+    request: Request,
+    state: State,
+    ins: Annotated[str, Form(max_length=40)],
+    birth_date: Annotated[str, Form(max_length=10)],
+    code: Annotated[str, Form(max_length=20)],
+) -> Response:
+    try:
+        with state.unit_of_work() as db:
+            token = state.patients.verify_code(db, ins, birth_date, code.strip(), state.now())
+    except ServiceError as exc:
+        return _page(
+            request,
+            "code.html",
+            exc.status_code,
+            ins=ins,
+            birth_date=birth_date,
+            message=exc.detail,
+        )
+    return _logged_in(state, token)
+
+
+@router.post("/deconnexion")
+def logout(request: Request, state: State) -> Response:
+    token = request.cookies.get(COOKIE, "")
+    if token:
+        with state.unit_of_work() as db:
+            state.patients.logout(db, token, state.now())
+    response = _login_page(request, "vous êtes déconnecté(e)")
+    response.delete_cookie(COOKIE, path="/patient")
+    return response
+
+
+# -- pages -------------------------------------------------------------------------------
+
+
+@router.get("/dossier", response_class=HTMLResponse)
+def my_record(request: Request, state: State) -> Response:
+    return _render(request, state, "record.html")
+
+
+@router.get("/ajouter", response_class=HTMLResponse)
+def add_page(request: Request, state: State) -> Response:
+    return _render(request, state, "add.html", additions=ADDITIONS)
+
+
+@router.post("/ajouter", response_class=HTMLResponse)
+def add(
+    request: Request,
+    state: State,
+    kind: Annotated[str, Form(max_length=20)],
+    text: Annotated[str, Form(max_length=5000)],
+    csrf: Annotated[str, Form(max_length=100)],
+) -> Response:
+    if kind not in ADDITIONS or len(text.strip()) < 2:
+        return _render(request, state, "add.html", additions=ADDITIONS, message="texte trop court")
+    category, title = ADDITIONS[kind]
+    try:
+        _check_csrf(request, state, csrf)
+        with _patient(request, state) as (db, actor):
+            state.dmps.add_document(
+                db,
+                actor,
+                str(actor.patient_ins),
+                DocumentIn(
+                    category=category,
+                    title=title,
+                    content=text.strip(),
+                    document_date=state.now().date().isoformat(),
+                ),
+                state.now(),
+            )
+    except Unauthenticated as exc:
+        return _login_page(request, exc.detail, 401)
+    return _render(request, state, "record.html", message=f"ajouté : {title.lower()}")
+
+
+@router.get("/acces", response_class=HTMLResponse)
+def access_page(request: Request, state: State) -> Response:
+    return _render(request, state, "access.html")
+
+
+@router.post("/acces/professionnel", response_class=HTMLResponse)
+def set_professional(
+    request: Request,
+    state: State,
+    id_nat: Annotated[str, Form(pattern=r"^[0-9A-Z]{6,32}$")],
+    action: Annotated[str, Form(pattern=r"^(authorise|revoke|block)$")],
+    csrf: Annotated[str, Form(max_length=100)],
+) -> Response:
+    try:
+        _check_csrf(request, state, csrf)
+        with _patient(request, state) as (db, actor):
+            state.dmps.set_professional(
+                db, actor, str(actor.patient_ins), id_nat, action, state.now()
+            )
+    except Unauthenticated as exc:
+        return _login_page(request, exc.detail, 401)
+    done = {"authorise": "autorisé", "revoke": "retiré", "block": "bloqué"}[action]
+    return _render(request, state, "access.html", message=f"professionnel {done}")
+
+
+@router.post("/acces/urgence", response_class=HTMLResponse)
+def set_emergency(
+    request: Request,
+    state: State,
+    csrf: Annotated[str, Form(max_length=100)],
+    etreat: Annotated[bool, Form()] = False,
+    btg: Annotated[bool, Form()] = False,
+    masked: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        _check_csrf(request, state, csrf)
+        with _patient(request, state) as (db, actor):
+            record.set_emergency(
+                db, actor, EmergencyChoices(etreat=etreat, btg=btg, masked=masked), state.now()
+            )
+    except Unauthenticated as exc:
+        return _login_page(request, exc.detail, 401)
+    return _render(request, state, "access.html", message="choix d'urgence enregistrés")
+
+
+@router.get("/journal", response_class=HTMLResponse)
+def log_page(request: Request, state: State) -> Response:
+    return _render(request, state, "log.html")
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+def notifications_page(request: Request, state: State) -> Response:
+    return _render(request, state, "notifications.html")
+
+
+@router.post("/notifications", response_class=HTMLResponse)
+def set_notifications(
+    request: Request,
+    state: State,
+    csrf: Annotated[str, Form(max_length=100)],
+    channel: Annotated[str, Form(pattern=r"^(email|sms)$")],
+    address: Annotated[str, Form(max_length=254)],
+    new_document: Annotated[bool, Form()] = False,
+    first_access: Annotated[bool, Form()] = False,
+    emergency: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        contact = NotificationContact(channel=channel, address=address)  # type: ignore[arg-type]
+    except ValidationError:
+        return _render(
+            request, state, "notifications.html", message="adresse e-mail ou mobile invalide"
+        )
+    try:
+        _check_csrf(request, state, csrf)
+        with _patient(request, state) as (db, actor):
+            record.set_notifications(
+                db,
+                actor,
+                NotificationPreferences(
+                    contact=contact,
+                    new_document=new_document,
+                    first_access=first_access,
+                    emergency=emergency,
+                ),
+                state.now(),
+            )
+    except Unauthenticated as exc:
+        return _login_page(request, exc.detail, 401)
+    return _render(request, state, "notifications.html", message="préférences enregistrées")

@@ -1,0 +1,195 @@
+"""The patient portal in headless Chromium (Debian's, driven by Playwright) against the real
+central service on loopback, with codes read from the real SMTP server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from kiosk.errors import CentralRefusedError
+from kiosk.sync.online import OnlineCentral
+from kiosk.sync.transport import CentralClient
+from tests.central.dmp_helpers import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create
+from tests.central.harness import Professional, Server, login
+from tests.central.mail import Mailbox
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screens" / "portal"
+CHROMIUM = "/usr/bin/chromium"
+EMAIL = "jeanne.bernard@example.org"
+
+# One backend is enough here: the portal adds pages, not storage.
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 412, "height": 915}, locale="fr-FR")
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def jeanne(server: Server, pharmacist: Professional, physician: Professional) -> dict[str, str]:
+    """Jeanne's DMP: the pharmacist authorised, e-mail contact, documents from her doctor."""
+    created = create(
+        server,
+        login(server, pharmacist),
+        JEANNE,
+        authorised_professionals=[PHARMACIST, PHYSICIAN],
+        contact={"channel": "email", "address": EMAIL},
+    )
+    doctor = login(server, physician)
+    add_doc(server, doctor, JEANNE, "medications", "Metformine 500 mg")
+    add_doc(server, doctor, JEANNE, "pathologies_allergies", "Allergie : pénicilline")
+    add_doc(server, doctor, JEANNE, "reports", "Compte rendu : consultation diabétologie")
+    return created
+
+
+def _shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _notice(page: Page) -> str:
+    return page.get_by_role("status").inner_text()
+
+
+def _activate(page: Page, server: Server, jeanne: dict[str, str]) -> None:
+    page.goto(f"{server.url}/patient/connexion")
+    page.get_by_label("Identifiant").fill(jeanne["access_identifier"])
+    page.get_by_label("Code provisoire (8 chiffres)").fill(jeanne["activation_code"])
+    page.get_by_role("button", name="Activer mon accès").click()
+    page.wait_for_url("**/patient/dossier")
+
+
+def test_activation_then_a_code_by_email_then_the_record(
+    page: Page, server: Server, mailbox: Mailbox, jeanne: dict[str, str]
+) -> None:
+    page.goto(f"{server.url}/patient/connexion")
+    _shot(page, "01-connexion")
+    _activate(page, server, jeanne)
+    assert page.get_by_role("heading", name="Traitements").is_visible()
+    assert page.get_by_text("Metformine 500 mg", exact=True).is_visible()
+    _shot(page, "02-dossier")
+    page.get_by_role("button", name="Se déconnecter").click()
+    assert _notice(page) == "vous êtes déconnecté(e)"
+    # The provisional code is spent.
+    _activate_again = page.get_by_label("Identifiant")
+    _activate_again.fill(jeanne["access_identifier"])
+    page.get_by_label("Code provisoire (8 chiffres)").fill(jeanne["activation_code"])
+    page.get_by_role("button", name="Activer mon accès").click()
+    assert "déjà utilisé" in _notice(page)
+    # Afterwards: NIR and birth date, then a one-time code sent by e-mail.
+    page.get_by_label("Numéro de sécurité sociale (ou INS)").fill(JEANNE)
+    page.get_by_label("Date de naissance").fill("1979-03-28")
+    page.get_by_role("button", name="Recevoir un code").click()
+    page.get_by_label("Code à usage unique").fill("000000")
+    page.get_by_role("button", name="Se connecter").click()
+    assert _notice(page) == "code incorrect"
+    _shot(page, "03-code")
+    page.get_by_label("Code à usage unique").fill(mailbox.code_for(EMAIL))
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/patient/dossier")
+    assert page.get_by_text("Allergie : pénicilline", exact=True).is_visible()
+
+
+def test_adding_a_reaction_and_directives(
+    page: Page, server: Server, jeanne: dict[str, str]
+) -> None:
+    _activate(page, server, jeanne)
+    page.get_by_role("link", name="Ajouter").click()
+    _shot(page, "04-ajouter")
+    page.get_by_label("Le médicament et ce qu'il vous a fait").fill("Amoxicilline : urticaire")
+    page.locator("form", has=page.get_by_label("Le médicament")).get_by_role(
+        "button", name="Ajouter"
+    ).click()
+    assert _notice(page) == "ajouté : réaction à un médicament"
+    assert page.get_by_text("Amoxicilline : urticaire", exact=True).is_visible()
+
+
+def test_blocking_a_professional_refuses_the_kiosks_next_open(
+    page: Page, server: Server, pharmacist: Professional, jeanne: dict[str, str]
+) -> None:
+    kiosk = OnlineCentral(CentralClient(server.url))
+    token = login(server, pharmacist)
+    assert kiosk.open_record(token, JEANNE, mode="normal", reason_code=None, reason_text=None)
+    _activate(page, server, jeanne)
+    page.get_by_role("link", name="Qui peut lire").click()
+    _shot(page, "05-qui-peut-lire")
+    page.get_by_role("button", name=f"Bloquer {PHARMACIST}").click()
+    assert _notice(page) == "professionnel bloqué"
+    with pytest.raises(CentralRefusedError) as refused:
+        kiosk.open_record(token, JEANNE, mode="normal", reason_code=None, reason_text=None)
+    assert refused.value.code == "blocked_by_patient"
+
+
+def test_a_break_glass_access_shows_with_its_reason_and_an_emergency_choice_is_enforced(
+    page: Page, server: Server, jeanne: dict[str, str]
+) -> None:
+    from tests.central.harness import make_professional
+
+    urgentist = make_professional(id_nat="810000000042", nom="LE ROUX", prenom="YVES")
+    kiosk = OnlineCentral(CentralClient(server.url))
+    token = login(server, urgentist)
+    reason = "Patiente inconsciente aux urgences de Lorient"
+    kiosk.open_record(
+        token, JEANNE, mode="bris_de_glace", reason_code="URGENCE_VITALE", reason_text=reason
+    )
+    _activate(page, server, jeanne)
+    page.get_by_role("link", name="Qui a lu").click()
+    assert page.get_by_text(f"motif : URGENCE_VITALE: {reason}").is_visible()
+    _shot(page, "06-qui-a-lu")
+    page.get_by_role("link", name="Qui peut lire").click()
+    page.get_by_label("Accès d'urgence (« bris de glace »)", exact=False).uncheck()
+    page.get_by_role("button", name="Enregistrer mes choix").click()
+    assert _notice(page) == "choix d'urgence enregistrés"
+    with pytest.raises(CentralRefusedError) as refused:
+        kiosk.open_record(
+            token, JEANNE, mode="bris_de_glace", reason_code="URGENCE_VITALE", reason_text=reason
+        )
+    assert refused.value.code == "patient_refused_btg"
+    page.get_by_role("link", name="Notifications").click()
+    _shot(page, "07-notifications")
+
+
+def test_notifications_are_saved_and_an_expired_session_asks_to_log_in_again(
+    page: Page, server: Server, jeanne: dict[str, str]
+) -> None:
+    _activate(page, server, jeanne)
+    page.get_by_role("link", name="Notifications").click()
+    page.get_by_label("SMS").check()
+    page.get_by_label("Adresse e-mail ou numéro de mobile").fill("06 12 34 56 78")
+    page.get_by_label("un nouveau document").uncheck()
+    page.get_by_role("button", name="Enregistrer").click()
+    assert _notice(page) == "préférences enregistrées"
+    assert page.get_by_label("Adresse e-mail ou numéro de mobile").input_value() == "+33612345678"
+    assert not page.get_by_label("un nouveau document").is_checked()
+    page.get_by_label("Adresse e-mail ou numéro de mobile").fill("pas un numéro")
+    page.get_by_role("button", name="Enregistrer").click()
+    assert _notice(page) == "adresse e-mail ou mobile invalide"
+    server.clock.advance(minutes=31)  # past the 30-minute patient session
+    page.get_by_role("link", name="Mon dossier").click()
+    assert "session expirée" in _notice(page)
+    assert page.get_by_role("button", name="Activer mon accès").is_visible()
