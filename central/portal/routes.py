@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from hashlib import sha256
 from pathlib import Path
@@ -102,6 +102,20 @@ def _check_csrf(request: Request, state: AppState, csrf: str) -> None:
     token = request.cookies.get(COOKIE, "")
     if not token or not hmac.compare_digest(csrf, _csrf(state, token)):
         raise Unauthenticated("formulaire expiré : rechargez la page")
+
+
+def _change(
+    request: Request, state: AppState, csrf: str, change: Callable[[Session, Actor], object]
+) -> Response | None:
+    """Apply a change for the logged-in patient; the login page if the session or the form
+    expired, None when done."""
+    try:
+        _check_csrf(request, state, csrf)
+        with _patient(request, state) as (db, actor):
+            change(db, actor)
+    except Unauthenticated as exc:
+        return _login_page(request, exc.detail, 401)
+    return None
 
 
 def _render(
@@ -236,23 +250,22 @@ def add(
     if kind not in ADDITIONS or len(text.strip()) < 2:
         return _render(request, state, "add.html", additions=ADDITIONS, message="texte trop court")
     category, title = ADDITIONS[kind]
-    try:
-        _check_csrf(request, state, csrf)
-        with _patient(request, state) as (db, actor):
-            state.dmps.add_document(
-                db,
-                actor,
-                str(actor.patient_ins),
-                DocumentIn(
-                    category=category,
-                    title=title,
-                    content=text.strip(),
-                    document_date=state.now().date().isoformat(),
-                ),
-                state.now(),
-            )
-    except Unauthenticated as exc:
-        return _login_page(request, exc.detail, 401)
+    document = DocumentIn(
+        category=category,
+        title=title,
+        content=text.strip(),
+        document_date=state.now().date().isoformat(),
+    )
+    failed = _change(
+        request,
+        state,
+        csrf,
+        lambda db, actor: state.dmps.add_document(
+            db, actor, str(actor.patient_ins), document, state.now()
+        ),
+    )
+    if failed:
+        return failed
     return _render(request, state, "record.html", message=f"ajouté : {title.lower()}")
 
 
@@ -269,14 +282,16 @@ def set_professional(
     action: Annotated[str, Form(pattern=r"^(authorise|revoke|block)$")],
     csrf: Annotated[str, Form(max_length=100)],
 ) -> Response:
-    try:
-        _check_csrf(request, state, csrf)
-        with _patient(request, state) as (db, actor):
-            state.dmps.set_professional(
-                db, actor, str(actor.patient_ins), id_nat, action, state.now()
-            )
-    except Unauthenticated as exc:
-        return _login_page(request, exc.detail, 401)
+    failed = _change(
+        request,
+        state,
+        csrf,
+        lambda db, actor: state.dmps.set_professional(
+            db, actor, str(actor.patient_ins), id_nat, action, state.now()
+        ),
+    )
+    if failed:
+        return failed
     done = {"authorise": "autorisé", "revoke": "retiré", "block": "bloqué"}[action]
     return _render(request, state, "access.html", message=f"professionnel {done}")
 
@@ -290,14 +305,15 @@ def set_emergency(
     btg: Annotated[bool, Form()] = False,
     masked: Annotated[bool, Form()] = False,
 ) -> Response:
-    try:
-        _check_csrf(request, state, csrf)
-        with _patient(request, state) as (db, actor):
-            record.set_emergency(
-                db, actor, EmergencyChoices(etreat=etreat, btg=btg, masked=masked), state.now()
-            )
-    except Unauthenticated as exc:
-        return _login_page(request, exc.detail, 401)
+    choices = EmergencyChoices(etreat=etreat, btg=btg, masked=masked)
+    failed = _change(
+        request,
+        state,
+        csrf,
+        lambda db, actor: record.set_emergency(db, actor, choices, state.now()),
+    )
+    if failed:
+        return failed
     return _render(request, state, "access.html", message="choix d'urgence enregistrés")
 
 
@@ -328,20 +344,15 @@ def set_notifications(
         return _render(
             request, state, "notifications.html", message="adresse e-mail ou mobile invalide"
         )
-    try:
-        _check_csrf(request, state, csrf)
-        with _patient(request, state) as (db, actor):
-            record.set_notifications(
-                db,
-                actor,
-                NotificationPreferences(
-                    contact=contact,
-                    new_document=new_document,
-                    first_access=first_access,
-                    emergency=emergency,
-                ),
-                state.now(),
-            )
-    except Unauthenticated as exc:
-        return _login_page(request, exc.detail, 401)
+    prefs = NotificationPreferences(
+        contact=contact, new_document=new_document, first_access=first_access, emergency=emergency
+    )
+    failed = _change(
+        request,
+        state,
+        csrf,
+        lambda db, actor: record.set_notifications(db, actor, prefs, state.now()),
+    )
+    if failed:
+        return failed
     return _render(request, state, "notifications.html", message="préférences enregistrées")
