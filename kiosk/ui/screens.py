@@ -92,6 +92,7 @@ class Screen(QWidget):
     """A step's screen: `render` draws a view; taps go to `submit`."""
 
     step: Step
+    keeps_input = False  # True: drawn on entering only, so typing is never reset
 
     def __init__(self, submit: Submit) -> None:
         super().__init__()
@@ -303,6 +304,7 @@ class ConsentScreen(Screen):
     """Consent (never pre-ticked), representative, emergency choices, contact, doctor."""
 
     step = Step.CONSENT
+    keeps_input = True
 
     def __init__(self, submit: Submit) -> None:
         super().__init__(submit)
@@ -475,6 +477,7 @@ class CreatedScreen(Screen):
 
 class BreakGlassScreen(Screen):
     step = Step.BREAK_GLASS
+    keeps_input = True
 
     def __init__(self, submit: Submit) -> None:
         super().__init__(submit)

@@ -172,12 +172,14 @@ class KioskWindow(QMainWindow):
 
     def draw(self, view: SessionView) -> None:
         """Draw a view from the session (on the UI thread, by signal)."""
+        entering = self.view is None or self.view.step is not view.step
         self.view = view
         screen = self.screens[view.step]
         for other in self.screens.values():
             if other is not screen:
                 other.clear()  # nothing of the patient stays behind in a hidden screen
-        screen.draw(view)
+        if entering or not screen.keeps_input:
+            screen.draw(view)  # a form being filled in is not reset by a notice
         self.stack.setCurrentWidget(screen)
         self.operator.setText(view.operator or "")
         self.notice.setText(view.notice or "")

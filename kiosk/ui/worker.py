@@ -35,6 +35,7 @@ class SessionRunner(QObject):
         super().__init__()
         self.session = session
         self._commands: queue.Queue[Command | None] = queue.Queue()
+        self._last: SessionView | None = None
         self._thread = threading.Thread(target=self._run, name="kiosk-session", daemon=True)
         self._thread.start()
 
@@ -58,4 +59,8 @@ class SessionRunner(QObject):
                 self.session.notice = messages.UNEXPECTED
             view: SessionView = self.session.view()
             self.busy.emit(False)
-            self.changed.emit(view)
+            # Only a new view is drawn: an idle tick that changes nothing must not redraw the
+            # PIN pad or the consent form under the operator's finger.
+            if view != self._last:
+                self._last = view
+                self.changed.emit(view)

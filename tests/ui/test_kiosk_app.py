@@ -20,12 +20,14 @@ CARDS = Path(__file__).resolve().parents[2] / "fixtures" / "cards"
 JEANNE = "279035121518989"
 
 
-def _login(qtbot: QtBot, kiosk: object, pin: str = "1234") -> None:
+def _login(qtbot: QtBot, kiosk: object, pin: str = "1234", *, pause_ms: int = 0) -> None:
     wait_step(qtbot, kiosk, Step.PIN)  # type: ignore[arg-type]
     screen = kiosk.window.screens[Step.PIN]  # type: ignore[attr-defined]
     assert isinstance(screen, PinScreen)
-    for digit in pin:
+    for i, digit in enumerate(pin):
         tap(qtbot, kiosk, f"key-{digit}")  # type: ignore[arg-type]
+        if i == 1 and pause_ms:
+            qtbot.wait(pause_ms)  # a slow operator: idle ticks must not wipe the digits
     tap(qtbot, kiosk, "key-Valider")  # type: ignore[arg-type]
 
 
@@ -34,7 +36,7 @@ def test_an_adult_creation_at_the_counter(
 ) -> None:
     kiosk = make_kiosk()
     with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
-        _login(qtbot, kiosk)
+        _login(qtbot, kiosk, pause_ms=2200)
         wait_step(qtbot, kiosk, Step.READY)
         with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
             wait_step(qtbot, kiosk, Step.HOLDERS)
@@ -43,6 +45,8 @@ def test_an_adult_creation_at_the_counter(
             for name, step in zip(taps, steps, strict=True):
                 tap(qtbot, kiosk, name)
                 wait_step(qtbot, kiosk, step)
+                if name == "consent":
+                    qtbot.wait(2200)  # idle ticks go by: the ticked box must stay ticked
             assert len(taps) <= 6
             qtbot.waitUntil(lambda: len(kiosk.window.printed) == 1)
             assert kiosk.window.printed[0].read_bytes().startswith(b"%PDF")
@@ -250,10 +254,13 @@ def test_a_creation_the_service_rejects_is_listed_with_its_reason(
         _login(qtbot, kiosk)
         with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
             wait_step(qtbot, kiosk, Step.HOLDERS)
-            for name in ("holder-0", "create", "accept", "consent", "create"):
+            for name, step in zip(
+                ["holder-0", "create", "accept", "consent", "create"],
+                [Step.PATIENT, Step.INFORMATION, Step.CONSENT, Step.CONSENT, Step.CREATED],
+                strict=True,
+            ):
                 tap(qtbot, kiosk, name)
-                qtbot.wait(100)
-            wait_step(qtbot, kiosk, Step.CREATED)
+                wait_step(qtbot, kiosk, step)
     from kiosk.sync.client import SyncClient
     from kiosk.sync.transport import CentralClient, RequestSigner
 
