@@ -119,16 +119,21 @@ def test_pulling_the_patient_card_at_each_step_leaves_nothing_half_done(
     qtbot: QtBot, make_kiosk: KioskFactory
 ) -> None:
     kiosk = make_kiosk()
-    path = ["holder-0", "create", "accept", "consent"]
+    path = [
+        ("holder-0", Step.PATIENT),
+        ("create", Step.INFORMATION),
+        ("accept", Step.CONSENT),
+        ("consent", Step.CONSENT),
+    ]
     with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
         _login(qtbot, kiosk)
         wait_step(qtbot, kiosk, Step.READY)
         for stop_after in range(len(path) + 1):
             with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
                 wait_step(qtbot, kiosk, Step.HOLDERS)
-                for name in path[:stop_after]:
+                for name, step in path[:stop_after]:
                     tap(qtbot, kiosk, name)
-                    qtbot.wait(150)
+                    wait_step(qtbot, kiosk, step)
             wait_step(qtbot, kiosk, Step.READY)
             view = kiosk.window.view
             assert view is not None and view.patient is None and view.holders == ()
