@@ -7,9 +7,6 @@ happened at the counter.
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,8 +21,7 @@ from central.errors import BadRequest, NotFound, Unauthenticated
 from central.identity.service import IdentityRegister, qualify_traced
 from central.professionals.models import OperatorSession
 from central.professionals.service import ProfessionalService, actor_of
-from central.sync.ingest import Applier
-from central.sync.models import Kiosk
+from central.sync.ingest import Action, Applier
 from central.sync.schemas import (
     CardIdentity,
     CardRefusedPayload,
@@ -35,7 +31,6 @@ from central.sync.schemas import (
     ProfessionalPayload,
 )
 from dmpcommon.actions import ActionType
-from dmpcommon.envelope import ActionEnvelope
 
 __all__ = ["appliers"]
 
@@ -79,33 +74,29 @@ class _Appliers:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _session(
-        self, db: Session, kiosk: Kiosk, envelope: ActionEnvelope, at: dt.datetime
-    ) -> OperatorSession:
-        row = db.get(OperatorSession, envelope.session_id)
-        if row is None or row.kiosk_id != kiosk.id:
+    def _session(self, action: Action) -> OperatorSession:
+        row = action.db.get(OperatorSession, action.envelope.session_id)
+        if row is None or row.kiosk_id != action.kiosk.id:
             raise Unauthenticated("no operator session for this action", code="no_operator_session")
         self._held[(OperatorSession, row.id)] = row
-        if row.expires_at <= at or (row.closed_at is not None and row.closed_at < at):
+        if row.expires_at <= action.at or (row.closed_at is not None and row.closed_at < action.at):
             raise Unauthenticated("operator session over", code="operator_session_over")
         return row
 
-    def _operator(
-        self, db: Session, kiosk: Kiosk, envelope: ActionEnvelope, at: dt.datetime
-    ) -> Actor:
-        return actor_of(self._session(db, kiosk, envelope, at))
+    def _operator(self, action: Action) -> Actor:
+        return actor_of(self._session(action))
 
-    def _qualify(self, db: Session, actor: Actor, identity: CardIdentity, at: dt.datetime) -> str:
+    def _qualify(self, action: Action, actor: Actor, identity: CardIdentity) -> str:
         """The INS of traits read offline, qualified now (and traced as online)."""
         result = qualify_traced(
             self.register,
-            db,
+            action.db,
             actor,
             nom=identity.nom,
             prenom=identity.prenom,
             birth_date=identity.birth_date,
             nir=identity.nir,
-            now=at,
+            now=action.at,
             detail="queued",
         )
         ins = result.person.ins if result.person else None
@@ -114,72 +105,39 @@ class _Appliers:
         return ins
 
     def _ins(
-        self,
-        db: Session,
-        actor: Actor,
-        ins: str | None,
-        identity: CardIdentity | None,
-        at: dt.datetime,
+        self, action: Action, actor: Actor, ins: str | None, identity: CardIdentity | None
     ) -> str:
         if ins is not None:
             return ins
         if identity is None:
             raise BadRequest("neither ins nor identity", code="malformed_payload")
-        return self._qualify(db, actor, identity, at)
+        return self._qualify(action, actor, identity)
 
-    # -- appliers (db, kiosk, envelope, payload, at) ---------------------------------------
+    # -- appliers --------------------------------------------------------------------------
 
-    def session_opened(
-        self,
-        db: Session,
-        kiosk: Kiosk,
-        envelope: ActionEnvelope,
-        payload: dict[str, Any],
-        at: dt.datetime,
-    ) -> None:
+    def session_opened(self, action: Action) -> None:
+        payload = action.payload
         self.professionals.open_session(
-            db,
-            kiosk_id=kiosk.id,
-            session_id=envelope.session_id,
+            action.db,
+            kiosk_id=action.kiosk.id,
+            session_id=action.envelope.session_id,
             issued_at=str(payload["issued_at"]),
             certificate_b64=str(payload["certificate"]),
             signature_b64=str(payload["signature"]),
-            now=at,
+            now=action.at,
             queued=True,
         )
 
-    def session_closed(
-        self,
-        db: Session,
-        kiosk: Kiosk,
-        envelope: ActionEnvelope,
-        payload: dict[str, Any],
-        at: dt.datetime,
-    ) -> None:
-        self.professionals.close_session(db, self._operator(db, kiosk, envelope, at), at)
+    def session_closed(self, action: Action) -> None:
+        self.professionals.close_session(action.db, self._operator(action), action.at)
 
-    def identity_to_qualify(
-        self,
-        db: Session,
-        kiosk: Kiosk,
-        envelope: ActionEnvelope,
-        payload: dict[str, Any],
-        at: dt.datetime,
-    ) -> None:
-        actor = self._operator(db, kiosk, envelope, at)
-        self._qualify(db, actor, CardIdentity.model_validate(payload), at)
+    def identity_to_qualify(self, action: Action) -> None:
+        self._qualify(action, self._operator(action), CardIdentity.model_validate(action.payload))
 
-    def consent_recorded(
-        self,
-        db: Session,
-        kiosk: Kiosk,
-        envelope: ActionEnvelope,
-        payload: dict[str, Any],
-        at: dt.datetime,
-    ) -> None:
-        actor = self._operator(db, kiosk, envelope, at)
-        consent = ConsentPayload.model_validate(payload)
-        ins = self._ins(db, actor, consent.ins, consent.identity, at)
+    def consent_recorded(self, action: Action) -> None:
+        actor = self._operator(action)
+        consent = ConsentPayload.model_validate(action.payload)
+        ins = self._ins(action, actor, consent.ins, consent.identity)
         person = self.register.by_ins(ins)
         if person is None:
             raise NotFound("no qualified identity with this INS", code="ins_not_qualified")
@@ -189,116 +147,66 @@ class _Appliers:
             information_version=consent.information_version,
             representative=consent.representative,
         )
-        self.dmps.check_consent(person.birth_date, request, at.date())
+        self.dmps.check_consent(person.birth_date, request, action.at.date())
         by = "representative" if consent.representative else "self"
         AuditLog.append(
-            db,
+            action.db,
             actor=actor,
             action="consent",
             outcome="recorded",
             patient_ins=ins,
             detail=f"consent={by};info={consent.information_version}",
-            now=at,
+            now=action.at,
         )
 
-    def dmp_created(
-        self,
-        db: Session,
-        kiosk: Kiosk,
-        envelope: ActionEnvelope,
-        payload: dict[str, Any],
-        at: dt.datetime,
-    ) -> None:
-        actor = self._operator(db, kiosk, envelope, at)
-        fields = dict(payload)
+    def dmp_created(self, action: Action) -> None:
+        actor = self._operator(action)
+        fields = dict(action.payload)
         raw_identity = fields.pop("identity", None)
         identity = None if raw_identity is None else CardIdentity.model_validate(raw_identity)
-        fields["ins"] = self._ins(db, actor, fields.get("ins"), identity, at)
-        self.dmps.create(db, actor, CreateDmpRequest.model_validate(fields), at)
+        fields["ins"] = self._ins(action, actor, fields.get("ins"), identity)
+        self.dmps.create(action.db, actor, CreateDmpRequest.model_validate(fields), action.at)
 
-    def _professional(
-        self,
-        db: Session,
-        kiosk: Kiosk,
-        envelope: ActionEnvelope,
-        payload: dict[str, Any],
-        at: dt.datetime,
-        action: str,
-    ) -> None:
-        actor = self._operator(db, kiosk, envelope, at)
-        change = ProfessionalPayload.model_validate(payload)
-        ins = self._ins(db, actor, change.ins, change.identity, at)
-        self.dmps.set_professional(db, actor, ins, change.id_nat, action, at)
+    def _professional(self, action: Action, change_to: str) -> None:
+        actor = self._operator(action)
+        change = ProfessionalPayload.model_validate(action.payload)
+        ins = self._ins(action, actor, change.ins, change.identity)
+        self.dmps.set_professional(action.db, actor, ins, change.id_nat, change_to, action.at)
 
-    def authorisation_granted(
-        self,
-        db: Session,
-        kiosk: Kiosk,
-        envelope: ActionEnvelope,
-        payload: dict[str, Any],
-        at: dt.datetime,
-    ) -> None:
-        self._professional(db, kiosk, envelope, payload, at, "authorise")
+    def authorisation_granted(self, action: Action) -> None:
+        self._professional(action, "authorise")
 
-    def authorisation_revoked(
-        self,
-        db: Session,
-        kiosk: Kiosk,
-        envelope: ActionEnvelope,
-        payload: dict[str, Any],
-        at: dt.datetime,
-    ) -> None:
-        self._professional(db, kiosk, envelope, payload, at, "revoke")
+    def authorisation_revoked(self, action: Action) -> None:
+        self._professional(action, "revoke")
 
-    def contact_set(
-        self,
-        db: Session,
-        kiosk: Kiosk,
-        envelope: ActionEnvelope,
-        payload: dict[str, Any],
-        at: dt.datetime,
-    ) -> None:
-        actor = self._operator(db, kiosk, envelope, at)
-        change = ContactPayload.model_validate(payload)
-        ins = self._ins(db, actor, change.ins, change.identity, at)
-        self._hold(db, Dmp, ins)
-        self.dmps.set_contact(db, actor, ins, change.contact, at)
+    def contact_set(self, action: Action) -> None:
+        actor = self._operator(action)
+        change = ContactPayload.model_validate(action.payload)
+        ins = self._ins(action, actor, change.ins, change.identity)
+        self._hold(action.db, Dmp, ins)
+        self.dmps.set_contact(action.db, actor, ins, change.contact, action.at)
 
-    def treating_doctor_set(
-        self,
-        db: Session,
-        kiosk: Kiosk,
-        envelope: ActionEnvelope,
-        payload: dict[str, Any],
-        at: dt.datetime,
-    ) -> None:
-        actor = self._operator(db, kiosk, envelope, at)
-        change = ProfessionalPayload.model_validate(payload)
-        ins = self._ins(db, actor, change.ins, change.identity, at)
-        self._hold(db, Dmp, ins)
-        self.dmps.set_treating_doctor(db, actor, ins, change.id_nat, at)
+    def treating_doctor_set(self, action: Action) -> None:
+        actor = self._operator(action)
+        change = ProfessionalPayload.model_validate(action.payload)
+        ins = self._ins(action, actor, change.ins, change.identity)
+        self._hold(action.db, Dmp, ins)
+        self.dmps.set_treating_doctor(action.db, actor, ins, change.id_nat, action.at)
 
-    def dmp_opened(
-        self,
-        db: Session,
-        kiosk: Kiosk,
-        envelope: ActionEnvelope,
-        payload: dict[str, Any],
-        at: dt.datetime,
-    ) -> None:
+    def dmp_opened(self, action: Action) -> None:
         """The kiosk's own trace of an opening: it must match an access the service served.
 
         The record can only be opened online; the service traced that access when it served
         it. This action reconciles the kiosk's ledger with the audit trail and adds no second
         entry: an opening the audit does not know is rejected (and visible on the kiosk).
         """
-        session = self._session(db, kiosk, envelope, at)
+        session = self._session(action)
         actor = actor_of(session)
-        opened = OpenedPayload.model_validate(payload)
+        opened = OpenedPayload.model_validate(action.payload)
         mode = Mode(opened.mode)
         if mode is Mode.BREAK_GLASS and not (opened.reason_code and opened.reason_text):
             raise BadRequest("break-glass without a reason", code="reason_required")
-        served = db.scalar(
+        served = action.db.scalar(
             select(AuditEntry.id)
             .where(
                 AuditEntry.action == "open",
@@ -313,24 +221,16 @@ class _Appliers:
         if served is None:
             raise NotFound("no access served for this opening", code="access_not_served")
 
-    def card_read_refused(
-        self,
-        db: Session,
-        kiosk: Kiosk,
-        envelope: ActionEnvelope,
-        payload: dict[str, Any],
-        at: dt.datetime,
-    ) -> None:
-        actor = self._operator(db, kiosk, envelope, at)
-        refused = CardRefusedPayload.model_validate(payload)
+    def card_read_refused(self, action: Action) -> None:
+        refused = CardRefusedPayload.model_validate(action.payload)
         AuditLog.append(
-            db,
-            actor=actor,
+            action.db,
+            actor=self._operator(action),
             action="card_read_refused",
             outcome="refused",
             patient_ins=None,
             detail=refused.reason,
-            now=at,
+            now=action.at,
         )
 
 

@@ -27,10 +27,22 @@ from dmpcommon.envelope import ActionEnvelope, EnvelopeError, envelope_hash
 from dmpcommon.sealing import SealingError, open_sealed
 from dmpcommon.signing import SignatureError, verify
 
-__all__ = ["Applier", "ItemResult", "ingest"]
+__all__ = ["Action", "Applier", "ItemResult", "ingest"]
 
-# apply(db, kiosk, envelope, payload, at): raise a ServiceError to reject the action.
-Applier = Callable[[Session, Kiosk, ActionEnvelope, dict[str, Any], dt.datetime], None]
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One action whose payload opened, as an applier sees it."""
+
+    db: Session
+    kiosk: Kiosk
+    envelope: ActionEnvelope
+    payload: dict[str, Any]
+    at: dt.datetime  # the kiosk's time: an offline session is judged as of then
+
+
+# An applier raises a ServiceError to reject the action ("rejected: code").
+Applier = Callable[[Action], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,17 +265,17 @@ def _apply(
         return "rejected", "payload_does_not_open"
     if not isinstance(payload, dict):
         return "rejected", "malformed_payload"
-    at = dt.datetime.fromisoformat(envelope.created_at)
+    action = Action(db, kiosk, envelope, payload, dt.datetime.fromisoformat(envelope.created_at))
     if not savepoints:
         try:
-            applier(db, kiosk, envelope, payload, at)
+            applier(action)
         except (ServiceError, KeyError, TypeError, ValueError) as exc:
             raise _NeedsSavepoints from exc
         return "accepted", None
     # A rejected action leaves nothing half-applied, but the trace of a refusal is kept.
     savepoint = db.begin_nested()
     try:
-        applier(db, kiosk, envelope, payload, at)
+        applier(action)
     except ServiceError as exc:
         (savepoint.commit if exc.keep else savepoint.rollback)()
         return "rejected", exc.code

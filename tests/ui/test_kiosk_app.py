@@ -31,6 +31,26 @@ def _login(qtbot: QtBot, kiosk: object, pin: str = "1234", *, pause_ms: int = 0)
     tap(qtbot, kiosk, "key-Valider")  # type: ignore[arg-type]
 
 
+# An adult's creation with the defaults: each tap, and the screen it leads to.
+ADULT_CREATION = (
+    ("holder-0", Step.PATIENT),
+    ("create", Step.INFORMATION),
+    ("accept", Step.CONSENT),
+    ("consent", Step.CONSENT),
+    ("create", Step.CREATED),
+)
+
+
+def _create(qtbot: QtBot, kiosk: object, *, pause_after_consent_ms: int = 0) -> int:
+    """Tap through an adult's creation from the holders; returns the number of taps."""
+    for name, step in ADULT_CREATION:
+        tap(qtbot, kiosk, name)  # type: ignore[arg-type]
+        wait_step(qtbot, kiosk, step)  # type: ignore[arg-type]
+        if name == "consent" and pause_after_consent_ms:
+            qtbot.wait(pause_after_consent_ms)  # idle ticks: the ticked box must stay ticked
+    return len(ADULT_CREATION)
+
+
 def test_an_adult_creation_at_the_counter(
     qtbot: QtBot, make_kiosk: KioskFactory, server: Server
 ) -> None:
@@ -40,14 +60,7 @@ def test_an_adult_creation_at_the_counter(
         wait_step(qtbot, kiosk, Step.READY)
         with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
             wait_step(qtbot, kiosk, Step.HOLDERS)
-            taps = ["holder-0", "create", "accept", "consent", "create"]
-            steps = [Step.PATIENT, Step.INFORMATION, Step.CONSENT, Step.CONSENT, Step.CREATED]
-            for name, step in zip(taps, steps, strict=True):
-                tap(qtbot, kiosk, name)
-                wait_step(qtbot, kiosk, step)
-                if name == "consent":
-                    qtbot.wait(2200)  # idle ticks go by: the ticked box must stay ticked
-            assert len(taps) <= 6
+            assert _create(qtbot, kiosk, pause_after_consent_ms=2200) <= 6
             qtbot.waitUntil(lambda: len(kiosk.window.printed) == 1)
             assert kiosk.window.printed[0].read_bytes().startswith(b"%PDF")
             # Green only once the service acknowledged everything.
@@ -167,13 +180,7 @@ def test_offline_creation_then_back_online(
         wait_step(qtbot, kiosk, Step.READY)
         with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
             wait_step(qtbot, kiosk, Step.HOLDERS)
-            for name, step in zip(
-                ["holder-0", "create", "accept", "consent", "create"],
-                [Step.PATIENT, Step.INFORMATION, Step.CONSENT, Step.CONSENT, Step.CREATED],
-                strict=True,
-            ):
-                tap(qtbot, kiosk, name)
-                wait_step(qtbot, kiosk, step)
+            _create(qtbot, kiosk)
             view = kiosk.window.view
             assert view is not None and view.sheet is not None and not view.sheet.online
             qtbot.waitUntil(
@@ -259,13 +266,7 @@ def test_a_creation_the_service_rejects_is_listed_with_its_reason(
         _login(qtbot, kiosk)
         with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
             wait_step(qtbot, kiosk, Step.HOLDERS)
-            for name, step in zip(
-                ["holder-0", "create", "accept", "consent", "create"],
-                [Step.PATIENT, Step.INFORMATION, Step.CONSENT, Step.CONSENT, Step.CREATED],
-                strict=True,
-            ):
-                tap(qtbot, kiosk, name)
-                wait_step(qtbot, kiosk, step)
+            _create(qtbot, kiosk)
     from kiosk.sync.client import SyncClient
     from kiosk.sync.transport import CentralClient, RequestSigner
 
