@@ -3,6 +3,8 @@ central service on loopback, with codes read from the real SMTP server."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,12 @@ from tests.central.dmp_helpers import JEANNE, PHARMACIST, PHYSICIAN, add_doc, cr
 from tests.central.harness import Professional, Server, login
 from tests.central.mail import Mailbox
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screens" / "portal"
+# The README's screenshots are taken only when asked: a test run must leave the tree as it was.
+SHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screens" / "portal"
+    if os.environ.get("PORTAL_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "dmp-portal-screens"
+)
 CHROMIUM = "/usr/bin/chromium"
 EMAIL = "jeanne.bernard@example.org"
 
