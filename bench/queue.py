@@ -123,8 +123,9 @@ def enqueue_against_floor(
     """(enqueue/s, floor/s, sealed floor/s, envelope bytes), in alternating rounds.
 
     The sealed floor is the floor plus the same envelope work as enqueue (payload JSON, HPKE
-    seal with the header as AAD, canonical encoding, hash): what is left of enqueue beyond it
-    is the queue's own cost (chaining, its transaction).
+    seal with the header as AAD, canonical encoding, hash), all of it in line. Enqueue beats
+    it by preparing each seal's costly half during the previous commit's flush
+    (kiosk/sync/sealahead.py); without that, the two run at the same speed.
     """
     queue = _queue(work / "enqueue.db", key, central_key)
     floor = _floor_store(work / "floor.db")

@@ -33,9 +33,10 @@ from sqlalchemy.orm import sessionmaker
 from uuid_utils.compat import uuid7
 
 from dmpcommon.envelope import GENESIS_HASH, ActionEnvelope, EnvelopeError, envelope_hash
-from dmpcommon.sealing import seal
+from dmpcommon.sealing import Recipient
 from dmpcommon.signing import SignatureError, sign, verify
 from kiosk.sync.models import QueuedAction
+from kiosk.sync.sealahead import SealAhead
 
 __all__ = [
     "ActionQueue",
@@ -257,20 +258,20 @@ class ActionQueue(QueueStore):
         self.central_key = central_key
         self._write_lock = threading.Lock()
         self._writer: PoolProxiedConnection | None = None
+        self._seals: SealAhead | None = None  # made at the first enqueue (a reader has no key)
 
     def _drop_writer(self) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
 
-    def close_writer(self) -> None:
-        """Give the writing connection back to the pool."""
-        with self._write_lock:
-            self._drop_writer()
-
     def close(self) -> None:
         """Close every connection (the WAL is checkpointed into the database file)."""
-        self.close_writer()
+        with self._write_lock:
+            self._drop_writer()
+            if self._seals is not None:
+                self._seals.close()
+                self._seals = None
         super().close()
 
     def enqueue(self, action_type: str, payload: dict[str, Any], *, session_id: str) -> QueuedEntry:
@@ -285,6 +286,8 @@ class ActionQueue(QueueStore):
     def _enqueue(self, action_type: str, plaintext: bytes, session_id: str) -> QueuedEntry:
         if self._writer is None:  # one connection for all writes, kept between them
             self._writer = self.engine.raw_connection()
+        if self._seals is None:
+            self._seals = SealAhead(Recipient(self.central_key))
 
         try:
             cursor = self._writer.cursor()
@@ -303,7 +306,7 @@ class ActionQueue(QueueStore):
                     enc=b"",
                     ciphertext=b"",
                 )
-                enc, ciphertext = seal(self.central_key, plaintext, header=header.header_bytes())
+                enc, ciphertext = self._seals.take().seal(plaintext, header=header.header_bytes())
                 envelope = dataclasses.replace(header, enc=enc, ciphertext=ciphertext)
                 data = envelope.encode()
                 cursor.execute(
@@ -318,6 +321,7 @@ class ActionQueue(QueueStore):
                         envelope_hash(data),
                     ),
                 )
+                self._seals.request()  # prepared while the commit is flushed to disk
                 cursor.execute("COMMIT")
             except BaseException:
                 driver = self._writer.driver_connection

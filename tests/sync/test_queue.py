@@ -72,6 +72,14 @@ def test_enqueue_chains_signs_and_seals(tmp_path: Path, central_keys: tuple[byte
     )
     assert json.loads(payload) == {"ins": "279035121518982"}
     assert oct((tmp_path / "device.key").stat().st_mode & 0o777) == "0o600"
+    envelopes = [ActionEnvelope.decode(r.envelope) for r in rows]
+    for envelope in envelopes:  # each payload opens, bound to its own header
+        open_sealed(private, envelope.enc, envelope.ciphertext, header=envelope.header_bytes())
+    assert len({e.enc for e in envelopes}) == 5  # a fresh ephemeral key per action
+    helper = queue._seals._thread if queue._seals is not None else None
+    assert helper is not None and helper.is_alive()  # seals prepared during the commits
+    queue.close()
+    assert not helper.is_alive()
 
 
 def test_status_counts_and_rejections(tmp_path: Path, central_keys: tuple[bytes, bytes]) -> None:

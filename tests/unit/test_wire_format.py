@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -13,7 +16,7 @@ from hypothesis import strategies as st
 from pyhpke import AEADId, CipherSuite, KDFId, KEMId, KEMKeyPair
 
 from dmpcommon.envelope import GENESIS_HASH, ActionEnvelope, EnvelopeError, envelope_hash
-from dmpcommon.sealing import INFO, SealingError, open_sealed, seal
+from dmpcommon.sealing import INFO, Recipient, SealingError, open_sealed, seal
 from dmpcommon.signing import SignatureError, public_bytes, sign, verify
 
 
@@ -40,27 +43,24 @@ PK_R = bytes.fromhex("3948cfe0ad1ddb695d780e59077195da6c56506b027329794ab02bca80
 SK_E = bytes.fromhex("52c4a758a802cd8b936eceea314432798d5baf2d7e9235dc084ab1b9cfa2f736")
 
 
-def _pyhpke_sender(aead: AEADId, info: bytes, *, fixed: bool) -> tuple[bytes, Any]:
-    """pyhpke, an independent HPKE implementation (tests only), as a reference."""
+def _fixed_sender(aead: AEADId, info: bytes) -> tuple[bytes, Any]:
+    """A pyhpke sender context with A.1's ephemeral key instead of a fresh one."""
     suite = CipherSuite.new(KEMId.DHKEM_X25519_HKDF_SHA256, KDFId.HKDF_SHA256, aead)
-    recipient = suite.kem.deserialize_public_key(PK_R)
-    eks = None
-    if fixed:
-        pk_e = (
-            x25519.X25519PrivateKey.from_private_bytes(SK_E)
-            .public_key()
-            .public_bytes(Encoding.Raw, PublicFormat.Raw)
-        )
-        eks = KEMKeyPair(
-            suite.kem.deserialize_private_key(SK_E), suite.kem.deserialize_public_key(pk_e)
-        )
-    return suite.create_sender_context(recipient, info=info, eks=eks)
+    pk_e = (
+        x25519.X25519PrivateKey.from_private_bytes(SK_E)
+        .public_key()
+        .public_bytes(Encoding.Raw, PublicFormat.Raw)
+    )
+    eks = KEMKeyPair(
+        suite.kem.deserialize_private_key(SK_E), suite.kem.deserialize_public_key(pk_e)
+    )
+    return suite.create_sender_context(suite.kem.deserialize_public_key(PK_R), info=info, eks=eks)
 
 
-def test_the_reference_implementation_gives_rfc9180_a1() -> None:
-    """The reference we check our sealing against reproduces RFC 9180 A.1 (AES-128-GCM)."""
+def test_the_hpke_library_gives_rfc9180_a1() -> None:
+    """pyhpke, which seals our payloads, reproduces RFC 9180 A.1 (AES-128-GCM, with AAD)."""
     info = bytes.fromhex("4f6465206f6e2061204772656369616e2055726e")
-    enc, sender = _pyhpke_sender(AEADId.AES128_GCM, info, fixed=True)
+    enc, sender = _fixed_sender(AEADId.AES128_GCM, info)
     assert enc.hex() == "37fda3567bdbd628e88668c3c8d7e97d1d1253b6d4ea6d44c150f741f1bf4431"
     ciphertext = sender.seal(b"Beauty is truth, truth beauty", aad=b"Count-0")
     assert ciphertext.hex() == (
@@ -68,18 +68,38 @@ def test_the_reference_implementation_gives_rfc9180_a1() -> None:
     )
 
 
-def test_our_sealing_interoperates_with_the_reference_both_ways() -> None:
-    """Same suite (AES-256-GCM), same info construction (INFO || 0x00 || header), no AAD."""
+def test_our_sealing_is_the_suite_with_the_header_as_aad() -> None:
+    """A.1's ephemeral key through our suite and INFO opens with open_sealed, header as AAD."""
     header, plaintext = b'{"seq":1}', b'{"nir":"279035121518989"}'
-    enc, sender = _pyhpke_sender(AEADId.AES256_GCM, INFO + b"\x00" + header, fixed=True)
+    enc, sender = _fixed_sender(AEADId.AES256_GCM, INFO)
     assert enc.hex() == "37fda3567bdbd628e88668c3c8d7e97d1d1253b6d4ea6d44c150f741f1bf4431"
-    assert open_sealed(SK_R, enc, sender.seal(plaintext, aad=b""), header=header) == plaintext
-    enc, ciphertext = seal(PK_R, plaintext, header=header)
-    suite = CipherSuite.new(KEMId.DHKEM_X25519_HKDF_SHA256, KDFId.HKDF_SHA256, AEADId.AES256_GCM)
-    recipient = suite.create_recipient_context(
-        enc, suite.kem.deserialize_private_key(SK_R), info=INFO + b"\x00" + header
-    )
-    assert recipient.open(ciphertext, aad=b"") == plaintext
+    assert open_sealed(SK_R, enc, sender.seal(plaintext, aad=header), header=header) == plaintext
+
+
+def test_our_sealing_interoperates_with_cryptography_hpke() -> None:
+    """cryptography's HPKE (Rust, independent of pyhpke) opens what we seal, both ways.
+
+    It takes no associated data, so the check uses an empty header: KEM, key schedule, info
+    and AEAD are the same code path as with a header.
+    """
+    suite = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+    plaintext = b'{"nir":"279035121518989"}'
+    enc, ciphertext = seal(PK_R, plaintext, header=b"")
+    private = x25519.X25519PrivateKey.from_private_bytes(SK_R)
+    assert suite.decrypt(enc + ciphertext, private, info=INFO) == plaintext
+    sealed = suite.encrypt(plaintext, private.public_key(), info=INFO)
+    assert open_sealed(SK_R, sealed[:32], sealed[32:], header=b"") == plaintext
+    with pytest.raises(SealingError):  # and the header does count
+        open_sealed(SK_R, sealed[:32], sealed[32:], header=b"x")
+
+
+def test_a_prepared_seal_seals_once() -> None:
+    prepared = Recipient(PK_R).prepare()
+    enc, ciphertext = prepared.seal(b"one", header=b"h")
+    assert open_sealed(SK_R, enc, ciphertext, header=b"h") == b"one"
+    with pytest.raises(SealingError):
+        prepared.seal(b"two", header=b"h")
+    assert Recipient(PK_R).prepare().enc != enc  # a fresh ephemeral key each time
 
 
 def _x25519() -> tuple[bytes, bytes]:
@@ -152,6 +172,44 @@ def test_envelope_bytes_are_canonical_and_round_trip() -> None:
 def test_anything_but_a_canonical_envelope_is_refused(data: bytes) -> None:
     with pytest.raises(EnvelopeError):
         ActionEnvelope.decode(data)
+
+
+_TEXT = st.text(max_size=12) | st.sampled_from(["kiosk-1", 'a"b', "a\\b", "\x7f", "é", "\n"])
+
+
+@given(
+    st.tuples(_TEXT, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT),
+    st.integers(min_value=-2, max_value=2**40) | st.booleans(),
+    st.binary(max_size=40),
+)
+def test_the_fast_encoding_is_canonical_json(
+    texts: tuple[str, str, str, str, str, str], seq: int, sealed: bytes
+) -> None:
+    """Whatever the fields hold, encode() and header_bytes() are json.dumps, sorted keys."""
+    at, action_id, kiosk, prev, session, action_type = texts
+    envelope = _envelope(
+        created_at=at,
+        action_id=action_id,
+        kiosk_id=kiosk,
+        prev_hash=prev,
+        session_id=session,
+        action_type=action_type,
+        seq=seq,
+        enc=sealed[:5],
+        ciphertext=sealed[5:],
+    )
+
+    def canonical(document: dict[str, Any]) -> bytes:
+        return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+    header = envelope.header()
+    assert envelope.header_bytes() == canonical(header)
+    whole = {
+        **header,
+        "enc": base64.b64encode(sealed[:5]).decode(),
+        "ct": base64.b64encode(sealed[5:]).decode(),
+    }
+    assert envelope.encode() == canonical(whole)
 
 
 @given(st.binary(max_size=400))
