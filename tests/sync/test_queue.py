@@ -13,13 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import x25519
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
 
 from dmpcommon.envelope import ActionEnvelope
 from dmpcommon.sealing import open_sealed
@@ -30,15 +23,6 @@ from tests.pcsc_helpers import run_kiosk
 from tests.sync.tamper import tamper
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def central_keys() -> tuple[bytes, bytes]:
-    private = x25519.X25519PrivateKey.generate()
-    return (
-        private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()),
-        private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
-    )
 
 
 def _queue(home: Path, central_public: bytes) -> ActionQueue:

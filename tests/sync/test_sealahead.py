@@ -5,13 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import x25519
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
 
 from dmpcommon.sealing import PreparedSeal, Recipient, open_sealed
 from kiosk.sync.sealahead import SealAhead
@@ -39,29 +32,22 @@ class _Watched(Recipient):
         return ["here" if t is here else t.name for t in self.threads]
 
 
-@pytest.fixture
-def keys() -> tuple[bytes, bytes]:
-    private = x25519.X25519PrivateKey.generate()
-    return (
-        private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()),
-        private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
-    )
-
-
-def test_a_requested_seal_is_prepared_on_the_helper_and_opens(keys: tuple[bytes, bytes]) -> None:
-    recipient = _Watched(keys[1])
+def test_a_requested_seal_is_prepared_on_the_helper_and_opens(
+    central_keys: tuple[bytes, bytes],
+) -> None:
+    recipient = _Watched(central_keys[1])
     ahead = SealAhead(recipient)
     ahead.request()
     enc, ciphertext = ahead.take().seal(b'{"ins":"1"}', header=b"h")
     assert recipient.names() == ["seal-ahead"]
-    assert open_sealed(keys[0], enc, ciphertext, header=b"h") == b'{"ins":"1"}'
+    assert open_sealed(central_keys[0], enc, ciphertext, header=b"h") == b'{"ins":"1"}'
     ahead.close()
 
 
 def test_without_a_request_the_seal_is_prepared_inline_and_never_twice(
-    keys: tuple[bytes, bytes],
+    central_keys: tuple[bytes, bytes],
 ) -> None:
-    recipient = _Watched(keys[1])
+    recipient = _Watched(central_keys[1])
     ahead = SealAhead(recipient)
     first, second = ahead.take(), ahead.take()
     assert recipient.names() == ["here", "here"]
@@ -75,9 +61,9 @@ def test_without_a_request_the_seal_is_prepared_inline_and_never_twice(
 
 
 def test_take_waits_for_the_seal_being_prepared_instead_of_making_a_second(
-    keys: tuple[bytes, bytes],
+    central_keys: tuple[bytes, bytes],
 ) -> None:
-    recipient = _Watched(keys[1])
+    recipient = _Watched(central_keys[1])
     recipient.gate.clear()
     ahead = SealAhead(recipient)
     ahead.request()
@@ -87,8 +73,8 @@ def test_take_waits_for_the_seal_being_prepared_instead_of_making_a_second(
     ahead.close()
 
 
-def test_a_failure_on_the_helper_is_met_again_inline(keys: tuple[bytes, bytes]) -> None:
-    recipient = _Watched(keys[1])
+def test_a_failure_on_the_helper_is_met_again_inline(central_keys: tuple[bytes, bytes]) -> None:
+    recipient = _Watched(central_keys[1])
     recipient.fail = True
     ahead = SealAhead(recipient)
     ahead.request()
@@ -102,8 +88,10 @@ def test_a_failure_on_the_helper_is_met_again_inline(keys: tuple[bytes, bytes]) 
     ahead.close()
 
 
-def test_close_stops_the_helper_and_drops_what_it_prepared(keys: tuple[bytes, bytes]) -> None:
-    recipient = _Watched(keys[1])
+def test_close_stops_the_helper_and_drops_what_it_prepared(
+    central_keys: tuple[bytes, bytes],
+) -> None:
+    recipient = _Watched(central_keys[1])
     ahead = SealAhead(recipient)
     ahead.request()
     ahead.close()
