@@ -31,6 +31,13 @@ def _login(qtbot: QtBot, kiosk: object, pin: str = "1234", *, pause_ms: int = 0)
     tap(qtbot, kiosk, "key-Valider")  # type: ignore[arg-type]
 
 
+def _open_first_holder(qtbot: QtBot, kiosk: object) -> None:
+    """From the inserted Vitale card to the first holder's patient screen."""
+    wait_step(qtbot, kiosk, Step.HOLDERS)  # type: ignore[arg-type]
+    tap(qtbot, kiosk, "holder-0")  # type: ignore[arg-type]
+    wait_step(qtbot, kiosk, Step.PATIENT)  # type: ignore[arg-type]
+
+
 # An adult's creation with the defaults: each tap, and the screen it leads to.
 ADULT_CREATION = (
     ("holder-0", Step.PATIENT),
@@ -93,9 +100,7 @@ def test_a_pharmacist_sees_medications_an_agent_does_not_and_break_glass_is_trac
     with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
         _login(qtbot, kiosk)
         with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
-            wait_step(qtbot, kiosk, Step.HOLDERS)
-            tap(qtbot, kiosk, "holder-0")
-            wait_step(qtbot, kiosk, Step.PATIENT)
+            _open_first_holder(qtbot, kiosk)
             tap(qtbot, kiosk, "break-glass")
             wait_step(qtbot, kiosk, Step.BREAK_GLASS)
             screen = kiosk.window.screens[Step.BREAK_GLASS]
@@ -119,9 +124,7 @@ def test_a_pharmacist_sees_medications_an_agent_does_not_and_break_glass_is_trac
     with card_in_slot(CARDS / "cpe-agent-enim-paimpol.json", slot=1):
         _login(qtbot, kiosk)
         with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
-            wait_step(qtbot, kiosk, Step.HOLDERS)
-            tap(qtbot, kiosk, "holder-0")
-            wait_step(qtbot, kiosk, Step.PATIENT)
+            _open_first_holder(qtbot, kiosk)
             screen = kiosk.window.stack.currentWidget()
             for name in ("open", "break-glass", "regulator"):
                 button = screen.findChild(object, name)  # type: ignore[call-overload]
@@ -162,9 +165,7 @@ def test_idle_timeout_forgets_the_patient(qtbot: QtBot, make_kiosk: KioskFactory
     with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
         _login(qtbot, kiosk)
         with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
-            wait_step(qtbot, kiosk, Step.HOLDERS)
-            tap(qtbot, kiosk, "holder-0")
-            wait_step(qtbot, kiosk, Step.PATIENT)
+            _open_first_holder(qtbot, kiosk)
             wait_step(qtbot, kiosk, Step.READY, timeout_ms=6_000)
             view = kiosk.window.view
             assert view is not None and view.patient is None
