@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements/dev.txt
 
-.PHONY: test demo system postgres venv lint typecheck contracts pytest bench clean
+.PHONY: test demo system postgres venv lint typecheck contracts pytest bench lock clean
 
 system:
 	@scripts/bootstrap-system.sh
@@ -13,10 +14,12 @@ system:
 postgres:
 	@scripts/postgres-start.sh
 
-$(STAMP): pyproject.toml
+# Exactly the locked versions, each checked against its hash; then the project itself.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	@$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -41,6 +44,13 @@ demo: system venv
 
 bench: system postgres venv
 	@for b in bench/*.py; do $(BIN)/python $$b; done
+
+# The locks with hashes, from pyproject.toml: one per side (kiosk, central) and the dev one.
+lock: venv
+	@for side in kiosk central dev; do \
+		$(BIN)/uv pip compile pyproject.toml --extra $$side --generate-hashes --universal \
+			--python-version 3.11 --no-header --quiet -o requirements/$$side.txt; \
+	done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

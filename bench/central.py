@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from central.migrate import upgrade  # noqa: E402
 from dmpcommon.nir import nir_key  # noqa: E402
-from tests.central.harness import fixture_professional  # noqa: E402
+from tests.support.central import fixture_professional  # noqa: E402
 
 DMPS = int(os.environ.get("BENCH_DMPS", "100000"))
 DOCS_PER_DMP = 5

@@ -54,49 +54,67 @@ from central.state import build_state  # noqa: E402
 from central.sync.actions import appliers  # noqa: E402
 from central.sync.ingest import ingest  # noqa: E402
 from central.sync.models import Kiosk  # noqa: E402
+from dmpcommon.actions import (  # noqa: E402
+    ActionPayload,
+    CardReadRefused,
+    CardTraits,
+    ConsentRecorded,
+    ContactSet,
+    DmpCreated,
+    IdentityToQualify,
+    NotificationContact,
+    OperatorSessionOpened,
+    RefusedCard,
+    TreatingDoctorSet,
+    encode_payload,
+)
 from dmpcommon.envelope import GENESIS_HASH, ActionEnvelope, envelope_hash  # noqa: E402
 from dmpcommon.sealing import seal  # noqa: E402
 from dmpcommon.signing import public_bytes, sign  # noqa: E402
+from dmpcommon.vocabulary import ContactChannel  # noqa: E402
 from kiosk.sync.client import SyncClient  # noqa: E402
 from kiosk.sync.queue import ActionQueue, open_engine  # noqa: E402
 from kiosk.sync.transport import CentralClient, RequestSigner  # noqa: E402
-from tests.central.harness import fixture_professional  # noqa: E402
+from tests.support.central import fixture_professional  # noqa: E402
 
 KIOSK_ID = "kiosk-bench"
 SESSION = "session-bench"
 PHARMACIST = "899700218896"
 JEANNE = "279035121518989"  # fixtures/identities.json
-CARD = {"nom": "BERNARD", "prenom": "JEANNE", "birth_date": "1979-03-28", "nir": JEANNE}
+CARD = CardTraits(nom="BERNARD", prenom="JEANNE", birth_date="1979-03-28", nir=JEANNE)
 BATCH = 200
 
 
-def _payloads(count: int) -> list[tuple[str, dict[str, Any]]]:
+def _payloads(count: int) -> list[ActionPayload]:
     """count actions: session, creation, then a rotation of the counter's other actions."""
     attestation = fixture_professional(PHARMACIST).attestation(
         kiosk_id=KIOSK_ID, session_id=SESSION
     )
-    actions: list[tuple[str, dict[str, Any]]] = [
-        (
-            "operator_session_opened",
-            {k: attestation[k] for k in ("issued_at", "certificate", "signature")},
+    actions: list[ActionPayload] = [
+        OperatorSessionOpened(
+            issued_at=attestation["issued_at"],
+            certificate=attestation["certificate"],
+            signature=attestation["signature"],
         ),
-        (
-            "dmp_created",
-            {
-                "identity": CARD,
-                "consent": True,
-                "information_version": "2026-01",
-                "contact": {"channel": "email", "address": "jeanne.bernard@example.org"},
-                "authorised_professionals": [PHARMACIST],
-            },
+        DmpCreated(
+            identity=CARD,
+            consent=True,
+            information_version="2026-01",
+            contact=NotificationContact(
+                channel=ContactChannel.EMAIL, address="jeanne.bernard@example.org"
+            ),
+            authorised_professionals=(PHARMACIST,),
         ),
     ]
-    rotation: list[tuple[str, dict[str, Any]]] = [
-        ("identity_to_qualify", CARD),
-        ("consent_recorded", {"ins": JEANNE, "information_version": "2026-01"}),
-        ("contact_set", {"ins": JEANNE, "contact": {"channel": "sms", "address": "0612345678"}}),
-        ("treating_doctor_set", {"ins": JEANNE, "id_nat": "810100457823"}),
-        ("card_read_refused", {"reason": "vitale1"}),
+    rotation: list[ActionPayload] = [
+        IdentityToQualify.of(CARD),
+        ConsentRecorded(ins=JEANNE, information_version="2026-01"),
+        ContactSet(
+            ins=JEANNE,
+            contact=NotificationContact(channel=ContactChannel.SMS, address="0612345678"),
+        ),
+        TreatingDoctorSet(ins=JEANNE, id_nat="810100457828"),
+        CardReadRefused(reason=RefusedCard.VITALE1),
     ]
     while len(actions) < count:
         actions.append(rotation[len(actions) % len(rotation)])
@@ -138,8 +156,8 @@ def enqueue_against_floor(
     for _ in range(rounds):
         batch = actions[done : done + per_round]
         start = time.perf_counter()
-        for action_type, payload in batch:
-            queue.enqueue(action_type, payload, session_id=SESSION)
+        for payload in batch:
+            queue.enqueue(payload, session_id=SESSION)
         enqueue_s += time.perf_counter() - start
         if not size:
             size = len(queue.pending(limit=1)[0].envelope)
@@ -152,8 +170,8 @@ def enqueue_against_floor(
             floor.execute("COMMIT")
         floor_s += time.perf_counter() - start
         start = time.perf_counter()
-        for action_type, payload in batch:
-            data = _envelope(central_key, action_type, payload)
+        for payload in batch:
+            data = _envelope(central_key, payload)
             signature = sign(key, data)
             sealed_floor.execute("BEGIN IMMEDIATE")
             sealed_floor.execute("INSERT INTO t (blob, sig) VALUES (?, ?)", (data, signature))
@@ -166,16 +184,16 @@ def enqueue_against_floor(
     return done / enqueue_s, done / floor_s, done / sealed_s, size
 
 
-def _envelope(central_key: bytes, action_type: str, payload: dict[str, Any]) -> bytes:
+def _envelope(central_key: bytes, payload: ActionPayload) -> bytes:
     """An envelope's bytes as enqueue builds them, outside any queue."""
-    plaintext = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    plaintext = encode_payload(payload)
     header = ActionEnvelope(
         action_id=str(uuid7()),
         kiosk_id=KIOSK_ID,
         seq=1,
         prev_hash=GENESIS_HASH,
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
-        action_type=action_type,
+        action_type=payload.action_type,
         session_id=SESSION,
         enc=b"",
         ciphertext=b"",
@@ -266,7 +284,7 @@ def ingest_rate(url: str, home: Path, backlog: Path, key: Ed25519PrivateKey) -> 
     queue = _queue(backlog, key, b"")
     rows = queue.pending(limit=1_000_000)
     state = build_state(Settings(db=url, home=home))
-    sealing_key = state.settings.sealing_key()[0]
+    sealing_key = state.keys.sealing_private
     batches = [
         [
             (base64.b64encode(r.envelope).decode(), base64.b64encode(r.signature).decode())
@@ -282,9 +300,9 @@ def ingest_rate(url: str, home: Path, backlog: Path, key: Ed25519PrivateKey) -> 
                 kiosk_id=KIOSK_ID,
                 items=items,
                 sealing_key=sealing_key,
-                appliers=lambda: appliers(state.professionals, state.dmps, state.register),
+                appliers=lambda: appliers(state.professionals, state.dmp, state.register),
                 now=dt.datetime.now(dt.UTC),
-            )
+            ).results
             if any(r.outcome != "accepted" for r in results):
                 raise RuntimeError(
                     f"ingest rejected: {[r for r in results if r.outcome != 'accepted'][:3]}"
@@ -322,8 +340,8 @@ def main() -> None:
         )
         backlog = work / "backlog.db"
         queue = _queue(backlog, key, central_key)
-        for action_type, payload in _payloads(backlog_size):
-            queue.enqueue(action_type, payload, session_id=SESSION)
+        for payload in _payloads(backlog_size):
+            queue.enqueue(payload, session_id=SESSION)
         queue.close()
         result: dict[str, Any] = {
             "bench": "queue",

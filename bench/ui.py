@@ -40,11 +40,10 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from kiosk.cardreader.service import CardEvent, CardEventKind  # noqa: E402
-from kiosk.session import SessionView, Step  # noqa: E402
-from kiosk.sync.enrolment import load_identity  # noqa: E402
+from kiosk.core import CounterView, Step  # noqa: E402
+from kiosk.settings import load_settings  # noqa: E402
 from kiosk.ui.app import build_kiosk  # noqa: E402
-from kiosk.ui.window import PrintSettings  # noqa: E402
-from tests.pcsc_helpers import READERS, card_in_slot, start_pcscd  # noqa: E402
+from tests.support.pcsc import READERS, card_in_slot, start_pcscd  # noqa: E402
 
 CARDS = ROOT / "fixtures" / "cards"
 STARTS = 5
@@ -58,11 +57,8 @@ from PySide6.QtWidgets import QApplication
 app = QApplication([])
 if sys.argv[1] == "kiosk":
     from kiosk.ui import app as kiosk_app
-    from kiosk.config import kiosk_home
-    from kiosk.sync.enrolment import load_identity
-    from kiosk.ui.window import PrintSettings
-    kiosk = kiosk_app.build_kiosk(kiosk_home(), load_identity(kiosk_home()),
-                                  printing=PrintSettings("http://portail.test"))
+    from kiosk.settings import load_settings
+    kiosk = kiosk_app.build_kiosk(load_settings(portal_url="http://portail.test"))
     window = kiosk.window
 else:
     from PySide6.QtWidgets import QLabel
@@ -109,10 +105,7 @@ def cold_start(kind: str, home: Path) -> float:
 
 def card_to_screen(home: Path) -> tuple[list[float], list[float]]:
     app = QApplication.instance() or QApplication([])
-    identity = load_identity(home)
-    if identity is None:
-        raise RuntimeError("no enrolment")
-    kiosk = build_kiosk(home, identity, printing=PrintSettings("http://portail.test"))
+    kiosk = build_kiosk(load_settings(home=home, portal_url="http://portail.test"))
     kiosk.window.show()
     seen: dict[str, float] = {}
     shown: list[float] = []
@@ -122,7 +115,7 @@ def card_to_screen(home: Path) -> tuple[list[float], list[float]]:
         if event.kind is CardEventKind.CARD_INSERTED and event.reader == READERS[0]:
             seen["at"] = time.monotonic()
 
-    def on_view(view: SessionView) -> None:  # on the UI thread, after the window drew it
+    def on_view(view: CounterView) -> None:  # on the UI thread, after the window drew it
         if view.step is Step.HOLDERS and "at" in seen:
             shown.append((time.monotonic() - seen.pop("at")) * 1000)
 
@@ -138,7 +131,7 @@ def card_to_screen(home: Path) -> tuple[list[float], list[float]]:
                 _wait(
                     lambda: kiosk.window.view is not None and kiosk.window.view.step is Step.READY
                 )
-                cards = kiosk.runner.session.cards
+                cards = kiosk.runner.workflow.cards
                 for i in range(INSERTIONS):
                     with card_in_slot(CARDS / "vitale-parent-deux-enfants.json", slot=0):
                         _wait(lambda i=i: len(shown) > i)

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from central.professionals.roles import HEALTH_PROFESSIONS, Role
+from dmpcommon.vocabulary import Role
 
-__all__ = ["Actor"]
+__all__ = ["HEALTH_PROFESSIONS", "Actor"]
+
+# TRE_G15 profession codes of health professionals, as the patient is told who read.
+HEALTH_PROFESSIONS = {
+    "10": "médecin",
+    "21": "pharmacien",
+    "40": "chirurgien-dentiste",
+    "50": "sage-femme",
+    "60": "infirmier",
+    "70": "masseur-kinésithérapeute",
+}
 
 
 @dataclass(frozen=True, slots=True)

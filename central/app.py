@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central.config import Settings
 from central.dmp.endpoints import router as dmp_router
-from central.errors import install_error_handlers
+from central.errors import ServiceError
 from central.identity.endpoints import router as identity_router
 from central.patient.endpoints import router as patient_router
 from central.portal.routes import router as portal_router
@@ -18,6 +21,28 @@ from central.state import AppState, build_state
 from central.sync.endpoints import router as sync_router
 
 __all__ = ["create_app"]
+
+
+def _json(status: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": code, "detail": detail})
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as {"error": code, "detail": text}."""
+
+    @app.exception_handler(ServiceError)
+    async def _service(_request: Request, exc: ServiceError) -> JSONResponse:
+        return _json(exc.status_code, exc.code, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return _json(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _json(exc.status_code, "http_error", str(exc.detail))
 
 
 def create_app(
@@ -40,7 +65,7 @@ def create_app(
 
     app = FastAPI(title="Service central DMP", version="0.1.0", lifespan=lifespan)
     app.state.central = wiring
-    install_error_handlers(app)
+    _install_error_handlers(app)
     for router in (
         identity_router,
         sessions_router,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -50,22 +49,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_enroll_token(args: argparse.Namespace) -> int:
     from central.db import make_engine, make_sessionmaker, utcnow
     from central.migrate import upgrade
-    from central.security import hash_secret, new_enrollment_token
-    from central.sync.models import EnrollmentToken
+    from central.sync.service import issue_token
 
     settings = _settings(args)
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    token = new_enrollment_token()
-    now = utcnow()
     with make_sessionmaker(engine)() as db, db.begin():
-        db.add(
-            EnrollmentToken(
-                token_hash=hash_secret(settings.secret_key(), token, purpose="enroll"),
-                site=args.site,
-                created_at=now,
-                expires_at=now + dt.timedelta(hours=args.hours),
-            )
+        token = issue_token(
+            db, key=settings.secret_key(), site=args.site, hours=args.hours, now=utcnow()
         )
     engine.dispose()
     print(f"jeton d'enrôlement pour « {args.site} », à usage unique, valable {args.hours} h :")

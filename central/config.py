@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["TEST_OIDS", "Settings", "central_home"]
+__all__ = ["TEST_OIDS", "ServiceKeys", "Settings", "central_home"]
 
 # INS-NIR test and demo OIDs: fixtures and demos only, refused in production.
 TEST_OIDS = frozenset({"1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11"})
@@ -26,6 +27,15 @@ def central_home() -> Path:
     import os
 
     return Path(os.environ.get("CENTRAL_HOME") or user_data_dir("dmp-central"))
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceKeys:
+    """The service's keys, read once at start-up (never per request)."""
+
+    secret: bytes  # HMAC key for stored codes and tokens, CSRF
+    sealing_private: bytes  # X25519: opens the kiosks' sealed payloads
+    sealing_public: bytes  # given to kiosks at enrolment
 
 
 class Settings(BaseSettings):
@@ -119,6 +129,11 @@ class Settings(BaseSettings):
             .public_bytes(Encoding.Raw, PublicFormat.Raw)
         )
         return private, public
+
+    def keys(self) -> ServiceKeys:
+        """Every key, read (or created) now."""
+        private, public = self.sealing_key()
+        return ServiceKeys(secret=self.secret_key(), sealing_private=private, sealing_public=public)
 
     def overridden(self, **values: Any) -> Settings:
         """A copy with some values replaced (None values are ignored)."""

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, Executable, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "UtcDateTime", "make_engine", "make_sessionmaker", "utcnow"]
+__all__ = [
+    "Base",
+    "UtcDateTime",
+    "drop_kept",
+    "keep_on_failure",
+    "kept_mark",
+    "make_engine",
+    "make_sessionmaker",
+    "replay_kept",
+    "take_kept",
+    "utcnow",
+]
+
+_KEPT = "kept_on_failure"
 
 
 def utcnow() -> dt.datetime:
@@ -70,12 +82,40 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def keep_on_failure(db: Session, statement: Executable) -> None:
+    """Run a write now, and again after a rollback: what must stay although the work around
+    it fails (the trace of a refusal, a failed try counted).
+
+    Whoever owns the transaction replays these after rolling back: the unit of work of a
+    request (central.state), or the ingest for one action's savepoint (central.sync.ingest).
+    """
+    db.execute(statement)
+    db.info.setdefault(_KEPT, []).append(statement)
+
+
+def kept_mark(db: Session) -> int:
+    """Where the kept writes stand, to replay or drop those made after this point."""
+    return len(db.info.get(_KEPT, ()))
+
+
+def replay_kept(db: Session, since: int = 0) -> None:
+    """After rolling back to a savepoint taken at `since`: write the kept ones again."""
+    for statement in db.info.get(_KEPT, [])[since:]:
+        db.execute(statement)
+
+
+def drop_kept(db: Session, since: int = 0) -> None:
+    """Forget the kept writes made after `since` (their work is being done again)."""
+    kept = db.info.get(_KEPT)
+    if kept is not None:
+        del kept[since:]
+
+
+def take_kept(db: Session) -> list[Executable]:
+    """The kept writes, forgotten by the session (after a commit, or to replay them)."""
+    return list(db.info.pop(_KEPT, ()))
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
-    with factory() as session, session.begin():
-        yield session

@@ -1,4 +1,7 @@
-"""The central service's error tree, mapped to HTTP in one handler.
+"""The central service's error tree; central.app maps it to HTTP in one handler.
+
+A request that fails is rolled back whole; what must stay anyway (the trace of a refusal, a
+failed try counted) is written with central.db.keep_on_failure, not flagged on the error.
 
 ServiceError (500)
 ├── BadRequest (400)            malformed input the schema could not catch
@@ -13,11 +16,6 @@ ServiceError (500)
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
 __all__ = [
     "BadRequest",
     "Conflict",
@@ -28,7 +26,6 @@ __all__ = [
     "ServiceError",
     "TooManyRequests",
     "Unauthenticated",
-    "install_error_handlers",
 ]
 
 
@@ -38,14 +35,11 @@ class ServiceError(Exception):
     status_code = 500
     code = "internal_error"
 
-    def __init__(self, detail: str, *, code: str | None = None, keep: bool = False) -> None:
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code
-        # The work done before raising (the trace of a refusal, a failed try) is committed
-        # even though the request fails; the caller owning the transaction does it.
-        self.keep = keep
 
 
 class BadRequest(ServiceError):
@@ -85,25 +79,3 @@ class Gone(ServiceError):
 class TooManyRequests(ServiceError):
     status_code = 429
     code = "too_many_requests"
-
-
-def _json(status: int, code: str, detail: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": code, "detail": detail})
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Every error leaves as {"error": code, "detail": text}."""
-
-    @app.exception_handler(ServiceError)
-    async def _service(_request: Request, exc: ServiceError) -> JSONResponse:
-        return _json(exc.status_code, exc.code, exc.detail)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        return _json(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _json(exc.status_code, "http_error", str(exc.detail))

@@ -1,4 +1,7 @@
-"""Secrets: random tokens and codes, keyed hashes for storage, constant-time comparison."""
+"""Secrets: random tokens, keyed hashes for storage, constant-time comparison.
+
+The codes and identifiers a person reads (access sheet, one-time codes) are drawn in
+dmpcommon.identifiers, where the kiosk draws them too."""
 
 from __future__ import annotations
 
@@ -8,14 +11,10 @@ import secrets
 
 __all__ = [
     "hash_secret",
-    "new_code",
     "new_enrollment_token",
-    "new_identifier",
     "new_token",
     "same_secret",
 ]
-
-_IDENTIFIER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud at a counter
 
 
 def new_token() -> str:
@@ -27,16 +26,6 @@ def new_enrollment_token() -> str:
     """A kiosk enrolment token. The prefix keeps it from ever starting with "-", which a
     command line (`kiosk enroll --token ...`) would take for an option."""
     return "dmpe_" + secrets.token_urlsafe(32)
-
-
-def new_code(digits: int = 6) -> str:
-    """A numeric one-time code from the CSPRNG."""
-    return f"{secrets.randbelow(10**digits):0{digits}d}"
-
-
-def new_identifier(length: int = 10) -> str:
-    """An identifier a person can copy from paper."""
-    return "".join(secrets.choice(_IDENTIFIER_ALPHABET) for _ in range(length))
 
 
 def hash_secret(key: bytes, secret: str, *, purpose: str) -> str:

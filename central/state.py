@@ -1,11 +1,11 @@
-"""The service's wiring: settings, database, registers and domain services, built once."""
+"""The service's wiring: settings, keys, database, registers and domain services, built once."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from fastapi import Request
@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from central.actors import Actor
 from central.audit.service import AuditSealer
-from central.config import Settings
-from central.db import make_engine, make_sessionmaker, utcnow
-from central.dmp.service import DmpService
-from central.errors import ServiceError, Unauthenticated
+from central.config import ServiceKeys, Settings
+from central.db import make_engine, make_sessionmaker, take_kept, utcnow
+from central.dmp.services import DmpServices
+from central.errors import Unauthenticated
 from central.identity.service import IdentityRegister
 from central.notify.service import Notifier, OutboxWorker, Sender, SmsGatewaySender, SmtpSender
 from central.patient.service import PatientService
@@ -28,37 +28,42 @@ __all__ = ["AppState", "bearer", "build_state"]
 
 @dataclass
 class AppState:
-    """Everything a request handler needs."""
+    """Everything a request handler needs, loaded once at start-up."""
 
     settings: Settings
+    keys: ServiceKeys
     engine: Engine
     sessions: sessionmaker[Session]
     register: IdentityRegister
     professionals: ProfessionalService
-    dmps: DmpService
+    dmp: DmpServices
     patients: PatientService
     notifier: Notifier
     worker: OutboxWorker
     sealer: AuditSealer
+    clock: Callable[[], dt.datetime] = field(default=utcnow)
 
     def now(self) -> dt.datetime:
-        return utcnow()
+        """The service's time (the tests move it)."""
+        return self.clock()
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """One transaction per request: commit on success, roll back on error (but `keep`)."""
+        """One transaction per request: commit on success, roll back on error. What was
+        written with keep_on_failure (refusal traces, failed tries) is written again after
+        the rollback and committed."""
         db = self.sessions()
         try:
             yield db
             db.commit()
-        except ServiceError as exc:
-            if exc.keep:
-                db.commit()
-            else:
-                db.rollback()
-            raise
+            take_kept(db)
         except BaseException:
             db.rollback()
+            kept = take_kept(db)
+            if kept:
+                for statement in kept:
+                    db.execute(statement)
+                db.commit()
             raise
         finally:
             db.close()
@@ -86,16 +91,16 @@ def bearer(request: Request) -> str:
 
 
 def build_state(settings: Settings) -> AppState:
-    """Wire the service from its settings."""
+    """Wire the service from its settings; key files are read here, once."""
+    keys = settings.keys()
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
-    key = settings.secret_key()
     register = IdentityRegister.load(settings.identities, production=settings.production)
     ca_pem = settings.professional_ca.read_bytes()
     professionals = ProfessionalService(
         ca_certificates=x509.load_pem_x509_certificates(ca_pem),
         structures=StructureRegister.load(settings.structures),
-        key=key,
+        key=keys.secret,
         session_minutes=settings.session_minutes,
         skew_s=settings.attestation_skew_s,
     )
@@ -106,15 +111,15 @@ def build_state(settings: Settings) -> AppState:
         senders["sms"] = SmsGatewaySender(settings.sms_url)
     worker = OutboxWorker(sessions, senders)
     notifier = Notifier(kick=worker.kick)
-    dmps = DmpService(
+    dmp = DmpServices.build(
         register=register,
         notifier=notifier,
-        key=key,
+        key=keys.secret,
         portal_url=settings.portal_url,
         activation_days=settings.activation_days,
     )
     patients = PatientService(
-        key=key,
+        key=keys.secret,
         notifier=notifier,
         otp_ttl_s=settings.otp_ttl_s,
         otp_max_tries=settings.otp_max_tries,
@@ -124,11 +129,12 @@ def build_state(settings: Settings) -> AppState:
     )
     return AppState(
         settings=settings,
+        keys=keys,
         engine=engine,
         sessions=sessions,
         register=register,
         professionals=professionals,
-        dmps=dmps,
+        dmp=dmp,
         patients=patients,
         notifier=notifier,
         worker=worker,

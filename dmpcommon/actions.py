@@ -1,31 +1,85 @@
-"""The action types of the kiosk's queue: one name each, on both ends of the sync.
+"""The actions of the kiosk's queue: one typed payload per action type, on both ends.
 
-Payloads (JSON, sealed; never on the kiosk's disk in clear):
+The kiosk builds a payload with these classes, seals its JSON into an envelope (the envelope's
+`type` is the payload's `action_type`); the central service opens it and reads it with the
+same class. Nothing else defines what an action carries. A payload that does not validate is
+refused alone, with its reason (`PayloadError`).
 
-- operator_session_opened: issued_at, certificate, signature (the card's attestation)
-- operator_session_closed: {}
-- identity_to_qualify: nom, prenom, birth_date, nir (read offline; the central qualifies)
-- consent_recorded: ins or identity, information_version, representative (a minor's)
-- dmp_created: ins or identity, consent, information_version, representative, emergency,
-  contact, treating_doctor, authorised_professionals
-- authorisation_granted / authorisation_revoked: ins or identity, id_nat
-- contact_set: ins or identity, contact {channel, address}
-- treating_doctor_set: ins or identity, id_nat
-- dmp_opened: ins, mode (normal | regulateur | bris_de_glace), reason_code, reason_text
-- card_read_refused: reason (vitale1, apcv, unknown_card...), no card data
+| action type              | payload                | emitted by the kiosk                 |
+| ------------------------ | ---------------------- | ------------------------------------ |
+| operator_session_opened  | OperatorSessionOpened  | at every login (the card's signature)|
+| operator_session_closed  | OperatorSessionClosed  | at every logout                      |
+| identity_to_qualify      | IdentityToQualify      | traits read offline                  |
+| consent_recorded         | ConsentRecorded        | at creation                          |
+| dmp_created              | DmpCreated             | at creation                          |
+| authorisation_granted    | AuthorisationGranted   | not yet                              |
+| authorisation_revoked    | AuthorisationRevoked   | not yet                              |
+| contact_set              | ContactSet             | not yet                              |
+| treating_doctor_set      | TreatingDoctorSet      | not yet                              |
+| dmp_opened               | DmpOpened              | at every opening                     |
+| card_read_refused        | CardReadRefused        | a card the kiosk does not read       |
 
-`identity` is the card's traits {nom, prenom, birth_date, nir} when the kiosk could not
-qualify them online; the central service qualifies them when the action arrives.
+A patient is named by a qualified INS, or, when the kiosk could not qualify them online, by
+the traits read from the card (`identity`): the service qualifies them when the action
+arrives. Payloads are sealed: they never touch the kiosk's disk in clear.
 """
 
 from __future__ import annotations
 
+import binascii
+import datetime as dt
 from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-__all__ = ["ActionType"]
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dmpcommon.contact import ContactError, normalise_contact
+from dmpcommon.identifiers import (
+    ACCESS_IDENTIFIER_PATTERN,
+    ACTIVATION_CODE_PATTERN,
+    IdentifierError,
+    IdNatType,
+    check_health_professional_id_nat,
+)
+from dmpcommon.nir import InvalidNirError, check_nir
+from dmpcommon.people import BIRTH_DATE_PATTERN, BirthDate
+from dmpcommon.vocabulary import (
+    REASON_TEXT_MAX,
+    REASON_TEXT_MIN,
+    AccessMode,
+    BreakGlassReason,
+    ContactChannel,
+)
+
+__all__ = [
+    "PAYLOAD_TYPES",
+    "ActionPayload",
+    "ActionType",
+    "AuthorisationGranted",
+    "AuthorisationRevoked",
+    "CardReadRefused",
+    "CardTraits",
+    "ConsentRecorded",
+    "ContactSet",
+    "DmpCreated",
+    "DmpOpened",
+    "EmergencyChoices",
+    "IdentityToQualify",
+    "NotificationContact",
+    "OperatorSessionClosed",
+    "OperatorSessionOpened",
+    "PatientPayload",
+    "PayloadError",
+    "RefusedCard",
+    "TreatingDoctorSet",
+    "decode_payload",
+    "encode_payload",
+]
 
 
 class ActionType(StrEnum):
+    """The envelope's `type`: which payload it seals."""
+
     OPERATOR_SESSION_OPENED = "operator_session_opened"
     OPERATOR_SESSION_CLOSED = "operator_session_closed"
     IDENTITY_TO_QUALIFY = "identity_to_qualify"
@@ -37,3 +91,306 @@ class ActionType(StrEnum):
     TREATING_DOCTOR_SET = "treating_doctor_set"
     DMP_OPENED = "dmp_opened"
     CARD_READ_REFUSED = "card_read_refused"
+
+
+class RefusedCard(StrEnum):
+    """A card the kiosk recognised and refused (no data read from it)."""
+
+    VITALE1 = "vitale1"
+    APCV = "apcv"
+    UNKNOWN = "unknown"
+
+
+class PayloadError(ValueError):
+    """A payload refused: `reason` is a code, `field` where (dotted path), if anywhere."""
+
+    def __init__(self, reason: str, field: str = "") -> None:
+        super().__init__(f"{reason}:{field}" if field else reason)
+        self.reason = reason
+        self.field = field
+
+    @property
+    def code(self) -> str:
+        """What the receipt says: the reason, and the field when there is one."""
+        return str(self)
+
+
+# -- field rules (each written once: dmpcommon's nir, people, identifiers, contact) -----------
+
+
+def _nir(value: str) -> str:
+    try:
+        return check_nir(value)
+    except InvalidNirError as exc:
+        raise ValueError(f"nir_{exc.reason}") from exc
+
+
+def _birth_date(value: str) -> str:
+    BirthDate.parse(value)  # a year at least; unknown day or month allowed
+    return value
+
+
+def _professional(value: str) -> str:
+    try:
+        return check_health_professional_id_nat(value)
+    except IdentifierError as exc:
+        raise ValueError(f"id_nat_{exc.problem.value}") from exc
+
+
+def _physician(value: str) -> str:
+    # Physicians are all in the RPPS: a treating doctor is named by "8" + RPPS.
+    checked = _professional(value)
+    if not checked.startswith(IdNatType.RPPS):
+        raise ValueError("id_nat_not_rpps")
+    return checked
+
+
+def _base64(value: str) -> str:
+    try:
+        binascii.a2b_base64(value, strict_mode=True)
+    except binascii.Error as exc:
+        raise ValueError("not_base64") from exc
+    return value
+
+
+def _utc_time(value: str) -> str:
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError("not_a_time") from exc
+    if parsed.tzinfo is None:
+        raise ValueError("time_without_zone")
+    return value
+
+
+Nir = Annotated[str, Field(min_length=15, max_length=15), AfterValidator(_nir)]
+Name = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]+$")]
+BirthDateText = Annotated[str, Field(pattern=BIRTH_DATE_PATTERN), AfterValidator(_birth_date)]
+ProfessionalIdNat = Annotated[str, Field(max_length=12), AfterValidator(_professional)]
+PhysicianIdNat = Annotated[str, Field(max_length=12), AfterValidator(_physician)]
+InformationVersion = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z.-]+$")]
+
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class CardTraits(BaseModel):
+    """A retrieved identity as a Carte Vitale gives it (a child's NIR is often a parent's)."""
+
+    model_config = _STRICT
+    nom: Name
+    prenom: Name
+    birth_date: BirthDateText
+    nir: Nir
+
+
+class EmergencyChoices(BaseModel):
+    """Each on by default; the patient may untick."""
+
+    model_config = _STRICT
+    etreat: bool = True  # the SAMU regulator may read
+    btg: bool = True  # break-glass access
+    masked: bool = True  # masked documents visible in those emergencies
+
+
+class NotificationContact(BaseModel):
+    """An e-mail address or a French mobile number, in canonical form."""
+
+    model_config = _STRICT
+    channel: ContactChannel = Field(strict=False)  # the enum or its value (HTTP bodies)
+    address: str = Field(min_length=3, max_length=254)
+
+    @model_validator(mode="after")
+    def _canonical(self) -> Self:
+        try:
+            canonical = normalise_contact(self.channel, self.address)
+        except ContactError as exc:
+            raise ValueError(exc.problem.value) from exc
+        object.__setattr__(self, "address", canonical)  # frozen: set once, while validating
+        return self
+
+
+class ActionPayload(BaseModel):
+    """What one action carries; `action_type` names it in the envelope."""
+
+    model_config = _STRICT
+    action_type: ClassVar[ActionType]
+
+
+class PatientPayload(ActionPayload):
+    """An action about a patient: a qualified INS, or the card's traits to qualify."""
+
+    ins: Nir | None = None
+    identity: CardTraits | None = None
+
+    @model_validator(mode="after")
+    def _one_patient(self) -> Self:
+        if (self.ins is None) == (self.identity is None):
+            raise ValueError("ins_or_identity")
+        return self
+
+
+class OperatorSessionOpened(ActionPayload):
+    """The card's signed attestation of the login (the service verifies it)."""
+
+    action_type = ActionType.OPERATOR_SESSION_OPENED
+    issued_at: Annotated[str, Field(max_length=40), AfterValidator(_utc_time)]
+    certificate: Annotated[str, Field(min_length=4, max_length=16_000), AfterValidator(_base64)]
+    signature: Annotated[str, Field(min_length=4, max_length=200), AfterValidator(_base64)]
+
+
+class OperatorSessionClosed(ActionPayload):
+    """The operator logged out (card pulled out, or "Terminer" on the last patient)."""
+
+    action_type = ActionType.OPERATOR_SESSION_CLOSED
+
+
+class IdentityToQualify(ActionPayload):
+    """Card traits read offline: the service qualifies them and traces it."""
+
+    action_type = ActionType.IDENTITY_TO_QUALIFY
+    nom: Name
+    prenom: Name
+    birth_date: BirthDateText
+    nir: Nir
+
+    @classmethod
+    def of(cls, traits: CardTraits) -> IdentityToQualify:
+        """The action for these traits."""
+        return cls(
+            nom=traits.nom, prenom=traits.prenom, birth_date=traits.birth_date, nir=traits.nir
+        )
+
+    def traits(self) -> CardTraits:
+        """The traits to qualify."""
+        return CardTraits(
+            nom=self.nom, prenom=self.prenom, birth_date=self.birth_date, nir=self.nir
+        )
+
+
+class ConsentRecorded(PatientPayload):
+    """The patient (or a minor's legal representative) consented, having read this version."""
+
+    action_type = ActionType.CONSENT_RECORDED
+    information_version: InformationVersion
+    representative: CardTraits | None = None
+
+
+class DmpCreated(PatientPayload):
+    """Create the DMP with the patient's choices; the sheet's identifier and code were drawn
+    by the kiosk, which prints them before the action reaches the service."""
+
+    action_type = ActionType.DMP_CREATED
+    consent: Literal[True]
+    information_version: InformationVersion
+    representative: CardTraits | None = None
+    emergency: EmergencyChoices = EmergencyChoices()
+    contact: NotificationContact | None = None
+    treating_doctor: PhysicianIdNat | None = None
+    authorised_professionals: tuple[ProfessionalIdNat, ...] = Field(
+        default=(),
+        max_length=50,
+        strict=False,  # a JSON array, read by FastAPI in Python mode
+    )
+    access_identifier: str | None = Field(default=None, pattern=ACCESS_IDENTIFIER_PATTERN)
+    activation_code: str | None = Field(default=None, pattern=ACTIVATION_CODE_PATTERN)
+
+
+class AuthorisationGranted(PatientPayload):
+    """The patient authorises a professional (by card identifier)."""
+
+    action_type = ActionType.AUTHORISATION_GRANTED
+    id_nat: ProfessionalIdNat
+
+
+class AuthorisationRevoked(PatientPayload):
+    """An authorisation withdrawn."""
+
+    action_type = ActionType.AUTHORISATION_REVOKED
+    id_nat: ProfessionalIdNat
+
+
+class ContactSet(PatientPayload):
+    """The patient's notification contact."""
+
+    action_type = ActionType.CONTACT_SET
+    contact: NotificationContact
+
+
+class TreatingDoctorSet(PatientPayload):
+    """The physician the patient names as treating doctor."""
+
+    action_type = ActionType.TREATING_DOCTOR_SET
+    id_nat: PhysicianIdNat
+
+
+class DmpOpened(ActionPayload):
+    """The kiosk's trace of an opening the service served (and traced) online."""
+
+    action_type = ActionType.DMP_OPENED
+    ins: Nir
+    mode: AccessMode = Field(strict=False)
+    reason_code: BreakGlassReason | None = Field(default=None, strict=False)
+    reason_text: str | None = Field(
+        default=None, min_length=REASON_TEXT_MIN, max_length=REASON_TEXT_MAX
+    )
+
+    @model_validator(mode="after")
+    def _reason(self) -> Self:
+        given = (self.reason_code is not None, self.reason_text is not None)
+        if self.mode is AccessMode.BREAK_GLASS and given != (True, True):
+            raise ValueError("reason_required")
+        if self.mode is not AccessMode.BREAK_GLASS and any(given):
+            raise ValueError("reason_only_for_break_glass")
+        return self
+
+
+class CardReadRefused(ActionPayload):
+    """A card the kiosk refused; no card data, only what kind it was."""
+
+    action_type = ActionType.CARD_READ_REFUSED
+    reason: RefusedCard = Field(strict=False)
+
+
+PAYLOAD_TYPES: dict[ActionType, type[ActionPayload]] = {
+    cls.action_type: cls
+    for cls in (
+        OperatorSessionOpened,
+        OperatorSessionClosed,
+        IdentityToQualify,
+        ConsentRecorded,
+        DmpCreated,
+        AuthorisationGranted,
+        AuthorisationRevoked,
+        ContactSet,
+        TreatingDoctorSet,
+        DmpOpened,
+        CardReadRefused,
+    )
+}
+
+
+def encode_payload(payload: ActionPayload) -> bytes:
+    """The JSON that is sealed (absent optional fields left out)."""
+    return payload.model_dump_json(exclude_none=True).encode()
+
+
+def decode_payload(action_type: str, data: bytes) -> ActionPayload:
+    """Read an opened payload with its type's class, or PayloadError."""
+    try:
+        cls = PAYLOAD_TYPES[ActionType(action_type)]
+    except ValueError:
+        raise PayloadError("unsupported_action_type") from None
+    try:
+        return cls.model_validate_json(data)
+    except ValidationError as exc:
+        raise PayloadError("invalid_payload", _where(exc.errors())) from None
+
+
+def _where(errors: list[Any]) -> str:
+    first = errors[0] if errors else {}
+    path = ".".join(str(part) for part in first.get("loc", ()))
+    message = str(first.get("msg", ""))
+    # Our own rules raise ValueError("code"): pydantic prefixes "Value error, ".
+    code = message.removeprefix("Value error, ") if message.startswith("Value error, ") else ""
+    where = path or "payload"
+    return f"{where}:{code}" if code else where

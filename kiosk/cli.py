@@ -9,12 +9,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from kiosk.cardreader.atr import CardFamily, identify_atr
+from kiosk.cardreader.atr import identify_atr
 from kiosk.cardreader.profiles.cps import ProfessionalCard
 from kiosk.cardreader.reading import CardContents, read_card
 from kiosk.cardreader.service import CardService
-from kiosk.errors import KioskError
-from kiosk.messages import describe_error
+from kiosk.core import CardFamily
+from kiosk.core.errors import KioskError, NoReaderError
+from kiosk.messages import describe_error, describe_refusal
+from kiosk.settings import KioskSettings, load_settings
 
 __all__ = ["card_to_json", "main"]
 
@@ -104,8 +106,6 @@ def _cmd_readers(_args: argparse.Namespace) -> int:
 
 def raise_no_reader() -> None:
     """No reader at all is an error for every card command."""
-    from kiosk.errors import NoReaderError
-
     raise NoReaderError(None)
 
 
@@ -120,16 +120,19 @@ def _cmd_card_read(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_store() -> Any:
+def _settings(args: argparse.Namespace) -> KioskSettings:
+    return load_settings(home=args.home, idle_s=getattr(args, "idle_s", None))
+
+
+def _open_store(settings: KioskSettings) -> Any:
     # Imported here: the card commands need no database.
-    from kiosk.config import kiosk_home
     from kiosk.sync.queue import QueueStore, open_engine
 
-    return QueueStore(open_engine(kiosk_home() / "queue.db"))
+    return QueueStore(open_engine(settings.home / "queue.db"))
 
 
 def _cmd_queue_status(args: argparse.Namespace) -> int:
-    status = _open_store().status()
+    status = _open_store(_settings(args)).status()
     if args.json:
         print(json.dumps(status.as_json(), ensure_ascii=False))
         return 0
@@ -140,7 +143,8 @@ def _cmd_queue_status(args: argparse.Namespace) -> int:
     )
     print(f"acquittées : {status.acknowledged}, dont rejetées : {len(status.rejected)}")
     for rejected in status.rejected:
-        print(f"  n° {rejected['seq']} {rejected['type']} : {rejected['reason']}")
+        reason = describe_refusal(str(rejected["reason"] or ""))
+        print(f"  n° {rejected['seq']} {rejected['type']} : {reason} ({rejected['reason']})")
     return 0
 
 
@@ -154,16 +158,16 @@ _PROBLEMS_FR = {
 }
 
 
-def _cmd_queue_verify(_args: argparse.Namespace) -> int:
+def _cmd_queue_verify(args: argparse.Namespace) -> int:
     from dmpcommon.signing import public_bytes
-    from kiosk.config import kiosk_home
     from kiosk.sync.keys import load_or_create_device_key
 
-    key_path = kiosk_home() / "device.key"
+    settings = _settings(args)
+    key_path = settings.home / "device.key"
     if not key_path.exists():
         print("kiosk : pas de clé d'appareil : enrôlez le kiosque (kiosk enroll)", file=sys.stderr)
         return EXIT_ERROR
-    store = _open_store()
+    store = _open_store(settings)
     problem = store.verify(public_bytes(load_or_create_device_key(key_path)))
     if problem is not None:
         print(
@@ -177,10 +181,9 @@ def _cmd_queue_verify(_args: argparse.Namespace) -> int:
 
 
 def _cmd_enroll(args: argparse.Namespace) -> int:
-    from kiosk.config import kiosk_home
     from kiosk.sync.enrolment import enroll
 
-    identity = enroll(kiosk_home(), central_url=args.central, token=args.token)
+    identity = enroll(_settings(args).home, central_url=args.central, token=args.token)
     print(f"kiosque enrôlé : {identity.kiosk_id} ({identity.site})")
     return 0
 
@@ -188,20 +191,15 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
 def _cmd_sync(args: argparse.Namespace) -> int:
     import threading
 
-    from kiosk.config import kiosk_home
     from kiosk.sync.client import SyncClient
-    from kiosk.sync.enrolment import load_identity
     from kiosk.sync.keys import load_or_create_device_key
     from kiosk.sync.transport import CentralClient, RequestSigner
 
-    home = kiosk_home()
-    identity = load_identity(home)
-    if identity is None:
-        print("kiosk : kiosque non enrôlé : lancez d'abord « kiosk enroll »", file=sys.stderr)
-        return EXIT_ERROR
-    signer = RequestSigner(identity.kiosk_id, load_or_create_device_key(home / "device.key"))
-    transport = CentralClient(identity.central_url, signer=signer)
-    client = SyncClient(_open_store(), transport, identity.kiosk_id)
+    settings = _settings(args)
+    identity = settings.identity()
+    key = load_or_create_device_key(settings.home / "device.key")
+    transport = CentralClient(identity.central_url, signer=RequestSigner(identity.kiosk_id, key))
+    client = SyncClient(_open_store(settings), transport, identity.kiosk_id)
     if args.once:
         report = client.sync_once()
         print(
@@ -216,11 +214,10 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_doctor(_args: argparse.Namespace) -> int:
-    from kiosk.config import kiosk_home
+def _cmd_doctor(args: argparse.Namespace) -> int:
     from kiosk.doctor import run_checks
 
-    checks = run_checks(kiosk_home())
+    checks = run_checks(_settings(args))
     width = max(len(c.name) for c in checks)
     for check in checks:
         mark = "OK   " if check.ok else "ÉCHEC"
@@ -236,18 +233,20 @@ def _cmd_doctor(_args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from kiosk.ui.app import run
 
-    return run(windowed=args.windowed)
+    return run(_settings(args), windowed=args.windowed)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Kiosque DMP")
     parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
+    parser.add_argument("--home", help="dossier de données (défaut : KIOSK_HOME)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="vérifie lecteurs, service central, clé et file").set_defaults(
         handler=_cmd_doctor
     )
     run = sub.add_parser("run", help="lance la borne (plein écran)")
     run.add_argument("--windowed", action="store_true", help="dans une fenêtre (poste de test)")
+    run.add_argument("--idle-s", type=float, help="oubli du patient après N s sans action")
     run.set_defaults(handler=_cmd_run)
     readers = sub.add_parser("readers", help="liste les lecteurs et les cartes présentes")
     readers.set_defaults(handler=_cmd_readers)

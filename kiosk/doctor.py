@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.cardreader.atr import CardFamily, identify_atr
+from kiosk.cardreader.atr import identify_atr
 from kiosk.cardreader.pcsc import PyscardBackend
-from kiosk.errors import CentralUnreachableError, KioskError
-from kiosk.sync.enrolment import KioskIdentity, load_identity
+from kiosk.core import CardFamily
+from kiosk.core.errors import CentralUnreachableError, KioskError
+from kiosk.settings import KioskIdentity, KioskSettings
 from kiosk.sync.keys import load_or_create_device_key
 from kiosk.sync.queue import QueueStore, open_engine
 from kiosk.sync.transport import CentralClient
@@ -179,9 +180,10 @@ def _queue(home: Path, identity: KioskIdentity | None) -> list[Check]:
     return lines
 
 
-def run_checks(home: Path) -> list[Check]:
+def run_checks(settings: KioskSettings) -> list[Check]:
     """Every check, in the order a technician would go."""
-    identity = load_identity(home)
+    home = settings.home
+    identity = settings.identity() if settings.enrolled else None
     checks: list[Callable[[], list[Check]]] = [
         _pcscd,
         lambda: _central(identity),

@@ -1,82 +1,67 @@
-"""The one place where errors become French sentences for the people at the counter.
+"""The one place where the kiosk's codes become French sentences for the people at the counter.
 
-Every sentence says what went wrong and what to do. Used by the command line and the
-kiosk's screens alike; nothing here names a PIN, a NIR or health data.
+The core speaks in notices (kiosk.core.notices) and errors carry codes (kiosk.core.errors);
+the screens and the command line both describe them here. Every sentence says what went
+wrong and what to do; nothing here names a PIN, a NIR or health data.
 """
 
 from __future__ import annotations
 
-from kiosk.errors import (
-    ApduError,
-    CardCommunicationError,
-    CardDataError,
-    CardMuteError,
-    CardRemovedError,
-    CentralRefusedError,
-    CentralUnreachableError,
-    KioskError,
-    NoCardError,
-    NoReaderError,
-    PcscUnavailableError,
-    PinBlockedError,
-    PinError,
-    SyncError,
-    UnknownCardError,
-    UnsupportedCardError,
-)
+from kiosk.core.errors import KioskError, NoReaderError, SettingsError
+from kiosk.core.notices import Notice, NoticeCode, notice_for
 
 __all__ = [
-    "AGENT_NO_CONTENT",
-    "CONSENT_REQUIRED",
-    "DOCTOR_INVALID",
-    "IDLE_TIMEOUT",
-    "LOGIN_FIRST",
-    "OFFLINE_LOGIN",
-    "ONE_PATIENT_AT_A_TIME",
-    "OPEN_NEEDS_NETWORK",
-    "OPERATOR_ALREADY_IN",
-    "OPERATOR_CARD_REMOVED",
-    "PATIENT_CARD_REMOVED",
-    "REASON_REQUIRED",
-    "REPRESENTATIVE_REQUIRED",
-    "TO_QUALIFY",
-    "UNEXPECTED",
-    "contact_invalid",
-    "describe_card_family",
+    "SYNC_REFUSALS",
     "describe_error",
-    "identity_not_qualified",
-    "open_refused",
+    "describe_notice",
+    "describe_refusal",
 ]
 
-# -- the counter workflow (kiosk/session.py) ---------------------------------------------------
-
-LOGIN_FIRST = "connectez-vous d'abord avec votre carte professionnelle (CPS ou CPE)"
-OPERATOR_ALREADY_IN = "une carte professionnelle est déjà connectée : retirez cette carte"
-OPERATOR_CARD_REMOVED = "carte professionnelle retirée : session fermée"
-PATIENT_CARD_REMOVED = "carte Vitale retirée : les données du patient ont été effacées"
-ONE_PATIENT_AT_A_TIME = "une seule carte Vitale à la fois : retirez la seconde carte"
-OFFLINE_LOGIN = (
-    "hors ligne : vous pouvez créer des DMP, ils seront transmis au retour du réseau ; "
-    "la consultation attend le réseau"
+_UNKNOWN_CARD = (
+    "carte inconnue (ni carte Vitale, ni carte professionnelle) : "
+    "présentez une carte Vitale 2 ou une CPS/CPE"
 )
-TO_QUALIFY = (
-    "hors ligne : l'identité sera vérifiée (INSi) au retour du réseau ; "
-    "le statut du DMP n'est pas connu"
-)
-CONSENT_REQUIRED = "cochez le consentement du patient pour créer son DMP"
-REPRESENTATIVE_REQUIRED = (
-    "patient mineur : choisissez le représentant légal parmi les adultes de la carte"
-)
-DOCTOR_INVALID = "médecin traitant : numéro RPPS (11 chiffres) ou ADELI (9 chiffres)"
-AGENT_NO_CONTENT = "le contenu du DMP est réservé aux professionnels de santé"
-REASON_REQUIRED = "accès d'urgence : indiquez le motif (il est tracé et le patient prévenu)"
-OPEN_NEEDS_NETWORK = "consultation impossible hors ligne : réessayez au retour du réseau"
-IDLE_TIMEOUT = "inactivité : les données du patient ont été effacées"
-UNEXPECTED = "erreur inattendue : réessayez, puis prévenez le support si elle revient"
-
+_CARD_REFUSED = {
+    "vitale1": "carte Vitale 1 : non prise en charge, utilisez l'appli carte Vitale "
+    "ou une carte Vitale 2",
+    "apcv": "appli carte Vitale : pas encore prise en charge à ce comptoir, "
+    "présentez la carte Vitale 2",
+    "unknown": _UNKNOWN_CARD,
+}
+_CARD_ERRORS = {
+    "pcsc_unavailable": "service de lecteur de cartes (pcscd) injoignable : "
+    "démarrez-le, puis réessayez",
+    "no_reader": "aucun lecteur de cartes : branchez un lecteur, puis réessayez",
+    "no_card": "aucune carte dans le lecteur : insérez la carte, puis réessayez",
+    "card_removed": "carte retirée pendant la lecture : réinsérez-la et laissez-la en place",
+    "card_mute": "la carte ne répond pas : retirez-la, vérifiez son sens, puis réinsérez-la",
+    "card_unknown": _UNKNOWN_CARD,
+    "card_unsupported": "carte non prise en charge à ce comptoir",
+    "card_data": "données de la carte illisibles ou incomplètes : la carte est peut-être "
+    "abîmée, orientez le patient vers sa caisse",
+    "card_apdu": "la carte a refusé une commande : retirez-la et réinsérez-la",
+    "card_communication": "erreur de communication avec la carte : retirez-la et réinsérez-la",
+}
 _QUALIFY = {
     "not_found": "identité introuvable au référentiel INS : vérifiez la carte du patient",
     "ambiguous": "identité ambiguë au référentiel INS : vérifiez l'identité du patient",
+}
+_REPRESENTATIVE = {
+    "representative_required": "patient mineur : choisissez le représentant légal parmi "
+    "les adultes de la carte",
+    "representative_not_adult": "le représentant légal doit être majeur : choisissez un "
+    "adulte de la carte",
+    "representative_for_adult": "patient majeur : il consent lui-même, sans représentant",
+}
+_CONTACT = {
+    "email_invalid": "contact de notification : adresse e-mail invalide",
+    "mobile_invalid": "contact de notification : numéro de mobile français invalide "
+    "(06 ou 07, 10 chiffres)",
+    "channel_unknown": "contact de notification : choisissez e-mail ou SMS",
+}
+_DOCTOR = {
+    "format": "médecin traitant : le numéro RPPS a 11 chiffres",
+    "key": "médecin traitant : numéro RPPS erroné (la clé ne correspond pas), vérifiez-le",
 }
 _OPEN_REFUSED = {
     "not_authorised": "vous n'êtes pas autorisé sur ce DMP : le patient peut vous autoriser",
@@ -87,90 +72,126 @@ _OPEN_REFUSED = {
     "no_medical_content_for_agents": "le contenu du DMP est réservé aux professionnels de santé",
     "no_dmp": "ce patient n'a pas de DMP",
     "dmp_closed": "ce DMP est fermé",
+    "reason_required": "accès d'urgence : indiquez le motif",
 }
-
-
-def describe_card_family(family: str) -> str:
-    """Why a card the kiosk does not read is refused."""
-    if family in _UNSUPPORTED:
-        return _UNSUPPORTED[family]
-    return (
-        "carte inconnue (ni carte Vitale, ni carte professionnelle) : "
-        "présentez une carte Vitale 2 ou une CPS/CPE"
-    )
-
-
-def identity_not_qualified(status: str) -> str:
-    return _QUALIFY.get(status, "identité non qualifiée : vérifiez la carte du patient")
-
-
-def contact_invalid(reason: str) -> str:
-    return f"contact de notification : {reason}"
-
-
-def open_refused(code: str) -> str:
-    return _OPEN_REFUSED.get(code, f"consultation refusée ({code})")
-
-
-_UNSUPPORTED = {
-    "vitale1": "carte Vitale 1 : non prise en charge, utilisez l'appli carte Vitale "
-    "ou une carte Vitale 2",
-    "apcv": "appli carte Vitale : pas encore prise en charge à ce comptoir, "
-    "présentez la carte Vitale 2",
-}
-
-
-_REFUSED = {
+# The central service's refusals, wherever they reach the kiosk (live answers, the queue's
+# receipts, the sync line).
+SYNC_REFUSALS = {
     "bad_token": "jeton d'enrôlement inconnu : vérifiez-le, ou demandez-en un nouveau",
     "token_used": "jeton d'enrôlement déjà utilisé : demandez-en un nouveau",
     "token_expired": "jeton d'enrôlement expiré : demandez-en un nouveau",
+    "kiosk_revoked": "kiosque révoqué, prévenez le support (rien n'est perdu)",
+    "unknown_kiosk": "kiosque inconnu du service central : réenrôlez-le",
+    "fork": "file d'actions en conflit avec le service central : prévenez le support",
+    "bad_signature": "signature du kiosque refusée : prévenez le support",
+    "wrong_kiosk": "actions d'un autre kiosque : prévenez le support",
+    "sequence_gap": "file d'actions incomplète pour le service central : prévenez le support",
+    "unexpected_answer": "réponse inattendue du service central : prévenez le support",
+    "unauthenticated": "session refusée par le service central : reconnectez-vous",
+    "bad_certificate": "certificat de la carte refusé par le service central",
+    "stale_attestation": "horloge du kiosque décalée : vérifiez la date et l'heure",
+    "forbidden_party": "accès au DMP interdit à votre structure",
+    "dmp_exists": "ce patient a déjà un DMP",
+    "identity_not_found": "identité introuvable au référentiel INS",
+    "identity_ambiguous": "identité ambiguë au référentiel INS",
+    "invalid_nir": "numéro de sécurité sociale invalide (clé fausse)",
+    "representative_required": _REPRESENTATIVE["representative_required"],
+    "access_not_served": "consultation inconnue du service central",
+    "invalid_payload": "action mal formée : prévenez le support",
+    "unsupported_action_type": "action inconnue du service central : mettez le kiosque à jour",
 }
+
+_SETTINGS = {
+    "float_parsing": "un nombre est attendu",
+    "int_parsing": "un nombre entier est attendu",
+    "bool_parsing": "1 ou 0 (oui ou non) est attendu",
+    "greater_than": "la valeur est trop petite",
+    "less_than_equal": "la valeur est trop grande",
+    "string_pattern_mismatch": "le format n'est pas le bon",
+    "string_too_long": "la valeur est trop longue",
+    "toml_syntax": "le fichier n'est pas du TOML valide, corrigez-le",
+}
+
+_FIXED = {
+    NoticeCode.LOGIN_FIRST: "connectez-vous d'abord avec votre carte professionnelle (CPS ou CPE)",
+    NoticeCode.OPERATOR_ALREADY_IN: "une carte professionnelle est déjà connectée : "
+    "retirez cette carte",
+    NoticeCode.OPERATOR_CARD_REMOVED: "carte professionnelle retirée : session fermée",
+    NoticeCode.PATIENT_CARD_REMOVED: "carte Vitale retirée : les données du patient ont été "
+    "effacées",
+    NoticeCode.ONE_PATIENT_AT_A_TIME: "une seule carte Vitale à la fois : retirez la seconde carte",
+    NoticeCode.PIN_FORMAT: "le code porteur a 4 à 8 chiffres : retapez-le",
+    NoticeCode.PIN_BLOCKED: "code porteur bloqué : la carte doit être débloquée auprès de l'ANS "
+    "(hors du kiosque)",
+    NoticeCode.OFFLINE_LOGIN: "hors ligne : vous pouvez créer des DMP, ils seront transmis au "
+    "retour du réseau ; la consultation attend le réseau",
+    NoticeCode.NIR_INVALID: "numéro de sécurité sociale de la carte invalide (clé fausse) : "
+    "orientez le patient vers sa caisse",
+    NoticeCode.TO_QUALIFY: "hors ligne : l'identité sera vérifiée (INSi) au retour du réseau ; "
+    "le statut du DMP n'est pas connu",
+    NoticeCode.CONSENT_REQUIRED: "cochez le consentement du patient pour créer son DMP",
+    NoticeCode.AGENT_NO_CONTENT: "le contenu du DMP est réservé aux professionnels de santé",
+    NoticeCode.REASON_REQUIRED: "accès d'urgence : choisissez le motif et précisez la situation "
+    "(il est tracé et le patient prévenu)",
+    NoticeCode.OPEN_NEEDS_NETWORK: "consultation impossible hors ligne : réessayez au retour du "
+    "réseau",
+    NoticeCode.IDLE_TIMEOUT: "inactivité : les données du patient ont été effacées",
+    NoticeCode.CENTRAL_UNREACHABLE: "service central injoignable : vérifiez le réseau ; rien "
+    "n'est perdu, réessayez",
+    NoticeCode.SYNC_ERROR: "synchronisation impossible : rien n'est perdu, prévenez le support",
+    NoticeCode.UNEXPECTED: "erreur inattendue : réessayez, puis prévenez le support si elle "
+    "revient",
+}
+
+
+def describe_refusal(reason: str) -> str:
+    """A refusal code of the central service (possibly "code:detail"), in French."""
+    code = reason.split(":", 1)[0]
+    return SYNC_REFUSALS.get(code, f"refusé par le service central ({reason})")
+
+
+def _pin_wrong(tries_left: int | None) -> str:
+    if tries_left == 1:
+        return "code porteur faux : plus qu'un seul essai avant blocage de la carte"
+    if tries_left is not None and tries_left > 1:
+        return f"code porteur faux : {tries_left} essais restants"
+    return "code porteur faux"
+
+
+def describe_notice(notice: Notice) -> str:
+    """One French line for the notice bar."""
+    code, reason = notice.code, notice.reason or ""
+    if code in _FIXED:
+        return _FIXED[code]
+    if code is NoticeCode.CARD_REFUSED:
+        return _CARD_REFUSED.get(reason, _UNKNOWN_CARD)
+    if code is NoticeCode.CARD_ERROR:
+        return _CARD_ERRORS.get(reason, _CARD_ERRORS["card_communication"])
+    if code is NoticeCode.PIN_WRONG:
+        return _pin_wrong(notice.tries_left)
+    if code is NoticeCode.IDENTITY_NOT_QUALIFIED:
+        return _QUALIFY.get(reason, "identité non qualifiée : vérifiez la carte du patient")
+    if code is NoticeCode.REPRESENTATIVE_INVALID:
+        return _REPRESENTATIVE.get(reason, _REPRESENTATIVE["representative_required"])
+    if code is NoticeCode.CONTACT_INVALID:
+        return _CONTACT.get(reason, _CONTACT["channel_unknown"])
+    if code is NoticeCode.DOCTOR_INVALID:
+        return _DOCTOR.get(reason, _DOCTOR["format"])
+    if code is NoticeCode.OPEN_REFUSED:
+        return _OPEN_REFUSED.get(reason, f"consultation refusée ({reason})")
+    if code is NoticeCode.CENTRAL_REFUSED:
+        return describe_refusal(reason)
+    raise KeyError(code)  # a code without words: the exhaustiveness test catches it
 
 
 def describe_error(error: KioskError) -> str:
     """One French line for a person: what went wrong, and what to do."""
-    if isinstance(error, PcscUnavailableError):
-        return "service de lecteur de cartes (pcscd) injoignable : démarrez-le, puis réessayez"
-    if isinstance(error, NoReaderError):
-        if error.reader:
-            return f"lecteur « {error.reader} » introuvable : vérifiez son branchement"
-        return "aucun lecteur de cartes : branchez un lecteur, puis réessayez"
-    if isinstance(error, NoCardError):
-        return "aucune carte dans le lecteur : insérez la carte, puis réessayez"
-    if isinstance(error, CardRemovedError):
-        return "carte retirée pendant la lecture : réinsérez-la et laissez-la en place"
-    if isinstance(error, CardMuteError):
-        return "la carte ne répond pas : retirez-la, vérifiez son sens, puis réinsérez-la"
-    if isinstance(error, UnsupportedCardError):
-        return _UNSUPPORTED.get(error.kind, "carte non prise en charge à ce comptoir")
-    if isinstance(error, UnknownCardError):
-        return (
-            "carte inconnue (ni carte Vitale, ni carte professionnelle) : "
-            "présentez une carte Vitale 2 ou une CPS/CPE"
-        )
-    if isinstance(error, CardDataError):
-        return (
-            "données de la carte illisibles ou incomplètes : la carte est peut-être "
-            "abîmée, orientez le patient vers sa caisse"
-        )
-    if isinstance(error, PinBlockedError):
-        return (
-            "code porteur bloqué : la carte doit être débloquée auprès de l'ANS (hors du kiosque)"
-        )
-    if isinstance(error, PinError):
-        if error.tries_left == 1:
-            return "code porteur faux : plus qu'un seul essai avant blocage de la carte"
-        if error.tries_left > 1:
-            return f"code porteur faux : {error.tries_left} essais restants"
-        return "code porteur faux"
-    if isinstance(error, ApduError):
-        return f"la carte a refusé une commande (code {error.sw:04X}) : retirez-la et réinsérez-la"
-    if isinstance(error, CardCommunicationError):
-        return "erreur de communication avec la carte : retirez-la et réinsérez-la"
-    if isinstance(error, CentralUnreachableError):
-        return "service central injoignable : vérifiez le réseau ; rien n'est perdu, réessayez"
-    if isinstance(error, CentralRefusedError):
-        return _REFUSED.get(error.code, f"refusé par le service central ({error.code})")
-    if isinstance(error, SyncError):
-        return f"synchronisation impossible ({error}) : rien n'est perdu, prévenez le support"
-    return "erreur inattendue : réessayez, puis prévenez le support si elle revient"
+    if isinstance(error, NoReaderError) and error.reader:
+        return f"lecteur « {error.reader} » introuvable : vérifiez son branchement"
+    if isinstance(error, SettingsError):
+        expected = _SETTINGS.get(error.problem, "valeur inattendue")
+        seen = f" (lu : « {error.value} »)" if error.value else ""
+        return f"réglage {error.name} invalide : {expected}{seen}"
+    if error.code == "not_enrolled":
+        return "kiosque non enrôlé : lancez d'abord « kiosk enroll »"
+    return describe_notice(notice_for(error))

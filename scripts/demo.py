@@ -22,10 +22,10 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from tests.central.harness import fixture_professional  # noqa: E402
+from tests.support.central import fixture_professional  # noqa: E402
 
 PY = sys.executable
-PHARMACIST, PHYSICIAN = "899700218896", "810100457823"
+PHARMACIST, PHYSICIAN = "899700218896", "810100457828"
 # A few records, each with a document of every category, for the cards of fixtures/cards.
 RECORDS = {
     "284027511234577": [PHARMACIST, PHYSICIAN],  # Claire MARTIN: the pharmacist may read

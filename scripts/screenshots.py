@@ -7,6 +7,7 @@ Run: `QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py`.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 import tempfile
@@ -22,17 +23,18 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from central.config import Settings  # noqa: E402
 from central.migrate import upgrade  # noqa: E402
-from kiosk.session import Step  # noqa: E402
-from kiosk.sync.enrolment import load_identity  # noqa: E402
+from kiosk.core import Step  # noqa: E402
+from kiosk.settings import load_settings  # noqa: E402
 from kiosk.ui.app import Kiosk, build_kiosk  # noqa: E402
-from kiosk.ui.window import PrintSettings  # noqa: E402
-from tests.central.dmp_helpers import add_doc, create  # noqa: E402
-from tests.central.harness import fixture_professional, login, start_server  # noqa: E402
-from tests.e2e.conftest import enrolled_home  # noqa: E402
-from tests.pcsc_helpers import card_in_slot, start_pcscd  # noqa: E402
+from kiosk.ui.information import INFORMATION_VERSION  # noqa: E402
+from tests.support.aged import write_aged_fixtures  # noqa: E402
+from tests.support.central import fixture_professional, login, start_server  # noqa: E402
+from tests.support.counter import enrolled_home  # noqa: E402
+from tests.support.dmp import add_doc, create  # noqa: E402
+from tests.support.pcsc import card_in_slot, start_pcscd  # noqa: E402
 
-CARDS = ROOT / "fixtures" / "cards"
 OUT = ROOT / "docs" / "screens"
+CARDS = ROOT / "fixtures" / "cards"  # replaced by aged copies in main()
 
 
 def pump_until(app: QApplication, done: Callable[[], bool], timeout_s: float = 10) -> None:
@@ -48,18 +50,23 @@ def main() -> None:
     start_pcscd()
     app = QApplication([])
     OUT.mkdir(parents=True, exist_ok=True)
+    global CARDS
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(db=f"sqlite:///{tmp}/central.db", home=Path(tmp) / "central")
+        CARDS, identities = write_aged_fixtures(Path(tmp) / "aged", dt.date.today())
+        settings = Settings(
+            db=f"sqlite:///{tmp}/central.db", home=Path(tmp) / "central", identities=identities
+        )
         upgrade(settings.database_url)
         server = start_server(settings)
         token = login(server, fixture_professional("899700218896"))
-        doctor = login(server, fixture_professional("810100457823"))
+        doctor = login(server, fixture_professional("810100457828"))
         create(
             server,
             token,
             "284027511234577",
-            authorised_professionals=["899700218896", "810100457823"],
+            authorised_professionals=["899700218896", "810100457828"],
         )
+        create(server, token, "279035121518989", authorised_professionals=["899700218896"])
         for category, title in (
             ("medications", "Lévothyroxine 75 µg, 1 cp le matin"),
             ("pathologies_allergies", "Allergie : pénicilline (urticaire, 2019)"),
@@ -68,13 +75,8 @@ def main() -> None:
         ):
             add_doc(server, doctor, "284027511234577", category, title)
         home = enrolled_home(server, Path(tmp) / "kiosk")
-        identity = load_identity(home)
-        if identity is None:
-            raise RuntimeError("enrolment failed")
         kiosk = build_kiosk(
-            home,
-            identity,
-            printing=PrintSettings("https://www.monespacesante.fr", pdf_dir=Path(tmp)),
+            load_settings(home=home, portal_url="https://www.monespacesante.fr", sheet_dir=tmp)
         )
         kiosk.window.resize(1024, 768)
         kiosk.window.show()
@@ -119,7 +121,7 @@ def walk(app: QApplication, kiosk: Kiosk) -> None:
             run(lambda s: s.start_creation())
             at(Step.INFORMATION)
             shot("06-information")
-            run(lambda s: s.accept_information())
+            run(lambda s: s.accept_information(INFORMATION_VERSION))
             at(Step.CONSENT)
             run(lambda s: s.update_form(consent=True, representative=0))
             pump_until(app, lambda: bool(window.view and window.view.form.consent))
@@ -142,24 +144,13 @@ def walk(app: QApplication, kiosk: Kiosk) -> None:
             shot("10-summary")
             run(lambda s: s.back())
             at(Step.PATIENT)
-            run(lambda s: s.ask_break_glass())
-            pump_until(app, lambda: True)
         at(Step.READY)
     at(Step.WELCOME)
     with card_in_slot(CARDS / "cps-medecin.json", slot=1):
         at(Step.PIN)
         window.screens[Step.PIN].type_pin("1234")  # type: ignore[attr-defined]
         at(Step.READY)
-        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
-            at(Step.HOLDERS)
-            run(lambda s: s.choose_holder(0))
-            at(Step.PATIENT)
-            run(lambda s: s.start_creation())
-            at(Step.INFORMATION)
-            run(lambda s: s.back())
-            at(Step.PATIENT)
-        at(Step.READY)
-        with card_in_slot(CARDS / "vitale-parent-deux-enfants.json", slot=0):
+        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):  # not authorised on it
             at(Step.HOLDERS)
             run(lambda s: s.choose_holder(0))
             at(Step.PATIENT)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-CARDS = ROOT / "fixtures" / "cards"
+from tests.support.paths import CARDS
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """Appending to, sealing and verifying the hash-chained audit log.
 
-Appending is one INSERT in the caller's transaction, with no lock: the entry is durable with
-the event it records. The sealer then takes entries in insertion order and chains them:
-next sequence number, previous hash, own hash, all under the head row's lock, in batches.
+Appending (central.audit.trail, the only writer) is one INSERT in the caller's transaction,
+with no lock: the entry is durable with the event it records. The sealer then takes entries
+in insertion order and chains them: next sequence number, previous hash, own hash, all
+under the head row's lock, in batches.
 Entries wait at most a sealer period (a fraction of a second) unsealed.
 """
 
@@ -15,10 +16,9 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from central.actors import Actor
 from central.audit.models import AuditEntry, AuditHead
 
 __all__ = ["GENESIS", "AuditLog", "AuditSealer", "VerifyResult", "entry_hash"]
@@ -58,34 +58,6 @@ class VerifyResult:
 
 class AuditLog:
     """The append-only log."""
-
-    @staticmethod
-    def append(
-        db: Session,
-        *,
-        actor: Actor,
-        action: str,
-        outcome: str,
-        patient_ins: str | None,
-        mode: str = "normal",
-        detail: str = "",
-        now: dt.datetime,
-    ) -> None:
-        """Record an entry in the caller's transaction; the sealer chains it later."""
-        # A Core INSERT: this runs on every request, the ORM's unit of work is not needed.
-        db.execute(
-            insert(AuditEntry).values(
-                at=now,
-                actor_id=actor.id,
-                actor_name=actor.name,
-                role=actor.role.value,
-                mode=mode,
-                patient_ins=patient_ins,
-                action=action,
-                outcome=outcome,
-                detail=detail,
-            )
-        )
 
     @staticmethod
     def seal(db: Session, *, limit: int = 2000) -> int:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from central.deps import get_state
-from central.dmp.policy import Mode
+from central.dmp.common import document_out
 from central.dmp.schemas import (
     ID_NAT,
     NIR,
@@ -20,7 +20,6 @@ from central.dmp.schemas import (
     StatusResponse,
     SummaryResponse,
 )
-from central.dmp.service import document_out
 from central.state import AppState
 
 router = APIRouter(prefix="/v1/dmp", tags=["dmp"])
@@ -33,17 +32,15 @@ IdNat = Annotated[str, Path(pattern=ID_NAT)]
 def status(ins: Ins, request: Request, state: State) -> StatusResponse:
     """The DMP's status and the operator's authorisation on it."""
     with state.operator(request) as (db, actor):
-        dmp_status, authorisation = state.dmps.status(db, actor, ins, state.now())
-    return StatusResponse.model_validate(
-        {"dmp": dmp_status, "authorisation": authorisation, "role": actor.role.value}
-    )
+        dmp_status, authorisation = state.dmp.access.status(db, actor, ins, state.now())
+    return StatusResponse(dmp=dmp_status, authorisation=authorisation, role=actor.role)
 
 
 @router.post("", response_model=CreateDmpResponse, status_code=201)
 def create(body: CreateDmpRequest, request: Request, state: State) -> CreateDmpResponse:
     """Create the DMP with the patient's (or representative's) consent."""
     with state.operator(request) as (db, actor):
-        dmp, access, code = state.dmps.create(db, actor, body, state.now())
+        dmp, access, code = state.dmp.creation.create(db, actor, body.ins, body, state.now())
     return CreateDmpResponse(
         ins=dmp.ins,
         dmp=dmp.status,
@@ -59,7 +56,7 @@ def set_professional(
 ) -> Response:
     """Authorise, revoke or block a professional, at the patient's request."""
     with state.operator(request) as (db, actor):
-        state.dmps.set_professional(db, actor, ins, id_nat, body.action, state.now())
+        state.dmp.professionals.set_professional(db, actor, ins, id_nat, body.action, state.now())
     return Response(status_code=204)
 
 
@@ -67,18 +64,18 @@ def set_professional(
 def add_document(ins: Ins, body: DocumentIn, request: Request, state: State) -> DocumentOut:
     """Add a document, or replace one (the old version stays as history)."""
     with state.operator(request) as (db, actor):
-        return document_out(state.dmps.add_document(db, actor, ins, body, state.now()))
+        return document_out(state.dmp.documents.add_document(db, actor, ins, body, state.now()))
 
 
 @router.post("/{ins}/open", response_model=SummaryResponse)
 def open_record(ins: Ins, body: OpenRequest, request: Request, state: State) -> SummaryResponse:
     """Open the record's summary: normal, SAMU regulator, or break-glass with a reason."""
     with state.operator(request) as (db, actor):
-        summary = state.dmps.open(
+        summary = state.dmp.access.open(
             db,
             actor,
             ins,
-            mode=Mode(body.mode),
+            mode=body.mode,
             reason_code=body.reason_code,
             reason_text=body.reason_text,
             now=state.now(),

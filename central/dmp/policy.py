@@ -13,21 +13,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-from central.professionals.roles import FORBIDDEN_ROLES, Role
+from central.professionals.roles import FORBIDDEN_ROLES
+from dmpcommon.vocabulary import AccessMode, Role
 
-__all__ = ["Choices", "Decision", "Labels", "Mode", "Relation", "may_manage", "may_open", "may_see"]
+__all__ = ["Choices", "Decision", "Labels", "Relation", "may_manage", "may_open", "may_see"]
 
 _PROFESSIONALS = frozenset({Role.HEALTH_PROFESSIONAL, Role.SAMU_REGULATOR})
-
-
-class Mode(StrEnum):
-    """How a DMP is opened."""
-
-    NORMAL = "normal"
-    REGULATOR = "regulateur"
-    BREAK_GLASS = "bris_de_glace"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,29 +72,29 @@ def may_manage(role: Role) -> Decision:
 
 
 def may_open(
-    role: Role, mode: Mode, choices: Choices, relation: Relation, *, dmp_open: bool = True
+    role: Role, mode: AccessMode, choices: Choices, relation: Relation, *, dmp_open: bool = True
 ) -> Decision:
     """May this actor open the record's content in this mode?"""
     if role in FORBIDDEN_ROLES:
         return _refuse("forbidden_party")
     if role in (Role.PATIENT, Role.REPRESENTATIVE):
-        return ALLOW if mode is Mode.NORMAL else _refuse("mode_not_for_patient")
+        return ALLOW if mode is AccessMode.NORMAL else _refuse("mode_not_for_patient")
     if role not in _PROFESSIONALS:
         return _refuse("no_medical_content_for_agents")
     if not dmp_open:
         return _refuse("dmp_closed")
     if relation.blocked:
         return _refuse("blocked_by_patient")
-    if mode is Mode.NORMAL:
+    if mode is AccessMode.NORMAL:
         return ALLOW if relation.authorised else _refuse("not_authorised")
-    if mode is Mode.REGULATOR:
+    if mode is AccessMode.REGULATOR:
         if role is not Role.SAMU_REGULATOR:
             return _refuse("not_a_regulator")
         return ALLOW if choices.etreat else _refuse("patient_refused_etreat")
     return ALLOW if choices.btg else _refuse("patient_refused_btg")
 
 
-def may_see(role: Role, mode: Mode, choices: Choices, labels: Labels) -> bool:
+def may_see(role: Role, mode: AccessMode, choices: Choices, labels: Labels) -> bool:
     """Once the record is open: may this actor see this document?"""
     if role is Role.PATIENT:
         return True
@@ -112,4 +104,4 @@ def may_see(role: Role, mode: Mode, choices: Choices, labels: Labels) -> bool:
         return False
     if not labels.masked_to_professionals:
         return True
-    return mode is not Mode.NORMAL and choices.masked_in_emergency
+    return mode is not AccessMode.NORMAL and choices.masked_in_emergency

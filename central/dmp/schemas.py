@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from dmpcommon.actions import CardTraits, DmpCreated, EmergencyChoices, Nir, NotificationContact
+from dmpcommon.vocabulary import (
+    REASON_TEXT_MAX,
+    REASON_TEXT_MIN,
+    AccessMode,
+    Authorisation,
+    BreakGlassReason,
+    DmpStatus,
+    Role,
+)
 
 __all__ = [
     "Category",
@@ -17,6 +27,7 @@ __all__ = [
     "EmergencyChoices",
     "NotificationContact",
     "OpenRequest",
+    "ProfessionalChange",
     "ProfessionalStatusRequest",
     "Representative",
     "StatusResponse",
@@ -24,9 +35,10 @@ __all__ = [
 ]
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
-ID_NAT = r"^[0-9A-Z]{6,32}$"
+ID_NAT = r"^[0-9A-Z]{6,32}$"  # a card's national identifier, as paths carry it
 DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 NIR = r"^[0-9]{5}([0-9]{2}|2[AB])[0-9]{8}$"
+Representative = CardTraits  # the adult holder of the card who consents for a minor
 
 
 class Category(StrEnum):
@@ -42,59 +54,12 @@ class Category(StrEnum):
     OTHER = "other"
 
 
-class Representative(BaseModel):
-    """The legal representative who consents for a minor (an adult holder of the card)."""
+class CreateDmpRequest(DmpCreated):
+    """POST /v1/dmp: the kiosk's creation online, for a qualified INS (the queued action's
+    payload, dmpcommon.actions.DmpCreated, with the INS required)."""
 
-    model_config = _STRICT
-    nom: str = Field(min_length=1, max_length=120)
-    prenom: str = Field(min_length=1, max_length=120)
-    birth_date: str = Field(pattern=DATE)
-    nir: str = Field(pattern=NIR)
-
-
-class EmergencyChoices(BaseModel):
-    """Each on by default; the patient may untick."""
-
-    model_config = _STRICT
-    etreat: bool = True
-    btg: bool = True
-    masked: bool = True
-
-
-class NotificationContact(BaseModel):
-    """E-mail or French mobile number."""
-
-    model_config = _STRICT
-    channel: Literal["email", "sms"]
-    address: str = Field(min_length=3, max_length=254)
-
-    @model_validator(mode="after")
-    def _check_address(self) -> NotificationContact:
-        from dmpcommon.contact import ContactError, normalise_contact
-
-        try:
-            self.address = normalise_contact(self.channel, self.address)
-        except ContactError as exc:
-            raise ValueError(str(exc)) from exc
-        return self
-
-
-class CreateDmpRequest(BaseModel):
-    """Creation with consent, at a kiosk."""
-
-    model_config = _STRICT
-    ins: str = Field(pattern=NIR)
-    consent: Literal[True]
-    information_version: str = Field(min_length=1, max_length=32)
-    representative: Representative | None = None
-    emergency: EmergencyChoices = EmergencyChoices()
-    contact: NotificationContact | None = None
-    treating_doctor: str | None = Field(default=None, pattern=ID_NAT)
-    authorised_professionals: list[str] = Field(default_factory=list, max_length=50)
-    # Set by a kiosk that prints the access sheet before the creation reaches the service
-    # (offline); otherwise the service draws them.
-    access_identifier: str | None = Field(default=None, pattern=r"^[A-HJ-NP-Z2-9]{10}$")
-    activation_code: str | None = Field(default=None, pattern=r"^[0-9]{8}$")
+    ins: Nir
+    identity: None = None
 
 
 class CreateDmpResponse(BaseModel):
@@ -110,16 +75,24 @@ class CreateDmpResponse(BaseModel):
 class StatusResponse(BaseModel):
     """DMP status and the operator's authorisation on it."""
 
-    dmp: Literal["VALIDE", "NON_EXISTE", "FERME"]
-    authorisation: Literal["AUTORISE", "NON_AUTORISE", "BLOQUE"]
-    role: str
+    dmp: DmpStatus
+    authorisation: Authorisation
+    role: Role
+
+
+class ProfessionalChange(StrEnum):
+    """What happens to a professional's standing on the record."""
+
+    AUTHORISE = "authorise"
+    REVOKE = "revoke"
+    BLOCK = "block"
 
 
 class ProfessionalStatusRequest(BaseModel):
     """Authorise, revoke or block a professional."""
 
     model_config = _STRICT
-    action: Literal["authorise", "revoke", "block"]
+    action: ProfessionalChange = Field(strict=False)  # a JSON string naming the change
 
 
 class DocumentIn(BaseModel):
@@ -155,16 +128,18 @@ class OpenRequest(BaseModel):
     """Opening the record: normal, regulator, or break-glass with a reason."""
 
     model_config = _STRICT
-    mode: Literal["normal", "regulateur", "bris_de_glace"] = "normal"
-    reason_code: str | None = Field(default=None, pattern=r"^[A-Z_]{2,32}$")
-    reason_text: str | None = Field(default=None, min_length=5, max_length=500)
+    mode: AccessMode = Field(default=AccessMode.NORMAL, strict=False)
+    reason_code: BreakGlassReason | None = Field(default=None, strict=False)
+    reason_text: str | None = Field(
+        default=None, min_length=REASON_TEXT_MIN, max_length=REASON_TEXT_MAX
+    )
 
 
 class SummaryResponse(BaseModel):
     """What an authorised professional sees on opening the record."""
 
     ins: str
-    mode: str
+    mode: AccessMode
     medications: list[DocumentOut]
     pathologies_allergies: list[DocumentOut]
     care_history_24_months: list[DocumentOut]

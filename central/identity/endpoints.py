@@ -7,32 +7,24 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from central.deps import get_state
-from central.identity.schemas import QualifyRequest, QualifyResponse
+from central.identity.schemas import QualifyResponse
 from central.identity.service import qualify_traced
 from central.state import AppState
+from dmpcommon.actions import CardTraits
 
 router = APIRouter(prefix="/v1/identity", tags=["identity"])
 State = Annotated[AppState, Depends(get_state)]
 
 
 @router.post("/qualify", response_model=QualifyResponse, response_model_exclude_none=True)
-def qualify(body: QualifyRequest, request: Request, state: State) -> QualifyResponse:
+def qualify(body: CardTraits, request: Request, state: State) -> QualifyResponse:
     """Qualify the identity read from a card into an INS (operators only)."""
     with state.operator(request) as (db, actor):
-        result = qualify_traced(
-            state.register,
-            db,
-            actor,
-            nom=body.nom,
-            prenom=body.prenom,
-            birth_date=body.birth_date,
-            nir=body.nir,
-            now=state.now(),
-        )
+        result = qualify_traced(state.register, db, actor, body, now=state.now())
     if result.person is None:
-        return QualifyResponse(status=result.status)  # type: ignore[arg-type]
+        return QualifyResponse(status=result.status)
     return QualifyResponse(
-        status="qualified",
+        status=result.status,
         ins=result.person.ins,
         oid=result.person.oid,
         traits=result.person.traits(),

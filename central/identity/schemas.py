@@ -1,29 +1,18 @@
-"""Wire shapes of identity qualification."""
+"""Wire shapes of identity qualification (the request is dmpcommon.actions.CardTraits)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from pydantic import BaseModel
 
-from pydantic import BaseModel, ConfigDict, Field
+from dmpcommon.vocabulary import QualificationStatus
 
-__all__ = ["QualifyRequest", "QualifyResponse"]
-
-
-class QualifyRequest(BaseModel):
-    """The traits read from a card."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    nom: str = Field(min_length=1, max_length=120)
-    prenom: str = Field(min_length=1, max_length=120)
-    birth_date: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-    nir: str = Field(pattern=r"^[0-9]{5}([0-9]{2}|2[ABab])[0-9]{8}$")
+__all__ = ["QualifyResponse"]
 
 
 class QualifyResponse(BaseModel):
     """qualified with INS, OID and reference traits; or not_found / ambiguous."""
 
-    status: Literal["qualified", "not_found", "ambiguous"]
+    status: QualificationStatus
     ins: str | None = None
     oid: str | None = None
     traits: dict[str, object] | None = None

@@ -16,10 +16,12 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
-from central.audit.service import AuditLog
+from central.audit.trail import AuditAction, AuditOutcome, trace, trace_kept
 from central.config import TEST_OIDS
 from central.errors import BadRequest
 from dmpcommon import InvalidNirError, check_nir
+from dmpcommon.actions import CardTraits
+from dmpcommon.vocabulary import QualificationStatus
 
 __all__ = ["IdentityRegister", "Person", "QualifyResult", "normalise", "qualify_traced"]
 
@@ -63,7 +65,7 @@ class Person:
 class QualifyResult:
     """qualified (with the person), not_found or ambiguous."""
 
-    status: str
+    status: QualificationStatus
     person: Person | None = None
 
 
@@ -117,37 +119,37 @@ class IdentityRegister:
             and any(normalise(first) == wanted_prenom for first in p.prenoms)
         }
         if not matches:
-            return QualifyResult("not_found")
+            return QualifyResult(QualificationStatus.NOT_FOUND)
         if len(matches) > 1:
-            return QualifyResult("ambiguous")
-        return QualifyResult("qualified", next(iter(matches.values())))
+            return QualifyResult(QualificationStatus.AMBIGUOUS)
+        return QualifyResult(QualificationStatus.QUALIFIED, next(iter(matches.values())))
 
 
 def qualify_traced(
     register: IdentityRegister,
     db: Session,
     actor: Actor,
+    traits: CardTraits,
     *,
-    nom: str,
-    prenom: str,
-    birth_date: str,
-    nir: str,
     now: dt.datetime,
-    detail: str = "",
+    queued: bool = False,
 ) -> QualifyResult:
-    """Qualify card traits and trace it (live, or as a queued action: `detail`)."""
+    """Qualify card traits and trace it. A queued qualification's trace stays even when the
+    action it belongs to is then rejected (the attempt happened)."""
     try:
-        checked = check_nir(nir)
+        checked = check_nir(traits.nir)
     except InvalidNirError as exc:
         raise BadRequest(f"NIR invalide ({exc.reason})", code="invalid_nir") from exc
-    result = register.qualify(nom=nom, prenom=prenom, birth_date=birth_date, nir=checked)
-    AuditLog.append(
+    result = register.qualify(
+        nom=traits.nom, prenom=traits.prenom, birth_date=traits.birth_date, nir=checked
+    )
+    (trace_kept if queued else trace)(
         db,
-        actor=actor,
-        action="identity_qualify",
-        outcome=result.status,
-        patient_ins=result.person.ins if result.person else None,
-        detail=detail,
+        actor,
+        AuditAction.IDENTITY_QUALIFY,
         now=now,
+        outcome=AuditOutcome(result.status.value),
+        patient_ins=result.person.ins if result.person else None,
+        detail="queued" if queued else "",
     )
     return result

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from dmpcommon.vocabulary import AccessMode
+
 __all__ = ["emergency_access", "first_access", "new_document", "one_time_code"]
 
 
@@ -27,10 +29,12 @@ def first_access(who: str, at: dt.datetime, portal_url: str) -> tuple[str, str]:
     )
 
 
-def emergency_access(who: str, mode: str, at: dt.datetime, portal_url: str) -> tuple[str, str]:
+def emergency_access(
+    who: str, mode: AccessMode, at: dt.datetime, portal_url: str
+) -> tuple[str, str]:
     kind = (
         "par le régulateur du SAMU"
-        if mode == "regulateur"
+        if mode is AccessMode.REGULATOR
         else "en accès d'urgence (bris de glace)"
     )
     return (

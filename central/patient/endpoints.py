@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from central.deps import get_state
+from central.dmp.common import document_out
 from central.dmp.schemas import (
     ID_NAT,
     DocumentIn,
@@ -14,7 +15,6 @@ from central.dmp.schemas import (
     EmergencyChoices,
     ProfessionalStatusRequest,
 )
-from central.dmp.service import document_out
 from central.errors import Unauthenticated
 from central.patient import record
 from central.patient.schemas import (
@@ -88,7 +88,9 @@ def set_professional(
     with state.patient(request) as (db, actor):
         if actor.patient_ins is None:
             raise Unauthenticated("patient session required")
-        state.dmps.set_professional(db, actor, actor.patient_ins, id_nat, body.action, state.now())
+        state.dmp.professionals.set_professional(
+            db, actor, actor.patient_ins, id_nat, body.action, state.now()
+        )
     return Response(status_code=204)
 
 
@@ -115,5 +117,5 @@ def add_document(body: DocumentIn, request: Request, state: State) -> DocumentOu
         if actor.patient_ins is None:
             raise Unauthenticated("patient session required")
         return document_out(
-            state.dmps.add_document(db, actor, actor.patient_ins, body, state.now())
+            state.dmp.documents.add_document(db, actor, actor.patient_ins, body, state.now())
         )

@@ -10,26 +10,28 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.audit.models import AuditEntry
 from central.audit.service import AuditLog
+from central.audit.trail import AuditAction, trace
 from central.dmp import repository
+from central.dmp.common import choices_of, document_out
 from central.dmp.models import DmpProfessional
-from central.dmp.policy import Labels, Mode, may_see
+from central.dmp.policy import Labels, may_see
 from central.dmp.schemas import Category, DocumentOut, EmergencyChoices, NotificationContact
-from central.dmp.service import choices_of, document_out
 from central.errors import Unauthenticated
 from central.patient.schemas import AccessLogEntry, NotificationPreferences, PatientRecord
+from dmpcommon.vocabulary import AccessMode, ContactChannel
 
 __all__ = ["access_log", "read_record", "set_emergency", "set_notifications"]
 
 # Entries of the log a patient is shown: accesses by others, and their own decisions.
 _SHOWN = {
-    "open",
-    "status",
-    "create",
-    "add_document",
-    "professional_authorise",
-    "professional_revoke",
-    "professional_block",
-    "identity_qualify",
+    AuditAction.OPEN,
+    AuditAction.STATUS,
+    AuditAction.CREATE,
+    AuditAction.ADD_DOCUMENT,
+    AuditAction.PROFESSIONAL_AUTHORISE,
+    AuditAction.PROFESSIONAL_REVOKE,
+    AuditAction.PROFESSIONAL_BLOCK,
+    AuditAction.IDENTITY_QUALIFY,
 }
 
 
@@ -51,7 +53,7 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
         reverse=True,
     ):
         labels = Labels(doc.masked_to_professionals, doc.invisible_to_representatives)
-        if may_see(actor.role, Mode.NORMAL, choices, labels):
+        if may_see(actor.role, AccessMode.NORMAL, choices, labels):
             by_category[doc.category].append(document_out(doc))
     professionals = [
         {"id_nat": p.id_nat, "status": p.status}
@@ -62,13 +64,11 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
         )
     ]
     contact = (
-        NotificationContact(channel=dmp.notify_channel, address=dmp.notify_address)  # type: ignore[arg-type]
+        NotificationContact(channel=ContactChannel(dmp.notify_channel), address=dmp.notify_address)
         if dmp.notify_channel and dmp.notify_address
         else None
     )
-    AuditLog.append(
-        db, actor=actor, action="patient_read", outcome="done", patient_ins=ins, now=now
-    )
+    trace(db, actor, AuditAction.PATIENT_READ, now=now, patient_ins=ins)
     return PatientRecord(
         ins=dmp.ins,
         nom=dmp.nom,
@@ -97,7 +97,9 @@ def access_log(db: Session, actor: Actor) -> list[AccessLogEntry]:
             mode=e.mode,
             action=e.action,
             outcome=e.outcome,
-            reason=e.detail if e.mode == Mode.BREAK_GLASS.value or e.outcome == "refused" else None,
+            reason=e.detail
+            if e.mode == AccessMode.BREAK_GLASS.value or e.outcome == "refused"
+            else None,
         )
         for e in entries
         if e.action in _SHOWN and not e.actor_id.startswith("patient:")
@@ -108,14 +110,13 @@ def set_emergency(db: Session, actor: Actor, choices: EmergencyChoices, now: dt.
     """Change the emergency choices (ETREAT, BTG, MASKED)."""
     dmp = repository.get_dmp(db, _ins(actor))
     dmp.etreat, dmp.btg, dmp.masked_in_emergency = choices.etreat, choices.btg, choices.masked
-    AuditLog.append(
+    trace(
         db,
-        actor=actor,
-        action="emergency_choices",
-        outcome="done",
+        actor,
+        AuditAction.EMERGENCY_CHOICES,
+        now=now,
         patient_ins=dmp.ins,
         detail=f"etreat={int(choices.etreat)};btg={int(choices.btg)};masked={int(choices.masked)}",
-        now=now,
     )
 
 
@@ -125,15 +126,9 @@ def set_notifications(
     """Change the channel and which events are notified."""
     dmp = repository.get_dmp(db, _ins(actor))
     if prefs.contact is not None:
-        dmp.notify_channel, dmp.notify_address = prefs.contact.channel, prefs.contact.address
+        dmp.notify_channel = prefs.contact.channel.value
+        dmp.notify_address = prefs.contact.address
     dmp.notify_new_document = prefs.new_document
     dmp.notify_first_access = prefs.first_access
     dmp.notify_emergency = prefs.emergency
-    AuditLog.append(
-        db,
-        actor=actor,
-        action="notification_preferences",
-        outcome="done",
-        patient_ins=dmp.ins,
-        now=now,
-    )
+    trace(db, actor, AuditAction.NOTIFICATION_PREFERENCES, now=now, patient_ins=dmp.ins)

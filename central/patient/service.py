@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
-from central.audit.service import AuditLog
+from central.audit.trail import AuditAction, trace
+from central.db import keep_on_failure
 from central.dmp.models import Dmp, PatientAccess
-from central.dmp.service import age_on
 from central.errors import Gone, TooManyRequests, Unauthenticated
 from central.notify import messages
 from central.notify.service import Notifier
 from central.patient.models import OneTimeCode, PatientSession
-from central.professionals.roles import Role
-from central.security import hash_secret, new_code, new_token, same_secret
+from central.security import hash_secret, new_token, same_secret
 from dmpcommon import InvalidNirError, check_nir
+from dmpcommon.identifiers import ONE_TIME_CODE_LENGTH, new_numeric_code
+from dmpcommon.people import BirthDate
+from dmpcommon.vocabulary import Role
 
 __all__ = ["PatientService"]
 
@@ -28,10 +30,8 @@ def _patient_actor(dmp: Dmp, token_hash: str, today: dt.date) -> Actor:
     # A minor's record is opened by the legal representative who consented for them:
     # documents labelled INVISIBLE_REPRESENTANTS_LEGAUX stay hidden from that session.
     role = Role.PATIENT
-    if dmp.consent_by == "representative":
-        age = age_on(dmp.birth_date, today)
-        if age is None or age < 18:
-            role = Role.REPRESENTATIVE
+    if dmp.consent_by == "representative" and BirthDate.parse(dmp.birth_date).minor_on(today):
+        role = Role.REPRESENTATIVE
     return Actor(
         id=f"patient:{dmp.ins}",
         name=f"{dmp.prenom} {dmp.nom}",
@@ -74,13 +74,12 @@ class PatientService:
                 expires_at=now + self.session_length,
             )
         )
-        AuditLog.append(
+        trace(
             db,
-            actor=_patient_actor(dmp, token_hash, now.date()),
-            action="patient_login",
-            outcome="done",
-            patient_ins=dmp.ins,
+            _patient_actor(dmp, token_hash, now.date()),
+            AuditAction.PATIENT_LOGIN,
             now=now,
+            patient_ins=dmp.ins,
         )
         return token
 
@@ -104,8 +103,14 @@ class PatientService:
         if not same_secret(
             access.activation_hash, hash_secret(self.key, code.strip(), purpose="activation")
         ):
-            access.activation_tries += 1  # counts even though the request fails
-            raise Unauthenticated("identifiant ou code incorrect", code="bad_activation", keep=True)
+            # The failed try counts even though the request fails.
+            keep_on_failure(
+                db,
+                update(PatientAccess)
+                .where(PatientAccess.dmp_ins == access.dmp_ins)
+                .values(activation_tries=PatientAccess.activation_tries + 1),
+            )
+            raise Unauthenticated("identifiant ou code incorrect", code="bad_activation")
         access.activation_hash = None
         access.activated_at = now
         dmp = db.get(Dmp, access.dmp_ins)
@@ -144,7 +149,7 @@ class PatientService:
             raise TooManyRequests(
                 "trop de codes demandés : réessayez dans une heure", code="too_many_codes"
             )
-        code = new_code(6)
+        code = new_numeric_code(ONE_TIME_CODE_LENGTH)
         row = OneTimeCode(
             dmp_ins=dmp.ins,
             code_hash=hash_secret(self.key, code, purpose="otp"),
@@ -186,10 +191,16 @@ class PatientService:
             raise Gone("code expiré : demandez-en un nouveau", code="code_expired")
         if row.tries >= self.otp_max_tries:
             raise TooManyRequests("trop d'essais : demandez un nouveau code", code="too_many_tries")
-        row.tries += 1
         if not same_secret(row.code_hash, hash_secret(self.key, code.strip(), purpose="otp")):
             # The failed try counts even though the request fails.
-            raise Unauthenticated("code incorrect", code="bad_code", keep=True)
+            keep_on_failure(
+                db,
+                update(OneTimeCode)
+                .where(OneTimeCode.id == row.id)
+                .values(tries=OneTimeCode.tries + 1),
+            )
+            raise Unauthenticated("code incorrect", code="bad_code")
+        row.tries += 1
         row.used_at = now
         return self._open_session(db, dmp, now)
 

@@ -23,11 +23,18 @@ from sqlalchemy.orm import Session
 
 from central.actors import Actor
 from central.deps import get_state
-from central.dmp.schemas import Category, DocumentIn, EmergencyChoices, NotificationContact
+from central.dmp.schemas import (
+    Category,
+    DocumentIn,
+    EmergencyChoices,
+    NotificationContact,
+    ProfessionalChange,
+)
 from central.errors import ServiceError, Unauthenticated
 from central.patient import record
 from central.patient.schemas import NotificationPreferences
 from central.state import AppState
+from dmpcommon.vocabulary import AccessMode, ContactChannel
 
 __all__ = ["router"]
 
@@ -54,9 +61,9 @@ ROLE_LABELS = {
     "representant_legal": "représentant légal",
 }
 MODE_LABELS = {
-    "normal": "accès normal",
-    "regulateur": "régulation SAMU",
-    "bris_de_glace": "accès d'urgence (bris de glace)",
+    AccessMode.NORMAL: "accès normal",
+    AccessMode.REGULATOR: "régulation SAMU",
+    AccessMode.BREAK_GLASS: "accès d'urgence (bris de glace)",
 }
 ADDITIONS = {
     "contact": (Category.EMERGENCY_CONTACTS, "Personne à prévenir"),
@@ -66,7 +73,7 @@ ADDITIONS = {
 
 
 def _csrf(state: AppState, token: str) -> str:
-    return hmac.new(state.settings.secret_key(), b"csrf\x00" + token.encode(), sha256).hexdigest()
+    return hmac.new(state.keys.secret, b"csrf\x00" + token.encode(), sha256).hexdigest()
 
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -260,7 +267,7 @@ def add(
         request,
         state,
         csrf,
-        lambda db, actor: state.dmps.add_document(
+        lambda db, actor: state.dmp.documents.add_document(
             db, actor, str(actor.patient_ins), document, state.now()
         ),
     )
@@ -279,14 +286,14 @@ def set_professional(
     request: Request,
     state: State,
     id_nat: Annotated[str, Form(pattern=r"^[0-9A-Z]{6,32}$")],
-    action: Annotated[str, Form(pattern=r"^(authorise|revoke|block)$")],
+    action: Annotated[ProfessionalChange, Form()],
     csrf: Annotated[str, Form(max_length=100)],
 ) -> Response:
     failed = _change(
         request,
         state,
         csrf,
-        lambda db, actor: state.dmps.set_professional(
+        lambda db, actor: state.dmp.professionals.set_professional(
             db, actor, str(actor.patient_ins), id_nat, action, state.now()
         ),
     )
@@ -332,14 +339,14 @@ def set_notifications(
     request: Request,
     state: State,
     csrf: Annotated[str, Form(max_length=100)],
-    channel: Annotated[str, Form(pattern=r"^(email|sms)$")],
+    channel: Annotated[ContactChannel, Form()],
     address: Annotated[str, Form(max_length=254)],
     new_document: Annotated[bool, Form()] = False,
     first_access: Annotated[bool, Form()] = False,
     emergency: Annotated[bool, Form()] = False,
 ) -> Response:
     try:
-        contact = NotificationContact(channel=channel, address=address)  # type: ignore[arg-type]
+        contact = NotificationContact(channel=channel, address=address)
     except ValidationError:
         return _render(
             request, state, "notifications.html", message="adresse e-mail ou mobile invalide"

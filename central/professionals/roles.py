@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from central.actors import HEALTH_PROFESSIONS
+from dmpcommon.vocabulary import Role
 
 __all__ = ["FORBIDDEN_ROLES", "HEALTH_PROFESSIONS", "SECTOR_FORBIDDEN_ROLE", "Role", "role_for"]
-
-
-class Role(StrEnum):
-    """Roles the access rules know."""
-
-    PATIENT = "patient"
-    REPRESENTATIVE = "representant_legal"
-    HEALTH_PROFESSIONAL = "professionnel_sante"
-    SAMU_REGULATOR = "regulateur_samu"
-    ADMINISTRATIVE_AGENT = "agent_administratif"
-    EMPLOYER = "employeur"
-    INSURER = "assureur"
-    BANK = "banque"
-    OCCUPATIONAL_MEDICINE = "medecine_travail"
 
 
 # The law keeps these out of the DMP whatever the patient says (CSP L.1111-18).
@@ -28,15 +15,6 @@ SECTOR_FORBIDDEN_ROLE = {
     "assureur": Role.INSURER,
     "banque": Role.BANK,
     "medecine_travail": Role.OCCUPATIONAL_MEDICINE,
-}
-# TRE_G15 profession codes of health professionals.
-HEALTH_PROFESSIONS = {
-    "10": "médecin",
-    "21": "pharmacien",
-    "40": "chirurgien-dentiste",
-    "50": "sage-femme",
-    "60": "infirmier",
-    "70": "masseur-kinésithérapeute",
 }
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
-from central.audit.service import AuditLog
+from central.audit.trail import AuditAction, trace
 from central.errors import BadRequest, Unauthenticated
 from central.professionals.models import OperatorSession
 from central.professionals.roles import Role, role_for
@@ -183,14 +183,12 @@ class ProfessionalService:
         )
         db.add(row)
         db.flush()
-        AuditLog.append(
+        trace(
             db,
-            actor=actor_of(row),
-            action="operator_login",
-            outcome="done",
-            patient_ins=None,
-            detail=f"kiosk={kiosk_id}" + (";queued" if queued else ""),
+            actor_of(row),
+            AuditAction.OPERATOR_LOGIN,
             now=now,
+            detail=f"kiosk={kiosk_id}" + (";queued" if queued else ""),
         )
         return token, row
 
@@ -219,14 +217,7 @@ class ProfessionalService:
         row = db.get(OperatorSession, actor.session_id)
         if row is not None and row.closed_at is None:
             row.closed_at = now
-            AuditLog.append(
-                db,
-                actor=actor,
-                action="operator_logout",
-                outcome="done",
-                patient_ins=None,
-                now=now,
-            )
+            trace(db, actor, AuditAction.OPERATOR_LOGOUT, now=now)
 
 
 class _SessionColumns(Protocol):

@@ -30,20 +30,20 @@ def enroll(body: EnrollRequest, state: State) -> EnrollResponse:
     with state.unit_of_work() as db:
         kiosk = service.enroll(
             db,
-            key=state.settings.secret_key(),
+            key=state.keys.secret,
             token=body.token,
             public_key_hex=body.public_key,
             now=state.now(),
         )
     return EnrollResponse(
-        kiosk_id=kiosk.id, site=kiosk.site, central_key=state.settings.sealing_key()[1].hex()
+        kiosk_id=kiosk.id, site=kiosk.site, central_key=state.keys.sealing_public.hex()
     )
 
 
 @router.get("/sync/key", response_model=SealingKeyResponse)
 def sealing_key(state: State) -> SealingKeyResponse:
     """The central service's X25519 sealing key (public)."""
-    return SealingKeyResponse(central_key=state.settings.sealing_key()[1].hex())
+    return SealingKeyResponse(central_key=state.keys.sealing_public.hex())
 
 
 async def raw_body(request: Request) -> bytes:
@@ -73,12 +73,14 @@ def sync_batch(
         )
         if signer != body.kiosk_id:
             raise Forbidden("signed by another kiosk", code="wrong_kiosk")
-        results = ingest(
+        ingested = ingest(
             db,
             kiosk_id=body.kiosk_id,
             items=[(item.envelope, item.signature) for item in body.items],
-            sealing_key=state.settings.sealing_key()[0],
-            appliers=lambda: appliers(state.professionals, state.dmps, state.register),
+            sealing_key=state.keys.sealing_private,
+            appliers=lambda: appliers(state.professionals, state.dmp, state.register),
             now=state.now(),
         )
-    return {"results": [r.as_json() for r in results]}
+    if ingested.refusal is not None:  # raised once what came before it is committed
+        raise ingested.refusal
+    return {"results": [r.as_json() for r in ingested.results]}

@@ -13,36 +13,49 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from central.db import drop_kept, kept_mark, replay_kept
 from central.errors import Conflict, Forbidden, NotFound, ServiceError
 from central.sync.models import Kiosk, Receipt
+from dmpcommon.actions import ActionPayload, PayloadError, decode_payload
 from dmpcommon.envelope import ActionEnvelope, EnvelopeError, envelope_hash
 from dmpcommon.sealing import SealingError, open_sealed
 from dmpcommon.signing import SignatureError, verify
 
-__all__ = ["Action", "Applier", "ItemResult", "ingest"]
+__all__ = ["Action", "Applier", "Ingested", "ItemResult", "ingest"]
+
+P = TypeVar("P", bound=ActionPayload, covariant=True)
+_REASON_MAX = 200  # the receipt's column
 
 
 @dataclass(frozen=True, slots=True)
-class Action:
-    """One action whose payload opened, as an applier sees it."""
+class Action(Generic[P]):
+    """One action whose payload opened and validated, as an applier sees it."""
 
     db: Session
     kiosk: Kiosk
     envelope: ActionEnvelope
-    payload: dict[str, Any]
+    payload: P  # dmpcommon.actions: the class the kiosk built it with
     at: dt.datetime  # the kiosk's time: an offline session is judged as of then
 
 
 # An applier raises a ServiceError to reject the action ("rejected: code").
-Applier = Callable[[Action], None]
+Applier = Callable[[Action[Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """The answers for a batch, and the refusal that stopped it, if one did. What was
+    answered before a refusal (and the kiosk's flag) is committed all the same."""
+
+    results: list[ItemResult]
+    refusal: ServiceError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +90,16 @@ class _NeedsSavepoints(Exception):
     """An action was rejected in a batch run without savepoints: run it again with them."""
 
 
+class _Refused(Exception):
+    """The batch stops here (a fork, a bad signature): the kiosk is flagged, what came
+    before is kept, and the request is answered with `error`."""
+
+    def __init__(self, error: ServiceError, results: list[ItemResult]) -> None:
+        super().__init__(error.code)
+        self.error = error
+        self.results = results
+
+
 def _b64(value: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
@@ -92,7 +115,7 @@ def ingest(
     sealing_key: bytes,
     appliers: Callable[[], dict[str, Applier]],
     now: dt.datetime,
-) -> list[ItemResult]:
+) -> Ingested:
     """Ingest a batch of (envelope base64, signature base64); the caller commits.
 
     `appliers()` gives a fresh table of appliers for each pass (they may hold rows between
@@ -104,21 +127,27 @@ def ingest(
     rejected action leaves nothing behind. The request's spent nonce stays either way.
     """
     run = _Run(db, kiosk_id, sealing_key, appliers(), now)  # locks the kiosk's row first
+    mark = kept_mark(db)
     optimistic = db.begin_nested()  # one savepoint for the batch, not one per action
     try:
         results = run.batch(items, savepoints=False)
     except _NeedsSavepoints:
         optimistic.rollback()
+        drop_kept(db, mark)  # the actions run again: their kept traces are written again
         db.expire_all()  # nothing the rolled-back pass loaded or made is trusted again
-        return _Run(db, kiosk_id, sealing_key, appliers(), now).batch(items, savepoints=True)
-    except ServiceError as exc:
-        (optimistic.commit if exc.keep else optimistic.rollback)()
-        raise
+        run = _Run(db, kiosk_id, sealing_key, appliers(), now)
+        try:
+            return Ingested(run.batch(items, savepoints=True))
+        except _Refused as refused:
+            return Ingested(refused.results, refused.error)
+    except _Refused as refused:
+        optimistic.commit()
+        return Ingested(refused.results, refused.error)
     except BaseException:
         optimistic.rollback()
         raise
     optimistic.commit()
-    return results
+    return Ingested(results)
 
 
 class _Run:
@@ -161,11 +190,13 @@ class _Run:
         self.kiosk.last_seq, self.kiosk.last_hash = self.last_seq, self.last_hash
         self.db.flush()
 
-    def _flag(self, problem: str, code: str, detail: str = "") -> Conflict:
+    def _flag(
+        self, problem: str, code: str, results: list[ItemResult], detail: str = ""
+    ) -> _Refused:
         """Flag the kiosk; the flag and the batch's envelopes before this one are kept."""
         self._save()
         self.kiosk.flagged = problem[:200]
-        return Conflict(problem + detail, code=code, keep=True)
+        return _Refused(Conflict(problem + detail, code=code), results)
 
     def _known(self, decoded: list[tuple[bytes, ActionEnvelope]]) -> dict[int | str, Receipt]:
         """Receipts already recorded for the batch's sequences or action ids: one query."""
@@ -205,16 +236,21 @@ class _Run:
         for data, envelope in decoded:
             if envelope is _BAD:
                 raise self._flag(
-                    f"bad envelope or signature after seq {self.last_seq}", "bad_signature"
+                    f"bad envelope or signature after seq {self.last_seq}", "bad_signature", results
                 )
             if envelope.kiosk_id != self.kiosk.id:
-                raise self._flag(f"envelope for another kiosk at seq {envelope.seq}", "wrong_kiosk")
+                raise self._flag(
+                    f"envelope for another kiosk at seq {envelope.seq}", "wrong_kiosk", results
+                )
             digest = envelope_hash(data)
             seen = known.get(envelope.seq) or known.get(envelope.action_id)
             if seen is not None:
                 if seen.envelope_hash != digest or seen.seq != envelope.seq:
                     raise self._flag(
-                        f"fork at seq {envelope.seq}", "fork", ": other bytes already recorded"
+                        f"fork at seq {envelope.seq}",
+                        "fork",
+                        results,
+                        ": other bytes already recorded",
                     )
                 results.append(ItemResult(seen.seq, "recorded", seen.outcome, seen.reason))
                 continue
@@ -222,7 +258,7 @@ class _Run:
                 results.append(ItemResult(envelope.seq, "gap", expected=self.last_seq + 1))
                 break
             if envelope.prev_hash != self.last_hash:
-                raise self._flag(f"chain broken at seq {envelope.seq}", "fork")
+                raise self._flag(f"chain broken at seq {envelope.seq}", "fork", results)
             outcome, reason = _apply(
                 self.db, self.kiosk, envelope, self.sealing_key, self.appliers, savepoints
             )
@@ -252,35 +288,34 @@ def _apply(
     appliers: dict[str, Applier],
     savepoints: bool,
 ) -> tuple[str, str | None]:
+    try:
+        plaintext = open_sealed(
+            sealing_key, envelope.enc, envelope.ciphertext, header=envelope.header_bytes()
+        )
+    except SealingError:
+        return "rejected", "payload_does_not_open"
+    try:
+        payload = decode_payload(envelope.action_type, plaintext)
+    except PayloadError as exc:  # refused alone, with where and why
+        return "rejected", exc.code[:_REASON_MAX]
     applier = appliers.get(envelope.action_type)
     if applier is None:
         return "rejected", "unsupported_action_type"
-    try:
-        payload = json.loads(
-            open_sealed(
-                sealing_key, envelope.enc, envelope.ciphertext, header=envelope.header_bytes()
-            )
-        )
-    except (SealingError, json.JSONDecodeError):
-        return "rejected", "payload_does_not_open"
-    if not isinstance(payload, dict):
-        return "rejected", "malformed_payload"
     action = Action(db, kiosk, envelope, payload, dt.datetime.fromisoformat(envelope.created_at))
     if not savepoints:
         try:
             applier(action)
-        except (ServiceError, KeyError, TypeError, ValueError) as exc:
+        except ServiceError as exc:
             raise _NeedsSavepoints from exc
         return "accepted", None
     # A rejected action leaves nothing half-applied, but the trace of a refusal is kept.
+    mark = kept_mark(db)
     savepoint = db.begin_nested()
     try:
         applier(action)
     except ServiceError as exc:
-        (savepoint.commit if exc.keep else savepoint.rollback)()
-        return "rejected", exc.code
-    except (KeyError, TypeError, ValueError):  # includes pydantic's ValidationError
         savepoint.rollback()
-        return "rejected", "malformed_payload"
+        replay_kept(db, mark)
+        return "rejected", exc.code[:_REASON_MAX]
     savepoint.commit()
     return "accepted", None

@@ -1,24 +1,14 @@
-"""Wire shapes of kiosk enrolment and sync, and of the sealed action payloads."""
+"""Wire shapes of kiosk enrolment and sync (the sealed payloads are dmpcommon.actions)."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
-
-from central.dmp.schemas import ID_NAT, NIR, NotificationContact, Representative
 
 __all__ = [
     "BatchItem",
     "BatchRequest",
-    "CardIdentity",
-    "CardRefusedPayload",
-    "ConsentPayload",
-    "ContactPayload",
     "EnrollRequest",
     "EnrollResponse",
-    "OpenedPayload",
-    "ProfessionalPayload",
     "SealingKeyResponse",
 ]
 
@@ -51,51 +41,3 @@ class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     kiosk_id: str = Field(min_length=1, max_length=64)
     items: list[BatchItem] = Field(min_length=1, max_length=500)
-
-
-# -- sealed payloads of the queue's actions (dmpcommon.actions) ------------------------------
-
-
-class CardIdentity(BaseModel):
-    """Traits read from a card when the kiosk could not qualify them online."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-    nom: str = Field(min_length=1, max_length=120)
-    prenom: str = Field(min_length=1, max_length=120)
-    birth_date: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-    nir: str = Field(pattern=r"^[0-9]{5}([0-9]{2}|2[ABab])[0-9]{8}$")
-
-
-class ConsentPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    ins: str | None = Field(default=None, pattern=NIR)
-    identity: CardIdentity | None = None
-    information_version: str = Field(min_length=1, max_length=32)
-    representative: Representative | None = None
-
-
-class ProfessionalPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    ins: str | None = Field(default=None, pattern=NIR)
-    identity: CardIdentity | None = None
-    id_nat: str = Field(pattern=ID_NAT)
-
-
-class ContactPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    ins: str | None = Field(default=None, pattern=NIR)
-    identity: CardIdentity | None = None
-    contact: NotificationContact
-
-
-class OpenedPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    ins: str = Field(pattern=NIR)
-    mode: Literal["normal", "regulateur", "bris_de_glace"]
-    reason_code: str | None = None
-    reason_text: str | None = None
-
-
-class CardRefusedPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    reason: str = Field(pattern=r"^[a-z0-9_]{1,32}$")

@@ -1,4 +1,4 @@
-"""Kiosk enrolment (one-time token) and revocation."""
+"""Kiosks: one-time enrolment tokens, enrolment, and revocation."""
 
 from __future__ import annotations
 
@@ -10,11 +10,31 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.errors import BadRequest, Gone, NotFound, Unauthenticated
-from central.security import hash_secret
+from central.security import hash_secret, new_enrollment_token
 from central.sync.models import EnrollmentToken, Kiosk
 from dmpcommon.envelope import GENESIS_HASH
 
-__all__ = ["enroll", "revoke"]
+__all__ = ["enroll", "issue_token", "revoke"]
+
+
+def issue_token(db: Session, *, key: bytes, site: str, hours: int, now: dt.datetime) -> str:
+    """A one-time enrolment token for a kiosk of this site, valid `hours`; stored hashed,
+    returned once."""
+    if not site.strip() or len(site) > 200:
+        raise BadRequest("a site is named, in at most 200 characters")
+    if not 1 <= hours <= 24 * 30:
+        raise BadRequest("a token is valid between 1 hour and 30 days")
+    token = new_enrollment_token()
+    db.add(
+        EnrollmentToken(
+            token_hash=hash_secret(key, token, purpose="enroll"),
+            site=site.strip(),
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=hours),
+        )
+    )
+    db.flush()
+    return token
 
 
 def enroll(db: Session, *, key: bytes, token: str, public_key_hex: str, now: dt.datetime) -> Kiosk:

@@ -11,7 +11,7 @@ import abc
 import logging
 from enum import IntEnum, unique
 
-from kiosk.errors import ApduError, CardDataError
+from kiosk.core.errors import ApduError, CardDataError
 
 __all__ = [
     "SW",

@@ -1,31 +1,17 @@
 """Card recognition by ATR, from a table.
 
-Each rule names a card family by an exact ATR or an ATR prefix. A card in none of the rules
-is unknown (a bank card, a transport card...), which is not the same as "not a Vitale".
+Each rule names a card family (the core's CardFamily) by an exact ATR or an ATR prefix. A
+card in none of the rules is unknown (a bank card, a transport card...), which is not the
+same as "not a Vitale".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum, unique
+
+from kiosk.core.domain import CardFamily
 
 __all__ = ["ATR_TABLE", "AtrRule", "CardFamily", "identify_atr"]
-
-
-@unique
-class CardFamily(Enum):
-    """What an ATR tells about a card, before any APDU."""
-
-    VITALE2 = "vitale2"
-    VITALE1 = "vitale1"
-    APCV = "apcv"  # a phone presenting the carte Vitale app over NFC
-    PROFESSIONAL = "professional"  # CPS3/CPS4 platform: CPS or CPE, told by its EF 0001
-    UNKNOWN = "unknown"
-
-    @property
-    def supported(self) -> bool:
-        """Whether the kiosk reads this family."""
-        return self in (CardFamily.VITALE2, CardFamily.PROFESSIONAL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
-"""The card port of the counter workflow (kiosk.ports.CardPort) over the card service.
+"""The card port of the counter workflow (kiosk.core.ports.CardPort) over the card service.
 
 Each call is one job on the card thread, on the named reader: a professional card is selected
-again at each job, since another job may have run in between.
+again at each job, since another job may have run in between. A login costs two jobs: one at
+insertion (identity, tries left and certificate), one for the PIN and the signature.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from kiosk.cardreader.profiles.cps import CpsSession, ProfessionalCard
 from kiosk.cardreader.profiles.vitale2 import Vitale2Session
 from kiosk.cardreader.reading import check_supported
 from kiosk.cardreader.service import CardService
-from kiosk.domain import ProfessionalIdentity, RetrievedIdentity
+from kiosk.core.domain import OperatorCard, ProfessionalIdentity, RetrievedIdentity
 
 __all__ = ["CounterCards"]
 
@@ -35,29 +36,25 @@ def _identity(card: ProfessionalCard) -> ProfessionalIdentity:
 
 
 class CounterCards:
-    """kiosk.ports.CardPort through the one card thread."""
+    """kiosk.core.ports.CardPort through the one card thread."""
 
     def __init__(self, service: CardService, *, timeout_s: float = 8.0) -> None:
         self.service = service
         self.timeout_s = timeout_s
 
-    def read_professional(self, reader: str) -> ProfessionalIdentity:
-        def job(connection: CardConnection, atr: bytes) -> ProfessionalIdentity:
-            return _identity(_cps(connection, atr).read_identity())
+    def read_professional(self, reader: str) -> OperatorCard:
+        def job(connection: CardConnection, atr: bytes) -> OperatorCard:
+            session = _cps(connection, atr)
+            identity = _identity(session.read_identity())
+            return OperatorCard(identity, session.pin_tries_left(), session.read_certificate())
 
         return self.service.run(job, reader=reader, timeout_s=self.timeout_s)
 
-    def pin_tries_left(self, reader: str) -> int | None:
-        def job(connection: CardConnection, atr: bytes) -> int | None:
-            return _cps(connection, atr).pin_tries_left()
-
-        return self.service.run(job, reader=reader, timeout_s=self.timeout_s)
-
-    def sign_attestation(self, reader: str, pin: str, digest: bytes) -> tuple[bytes, bytes]:
-        def job(connection: CardConnection, atr: bytes) -> tuple[bytes, bytes]:
+    def sign_attestation(self, reader: str, pin: str, digest: bytes) -> bytes:
+        def job(connection: CardConnection, atr: bytes) -> bytes:
             session = _cps(connection, atr)
             session.verify_pin(pin)
-            return session.read_certificate(), session.sign_digest(digest)
+            return session.sign_digest(digest)
 
         return self.service.run(job, reader=reader, timeout_s=self.timeout_s)
 

@@ -14,7 +14,7 @@ from smartcard import scard
 
 from kiosk.cardreader.apdu import CardConnection
 from kiosk.cardreader.backend import PcscBackend, ReaderState
-from kiosk.errors import (
+from kiosk.core.errors import (
     CardCommunicationError,
     CardMuteError,
     CardRemovedError,

@@ -6,7 +6,7 @@ from kiosk.cardreader.apdu import ApduProtocol, CardConnection
 from kiosk.cardreader.atr import CardFamily, identify_atr
 from kiosk.cardreader.profiles.cps import CpsSession, ProfessionalCard
 from kiosk.cardreader.profiles.vitale2 import Vitale2Session, VitaleCard
-from kiosk.errors import UnknownCardError, UnsupportedCardError
+from kiosk.core.errors import UnknownCardError, UnsupportedCardError
 
 __all__ = ["CardContents", "check_supported", "read_card"]
 

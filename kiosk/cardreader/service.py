@@ -2,9 +2,12 @@
 
 The thread loops on the backend's wait_for_change; a submitted job cancels the wait, runs on
 the thread and resolves a future. When PC/SC goes away (pcscd restarted, SCARD_E_NO_SERVICE)
-the context is thrown away and a fresh one made until the service answers again. A card that
-never answers (vpcd blocks forever on a mute card) would freeze the thread: the caller's wait
-times out, the stuck thread is abandoned and a fresh thread with a fresh context takes over.
+the context is thrown away and a fresh one made until the service answers again. Any other
+error of the context itself (a code pcsc-lite returns while pcscd restarts, such as
+0x8010006A while the context is being established, or a bug of ours) is met the same way,
+logged: the card thread never dies. A card that never answers (vpcd blocks forever on a
+mute card) would freeze the thread: the caller's wait times out, the stuck thread is
+abandoned and a fresh thread with a fresh context takes over.
 """
 
 from __future__ import annotations
@@ -22,7 +25,13 @@ from typing import Protocol, TypeVar
 from kiosk.cardreader.apdu import CardConnection
 from kiosk.cardreader.atr import AtrRule, identify_atr
 from kiosk.cardreader.backend import PcscBackend, ReaderState
-from kiosk.errors import CardMuteError, KioskError, NoCardError, NoReaderError, PcscUnavailableError
+from kiosk.core.errors import (
+    CardMuteError,
+    KioskError,
+    NoCardError,
+    NoReaderError,
+    PcscUnavailableError,
+)
 
 __all__ = [
     "CardEvent",
@@ -88,6 +97,12 @@ def diff_states(old: dict[str, ReaderState], new: dict[str, ReaderState]) -> lis
     return events
 
 
+def _name(error: BaseException) -> str:
+    """An error as a log names it: its type, and its code for ours (no card data)."""
+    code = getattr(error, "pcsc_code", None)
+    return f"{type(error).__name__} {code:#010x}" if isinstance(code, int) else type(error).__name__
+
+
 @dataclass
 class _Job:
     reader: str | None
@@ -117,11 +132,15 @@ class _Worker(threading.Thread):
                 try:
                     self.backend = service._backend_factory()
                     self._publish(self.backend.snapshot())
-                except PcscUnavailableError as exc:
+                except Exception as exc:  # noqa: BLE001 - no context: wait, try a fresh one
+                    if not isinstance(exc, PcscUnavailableError):
+                        log.warning("PC/SC context failed (%s); trying a fresh one", _name(exc))
                     self._drop_backend()
                     service._set_available(False, self)
                     # Nobody should wait on a dead service: fail what is queued right away.
-                    self._fail_jobs(exc)
+                    self._fail_jobs(
+                        exc if isinstance(exc, KioskError) else PcscUnavailableError(_name(exc))
+                    )
                     service._wakeup.wait(retry_s)
                     service._wakeup.clear()
                     retry_s = min(retry_s * 2, service.reconnect_max_s)
@@ -137,19 +156,23 @@ class _Worker(threading.Thread):
                     continue  # a job came while we were busy: its cancel found no wait
                 if self.backend.wait_for_change(self.states, service.poll_s):
                     self._publish(self.backend.snapshot())
-            except PcscUnavailableError:
-                log.warning("PC/SC service lost; making a fresh context")
+            except Exception as exc:  # noqa: BLE001 - the context is suspect: a fresh one
+                if isinstance(exc, PcscUnavailableError):
+                    log.warning("PC/SC service lost; making a fresh context")
+                else:
+                    log.warning("PC/SC context failed (%s); making a fresh one", _name(exc))
                 self._drop_backend()
                 self._publish({})
                 service._set_available(False, self)
+                service._wakeup.wait(retry_s)  # a context failing at once must not spin
         self._drop_backend()
 
     def _drop_backend(self) -> None:
         if self.backend is not None:
             try:
                 self.backend.close()
-            except KioskError:
-                pass  # the context is being thrown away anyway
+            except Exception:  # noqa: BLE001, S110 - the context is being thrown away anyway
+                pass
             self.backend = None
 
     def _fail_jobs(self, error: BaseException) -> None:

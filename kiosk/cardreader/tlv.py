@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kiosk.errors import CardDataError
+from kiosk.core.errors import CardDataError
 
 __all__ = ["Tlv", "find", "find_all", "parse_tlvs"]
 

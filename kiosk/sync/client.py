@@ -1,8 +1,11 @@
 """The sync loop: send pending envelopes in order, record the central service's answers.
 
 Network trouble (no answer, timeout, 5xx) is retried with exponential backoff and jitter,
-without ever giving up; `wake()` retries at once (the network came back). A refusal (fork,
-bad signature, revoked kiosk) stops the loop with the reason: retrying would not help.
+without ever giving up; `wake()` retries at once (the network came back). A refusal (a
+revoked or flagged kiosk, a fork, a gap in the sequence) or an answer the loop does not
+understand does not end the thread either: the reason is logged and shown on the kiosk's
+status line (`state`), and the loop tries again, slowly, until an administrator has cleared
+the kiosk. Nothing queued is ever dropped.
 """
 
 from __future__ import annotations
@@ -13,13 +16,31 @@ import threading
 import time
 from dataclasses import dataclass
 
-from kiosk.errors import CentralUnreachableError, SyncError
+from kiosk.core.errors import CentralRefusedError, CentralUnreachableError, SyncError
 from kiosk.sync.queue import Outcome, QueueStore
 from kiosk.sync.transport import CentralClient
 
-__all__ = ["Backoff", "SyncClient", "SyncReport"]
+__all__ = ["Backoff", "SequenceGapError", "SyncClient", "SyncReport", "SyncState"]
 
 log = logging.getLogger(__name__)
+# After a refusal, try again at this pace: an administrator has to act first.
+_REFUSED_RETRY_S = 60.0
+
+
+class SequenceGapError(SyncError):
+    """The service lacks an earlier action that this kiosk holds as answered."""
+
+    code = "sequence_gap"
+
+    def __init__(self, expected: object) -> None:
+        super().__init__(f"central expects seq {expected}")
+        self.expected = expected
+
+
+class UnexpectedAnswerError(SyncError):
+    """The service answered a batch with nothing the loop can record."""
+
+    code = "unexpected_answer"
 
 
 @dataclass
@@ -37,6 +58,14 @@ class Backoff:
 
     def reset(self) -> None:
         self.attempt = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    """What the status line shows: reachable or not, and why the service refuses, if it does."""
+
+    online: bool | None = None  # None: not tried yet
+    refusal: str | None = None  # the service's code (kiosk_revoked, fork...) or ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +88,13 @@ class SyncClient:
         self.kiosk_id = kiosk_id
         self.batch_size = batch_size
         self.answered = 0  # envelopes answered since start: progress, even in a failed pass
-        self.online: bool | None = None  # what the last try said (None: not tried yet)
+        self.state = SyncState()  # replaced whole, so a reader on another thread sees one
         self._wake = threading.Event()
+
+    @property
+    def online(self) -> bool | None:
+        """What the last try said (None: not tried yet)."""
+        return self.state.online
 
     def sync_once(self) -> SyncReport:
         """Send everything pending, batch by batch; raises SyncError if it cannot."""
@@ -93,9 +127,9 @@ class SyncClient:
             if gap is not None:
                 # The service lacks an earlier action we hold as answered: our store and
                 # its ledger disagree, which only a person can sort out.
-                raise SyncError(f"central expects seq {gap}")
+                raise SequenceGapError(gap)
             if not outcomes:
-                raise SyncError("the central service answered nothing")
+                raise UnexpectedAnswerError("the central service answered nothing")
 
     def wake(self) -> None:
         """Try now (the network is back, or a new action was queued)."""
@@ -110,7 +144,7 @@ class SyncClient:
         probe_s: float = 2.0,
         seed: int | None = None,
     ) -> None:
-        """Sync until `stop`; back off on network trouble, stop on a refusal.
+        """Sync until `stop`; back off on network trouble, slow down on a refusal.
 
         While backing off, the service's port is probed every `probe_s` (a TCP connect, no
         request): when the network comes back, the next try is immediate rather than at the
@@ -122,19 +156,34 @@ class SyncClient:
             answered = self.answered
             try:
                 self.sync_once()
-                self.online = True
+                self.state = SyncState(online=True)
                 backoff.reset()
                 delay = idle_s
             except CentralUnreachableError as exc:
-                self.online = False
+                self.state = SyncState(online=False)
                 if self.answered != answered:
                     backoff.reset()  # a flaky network that still moves the queue: no long waits
                 delay = backoff.next_delay(rng)
                 log.info("central service unreachable (%s); next try in %.1f s", exc, delay)
                 self._wait_for_network(stop, delay, probe_s)
                 continue
+            except CentralRefusedError as exc:
+                self._refused(exc.reason, f"HTTP {exc.status}")
+                delay = max(_REFUSED_RETRY_S, idle_s)
+            except SyncError as exc:
+                self._refused(exc.code, str(exc))
+                delay = max(_REFUSED_RETRY_S, idle_s)
+            except Exception:  # a bug must not end syncing silently: say it, try again later
+                log.exception("sync pass failed")
+                self.state = SyncState(online=self.state.online, refusal="unexpected")
+                delay = max(_REFUSED_RETRY_S, idle_s)
             self._wake.wait(delay)
             self._wake.clear()
+
+    def _refused(self, reason: str, detail: str) -> None:
+        if self.state.refusal != reason:  # once per refusal, not at every retry
+            log.error("central service refuses this kiosk's queue: %s (%s)", reason, detail)
+        self.state = SyncState(online=True, refusal=reason)
 
     def _wait_for_network(self, stop: threading.Event, delay: float, probe_s: float) -> None:
         """Wait `delay`, or less if the network was down and comes back."""

@@ -1,19 +1,43 @@
-"""The central service's live API for the counter workflow (kiosk.ports.CentralPort)."""
+"""The central service's live API for the counter workflow (kiosk.core.ports.CentralPort).
+
+The service's JSON becomes the core's values here; an answer that is not what the API
+promises is a CentralUnreachableError (a broken proxy, another service on the port), never a
+KeyError further up.
+"""
 
 from __future__ import annotations
 
 import base64
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from kiosk.errors import CentralUnreachableError
-from kiosk.ports import OnlineSession, Qualification, RecordStatus
+from dmpcommon.actions import CardTraits
+from dmpcommon.vocabulary import (
+    AccessMode,
+    Authorisation,
+    BreakGlassReason,
+    DmpStatus,
+    QualificationStatus,
+    Role,
+)
+from kiosk.core.errors import CentralUnreachableError
+from kiosk.core.ports import (
+    OnlineSession,
+    Qualification,
+    RecordStatus,
+    RecordSummary,
+    SummaryDocument,
+    SummarySection,
+)
 from kiosk.sync.transport import CentralClient
 
 __all__ = ["OnlineCentral"]
 
+E = TypeVar("E", bound=StrEnum)
+
 
 class OnlineCentral:
-    """kiosk.ports.CentralPort over HTTP; a short timeout, the counter is waiting."""
+    """kiosk.core.ports.CentralPort over HTTP; a short timeout, the counter is waiting."""
 
     def __init__(self, client: CentralClient) -> None:
         self.client = client
@@ -38,31 +62,59 @@ class OnlineCentral:
                 "signature": base64.b64encode(signature).decode(),
             },
         )
-        return OnlineSession(token=_text(document, "token"), role=_text(document, "role"))
+        return OnlineSession(token=_text(document, "token"), role=_enum(Role, document, "role"))
 
-    def qualify(
-        self, token: str, *, nom: str, prenom: str, birth_date: str, nir: str
-    ) -> Qualification:
+    def qualify(self, token: str, traits: CardTraits) -> Qualification:
         document = self.client.request(
-            "POST",
-            "/v1/identity/qualify",
-            {"nom": nom, "prenom": prenom, "birth_date": birth_date, "nir": nir},
-            token=token,
+            "POST", "/v1/identity/qualify", traits.model_dump(), token=token
         )
         ins = document.get("ins")
-        return Qualification(_text(document, "status"), ins if isinstance(ins, str) else None)
+        return Qualification(
+            _enum(QualificationStatus, document, "status"), ins if isinstance(ins, str) else None
+        )
 
     def status(self, token: str, ins: str) -> RecordStatus:
         document = self.client.request("GET", f"/v1/dmp/{ins}/status", token=token)
-        return RecordStatus(_text(document, "dmp"), _text(document, "authorisation"))
+        return RecordStatus(
+            _enum(DmpStatus, document, "dmp"), _enum(Authorisation, document, "authorisation")
+        )
 
     def open_record(
-        self, token: str, ins: str, *, mode: str, reason_code: str | None, reason_text: str | None
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {"mode": mode}
-        if reason_code:
-            body |= {"reason_code": reason_code, "reason_text": reason_text}
-        return self.client.request("POST", f"/v1/dmp/{ins}/open", body, token=token)
+        self,
+        token: str,
+        ins: str,
+        *,
+        mode: AccessMode,
+        reason_code: BreakGlassReason | None,
+        reason_text: str | None,
+    ) -> RecordSummary:
+        body: dict[str, Any] = {"mode": mode.value}
+        if reason_code is not None:
+            body |= {"reason_code": reason_code.value, "reason_text": reason_text}
+        document = self.client.request("POST", f"/v1/dmp/{ins}/open", body, token=token)
+        sections = []
+        for section in SummarySection:
+            documents = document.get(section.value)
+            if not isinstance(documents, list):
+                raise CentralUnreachableError(f"unexpected answer: no {section.value}")
+            sections.append((section, tuple(_document(d) for d in documents)))
+        hidden = document.get("hidden_documents", 0)
+        return RecordSummary(
+            mode=_enum(AccessMode, document, "mode"),
+            sections=tuple(sections),
+            hidden=hidden if isinstance(hidden, int) else 0,
+        )
+
+
+def _document(document: object) -> SummaryDocument:
+    if not isinstance(document, dict):
+        raise CentralUnreachableError("unexpected answer: a document is not an object")
+    return SummaryDocument(
+        title=_text(document, "title"),
+        document_date=_text(document, "document_date"),
+        author=_text(document, "author"),
+        content=_text(document, "content"),
+    )
 
 
 def _text(document: dict[str, Any], key: str) -> str:
@@ -70,3 +122,10 @@ def _text(document: dict[str, Any], key: str) -> str:
     if not isinstance(value, str):
         raise CentralUnreachableError(f"unexpected answer: no {key}")
     return value
+
+
+def _enum(kind: type[E], document: dict[str, Any], key: str) -> E:
+    try:
+        return kind(_text(document, key))
+    except ValueError:
+        raise CentralUnreachableError(f"unexpected answer: {key}") from None

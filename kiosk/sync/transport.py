@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from http_message_signatures import MappingKeyResolver
 from requests_http_signature import HTTPSignatureAuth, algorithms
 
-from kiosk.errors import CentralRefusedError, CentralUnreachableError
+from kiosk.core.errors import CentralRefusedError, CentralUnreachableError
 
 __all__ = ["COVERED_COMPONENTS", "CentralClient", "EnrollResult", "RequestSigner"]
 

@@ -1,39 +1,31 @@
-"""`kiosk run`: wires the card thread, the session's thread, the sync thread and the window.
+"""`kiosk run`: wires the card thread, the workflow's thread, the sync thread and the window.
 
-Settings (environment):
-- KIOSK_HOME: data folder (see kiosk/config.py);
-- KIOSK_IDLE_S: idle timeout in seconds (90);
-- KIOSK_LOG_JSON=1: JSON lines in KIOSK_HOME/logs/kiosk.log (plain lines otherwise);
-- KIOSK_PRINTER: printer name (the default printer when unset);
-- KIOSK_SHEET_DIR: write access sheets as PDF files there instead (demo and tests);
-- KIOSK_PORTAL_URL: the patient portal's address, printed on the sheet.
+Everything it is told comes from one validated settings object (kiosk/settings.py).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
+from dmpcommon.actions import ActionPayload
 from kiosk.cardreader.counter import CounterCards
 from kiosk.cardreader.pcsc import PyscardBackend
 from kiosk.cardreader.service import CardEvent, CardEventKind, CardService
+from kiosk.core import CounterWorkflow
 from kiosk.logs import setup_logging
-from kiosk.session import KioskSession
+from kiosk.settings import KioskSettings
 from kiosk.sync.client import SyncClient
-from kiosk.sync.enrolment import KioskIdentity, load_identity
 from kiosk.sync.keys import load_or_create_device_key
 from kiosk.sync.online import OnlineCentral
 from kiosk.sync.queue import ActionQueue, open_engine
 from kiosk.sync.transport import CentralClient, RequestSigner
 from kiosk.ui.window import KioskWindow, PrintSettings, StatusPoller, start_ticking
-from kiosk.ui.worker import SessionRunner
+from kiosk.ui.worker import WorkflowRunner
 
 __all__ = ["Kiosk", "build_kiosk", "run"]
 
@@ -44,25 +36,25 @@ class _WakingQueue:
     def __init__(self, queue: ActionQueue, sync: SyncClient) -> None:
         self.queue, self.sync = queue, sync
 
-    def enqueue(self, action_type: str, payload: dict[str, Any], *, session_id: str) -> Any:
-        entry = self.queue.enqueue(action_type, payload, session_id=session_id)
+    def enqueue(self, payload: ActionPayload, *, session_id: str) -> object:
+        entry = self.queue.enqueue(payload, session_id=session_id)
         self.sync.wake()
         return entry
 
 
 class _CardBridge(QObject):
-    """Card events (on the card thread) become session commands (on the session's thread)."""
+    """Card events (on the card thread) become workflow commands (on the workflow's thread)."""
 
     card_event = Signal(object)
 
-    def __init__(self, runner: SessionRunner) -> None:
+    def __init__(self, runner: WorkflowRunner) -> None:
         super().__init__()
         self.runner = runner
 
     def __call__(self, event: CardEvent) -> None:
         reader = event.reader or ""
         if event.kind is CardEventKind.CARD_INSERTED and event.card is not None:
-            family = event.card.family.value
+            family = event.card.family
             self.runner.submit(lambda s: s.card_inserted(reader, family))
         elif event.kind in (CardEventKind.CARD_REMOVED, CardEventKind.READER_REMOVED):
             self.runner.submit(lambda s: s.card_removed(reader))
@@ -74,7 +66,7 @@ class Kiosk:
     """Everything `kiosk run` starts, to stop it cleanly."""
 
     window: KioskWindow
-    runner: SessionRunner
+    runner: WorkflowRunner
     cards: CardService
     sync: SyncClient
     sync_stop: threading.Event
@@ -93,14 +85,9 @@ class Kiosk:
         self.queue.close()
 
 
-def build_kiosk(
-    home: Path,
-    identity: KioskIdentity,
-    *,
-    idle_s: float = 90.0,
-    printing: PrintSettings,
-) -> Kiosk:
+def build_kiosk(settings: KioskSettings) -> Kiosk:
     """The kiosk's parts, started; the window is not shown yet."""
+    home, identity = settings.home, settings.identity()
     key = load_or_create_device_key(home / "device.key")
     queue = ActionQueue(
         open_engine(home / "queue.db"),
@@ -120,45 +107,34 @@ def build_kiosk(
         bridge(event)
 
     service = CardService(PyscardBackend, forward)
-    session = KioskSession(
+    workflow = CounterWorkflow(
         kiosk_id=identity.kiosk_id,
         cards=CounterCards(service),
-        central=OnlineCentral(CentralClient(identity.central_url, timeout_s=5)),
+        central=OnlineCentral(
+            CentralClient(identity.central_url, timeout_s=settings.central_timeout_s)
+        ),
         queue=_WakingQueue(queue, sync),
-        idle_s=idle_s,
+        idle_s=settings.idle_s,
     )
-    runner = SessionRunner(session)
+    runner = WorkflowRunner(workflow)
     bridge = _CardBridge(runner)
+    printing = PrintSettings(
+        portal_url=settings.portal_url, printer=settings.printer, pdf_dir=settings.sheet_dir
+    )
     window = KioskWindow(runner, printing)
-    poller = StatusPoller(queue, lambda: sync.online)
+    poller = StatusPoller(queue, lambda: sync.state)
     poller.status.connect(window.show_status)
     start_ticking(runner, window)
     service.start()
     return Kiosk(window, runner, service, sync, sync_stop, sync_thread, poller, queue, bridge)
 
 
-def run(*, windowed: bool) -> int:
+def run(settings: KioskSettings, *, windowed: bool) -> int:
     """Run the kiosk until its window closes."""
-    from kiosk.config import kiosk_home
-
-    home = kiosk_home()
-    setup_logging(home, json_lines=os.environ.get("KIOSK_LOG_JSON") == "1")
-    identity = load_identity(home)
-    if identity is None:
-        print("kiosk : kiosque non enrôlé : lancez d'abord « kiosk enroll »", file=sys.stderr)
-        return 2
+    setup_logging(settings.home, json_lines=settings.log_json)
+    settings.identity()  # not enrolled: one line from the command line, before any window
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    sheet_dir = os.environ.get("KIOSK_SHEET_DIR")
-    kiosk = build_kiosk(
-        home,
-        identity,
-        idle_s=float(os.environ.get("KIOSK_IDLE_S", "90")),
-        printing=PrintSettings(
-            portal_url=os.environ.get("KIOSK_PORTAL_URL", "https://www.monespacesante.fr"),
-            printer=os.environ.get("KIOSK_PRINTER") or None,
-            pdf_dir=Path(sheet_dir) if sheet_dir else None,
-        ),
-    )
+    kiosk = build_kiosk(settings)
     if windowed:
         kiosk.window.resize(1024, 768)
         kiosk.window.show()

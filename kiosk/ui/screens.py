@@ -1,4 +1,4 @@
-"""One small screen per step of the workflow; each draws a SessionView and sends taps.
+"""One small screen per step of the workflow; each draws a CounterView and sends taps.
 
 Screens hold no patient data of their own beyond what they show: the session is the one
 place it lives, and a new view (card out, "Terminer", idle) redraws them empty.
@@ -26,37 +26,65 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.information import INFORMATION_TEXT, INFORMATION_VERSION
-from kiosk.session import KioskSession, SessionView, Step
+from dmpcommon.vocabulary import (
+    AccessMode,
+    Authorisation,
+    BreakGlassReason,
+    ContactChannel,
+    DmpStatus,
+)
+from kiosk.core import CounterView, CounterWorkflow, HolderView, OperatorView, Step
+from kiosk.core.ports import SummarySection
+from kiosk.ui.information import INFORMATION_TEXT, INFORMATION_VERSION
 
-__all__ = ["SCREENS", "Screen"]
+__all__ = ["SCREENS", "Screen", "holder_label", "operator_label"]
 
-Submit = Callable[[Callable[[KioskSession], object]], None]
+Submit = Callable[[Callable[[CounterWorkflow], object]], None]
 
 _DMP_STATUS = {
-    "VALIDE": "Le patient a un DMP.",
-    "NON_EXISTE": "Le patient n'a pas encore de DMP.",
-    "FERME": "Le DMP de ce patient est fermé.",
+    DmpStatus.VALID: "Le patient a un DMP.",
+    DmpStatus.NONE: "Le patient n'a pas encore de DMP.",
+    DmpStatus.CLOSED: "Le DMP de ce patient est fermé.",
 }
 _AUTHORISATION = {
-    "AUTORISE": "Vous êtes autorisé(e) à le consulter.",
-    "NON_AUTORISE": "Vous n'êtes pas autorisé(e) à le consulter.",
-    "BLOQUE": "Le patient vous a bloqué(e) sur ce DMP.",
+    Authorisation.AUTHORISED: "Vous êtes autorisé(e) à le consulter.",
+    Authorisation.NOT_AUTHORISED: "Vous n'êtes pas autorisé(e) à le consulter.",
+    Authorisation.BLOCKED: "Le patient vous a bloqué(e) sur ce DMP.",
 }
-_SECTIONS = (
-    ("medications", "Traitements en cours"),
-    ("pathologies_allergies", "Allergies et pathologies"),
-    ("care_history_24_months", "Soins des 24 derniers mois"),
-    ("latest_reports", "Derniers comptes rendus"),
-    ("latest_exam_results", "Derniers résultats d'examens"),
-    ("advance_directives", "Directives anticipées"),
-    ("emergency_contacts", "Personnes à prévenir"),
+_SECTIONS = {
+    SummarySection.MEDICATIONS: "Traitements en cours",
+    SummarySection.PATHOLOGIES_ALLERGIES: "Allergies et pathologies",
+    SummarySection.CARE_HISTORY: "Soins des 24 derniers mois",
+    SummarySection.REPORTS: "Derniers comptes rendus",
+    SummarySection.EXAM_RESULTS: "Derniers résultats d'examens",
+    SummarySection.ADVANCE_DIRECTIVES: "Directives anticipées",
+    SummarySection.EMERGENCY_CONTACTS: "Personnes à prévenir",
+}
+_MODES = {
+    AccessMode.NORMAL: "",
+    AccessMode.REGULATOR: " — accès régulateur",
+    AccessMode.BREAK_GLASS: " — accès d'urgence",
+}
+BREAK_GLASS_REASONS = {
+    BreakGlassReason.VITAL_EMERGENCY: "Urgence vitale",
+    BreakGlassReason.UNCONSCIOUS_PATIENT: "Patient inconscient ou hors d'état de consentir",
+    BreakGlassReason.OTHER: "Autre situation d'urgence (à préciser)",
+}
+_CHANNELS = (
+    (None, "Pas de contact", "none"),
+    (ContactChannel.EMAIL, "E-mail", "email"),
+    (ContactChannel.SMS, "SMS (mobile)", "sms"),
 )
-BREAK_GLASS_REASONS = (
-    ("URGENCE_VITALE", "Urgence vitale"),
-    ("PATIENT_INCONSCIENT", "Patient inconscient ou hors d'état de consentir"),
-    ("AUTRE", "Autre situation d'urgence (à préciser)"),
-)
+
+
+def holder_label(holder: HolderView) -> str:
+    """NOM Prénom: twins differ by first name."""
+    return f"{holder.nom} {holder.prenom.capitalize()}"
+
+
+def operator_label(operator: OperatorView) -> str:
+    """ "Prénom NOM, structure"."""
+    return f"{operator.prenom.capitalize()} {operator.nom}, {operator.structure}"
 
 
 def _date(iso: str) -> str:
@@ -101,7 +129,7 @@ class Screen(QWidget):
         self.layout_.setContentsMargins(48, 32, 48, 32)
         self.layout_.setSpacing(18)
 
-    def draw(self, view: SessionView) -> None:
+    def draw(self, view: CounterView) -> None:
         """Draw the view (called as this screen becomes or stays the current one)."""
 
     def clear(self) -> None:
@@ -164,7 +192,7 @@ class PinScreen(Screen):
             self._key(digit)
         self._key("Valider")
 
-    def draw(self, view: SessionView) -> None:
+    def draw(self, view: CounterView) -> None:
         self._pin = ""
         self.display.setText("")
         tries = view.pin_tries_left
@@ -188,8 +216,9 @@ class ReadyScreen(Screen):
         admin.clicked.connect(on_admin)
         self.layout_.addWidget(admin, alignment=Qt.AlignmentFlag.AlignRight)
 
-    def draw(self, view: SessionView) -> None:
-        self.hello.setText(f"Bonjour, {view.operator}" if view.operator else "")
+    def draw(self, view: CounterView) -> None:
+        operator = view.operator
+        self.hello.setText(f"Bonjour, {operator_label(operator)}" if operator else "")
 
 
 class HoldersScreen(Screen):
@@ -209,10 +238,10 @@ class HoldersScreen(Screen):
             if item is not None and (widget := item.widget()) is not None:
                 widget.deleteLater()
 
-    def draw(self, view: SessionView) -> None:
+    def draw(self, view: CounterView) -> None:
         self.clear()
         for index, holder in enumerate(view.holders):
-            label = f"{holder.label} — né(e) le {_date(holder.birth_date)}"
+            label = f"{holder_label(holder)} — né(e) le {_date(holder.birth_date)}"
             if holder.minor:
                 label += " — mineur(e)"
             button = big_button(label, f"holder-{index}")
@@ -239,7 +268,9 @@ class PatientScreen(Screen):
         self.finish_button = big_button("Terminer", "finish")
         self.create_button.clicked.connect(lambda: submit(lambda s: s.start_creation()))
         self.open_button.clicked.connect(lambda: submit(lambda s: s.open_record()))
-        self.regulator_button.clicked.connect(lambda: submit(lambda s: s.open_record("regulateur")))
+        self.regulator_button.clicked.connect(
+            lambda: submit(lambda s: s.open_record(AccessMode.REGULATOR))
+        )
         self.break_glass_button.clicked.connect(lambda: submit(lambda s: s.ask_break_glass()))
         self.finish_button.clicked.connect(lambda: submit(lambda s: s.finish()))
         for button in (
@@ -256,28 +287,29 @@ class PatientScreen(Screen):
         for label in (self.name, self.identity, self.status):
             label.clear()
 
-    def draw(self, view: SessionView) -> None:
+    def draw(self, view: CounterView) -> None:
         patient = view.patient
         self.name.setText(
-            f"{patient.label}, né(e) le {_date(patient.birth_date)}" if patient else ""
+            f"{holder_label(patient)}, né(e) le {_date(patient.birth_date)}" if patient else ""
         )
         self.identity.setText(
-            "Identité à vérifier au retour du réseau (hors ligne)."
-            if view.to_qualify
-            else "Identité vérifiée (INS qualifiée)."
+            "Identité vérifiée (INS qualifiée)."
+            if view.identity_qualified
+            else "Identité à vérifier au retour du réseau (hors ligne)."
         )
         if view.dmp is None:
             self.status.setText("Statut du DMP inconnu hors ligne.")
         else:
-            status = _DMP_STATUS.get(view.dmp, view.dmp)
-            if view.dmp == "VALIDE" and view.health_professional and view.authorisation:
-                status += " " + _AUTHORISATION.get(view.authorisation, "")
+            status = _DMP_STATUS[view.dmp]
+            professional = view.operator is not None and view.operator.health_professional
+            if view.dmp is DmpStatus.VALID and professional and view.authorisation:
+                status += " " + _AUTHORISATION[view.authorisation]
             self.status.setText(status)
-        self.create_button.setVisible(view.dmp in (None, "NON_EXISTE"))
-        professional = view.health_professional and view.dmp == "VALIDE" and view.online
-        self.open_button.setVisible(professional and view.authorisation == "AUTORISE")
-        self.regulator_button.setVisible(professional and view.regulator)
-        self.break_glass_button.setVisible(professional and view.authorisation != "AUTORISE")
+        self.create_button.setVisible(view.can_create)
+        self.open_button.setVisible(view.can_open)
+        self.regulator_button.setVisible(view.can_open_as_regulator)
+        self.break_glass_button.setVisible(view.can_break_glass)
+        self.finish_button.setVisible(view.can_finish)
 
 
 class InformationScreen(Screen):
@@ -294,7 +326,7 @@ class InformationScreen(Screen):
         back = big_button("Retour", "back")
         back.clicked.connect(lambda: submit(lambda s: s.back()))
         accept = big_button("Le patient a lu l'information : continuer", "accept")
-        accept.clicked.connect(lambda: submit(lambda s: s.accept_information()))
+        accept.clicked.connect(lambda: submit(lambda s: s.accept_information(INFORMATION_VERSION)))
         row.addWidget(back, 1)
         row.addWidget(accept, 3)
         self.layout_.addLayout(row)
@@ -347,9 +379,7 @@ class ConsentScreen(Screen):
         form.addWidget(text("Être prévenu des accès et des nouveaux documents :", "section"))
         channels = QHBoxLayout()
         self.channel = QButtonGroup(self)
-        for i, (label, name) in enumerate(
-            (("Pas de contact", "none"), ("E-mail", "email"), ("SMS (mobile)", "sms"))
-        ):
+        for i, (_channel, label, name) in enumerate(_CHANNELS):
             radio = QRadioButton(label)
             radio.setObjectName(f"channel-{name}")
             self.channel.addButton(radio, i)
@@ -379,7 +409,8 @@ class ConsentScreen(Screen):
         self.layout_.addLayout(row)
 
     def form(self) -> dict[str, Any]:
-        channel = {0: None, 1: "email", 2: "sms"}.get(self.channel.checkedId())
+        checked = self.channel.checkedId()
+        channel = _CHANNELS[checked][0] if 0 <= checked < len(_CHANNELS) else None
         rep = self.representative.currentData()
         return {
             "consent": self.consent.isChecked(),
@@ -390,22 +421,22 @@ class ConsentScreen(Screen):
             "contact_channel": channel,
             "contact_address": self.address.text(),
             "treating_doctor": self.doctor.text().strip(),
-            "authorise_operator": self.authorise.isChecked(),
+            "authorise_operator": self.authorise.isChecked() and self.authorise.isVisible(),
         }
 
     def _create(self) -> None:
         form = self.form()
 
-        def create(session: KioskSession) -> None:
-            session.update_form(**form)
-            session.create()
+        def create(workflow: CounterWorkflow) -> None:
+            workflow.update_form(**form)
+            workflow.create()
 
         self.submit(create)
 
     def clear(self) -> None:
-        self.draw(SessionView(step=Step.CONSENT))
+        self.draw(CounterView(step=Step.CONSENT))
 
-    def draw(self, view: SessionView) -> None:
+    def draw(self, view: CounterView) -> None:
         form = view.form
         self.consent.setText(
             "Le représentant légal consent à la création du DMP"
@@ -416,8 +447,8 @@ class ConsentScreen(Screen):
         self.rep_label.setVisible(view.minor)
         self.representative.setVisible(view.minor)
         self.representative.clear()
-        for index, label in view.adults:
-            self.representative.addItem(label, index)
+        for index, adult in view.adults:
+            self.representative.addItem(holder_label(adult), index)
         if form.representative is not None:
             self.representative.setCurrentIndex(
                 max(0, self.representative.findData(form.representative))
@@ -425,18 +456,23 @@ class ConsentScreen(Screen):
         self.etreat.setChecked(form.etreat)
         self.btg.setChecked(form.btg)
         self.masked.setChecked(form.masked)
-        channel_id = {None: 0, "email": 1, "sms": 2}.get(form.contact_channel, 0)
+        channel_id = next(
+            (i for i, (channel, _, _) in enumerate(_CHANNELS) if channel == form.contact_channel),
+            0,
+        )
         button = self.channel.button(channel_id)
         if button is not None:
             button.setChecked(True)
         self.address.setText(form.contact_address)
         self.doctor.setText(form.treating_doctor)
+        operator = view.operator
         self.authorise.setText(
-            f"Autoriser {view.operator.split(',')[0]} à consulter ce DMP"
-            if view.operator
+            f"Autoriser {operator.prenom.capitalize()} {operator.nom} à consulter ce DMP"
+            if operator
             else "Autoriser le professionnel présent à consulter ce DMP"
         )
         self.authorise.setChecked(form.authorise_operator)
+        self.authorise.setVisible(view.can_authorise_operator)
 
 
 class CreatedScreen(Screen):
@@ -460,7 +496,7 @@ class CreatedScreen(Screen):
         self.heading.clear()
         self.details.clear()
 
-    def draw(self, view: SessionView) -> None:
+    def draw(self, view: CounterView) -> None:
         sheet = view.sheet
         if sheet is None:
             return
@@ -491,8 +527,8 @@ class BreakGlassScreen(Screen):
         )
         self.reason = QComboBox()
         self.reason.setObjectName("reason")
-        for code, label in BREAK_GLASS_REASONS:
-            self.reason.addItem(label, code)
+        for code, label in BREAK_GLASS_REASONS.items():
+            self.reason.addItem(label, code.value)
         self.layout_.addWidget(self.reason)
         self.details = QLineEdit()
         self.details.setObjectName("reason-text")
@@ -509,8 +545,8 @@ class BreakGlassScreen(Screen):
         self.layout_.addLayout(row)
 
     def _confirm(self) -> None:
-        code, reason = str(self.reason.currentData()), self.details.text().strip()
-        self.submit(lambda s: s.open_record("bris_de_glace", code, reason))
+        code, reason = BreakGlassReason(str(self.reason.currentData())), self.details.text()
+        self.submit(lambda s: s.open_record(AccessMode.BREAK_GLASS, code, reason))
 
     def clear(self) -> None:
         self.details.clear()
@@ -537,22 +573,24 @@ class SummaryScreen(Screen):
         self.heading.clear()
         self.body.clear()
 
-    def draw(self, view: SessionView) -> None:
-        summary = view.summary or {}
-        patient = view.patient.label if view.patient else ""
-        mode = {"regulateur": " — accès régulateur", "bris_de_glace": " — accès d'urgence"}
-        self.heading.setText(f"DMP de {patient}{mode.get(str(summary.get('mode')), '')}")
+    def draw(self, view: CounterView) -> None:
+        summary = view.summary
+        if summary is None:
+            self.clear()
+            return
+        patient = holder_label(view.patient) if view.patient else ""
+        self.heading.setText(f"DMP de {patient}{_MODES[summary.mode]}")
         html = []
-        for key, label in _SECTIONS:
+        for section, label in _SECTIONS.items():
             html.append(f"<h3>{label}</h3>")
-            documents = summary.get(key) or []
+            documents = summary.documents(section)
             if not documents:
                 html.append("<p><i>Aucun document.</i></p>")
             for doc in documents:
-                heading = _escape(doc.get("title", ""))
-                when = _date(str(doc.get("document_date", "")))
-                author = _escape(doc.get("author", ""))
-                content = _escape(doc.get("content", ""))
+                heading = _escape(doc.title)
+                when = _date(doc.document_date)
+                author = _escape(doc.author)
+                content = _escape(doc.content)
                 html.append(f"<p><b>{heading}</b> — {when} — {author}<br>{content}</p>")
         self.body.setHtml("".join(html))
 

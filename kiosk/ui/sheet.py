@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtGui import QPageSize, QTextDocument
 from PySide6.QtPrintSupport import QPrinter, QPrinterInfo
 
-from kiosk.session import AccessSheet
+from kiosk.core import AccessSheet
 
 __all__ = ["print_sheet", "sheet_html"]
 
@@ -33,9 +33,10 @@ def sheet_html(sheet: AccessSheet, *, portal_url: str) -> str:
         else "La borne était hors ligne : votre accès sera activé dès son retour en ligne "
         "(en général dans l'heure). Réessayez plus tard si le code est refusé."
     )
+    patient = html.escape(f"{sheet.nom} {sheet.prenom.capitalize()}")
     return f"""
 <h1>Votre Dossier Médical Partagé</h1>
-<p>{html.escape(sheet.patient)} — fiche remise le {dt.date.today().strftime("%d/%m/%Y")}</p>
+<p>{patient} — fiche remise le {dt.date.today().strftime("%d/%m/%Y")}</p>
 <h2>Accéder à votre DMP en ligne</h2>
 <p>Rendez-vous sur <b>{html.escape(portal_url)}</b>, choisissez « Première connexion »,
 et saisissez :</p>

@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.session import SessionView, Step
+from kiosk.core import CounterView, Step
+from kiosk.messages import describe_notice, describe_refusal
+from kiosk.sync.client import SyncState
 from kiosk.sync.queue import QueueStatus, QueueStore
 from kiosk.ui.screens import (
     SCREENS,
@@ -27,11 +29,12 @@ from kiosk.ui.screens import (
     ReadyScreen,
     Screen,
     big_button,
+    operator_label,
     text,
     title,
 )
 from kiosk.ui.sheet import print_sheet
-from kiosk.ui.worker import SessionRunner
+from kiosk.ui.worker import WorkflowRunner
 
 __all__ = ["STYLE", "KioskWindow", "PrintSettings", "StatusPoller", "start_ticking"]
 
@@ -72,13 +75,13 @@ class PrintSettings:
 class StatusPoller(QObject):
     """Reads the queue's status every second on its own thread (the UI never touches disk)."""
 
-    status = Signal(object, object)  # QueueStatus, online: bool | None
+    status = Signal(object, object)  # QueueStatus, SyncState
 
     def __init__(
-        self, store: QueueStore, online: Callable[[], bool | None], period_s: float = 1.0
+        self, store: QueueStore, sync_state: Callable[[], SyncState], period_s: float = 1.0
     ) -> None:
         super().__init__()
-        self.store, self.online, self.period_s = store, online, period_s
+        self.store, self.sync_state, self.period_s = store, sync_state, period_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="queue-status", daemon=True)
         self._thread.start()
@@ -86,7 +89,7 @@ class StatusPoller(QObject):
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.status.emit(self.store.status(), self.online())
+                self.status.emit(self.store.status(), self.sync_state())
             except Exception:  # the disk: say nothing new this second, try again
                 log.exception("queue status unreadable")
             self._stop.wait(self.period_s)
@@ -114,7 +117,8 @@ class AdminScreen(QWidget):
     def show_status(self, status: QueueStatus) -> None:
         self.list.clear()
         for item in status.rejected:
-            self.list.addItem(f"n° {item['seq']} — {item['type']} : {item['reason']}")
+            reason = describe_refusal(str(item["reason"] or ""))
+            self.list.addItem(f"n° {item['seq']} — {item['type']} : {reason}")
         if not status.rejected:
             self.list.addItem("Aucune action refusée.")
 
@@ -122,16 +126,16 @@ class AdminScreen(QWidget):
 class KioskWindow(QMainWindow):
     """One window, one screen per step; drawn only from views delivered by the runner."""
 
-    def __init__(self, runner: SessionRunner, printing: PrintSettings) -> None:
+    def __init__(self, runner: WorkflowRunner, printing: PrintSettings) -> None:
         super().__init__()
         self.setWindowTitle("Borne DMP")
         self.setStyleSheet(STYLE)
         self.runner = runner
         self.printing = printing
-        self.view: SessionView | None = None
+        self.view: CounterView | None = None
         self.printed: list[Path] = []
         self._printed_for: str | None = None
-        self._status: QueueStatus | None = None
+        self.last_status: QueueStatus | None = None
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -160,7 +164,7 @@ class KioskWindow(QMainWindow):
         self.admin = AdminScreen(lambda: self.draw(self.view) if self.view else None)
         self.stack.addWidget(self.admin)
         runner.changed.connect(self.draw)
-        self.draw(runner.session.view())
+        self.draw(runner.workflow.view())
 
     def _add(self, screen: Screen) -> None:
         self.screens[screen.step] = screen
@@ -170,8 +174,8 @@ class KioskWindow(QMainWindow):
     def current_screen(self) -> Screen:
         return self.screens[self.view.step if self.view else Step.WELCOME]
 
-    def draw(self, view: SessionView) -> None:
-        """Draw a view from the session (on the UI thread, by signal)."""
+    def draw(self, view: CounterView) -> None:
+        """Draw a view from the workflow (on the UI thread, by signal)."""
         entering = self.view is None or self.view.step is not view.step
         self.view = view
         screen = self.screens[view.step]
@@ -181,8 +185,8 @@ class KioskWindow(QMainWindow):
         if entering or not screen.keeps_input:
             screen.draw(view)  # a form being filled in is not reset by a notice
         self.stack.setCurrentWidget(screen)
-        self.operator.setText(view.operator or "")
-        self.notice.setText(view.notice or "")
+        self.operator.setText(operator_label(view.operator) if view.operator else "")
+        self.notice.setText(describe_notice(view.notice) if view.notice else "")
         self.notice.setVisible(bool(view.notice))
         if view.step is Step.CREATED and view.sheet and self._printed_for != view.sheet.identifier:
             self._printed_for = view.sheet.identifier
@@ -204,14 +208,18 @@ class KioskWindow(QMainWindow):
             self.printed.append(path)
 
     def show_admin(self) -> None:
-        if self._status is not None:
-            self.admin.show_status(self._status)
+        if self.last_status is not None:
+            self.admin.show_status(self.last_status)
         self.stack.setCurrentWidget(self.admin)
 
-    def show_status(self, status: QueueStatus, online: bool | None) -> None:
-        """The sync line: green only when the service acknowledged everything."""
-        self._status = status
-        if online is False:
+    def show_status(self, status: QueueStatus, sync: SyncState) -> None:
+        """The sync line: green only when the service acknowledged everything; red with the
+        reason when it refuses this kiosk's queue."""
+        self.last_status = status
+        if sync.refusal is not None:
+            name = "sync-offline"
+            line = f"Refusé : {describe_refusal(sync.refusal)} — {status.pending} en attente"
+        elif sync.online is False:
             name, line = "sync-offline", f"Hors ligne — {status.pending} action(s) en attente"
         elif status.pending:
             age = int(status.oldest_pending_age_s or 0)
@@ -227,7 +235,7 @@ class KioskWindow(QMainWindow):
             self.sync.setStyleSheet("")  # re-applies the window's style for the new name
 
 
-def start_ticking(runner: SessionRunner, parent: QObject) -> QTimer:
+def start_ticking(runner: WorkflowRunner, parent: QObject) -> QTimer:
     """The idle clock: a tick command every second."""
     timer = QTimer(parent)
     timer.setInterval(1000)

@@ -6,45 +6,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
 
 from central.config import Settings
-from central.db import make_engine
-from central.migrate import upgrade
-from tests.central.harness import (
+from tests.support.central import (
     Professional,
     Server,
+    database_for,
     fixture_professional,
     login,
     make_professional,
-    postgres_url,
     start_server,
     wipe,
 )
-from tests.central.mail import Mailbox, SmsGateway
-
-_engines: dict[str, tuple[str, Engine]] = {}
-
-
-def _database(backend: str, tmp_root: Path) -> tuple[str, Engine]:
-    if backend not in _engines:
-        if backend == "sqlite":
-            url = f"sqlite:///{tmp_root / 'central-test.db'}"
-        else:
-            url = postgres_url()
-            engine = make_engine(url)
-            with engine.begin() as conn:  # start from nothing: the migration is under test too
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-            engine.dispose()
-        upgrade(url)
-        _engines[backend] = (url, make_engine(url))
-    return _engines[backend]
+from tests.support.mail import Mailbox, SmsGateway
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    url, engine = _database(request.param, tmp_path_factory.getbasetemp())
+    url, engine = database_for(request.param, tmp_path_factory.getbasetemp())
     wipe(engine)
     return url
 
@@ -91,7 +70,7 @@ def pharmacist() -> Professional:
 
 @pytest.fixture(scope="session")
 def physician() -> Professional:
-    return fixture_professional("810100457823")
+    return fixture_professional("810100457828")
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +81,7 @@ def agent() -> Professional:
 @pytest.fixture(scope="session")
 def regulator() -> Professional:
     return make_professional(
-        id_nat="810100999991", structure_id="350000139", nom="SAMU", prenom="REGUL"
+        id_nat="810100999993", structure_id="350000139", nom="SAMU", prenom="REGUL"
     )
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from central.audit.models import AuditEntry
 from central.audit.service import AuditLog
-from tests.central.dmp_helpers import JEANNE, PHARMACIST, create, open_record
-from tests.central.harness import ROOT, Server, run_sql
+from tests.support.central import ROOT, Server, run_sql
+from tests.support.dmp import JEANNE, PHARMACIST, create, open_record
 
 
 def _verify_cli(server: Server) -> subprocess.CompletedProcess[str]:

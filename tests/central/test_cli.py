@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.central.harness import ROOT
+from tests.support.central import ROOT
 
 
 def _central(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from central.audit.models import AuditEntry
 from central.dmp.models import Dmp, Document
-from tests.central.dmp_helpers import (
+from tests.support.central import Server, login, make_professional
+from tests.support.dmp import (
     CLAIRE,
     JEANNE,
     LEO,
@@ -20,7 +21,6 @@ from tests.central.dmp_helpers import (
     open_record,
     titles,
 )
-from tests.central.harness import Server, login, make_professional
 
 
 def _status(server: Server, token: str, ins: str) -> dict[str, str]:
@@ -264,7 +264,7 @@ def test_blocked_professional_is_refused_in_every_mode(
     assert _status(server, tokens["physician"], JEANNE)["authorisation"] == "BLOQUE"
     for mode, reason in (
         ("normal", {}),
-        ("bris_de_glace", {"reason_code": "URGENCE", "reason_text": "arrêt cardiaque"}),
+        ("bris_de_glace", {"reason_code": "URGENCE_VITALE", "reason_text": "arrêt cardiaque"}),
     ):
         code, body = open_record(server, tokens["physician"], JEANNE, mode, **reason)
         assert (code, body["error"]) == (403, "blocked_by_patient")
@@ -273,7 +273,7 @@ def test_blocked_professional_is_refused_in_every_mode(
 def test_unknown_ins_and_no_dmp(server: Server, tokens: dict[str, str]) -> None:
     with server.client(tokens["agent"]) as client:
         unknown = client.post(
-            "/v1/dmp", json={"ins": "180017505609907", "consent": True, "information_version": "x"}
+            "/v1/dmp", json={"ins": "180017505609902", "consent": True, "information_version": "x"}
         )
     assert (unknown.status_code, unknown.json()["error"]) == (404, "ins_not_qualified")
     code, body = open_record(server, tokens["pharmacist"], JEANNE)

@@ -8,10 +8,14 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from central.sync.models import Kiosk
 from dmpcommon.signing import public_bytes
+from kiosk.core.errors import CentralUnreachableError
+from kiosk.messages import describe_error, describe_refusal
 from kiosk.sync.keys import load_or_create_device_key
-from tests.central.harness import ROOT, Server
+from tests.support.central import ROOT, Server
 
 
 def _run(module: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -67,7 +71,7 @@ def test_enrol_then_the_token_is_spent(server: Server, tmp_path: Path) -> None:
         KIOSK_HOME=str(tmp_path / "other"),
     )
     assert again.returncode == 1
-    assert again.stderr.strip() == "kiosk: jeton d'enrôlement déjà utilisé : demandez-en un nouveau"
+    assert again.stderr.strip() == f"kiosk: {describe_refusal('token_used')}"
 
     revoked = _run(
         "central",
@@ -90,11 +94,13 @@ def test_expired_and_unknown_tokens(server: Server, tmp_path: Path) -> None:
     expired = _run(
         "kiosk", "enroll", "--central", server.url, "--token", token, KIOSK_HOME=str(tmp_path)
     )
-    assert expired.returncode == 1 and "expiré" in expired.stderr
+    assert expired.returncode == 1
+    assert expired.stderr.strip() == f"kiosk: {describe_refusal('token_expired')}"
     unknown = _run(
         "kiosk", "enroll", "--central", server.url, "--token", "x" * 43, KIOSK_HOME=str(tmp_path)
     )
-    assert unknown.returncode == 1 and "inconnu" in unknown.stderr
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == f"kiosk: {describe_refusal('bad_token')}"
     assert not (tmp_path / "kiosk.toml").exists()
 
 
@@ -109,5 +115,30 @@ def test_central_unreachable_is_one_line(tmp_path: Path) -> None:
         KIOSK_HOME=str(tmp_path),
     )
     assert result.returncode == 1
-    assert result.stderr.strip().startswith("kiosk: service central injoignable")
+    assert result.stderr.strip() == f"kiosk: {describe_error(CentralUnreachableError('x'))}"
     assert "Traceback" not in result.stderr
+
+
+def test_key_files_are_read_at_start_up_not_per_request(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the service runs, enrolment, sync and the portal's forms use the keys it loaded:
+    a key file gone missing (or slow disk) changes nothing for a request."""
+    from central.config import Settings
+    from dmpcommon.actions import OperatorSessionClosed
+    from tests.support.central import enrollment_token
+    from tests.support.queues import enrolled_queue, sync
+
+    def no_file(_self: Settings) -> bytes:
+        raise AssertionError("a key file read during a request")
+
+    monkeypatch.setattr(Settings, "secret_key", no_file)
+    monkeypatch.setattr(Settings, "sealing_key", no_file)
+    queue = enrolled_queue(server, tmp_path)  # enrolment hands out the loaded sealing key
+    assert queue.central_key == server.state.keys.sealing_public
+    queue.enqueue(OperatorSessionClosed(), session_id="s")
+    sync(server, queue)  # opened with the loaded private key
+    assert queue.status().acknowledged == 1
+    assert enrollment_token(server)
+    with server.client() as client:
+        assert client.get("/patient/").status_code == 200

@@ -9,7 +9,7 @@ import pytest
 
 from central.errors import BadRequest
 from central.identity.service import IdentityRegister
-from tests.central.harness import ROOT, Server
+from tests.support.central import ROOT, Server
 
 REGISTER = ROOT / "fixtures" / "identities.json"
 CLAIRE_NIR = "284027511234577"
@@ -74,7 +74,8 @@ def test_not_found_bad_nir_and_no_session(server: Server, tokens: dict[str, str]
         birth_date="1984-02-11",
         nir="284027511234578",
     )
-    assert (code, bad["error"]) == (400, "invalid_nir")
+    assert (code, bad["error"]) == (422, "invalid_request")  # refused before any lookup
+    assert bad["detail"].startswith("nir:") and bad["detail"].endswith("nir_key")
     with server.client() as client:
         anonymous = client.post(
             "/v1/identity/qualify",

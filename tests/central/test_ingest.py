@@ -4,88 +4,62 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import func, select
 
 from central.audit.models import AuditEntry
 from central.db import utcnow
 from central.dmp.models import Dmp
 from central.sync.models import Kiosk, Receipt
+from dmpcommon.actions import (
+    AuthorisationGranted,
+    AuthorisationRevoked,
+    CardReadRefused,
+    CardTraits,
+    ConsentRecorded,
+    ContactSet,
+    DmpCreated,
+    DmpOpened,
+    IdentityToQualify,
+    NotificationContact,
+    OperatorSessionClosed,
+    RefusedCard,
+    TreatingDoctorSet,
+)
 from dmpcommon.signing import public_bytes
-from kiosk.errors import CentralRefusedError, SyncError
+from dmpcommon.vocabulary import AccessMode, BreakGlassReason, ContactChannel
+from kiosk.core.errors import CentralRefusedError, SyncError
 from kiosk.sync.client import SyncClient
 from kiosk.sync.keys import load_or_create_device_key
 from kiosk.sync.queue import ActionQueue, open_engine
 from kiosk.sync.transport import CentralClient, RequestSigner
-from tests.central.dmp_helpers import CLAIRE, JEANNE, LEO, PHYSICIAN
-from tests.central.harness import Professional, Server, enrollment_token
-from tests.sync.tamper import tamper
+from tests.support.central import Professional, Server
+from tests.support.dmp import CLAIRE, JEANNE, LEO, PHYSICIAN
+from tests.support.queues import batch, enrolled_queue, post_batch, queue_login
+from tests.support.tamper import tamper
+
+CLOSED = OperatorSessionClosed()
 
 
-def _enrolled_queue(server: Server, home: Path) -> ActionQueue:
-    token = enrollment_token(server)
-    key = load_or_create_device_key(home / "device.key")
-    result = CentralClient(server.url).enroll(token=token, public_key=public_bytes(key))
-    return ActionQueue(
-        open_engine(home / "queue.db"),
-        kiosk_id=result.kiosk_id,
-        signing_key=key,
-        central_key=result.central_key,
-    )
-
-
-def _batch(queue: ActionQueue, seqs: list[int] | None = None) -> dict[str, Any]:
-    rows = [r for r in queue.pending(limit=10_000) if seqs is None or r.seq in seqs]
-    return {
-        "kiosk_id": queue.kiosk_id,
-        "items": [
-            {
-                "envelope": base64.b64encode(r.envelope).decode(),
-                "signature": base64.b64encode(r.signature).decode(),
-            }
-            for r in rows
-        ],
-    }
-
-
-def _post(
-    server: Server, body: dict[str, Any], queue: ActionQueue | None = None
-) -> tuple[int, dict[str, Any]]:
-    """POST a batch signed (RFC 9421) with the queue's device key, as the kiosk does."""
-    signer = None if queue is None else RequestSigner(queue.kiosk_id, queue.signing_key)
-    response = requests.post(f"{server.url}/v1/sync/batch", json=body, auth=signer, timeout=30)
-    return response.status_code, dict(response.json())
-
-
-def _session(queue: ActionQueue, pharmacist: Professional, session_id: str) -> None:
-    attestation = pharmacist.attestation(kiosk_id=queue.kiosk_id, session_id=session_id)
-    queue.enqueue(
-        "operator_session_opened",
-        {k: attestation[k] for k in ("issued_at", "certificate", "signature")},
-        session_id=session_id,
-    )
+def created(ins: str, **extra: object) -> DmpCreated:
+    return DmpCreated(ins=ins, consent=True, information_version="2026-01", **extra)  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def queue(server: Server, tmp_path: Path) -> ActionQueue:
-    return _enrolled_queue(server, tmp_path)
+    return enrolled_queue(server, tmp_path)
 
 
 def test_actions_apply_once_and_a_rule_breach_does_not_block(
     server: Server, queue: ActionQueue, pharmacist: Professional
 ) -> None:
-    _session(queue, pharmacist, "session-0001")
-    base = {"consent": True, "information_version": "2026-01"}
-    queue.enqueue("dmp_created", {"ins": JEANNE, **base}, session_id="session-0001")
-    queue.enqueue(
-        "dmp_created", {"ins": LEO, **base}, session_id="session-0001"
-    )  # no representative
-    queue.enqueue("dmp_created", {"ins": CLAIRE, **base}, session_id="session-0001")
-    queue.enqueue("teleportation", {}, session_id="session-0001")
-    code, body = _post(server, _batch(queue), queue)
+    queue_login(queue, pharmacist, "session-0001")
+    queue.enqueue(created(JEANNE), session_id="session-0001")
+    queue.enqueue(created(LEO), session_id="session-0001")  # no representative
+    queue.enqueue(created(CLAIRE), session_id="session-0001")
+    queue.enqueue_encoded("teleportation", b"{}", session_id="session-0001")
+    code, body = post_batch(server, batch(queue), queue)
     assert code == 200, body
     assert [(r["seq"], r["outcome"], r.get("reason")) for r in body["results"]] == [
         (1, "accepted", None),
@@ -94,9 +68,7 @@ def test_actions_apply_once_and_a_rule_breach_does_not_block(
         (4, "accepted", None),
         (5, "rejected", "unsupported_action_type"),
     ]
-    again = _post(
-        server, _batch(queue), queue
-    )  # the response was lost: the kiosk sends it all again
+    again = post_batch(server, batch(queue), queue)  # the answer was lost: all sent again
     assert again == (200, body)
     with server.state.sessions() as db:
         assert {d.ins for d in db.scalars(select(Dmp))} == {JEANNE, CLAIRE}
@@ -108,18 +80,18 @@ def test_actions_apply_once_and_a_rule_breach_does_not_block(
 def test_a_gap_is_answered_with_the_sequence_expected(
     server: Server, queue: ActionQueue, pharmacist: Professional
 ) -> None:
-    _session(queue, pharmacist, "session-0002")
-    queue.enqueue("operator_session_closed", {}, session_id="session-0002")
-    code, body = _post(server, _batch(queue, [2]), queue)
+    queue_login(queue, pharmacist, "session-0002")
+    queue.enqueue(CLOSED, session_id="session-0002")
+    code, body = post_batch(server, batch(queue, [2]), queue)
     assert code == 200 and body["results"] == [{"seq": 2, "status": "gap", "expected": 1}]
-    assert _post(server, _batch(queue), queue)[1]["results"][1]["outcome"] == "accepted"
+    assert post_batch(server, batch(queue), queue)[1]["results"][1]["outcome"] == "accepted"
 
 
 def test_a_fork_is_refused_and_the_kiosk_flagged(
     server: Server, queue: ActionQueue, tmp_path: Path
 ) -> None:
-    queue.enqueue("operator_session_closed", {}, session_id="session-a")
-    assert _post(server, _batch(queue), queue)[0] == 200
+    queue.enqueue(CLOSED, session_id="session-a")
+    assert post_batch(server, batch(queue), queue)[0] == 200
     # A restored old backup of the kiosk writes another seq 1 with the same key.
     (tmp_path / "restored").mkdir()
     (tmp_path / "restored" / "device.key").write_bytes((tmp_path / "device.key").read_bytes())
@@ -129,8 +101,8 @@ def test_a_fork_is_refused_and_the_kiosk_flagged(
         signing_key=load_or_create_device_key(tmp_path / "restored" / "device.key"),
         central_key=queue.central_key,
     )
-    other.enqueue("operator_session_closed", {}, session_id="session-b")
-    code, body = _post(server, _batch(other), other)
+    other.enqueue(CLOSED, session_id="session-b")
+    code, body = post_batch(server, batch(other), other)
     assert (code, body["error"]) == (409, "fork")
     with server.state.sessions() as db:
         kiosk = db.get(Kiosk, queue.kiosk_id)
@@ -138,63 +110,67 @@ def test_a_fork_is_refused_and_the_kiosk_flagged(
 
 
 def test_bad_signature_and_revoked_kiosk(server: Server, queue: ActionQueue) -> None:
-    queue.enqueue("operator_session_closed", {}, session_id="session-c")
-    body = _batch(queue)
+    queue.enqueue(CLOSED, session_id="session-c")
+    body = batch(queue)
     signature = bytearray(base64.b64decode(body["items"][0]["signature"]))
     signature[0] ^= 1
     forged = {
         **body,
         "items": [{**body["items"][0], "signature": base64.b64encode(bytes(signature)).decode()}],
     }
-    code, answer = _post(server, forged, queue)
+    code, answer = post_batch(server, forged, queue)
     assert (code, answer["error"]) == (409, "bad_signature")
     from central.sync.service import revoke
 
     with server.state.sessions() as db, db.begin():
         revoke(db, queue.kiosk_id, utcnow())
-    code, answer = _post(server, body, queue)
+    code, answer = post_batch(server, body, queue)
     assert (code, answer["error"]) == (403, "kiosk_revoked")
 
 
-JEANNE_CARD = {"nom": "Bernard", "prenom": "Jeanne", "birth_date": "1979-03-28", "nir": JEANNE}
-NURSE = "600012345678"
+JEANNE_CARD = CardTraits(nom="Bernard", prenom="Jeanne", birth_date="1979-03-28", nir=JEANNE)
+NURSE = "860012345678"  # "8" + an RPPS number whose key holds
 
 
 def test_every_action_type_of_the_workflow(
     server: Server, queue: ActionQueue, pharmacist: Professional
 ) -> None:
     session = "session-all-types"
-    _session(queue, pharmacist, session)
+    queue_login(queue, pharmacist, session)
     info = {"information_version": "2026-01"}
-    unknown = {**JEANNE_CARD, "prenom": "Personne"}
-    for action_type, payload in [
-        ("identity_to_qualify", JEANNE_CARD),
-        ("identity_to_qualify", unknown),
-        ("consent_recorded", {"identity": JEANNE_CARD, **info}),
-        ("consent_recorded", {"ins": LEO, **info}),  # a minor with no representative
-        (
-            "dmp_created",
-            {
-                "identity": JEANNE_CARD,
-                "consent": True,
-                **info,
-                "authorised_professionals": [pharmacist.id_nat],
-            },
+    unknown = JEANNE_CARD.model_copy(update={"prenom": "Personne"})
+    typed = [
+        IdentityToQualify.of(JEANNE_CARD),
+        IdentityToQualify.of(unknown),
+        ConsentRecorded(identity=JEANNE_CARD, **info),
+        ConsentRecorded(ins=LEO, **info),  # a minor with no representative
+        DmpCreated(
+            identity=JEANNE_CARD,
+            consent=True,
+            **info,
+            authorised_professionals=(pharmacist.id_nat,),
         ),
-        (
-            "contact_set",
-            {"ins": JEANNE, "contact": {"channel": "sms", "address": "06 12 34 56 78"}},
+        ContactSet(
+            ins=JEANNE,
+            contact=NotificationContact(channel=ContactChannel.SMS, address="06 12 34 56 78"),
         ),
-        ("treating_doctor_set", {"ins": JEANNE, "id_nat": PHYSICIAN}),
-        ("authorisation_granted", {"ins": JEANNE, "id_nat": NURSE}),
-        ("authorisation_revoked", {"ins": JEANNE, "id_nat": NURSE}),
-        ("authorisation_granted", {"ins": JEANNE, "id_nat": "x"}),  # malformed
-        ("card_read_refused", {"reason": "vitale1"}),
-        ("dmp_opened", {"ins": JEANNE, "mode": "normal"}),  # never served: not reconciled
-        ("dmp_opened", {"ins": JEANNE, "mode": "bris_de_glace"}),  # no reason
-    ]:
-        queue.enqueue(action_type, payload, session_id=session)
-    code, body = _post(server, _batch(queue), queue)
+        TreatingDoctorSet(ins=JEANNE, id_nat=PHYSICIAN),
+        AuthorisationGranted(ins=JEANNE, id_nat=NURSE),
+        AuthorisationRevoked(ins=JEANNE, id_nat=NURSE),
+    ]
+    for payload in typed:
+        queue.enqueue(payload, session_id=session)
+    # What the typed payloads refuse to build, an old or broken kiosk could still send.
+    queue.enqueue_encoded(
+        "authorisation_granted", b'{"ins":"%s","id_nat":"x"}' % JEANNE.encode(), session_id=session
+    )
+    queue.enqueue(CardReadRefused(reason=RefusedCard.VITALE1), session_id=session)
+    never_served = DmpOpened(ins=JEANNE, mode=AccessMode.NORMAL)
+    queue.enqueue(never_served, session_id=session)  # never served: not reconciled
+    queue.enqueue_encoded(
+        "dmp_opened", b'{"ins":"%s","mode":"bris_de_glace"}' % JEANNE.encode(), session_id=session
+    )
+    code, body = post_batch(server, batch(queue), queue)
     assert code == 200, body
     assert [(r["outcome"], r.get("reason")) for r in body["results"][1:]] == [
         ("accepted", None),
@@ -206,10 +182,10 @@ def test_every_action_type_of_the_workflow(
         ("accepted", None),
         ("accepted", None),
         ("accepted", None),
-        ("rejected", "malformed_payload"),
+        ("rejected", "invalid_payload:id_nat:id_nat_not_a_health_professional"),
         ("accepted", None),
         ("rejected", "access_not_served"),
-        ("rejected", "reason_required"),
+        ("rejected", "invalid_payload:payload:reason_required"),
     ]
     with server.state.sessions() as db:
         dmp = db.get(Dmp, JEANNE)
@@ -236,16 +212,27 @@ def test_every_action_type_of_the_workflow(
         ("card_read_refused", "refused", "vitale1"),
     ]
     # Once the service has served the opening, the kiosk's trace of it reconciles.
-    from tests.central.dmp_helpers import open_record
-    from tests.central.harness import login
+    from tests.support.central import login
+    from tests.support.dmp import open_record
 
-    assert open_record(server, login(server, pharmacist), JEANNE)[0] == 200
-    queue.enqueue("dmp_opened", {"ins": JEANNE, "mode": "normal"}, session_id=session)
-    code, body = _post(server, _batch(queue), queue)
-    assert body["results"][-1] == {"seq": 15, "status": "recorded", "outcome": "accepted"}
+    token = login(server, pharmacist)
+    assert open_record(server, token, JEANNE)[0] == 200
+    queue.enqueue(never_served, session_id=session)
+    reason = {"reason_code": "URGENCE_VITALE", "reason_text": "patient inconscient"}
+    assert open_record(server, token, JEANNE, "bris_de_glace", **reason)[0] == 200
+    opened = DmpOpened(
+        ins=JEANNE,
+        mode=AccessMode.BREAK_GLASS,
+        reason_code=BreakGlassReason.VITAL_EMERGENCY,
+        reason_text="patient inconscient",
+    )
+    queue.enqueue(opened, session_id=session)
+    queue.enqueue(opened.model_copy(update={"reason_text": "une autre raison"}), session_id=session)
+    code, body = post_batch(server, batch(queue), queue)
+    assert [r.get("reason") for r in body["results"][-3:]] == [None, None, "access_not_served"]
     with server.state.sessions() as db:  # reconciled, not traced twice
         opens = db.scalars(select(AuditEntry.id).where(AuditEntry.action == "open")).all()
-        assert len(opens) == 1
+        assert len(opens) == 2
 
 
 @pytest.mark.parametrize(
@@ -264,10 +251,10 @@ def test_a_tampered_queue_is_named_locally_and_refused_by_the_service(
     local: tuple[int, str],
     answer: str,
 ) -> None:
-    queue = _enrolled_queue(server, tmp_path)
-    _session(queue, pharmacist, "session-tamper")
-    for i in range(4):
-        queue.enqueue("card_read_refused", {"reason": f"t{i}"}, session_id="session-tamper")
+    queue = enrolled_queue(server, tmp_path)
+    queue_login(queue, pharmacist, "session-tamper")
+    for _ in range(4):
+        queue.enqueue(CardReadRefused(reason=RefusedCard.UNKNOWN), session_id="session-tamper")
     queue.close()
     tamper(tmp_path / "queue.db", how)
     problem = queue.verify(public_bytes(queue.signing_key))
@@ -277,7 +264,7 @@ def test_a_tampered_queue_is_named_locally_and_refused_by_the_service(
     with pytest.raises(SyncError) as refused:
         client.sync_once()
     said = (
-        f"refused: {refused.value.code}"
+        f"refused: {refused.value.reason}"
         if isinstance(refused.value, CentralRefusedError)
         else str(refused.value)
     )

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from central.notify.models import OutboxMessage
 from central.notify.service import OutboxWorker, SmsGatewaySender, SmtpSender
-from tests.central.dmp_helpers import JEANNE, PHARMACIST, add_doc, create, open_record
-from tests.central.harness import Server, run_sql
-from tests.central.mail import Mailbox, SmsGateway
+from tests.support.central import Server, run_sql
+from tests.support.dmp import JEANNE, PHARMACIST, add_doc, create, open_record
+from tests.support.mail import Mailbox, SmsGateway
 
 EMAIL = "jeanne.bernard@exemple.test"
 GLASS = {"reason_code": "URGENCE_VITALE", "reason_text": "douleur thoracique aiguë"}

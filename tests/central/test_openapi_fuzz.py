@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.central.conftest import _database
-from tests.central.harness import Server, wipe
+from tests.support.central import Server, database_for, wipe
 
 
 @pytest.fixture
 def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Fuzzing the HTTP layer once is enough: this module runs on SQLite only."""
-    url, engine = _database("sqlite", tmp_path_factory.getbasetemp())
+    url, engine = database_for("sqlite", tmp_path_factory.getbasetemp())
     wipe(engine)
     return url
 

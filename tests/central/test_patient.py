@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.central.dmp_helpers import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create, open_record
-from tests.central.harness import Server
-from tests.central.mail import Mailbox
+from tests.support.central import Server
+from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create, open_record
+from tests.support.mail import Mailbox
 
 EMAIL = "jeanne.bernard@exemple.test"
 BORN = "1979-03-28"
@@ -186,7 +186,7 @@ def test_emergency_choices_are_enforced(
         "Sérologie",
         masked_to_professionals=True,
     )
-    glass = {"reason_code": "URGENCE", "reason_text": "patiente inconsciente"}
+    glass = {"reason_code": "URGENCE_VITALE", "reason_text": "patiente inconsciente"}
     code, summary = open_record(server, tokens["physician"], JEANNE, "bris_de_glace", **glass)
     assert code == 200 and [d["title"] for d in summary["latest_exam_results"]] == ["Sérologie"]
     token = _login(server, mailbox)
@@ -264,7 +264,7 @@ def test_patient_adds_contacts_notes_and_authorises(
 def test_a_representative_does_not_see_what_is_hidden_from_representatives(
     server: Server, tokens: dict[str, str]
 ) -> None:
-    from tests.central.dmp_helpers import CLAIRE, LEO
+    from tests.support.dmp import CLAIRE, LEO
 
     created = create(
         server,

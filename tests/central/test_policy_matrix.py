@@ -10,15 +10,16 @@ import itertools
 
 import pytest
 
-from central.dmp.policy import Choices, Labels, Mode, Relation, may_manage, may_open, may_see
+from central.dmp.policy import Choices, Labels, Relation, may_manage, may_open, may_see
 from central.professionals.roles import Role
+from dmpcommon.vocabulary import AccessMode
 
 FORBIDDEN = {Role.EMPLOYER, Role.INSURER, Role.BANK, Role.OCCUPATIONAL_MEDICINE}
 
 
 def expected(
     role: Role,
-    mode: Mode,
+    mode: AccessMode,
     etreat: bool,
     btg: bool,
     masked: bool,
@@ -33,15 +34,15 @@ def expected(
     if role is Role.ADMINISTRATIVE_AGENT:
         return False  # status and creation only
     if role is Role.PATIENT:
-        return mode is Mode.NORMAL
+        return mode is AccessMode.NORMAL
     if role is Role.REPRESENTATIVE:
-        return mode is Mode.NORMAL and not invisible_rl
+        return mode is AccessMode.NORMAL and not invisible_rl
     # Health professionals and the SAMU regulator.
     if blocked:
         return False
-    if mode is Mode.NORMAL:
+    if mode is AccessMode.NORMAL:
         return authorised and not masque_ps
-    if mode is Mode.REGULATOR:
+    if mode is AccessMode.REGULATOR:
         if role is not Role.SAMU_REGULATOR or not etreat:
             return False
     elif not btg:
@@ -49,11 +50,11 @@ def expected(
     return (not masque_ps) or masked
 
 
-CELLS = list(itertools.product(Role, Mode, *([(False, True)] * 7)))
+CELLS = list(itertools.product(Role, AccessMode, *([(False, True)] * 7)))
 
 
 def test_the_matrix_has_every_cell() -> None:
-    assert len(CELLS) == len(Role) * len(Mode) * 2**7 == 9 * 3 * 128
+    assert len(CELLS) == len(Role) * len(AccessMode) * 2**7 == 9 * 3 * 128
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -73,25 +74,29 @@ def test_refusals_say_why() -> None:
     open_choices = Choices(True, True, True)
     nobody = Relation(authorised=False, blocked=False)
     cases = {
-        (Role.INSURER, Mode.NORMAL, Relation(True, False)): "forbidden_party",
+        (Role.INSURER, AccessMode.NORMAL, Relation(True, False)): "forbidden_party",
         (
             Role.ADMINISTRATIVE_AGENT,
-            Mode.NORMAL,
+            AccessMode.NORMAL,
             Relation(True, False),
         ): "no_medical_content_for_agents",
-        (Role.HEALTH_PROFESSIONAL, Mode.NORMAL, nobody): "not_authorised",
-        (Role.HEALTH_PROFESSIONAL, Mode.REGULATOR, nobody): "not_a_regulator",
-        (Role.HEALTH_PROFESSIONAL, Mode.BREAK_GLASS, Relation(False, True)): "blocked_by_patient",
+        (Role.HEALTH_PROFESSIONAL, AccessMode.NORMAL, nobody): "not_authorised",
+        (Role.HEALTH_PROFESSIONAL, AccessMode.REGULATOR, nobody): "not_a_regulator",
+        (
+            Role.HEALTH_PROFESSIONAL,
+            AccessMode.BREAK_GLASS,
+            Relation(False, True),
+        ): "blocked_by_patient",
     }
     for (role, mode, relation), reason in cases.items():
         assert may_open(role, mode, open_choices, relation).reason == reason
     refused = Choices(etreat=False, btg=False, masked_in_emergency=False)
     assert (
-        may_open(Role.SAMU_REGULATOR, Mode.REGULATOR, refused, nobody).reason
+        may_open(Role.SAMU_REGULATOR, AccessMode.REGULATOR, refused, nobody).reason
         == "patient_refused_etreat"
     )
     assert (
-        may_open(Role.HEALTH_PROFESSIONAL, Mode.BREAK_GLASS, refused, nobody).reason
+        may_open(Role.HEALTH_PROFESSIONAL, AccessMode.BREAK_GLASS, refused, nobody).reason
         == "patient_refused_btg"
     )
 
@@ -99,9 +104,9 @@ def test_refusals_say_why() -> None:
 def test_closed_dmp_is_shut_to_professionals_only() -> None:
     choices, relation = Choices(True, True, True), Relation(True, False)
     assert not may_open(
-        Role.HEALTH_PROFESSIONAL, Mode.NORMAL, choices, relation, dmp_open=False
+        Role.HEALTH_PROFESSIONAL, AccessMode.NORMAL, choices, relation, dmp_open=False
     ).allowed
-    assert may_open(Role.PATIENT, Mode.NORMAL, choices, relation, dmp_open=False).allowed
+    assert may_open(Role.PATIENT, AccessMode.NORMAL, choices, relation, dmp_open=False).allowed
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from kiosk.errors import CentralRefusedError
+from dmpcommon.vocabulary import AccessMode, BreakGlassReason
+from kiosk.core.errors import CentralRefusedError
 from kiosk.sync.online import OnlineCentral
 from kiosk.sync.transport import CentralClient
-from tests.central.dmp_helpers import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create
-from tests.central.harness import Professional, Server, login
-from tests.central.mail import Mailbox
+from tests.support.central import Professional, Server, login
+from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create
+from tests.support.mail import Mailbox
 
 # The README's screenshots are taken only when asked: a test run must leave the tree as it was.
 SHOTS = (
@@ -141,28 +142,34 @@ def test_blocking_a_professional_refuses_the_kiosks_next_open(
 ) -> None:
     kiosk = OnlineCentral(CentralClient(server.url))
     token = login(server, pharmacist)
-    assert kiosk.open_record(token, JEANNE, mode="normal", reason_code=None, reason_text=None)
+    assert kiosk.open_record(
+        token, JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None
+    )
     _activate(page, server, jeanne)
     page.get_by_role("link", name="Qui peut lire").click()
     _shot(page, "05-qui-peut-lire")
     page.get_by_role("button", name=f"Bloquer {PHARMACIST}").click()
     assert _notice(page) == "professionnel bloqué"
     with pytest.raises(CentralRefusedError) as refused:
-        kiosk.open_record(token, JEANNE, mode="normal", reason_code=None, reason_text=None)
-    assert refused.value.code == "blocked_by_patient"
+        kiosk.open_record(token, JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None)
+    assert refused.value.reason == "blocked_by_patient"
 
 
 def test_a_break_glass_access_shows_with_its_reason_and_an_emergency_choice_is_enforced(
     page: Page, server: Server, jeanne: dict[str, str]
 ) -> None:
-    from tests.central.harness import make_professional
+    from tests.support.central import make_professional
 
     urgentist = make_professional(id_nat="810000000042", nom="LE ROUX", prenom="YVES")
     kiosk = OnlineCentral(CentralClient(server.url))
     token = login(server, urgentist)
     reason = "Patiente inconsciente aux urgences de Lorient"
     kiosk.open_record(
-        token, JEANNE, mode="bris_de_glace", reason_code="URGENCE_VITALE", reason_text=reason
+        token,
+        JEANNE,
+        mode=AccessMode.BREAK_GLASS,
+        reason_code=BreakGlassReason.VITAL_EMERGENCY,
+        reason_text=reason,
     )
     _activate(page, server, jeanne)
     page.get_by_role("link", name="Qui a lu").click()
@@ -174,9 +181,13 @@ def test_a_break_glass_access_shows_with_its_reason_and_an_emergency_choice_is_e
     assert _notice(page) == "choix d'urgence enregistrés"
     with pytest.raises(CentralRefusedError) as refused:
         kiosk.open_record(
-            token, JEANNE, mode="bris_de_glace", reason_code="URGENCE_VITALE", reason_text=reason
+            token,
+            JEANNE,
+            mode=AccessMode.BREAK_GLASS,
+            reason_code=BreakGlassReason.VITAL_EMERGENCY,
+            reason_text=reason,
         )
-    assert refused.value.code == "patient_refused_btg"
+    assert refused.value.reason == "patient_refused_btg"
     page.get_by_role("link", name="Notifications").click()
     _shot(page, "07-notifications")
 

@@ -8,15 +8,16 @@ from pathlib import Path
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from dmpcommon.actions import OperatorSessionClosed
 from kiosk.sync.queue import ActionQueue
 from kiosk.sync.transport import CentralClient, RequestSigner
-from tests.central.harness import Server
-from tests.central.test_ingest import _batch, _enrolled_queue
+from tests.support.central import Server
+from tests.support.queues import batch, enrolled_queue
 
 
 def _queue(server: Server, home: Path) -> ActionQueue:
-    queue = _enrolled_queue(server, home)
-    queue.enqueue("operator_session_closed", {}, session_id="session-sig")
+    queue = enrolled_queue(server, home)
+    queue.enqueue(OperatorSessionClosed(), session_id="session-sig")
     return queue
 
 
@@ -35,7 +36,7 @@ def _prepare(
 
 def test_unsigned_forged_and_tampered_requests_are_refused(server: Server, tmp_path: Path) -> None:
     queue = _queue(server, tmp_path)
-    body = _batch(queue)
+    body = batch(queue)
     assert _send(server, _prepare(server, body, None)) == (401, "bad_request_signature")
     impostor = RequestSigner(queue.kiosk_id, Ed25519PrivateKey.generate())
     assert _send(server, _prepare(server, body, impostor)) == (401, "bad_request_signature")
@@ -54,7 +55,7 @@ def test_unsigned_forged_and_tampered_requests_are_refused(server: Server, tmp_p
 
 def test_a_replayed_request_is_refused(server: Server, tmp_path: Path) -> None:
     queue = _queue(server, tmp_path)
-    prepared = _prepare(server, _batch(queue), RequestSigner(queue.kiosk_id, queue.signing_key))
+    prepared = _prepare(server, batch(queue), RequestSigner(queue.kiosk_id, queue.signing_key))
     assert _send(server, prepared) == (200, "")
     assert _send(server, prepared.copy()) == (401, "replayed_request")
 
@@ -62,7 +63,7 @@ def test_a_replayed_request_is_refused(server: Server, tmp_path: Path) -> None:
 def test_another_kiosks_batch_is_refused(server: Server, tmp_path: Path) -> None:
     mine, theirs = _queue(server, tmp_path / "a"), _queue(server, tmp_path / "b")
     signer = RequestSigner(mine.kiosk_id, mine.signing_key)
-    assert _send(server, _prepare(server, _batch(theirs), signer)) == (403, "wrong_kiosk")
+    assert _send(server, _prepare(server, batch(theirs), signer)) == (403, "wrong_kiosk")
 
 
 def test_a_kiosk_clock_off_by_hours_is_corrected_from_the_service_date(
@@ -71,7 +72,7 @@ def test_a_kiosk_clock_off_by_hours_is_corrected_from_the_service_date(
     queue = _queue(server, tmp_path)
     late = RequestSigner(queue.kiosk_id, queue.signing_key)
     late.clock_offset = dt.timedelta(hours=-3)  # as if the kiosk's clock were 3 h behind
-    assert _send(server, _prepare(server, _batch(queue), late)) == (401, "request_signature_time")
+    assert _send(server, _prepare(server, batch(queue), late)) == (401, "request_signature_time")
     client = CentralClient(server.url, signer=late)
     results = client.send_batch(
         queue.kiosk_id, [(r.envelope, r.signature) for r in queue.pending()]

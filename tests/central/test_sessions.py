@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tests.central.harness import Professional, Server, make_professional, other_ca
+from tests.support.central import Professional, Server, make_professional, other_ca
 
 
 def test_attestation_opens_a_session_with_identity_from_the_certificate(

@@ -10,27 +10,32 @@ from sqlalchemy import select
 
 from central.audit.models import AuditEntry
 from central.dmp.models import Dmp
-from kiosk.errors import CentralUnreachableError
+from dmpcommon.actions import DmpCreated, OperatorSessionClosed
+from kiosk.core.errors import CentralUnreachableError
 from kiosk.sync.client import SyncClient
 from kiosk.sync.transport import CentralClient, RequestSigner
-from tests.central.dmp_helpers import CLAIRE, JEANNE, LEO
-from tests.central.harness import Professional, Server
-from tests.central.test_ingest import _enrolled_queue, _session
-from tests.pcsc_helpers import run_kiosk
+from tests.support.central import Professional, Server
+from tests.support.dmp import CLAIRE, JEANNE, LEO
+from tests.support.pcsc import run_kiosk
+from tests.support.queues import enrolled_queue, queue_login
 
 PHARMACIST_ID = "899700218896"
-BASE = {"consent": True, "information_version": "2026-01"}
+CLOSED = OperatorSessionClosed()
+
+
+def created(ins: str) -> DmpCreated:
+    return DmpCreated(ins=ins, consent=True, information_version="2026-01")
 
 
 def test_offline_session_then_back_online(
     server: Server, tmp_path: Path, pharmacist: Professional
 ) -> None:
-    queue = _enrolled_queue(server, tmp_path)
+    queue = enrolled_queue(server, tmp_path)
     # A whole counter session while the network is down.
-    _session(queue, pharmacist, "session-offline")
-    queue.enqueue("dmp_created", {"ins": JEANNE, **BASE}, session_id="session-offline")
-    queue.enqueue("dmp_created", {"ins": LEO, **BASE}, session_id="session-offline")
-    queue.enqueue("operator_session_closed", {}, session_id="session-offline")
+    queue_login(queue, pharmacist, "session-offline")
+    queue.enqueue(created(JEANNE), session_id="session-offline")
+    queue.enqueue(created(LEO), session_id="session-offline")
+    queue.enqueue(CLOSED, session_id="session-offline")
     signer = RequestSigner(queue.kiosk_id, queue.signing_key)
     down = CentralClient("http://127.0.0.1:9", timeout_s=2, signer=signer)
     offline = SyncClient(queue, down, queue.kiosk_id)
@@ -52,15 +57,15 @@ def test_offline_session_then_back_online(
 
 
 def test_kiosk_sync_command(server: Server, tmp_path: Path, pharmacist: Professional) -> None:
-    queue = _enrolled_queue(server, tmp_path)
+    queue = enrolled_queue(server, tmp_path)
     (tmp_path / "kiosk.toml").write_text(
         f'kiosk_id = "{queue.kiosk_id}"\nsite = "Pharmacie du Port"\n'
         f'central_url = "{server.url}"\ncentral_key = "{queue.central_key.hex()}"\n',
         encoding="utf-8",
     )
-    _session(queue, pharmacist, "session-cli")
-    queue.enqueue("dmp_created", {"ins": CLAIRE, **BASE}, session_id="session-cli")
-    queue.enqueue("operator_session_closed", {}, session_id="session-cli")
+    queue_login(queue, pharmacist, "session-cli")
+    queue.enqueue(created(CLAIRE), session_id="session-cli")
+    queue.enqueue(CLOSED, session_id="session-cli")
     queue.close()
 
     result = run_kiosk("sync", "--once", home=tmp_path)

@@ -6,6 +6,7 @@ HTTP, through a fault-injecting proxy (tests/faulty_proxy.py) or across a SIGKIL
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -25,23 +26,26 @@ from central.audit.models import AuditEntry
 from central.config import Settings
 from central.db import make_engine, make_sessionmaker
 from central.sync.models import Receipt
+from dmpcommon.actions import CardReadRefused, RefusedCard
 from kiosk.sync.client import Backoff, SyncClient
 from kiosk.sync.queue import ActionQueue
 from kiosk.sync.transport import CentralClient, RequestSigner
-from tests.central.harness import Professional, Server
-from tests.central.test_ingest import _enrolled_queue, _session
-from tests.faulty_proxy import FAULTS, FaultyProxy
+from tests.support.central import Professional, Server
+from tests.support.proxy import FAULTS, FaultyProxy
+from tests.support.queues import enrolled_queue, queue_login
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _fill(queue: ActionQueue, pharmacist: Professional, count: int) -> list[str]:
-    """An operator session, then count - 1 traced refusals with distinct reasons."""
-    _session(queue, pharmacist, "session-sync")
-    reasons = [f"r{i}" for i in range(1, count)]
-    for reason in reasons:
-        queue.enqueue("card_read_refused", {"reason": reason}, session_id="session-sync")
-    return reasons
+def _fill(queue: ActionQueue, pharmacist: Professional, count: int) -> list[dt.datetime]:
+    """An operator session, then count - 1 traced card refusals; their kiosk times, each
+    distinct, which the service records as the audit entries' times."""
+    queue_login(queue, pharmacist, "session-sync")
+    kinds = list(RefusedCard)
+    for i in range(1, count):
+        queue.enqueue(CardReadRefused(reason=kinds[i % len(kinds)]), session_id="session-sync")
+    rows = queue.pending(limit=count)[1:]
+    return [dt.datetime.fromisoformat(row.created_at) for row in rows]
 
 
 def _drain(client: SyncClient, queue: ActionQueue, *, timeout_s: float) -> None:
@@ -67,7 +71,7 @@ def _drain(client: SyncClient, queue: ActionQueue, *, timeout_s: float) -> None:
     assert queue.status().pending == 0, queue.status()
 
 
-def _assert_applied_once_in_order(url: str, queue: ActionQueue, reasons: list[str]) -> None:
+def _assert_applied_once_in_order(url: str, queue: ActionQueue, times: list[dt.datetime]) -> None:
     engine = make_engine(url)
     try:
         with make_sessionmaker(engine)() as db:
@@ -77,17 +81,17 @@ def _assert_applied_once_in_order(url: str, queue: ActionQueue, reasons: list[st
                 .order_by(Receipt.id)
             ).all()
             traced = db.scalars(
-                select(AuditEntry.detail)
+                select(AuditEntry.at)
                 .where(AuditEntry.action == "card_read_refused")
                 .order_by(AuditEntry.id)
             ).all()
     finally:
         engine.dispose()
-    count = len(reasons) + 1
+    count = len(times) + 1
     assert [r.seq for r in receipts] == list(range(1, count + 1))  # all, in order, once
     assert len({r.action_id for r in receipts}) == count
     assert {r.outcome for r in receipts} == {"accepted"}
-    assert traced == reasons  # each effect applied exactly once, in the kiosk's order
+    assert traced == times  # each effect applied exactly once, in the kiosk's order
     status = queue.status()
     assert (status.acknowledged, status.rejected) == (count, [])
 
@@ -96,8 +100,8 @@ def _assert_applied_once_in_order(url: str, queue: ActionQueue, reasons: list[st
 def test_5000_actions_through_a_network_that_fails_30_percent_of_requests(
     server: Server, settings: Settings, tmp_path: Path, pharmacist: Professional
 ) -> None:
-    queue = _enrolled_queue(server, tmp_path)
-    reasons = _fill(queue, pharmacist, 5000)
+    queue = enrolled_queue(server, tmp_path)
+    times = _fill(queue, pharmacist, 5000)
     host, port = server.url.removeprefix("http://").split(":")
     proxy = FaultyProxy((host, int(port)), fault_rate=0.3, late_s=1.5).start()
     try:
@@ -110,7 +114,7 @@ def test_5000_actions_through_a_network_that_fails_30_percent_of_requests(
     faults = sum(proxy.counts[f] for f in FAULTS)
     assert total >= 150 and 0.2 <= faults / total <= 0.4, proxy.counts
     assert all(proxy.counts[f] >= 5 for f in FAULTS), proxy.counts
-    _assert_applied_once_in_order(settings.database_url, queue, reasons)
+    _assert_applied_once_in_order(settings.database_url, queue, times)
 
 
 def _free_port() -> int:
@@ -176,9 +180,9 @@ def test_the_central_service_killed_and_restarted_during_a_sync(
     pharmacist: Professional,
 ) -> None:
     url, processes = serve.url, serve.processes
-    queue = _enrolled_queue(server, tmp_path)  # enrolled through the in-process service
+    queue = enrolled_queue(server, tmp_path)  # enrolled through the in-process service
     server.stop()
-    reasons = _fill(queue, pharmacist, 2000)
+    times = _fill(queue, pharmacist, 2000)
     signer = RequestSigner(queue.kiosk_id, queue.signing_key)
     client = SyncClient(
         queue, CentralClient(url, timeout_s=5, signer=signer), queue.kiosk_id, batch_size=20
@@ -197,13 +201,13 @@ def test_the_central_service_killed_and_restarted_during_a_sync(
     _drain(client, queue, timeout_s=120)
     killer.join(30)
     assert len(processes) == 2 and processes[0].returncode == -signal.SIGKILL
-    _assert_applied_once_in_order(settings.database_url, queue, reasons)
+    _assert_applied_once_in_order(settings.database_url, queue, times)
 
 
 def test_the_next_try_is_immediate_when_the_network_comes_back(
     server: Server, serve: Served, tmp_path: Path, pharmacist: Professional
 ) -> None:
-    queue = _enrolled_queue(server, tmp_path)
+    queue = enrolled_queue(server, tmp_path)
     server.stop()
     _fill(queue, pharmacist, 20)
     serve.processes[-1].kill()

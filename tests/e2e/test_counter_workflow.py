@@ -1,4 +1,6 @@
-"""The counter workflow (kiosk/session.py) driven without Qt, over the real parts."""
+"""The counter workflow (kiosk/core) over the real parts: pcscd and the virtual cards, the
+central service over HTTP, the real queue and sync. The workflow's every step and refusal
+is tested fast, through fakes, in tests/core; here, the paths that cross every part."""
 
 from __future__ import annotations
 
@@ -7,39 +9,56 @@ from sqlalchemy import select
 
 from central.audit.models import AuditEntry
 from central.dmp.models import Dmp
+from dmpcommon.identifiers import rpps_of_id_nat
+from dmpcommon.vocabulary import Authorisation, ContactChannel, DmpStatus
 from kiosk.cardreader.counter import CounterCards
-from kiosk.session import Step
+from kiosk.core import CounterWorkflow, NoticeCode, Step
+from kiosk.core.ports import SummarySection
 from kiosk.sync.queue import ActionQueue
-from tests.central.harness import Server
-from tests.e2e.conftest import inserted, make_session, sync
+from kiosk.ui.information import INFORMATION_VERSION
+from tests.support.central import Server, fixture_professional, login
+from tests.support.counter import AgedFixtures, inserted, make_workflow
+from tests.support.dmp import add_doc
+from tests.support.queues import sync
 
 JEANNE = "279035121518989"
 LEO = "115063523804211"
+PHARMACIST = "899700218896"
+PHYSICIAN = "810100457828"  # fixtures/cards/cps-medecin.json
+
+
+def _create(workflow: CounterWorkflow, **form: object) -> None:
+    """The chosen patient's creation with the defaults and this form."""
+    workflow.start_creation()
+    workflow.accept_information(INFORMATION_VERSION)
+    workflow.update_form(consent=True, **form)
+    workflow.create()
+    assert workflow.view().step is Step.CREATED, workflow.view().notice
 
 
 def test_an_adult_creation_in_five_taps_then_the_sheet_opens_the_access(
-    server: Server, cards: CounterCards, queue: ActionQueue
+    server: Server, cards: CounterCards, queue: ActionQueue, aged: AgedFixtures
 ) -> None:
-    session = make_session(server, cards, queue)
-    with inserted(session, "cps-pharmacienne-lorient.json", slot=1):
-        assert (session.view().step, session.view().pin_tries_left) == (Step.PIN, 3)
-        session.submit_pin("1234")
-        view = session.view()
-        assert (view.step, view.online, view.health_professional) == (Step.READY, True, True)
-        assert view.operator == "Anne DUPONT, Pharmacie du Port, Lorient"
-        with inserted(session, "vitale-adulte-seul.json", slot=0):
-            assert [h.label for h in session.view().holders] == ["BERNARD Jeanne"]
+    workflow = make_workflow(server, cards, queue)
+    with inserted(workflow, aged.cards / "cps-pharmacienne-lorient.json", slot=1):
+        assert (workflow.view().step, workflow.view().pin_tries_left) == (Step.PIN, 3)
+        workflow.submit_pin("1234")
+        view = workflow.view()
+        assert (view.step, view.online) == (Step.READY, True)
+        assert view.operator is not None and view.operator.health_professional
+        with inserted(workflow, aged.cards / "vitale-adulte-seul.json", slot=0):
+            assert [(h.nom, h.prenom) for h in workflow.view().holders] == [("BERNARD", "JEANNE")]
             taps = [
-                lambda: session.choose_holder(0),
-                session.start_creation,
-                session.accept_information,
-                lambda: session.update_form(consent=True),
-                session.create,
+                lambda: workflow.choose_holder(0),
+                workflow.start_creation,
+                lambda: workflow.accept_information(INFORMATION_VERSION),
+                lambda: workflow.update_form(consent=True),
+                workflow.create,
             ]
             seen = []
             for tap in taps:
                 tap()
-                seen.append(session.view().step)
+                seen.append(workflow.view().step)
             assert seen == [
                 Step.PATIENT,
                 Step.INFORMATION,
@@ -47,27 +66,19 @@ def test_an_adult_creation_in_five_taps_then_the_sheet_opens_the_access(
                 Step.CONSENT,
                 Step.CREATED,
             ]
-            sheet = session.view().sheet
-            assert (
-                sheet is not None
-                and sheet.online
-                and (sheet.etreat, sheet.btg, sheet.masked)
-                == (
-                    True,
-                    True,
-                    True,
-                )
-            )
+            sheet = workflow.view().sheet
+            assert sheet is not None and sheet.online
+            assert (sheet.etreat, sheet.btg, sheet.masked) == (True, True, True)
         # The card is out: nothing of the patient is left.
-        view = session.view()
+        view = workflow.view()
         assert (view.step, view.holders, view.patient, view.sheet) == (Step.READY, (), None, None)
-    assert session.view().step is Step.WELCOME  # the professional card is out too
+    assert workflow.view().step is Step.WELCOME  # the professional card is out too
     sync(server, queue)
     status = queue.status()
     assert status.pending == 0 and status.rejected == [], status
     with server.state.sessions() as db:
         dmp = db.get(Dmp, JEANNE)
-        assert dmp is not None and dmp.information_version == "2026-11"
+        assert dmp is not None and dmp.information_version == INFORMATION_VERSION
         logins = db.scalars(select(AuditEntry.detail).where(AuditEntry.action == "operator_login"))
         assert len(list(logins)) == 1  # the live login and its queued copy are one login
     with httpx.Client(base_url=server.url) as client:
@@ -79,35 +90,36 @@ def test_an_adult_creation_in_five_taps_then_the_sheet_opens_the_access(
 
 
 def test_a_minor_needs_an_adult_of_the_card_as_representative(
-    server: Server, cards: CounterCards, queue: ActionQueue
+    server: Server, cards: CounterCards, queue: ActionQueue, aged: AgedFixtures
 ) -> None:
-    session = make_session(server, cards, queue)
-    with inserted(session, "cpe-agent-enim-paimpol.json", slot=1):
-        session.submit_pin("1234")
-        assert not session.view().health_professional
-        with inserted(session, "vitale-parent-deux-enfants.json", slot=0):
-            assert [(h.label, h.minor) for h in session.view().holders] == [
-                ("MARTIN Claire", False),
-                ("MARTIN Leo", True),
-                ("MARTIN Jade", True),
+    workflow = make_workflow(server, cards, queue)
+    with inserted(workflow, aged.cards / "cpe-agent-enim-paimpol.json", slot=1):
+        workflow.submit_pin("1234")
+        view = workflow.view()
+        assert view.operator is not None and not view.operator.health_professional
+        with inserted(workflow, aged.cards / "vitale-parent-deux-enfants.json", slot=0):
+            assert [(h.prenom, h.minor) for h in workflow.view().holders] == [
+                ("CLAIRE", False),
+                ("LEO", True),
+                ("JADE", True),
             ]
-            session.choose_holder(1)
-            session.start_creation()
-            session.accept_information()
-            view = session.view()
-            assert view.minor and view.adults == ((0, "MARTIN Claire"),)
-            session.update_form(consent=True)
-            session.create()
-            assert session.view().step is Step.CONSENT
-            assert "représentant légal" in (session.view().notice or "")
-            session.update_form(representative=0, contact_channel="sms", contact_address="0612")
-            session.create()
-            assert "mobile" in (session.view().notice or "")
-            session.update_form(contact_address="06 12 34 56 78")
-            session.create()
-            assert session.view().step is Step.CREATED
-            session.finish()
-            assert session.view().step is Step.READY
+            workflow.choose_holder(1)
+            workflow.start_creation()
+            workflow.accept_information(INFORMATION_VERSION)
+            view = workflow.view()
+            assert view.minor and [i for i, _ in view.adults] == [0]
+            assert not view.can_authorise_operator  # an agent never authorises themself
+            workflow.update_form(consent=True)
+            workflow.create()
+            notice = workflow.view().notice
+            assert notice is not None and notice.code is NoticeCode.REPRESENTATIVE_INVALID
+            assert notice.reason == "representative_required"
+            workflow.update_form(representative=0, contact_channel=ContactChannel.SMS)
+            workflow.update_form(contact_address="06 12 34 56 78")
+            workflow.create()
+            assert workflow.view().step is Step.CREATED
+            workflow.finish()
+            assert workflow.view().step is Step.READY
     sync(server, queue)
     assert queue.status().rejected == []
     with server.state.sessions() as db:
@@ -116,69 +128,111 @@ def test_a_minor_needs_an_adult_of_the_card_as_representative(
         assert (dmp.representative_prenom, dmp.notify_address) == ("CLAIRE", "+33612345678")
 
 
-def test_a_pharmacist_opens_and_an_agent_does_not(
-    server: Server, cards: CounterCards, queue: ActionQueue
+def test_the_treating_doctor_named_at_the_counter_opens_the_record(
+    server: Server, cards: CounterCards, queue: ActionQueue, aged: AgedFixtures
 ) -> None:
-    session = make_session(server, cards, queue)
-    # The DMP exists, with the pharmacist authorised and a medication on it.
-    with inserted(session, "cps-pharmacienne-lorient.json", slot=1):
-        session.submit_pin("1234")
-        with inserted(session, "vitale-adulte-seul.json", slot=0):
-            session.choose_holder(0)
-            session.start_creation()
-            session.accept_information()
-            session.update_form(consent=True, authorise_operator=True)
-            session.create()
-        sync(server, queue)
-        from tests.central.dmp_helpers import add_doc
-        from tests.central.harness import fixture_professional, login
+    """The RPPS typed at creation reaches the service as the physician's card identifier:
+    the physician, logged in with their own card, is authorised and opens the record."""
+    rpps = rpps_of_id_nat(PHYSICIAN)
+    assert rpps is not None
+    workflow = make_workflow(server, cards, queue)
+    with inserted(workflow, aged.cards / "cps-pharmacienne-lorient.json", slot=1):
+        workflow.submit_pin("1234")
+        with inserted(workflow, aged.cards / "vitale-adulte-seul.json", slot=0):
+            workflow.choose_holder(0)
+            _create(workflow, treating_doctor=f"{rpps[:3]} {rpps[3:7]} {rpps[7:]}")
+    sync(server, queue)
+    assert queue.status().rejected == []
+    with server.state.sessions() as db:
+        dmp = db.get(Dmp, JEANNE)
+        assert dmp is not None and dmp.treating_doctor == PHYSICIAN
+    add_doc(
+        server, login(server, fixture_professional(PHYSICIAN)), JEANNE, "medications", "Metformine"
+    )
+    with inserted(workflow, aged.cards / "cps-medecin.json", slot=1):
+        workflow.submit_pin("1234")
+        with inserted(workflow, aged.cards / "vitale-adulte-seul.json", slot=0):
+            workflow.choose_holder(0)
+            view = workflow.view()
+            assert (view.dmp, view.authorisation) == (DmpStatus.VALID, Authorisation.AUTHORISED)
+            assert view.can_open and not view.can_break_glass
+            workflow.open_record()
+            summary = workflow.view().summary
+            assert summary is not None
+            titles = [d.title for d in summary.documents(SummarySection.MEDICATIONS)]
+            assert titles == ["Metformine"]
+    sync(server, queue)
+    assert queue.status().rejected == []  # the opening reconciled with the service's audit
 
-        token = login(server, fixture_professional("899700218896"))
+
+def test_a_pharmacist_opens_and_an_agent_does_not(
+    server: Server, cards: CounterCards, queue: ActionQueue, aged: AgedFixtures
+) -> None:
+    workflow = make_workflow(server, cards, queue)
+    # The DMP exists, with the pharmacist authorised and a medication on it.
+    with inserted(workflow, aged.cards / "cps-pharmacienne-lorient.json", slot=1):
+        workflow.submit_pin("1234")
+        with inserted(workflow, aged.cards / "vitale-adulte-seul.json", slot=0):
+            workflow.choose_holder(0)
+            _create(workflow, authorise_operator=True)
+        sync(server, queue)
+        token = login(server, fixture_professional(PHARMACIST))
         add_doc(server, token, JEANNE, "medications", "Amoxicilline 1 g")
         add_doc(server, token, JEANNE, "pathologies_allergies", "Allergie : pénicilline")
-        with inserted(session, "vitale-adulte-seul.json", slot=0):
-            session.choose_holder(0)
-            view = session.view()
-            assert (view.dmp, view.authorisation) == ("VALIDE", "AUTORISE")
-            session.open_record()
-            summary = session.view().summary
-            assert session.view().step is Step.SUMMARY and summary is not None
-            assert [d["title"] for d in summary["medications"]] == ["Amoxicilline 1 g"]
-            assert [d["title"] for d in summary["pathologies_allergies"]] == [
+        with inserted(workflow, aged.cards / "vitale-adulte-seul.json", slot=0):
+            workflow.choose_holder(0)
+            view = workflow.view()
+            assert (view.dmp, view.authorisation) == (DmpStatus.VALID, Authorisation.AUTHORISED)
+            workflow.open_record()
+            summary = workflow.view().summary
+            assert workflow.view().step is Step.SUMMARY and summary is not None
+            assert [d.title for d in summary.documents(SummarySection.MEDICATIONS)] == [
+                "Amoxicilline 1 g"
+            ]
+            assert [d.title for d in summary.documents(SummarySection.PATHOLOGIES_ALLERGIES)] == [
                 "Allergie : pénicilline"
             ]
-        assert session.view().summary is None  # card out: the record is gone from memory
-    with inserted(session, "cpe-agent-enim-paimpol.json", slot=1):
-        session.submit_pin("1234")
-        with inserted(session, "vitale-adulte-seul.json", slot=0):
-            session.choose_holder(0)
-            assert session.view().dmp == "VALIDE"
-            session.open_record()
-            view = session.view()
+        assert workflow.view().summary is None  # card out: the record is gone from memory
+    with inserted(workflow, aged.cards / "cpe-agent-enim-paimpol.json", slot=1):
+        workflow.submit_pin("1234")
+        with inserted(workflow, aged.cards / "vitale-adulte-seul.json", slot=0):
+            workflow.choose_holder(0)
+            view = workflow.view()
+            assert view.dmp is DmpStatus.VALID
+            assert not (view.can_open or view.can_break_glass or view.can_open_as_regulator)
+            workflow.open_record()
+            view = workflow.view()
             assert view.step is Step.PATIENT and view.summary is None
-            assert "réservé aux professionnels de santé" in (view.notice or "")
+            assert view.notice is not None and view.notice.code is NoticeCode.AGENT_NO_CONTENT
     sync(server, queue)
     assert [r["type"] for r in queue.status().rejected] == []
 
 
 def test_wrong_pin_then_blocked_card_and_refused_cards(
-    server: Server, cards: CounterCards, queue: ActionQueue
+    server: Server, cards: CounterCards, queue: ActionQueue, aged: AgedFixtures
 ) -> None:
-    session = make_session(server, cards, queue)
-    with inserted(session, "cps-bloquee.json", slot=1):
-        view = session.view()
-        assert view.step is Step.WELCOME and "bloqué" in (view.notice or "")
-    with inserted(session, "cps-medecin.json", slot=1):
-        session.submit_pin("0000")
-        view = session.view()
+    workflow = make_workflow(server, cards, queue)
+    with inserted(workflow, aged.cards / "cps-bloquee.json", slot=1):
+        view = workflow.view()
+        assert view.step is Step.WELCOME
+        assert view.notice is not None and view.notice.code is NoticeCode.PIN_BLOCKED
+    with inserted(workflow, aged.cards / "cps-medecin.json", slot=1):
+        workflow.submit_pin("12")  # refused by the workflow: no try spent
+        view = workflow.view()
+        assert view.notice is not None and view.notice.code is NoticeCode.PIN_FORMAT
+        assert view.pin_tries_left == 3
+        workflow.submit_pin("0000")
+        view = workflow.view()
         assert (view.step, view.pin_tries_left) == (Step.PIN, 2)
-        assert "2 essais restants" in (view.notice or "")
-        session.submit_pin("1234")
-        assert session.view().step is Step.READY
-        with inserted(session, "vitale1.json", slot=0):
-            assert "Vitale 1" in (session.view().notice or "")
-        with inserted(session, "carte-bancaire.json", slot=0):
-            assert "carte inconnue" in (session.view().notice or "")
+        assert view.notice is not None
+        assert (view.notice.code, view.notice.tries_left) == (NoticeCode.PIN_WRONG, 2)
+        workflow.submit_pin("1234")
+        assert workflow.view().step is Step.READY
+        for image, reason in (("vitale1.json", "vitale1"), ("carte-bancaire.json", "unknown")):
+            with inserted(workflow, aged.cards / image, slot=0):
+                notice = workflow.view().notice
+                assert notice is not None
+                assert (notice.code, notice.reason) == (NoticeCode.CARD_REFUSED, reason)
     sync(server, queue)
     with server.state.sessions() as db:
         refused = db.scalars(
@@ -188,22 +242,21 @@ def test_wrong_pin_then_blocked_card_and_refused_cards(
 
 
 def test_an_offline_creation_is_queued_to_qualify_and_syncs_later(
-    server: Server, cards: CounterCards, queue: ActionQueue
+    server: Server, cards: CounterCards, queue: ActionQueue, aged: AgedFixtures
 ) -> None:
-    session = make_session(server, cards, queue, url="http://127.0.0.1:9")  # network down
-    with inserted(session, "cps-pharmacienne-lorient.json", slot=1):
-        session.submit_pin("1234")
-        view = session.view()
-        assert view.step is Step.READY and not view.online and "hors ligne" in (view.notice or "")
-        with inserted(session, "vitale-adulte-seul.json", slot=0):
-            session.choose_holder(0)
-            view = session.view()
-            assert view.to_qualify and view.dmp is None and "INSi" in (view.notice or "")
-            session.start_creation()
-            session.accept_information()
-            session.update_form(consent=True)
-            session.create()
-            sheet = session.view().sheet
+    workflow = make_workflow(server, cards, queue, url="http://127.0.0.1:9")  # network down
+    with inserted(workflow, aged.cards / "cps-pharmacienne-lorient.json", slot=1):
+        workflow.submit_pin("1234")
+        view = workflow.view()
+        assert view.step is Step.READY and not view.online
+        assert view.notice is not None and view.notice.code is NoticeCode.OFFLINE_LOGIN
+        with inserted(workflow, aged.cards / "vitale-adulte-seul.json", slot=0):
+            workflow.choose_holder(0)
+            view = workflow.view()
+            assert not view.identity_qualified and view.dmp is None
+            assert view.notice is not None and view.notice.code is NoticeCode.TO_QUALIFY
+            _create(workflow)
+            sheet = workflow.view().sheet
             assert sheet is not None and not sheet.online
     assert [r.action_type for r in queue.pending()] == [
         "operator_session_opened",

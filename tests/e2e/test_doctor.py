@@ -7,29 +7,29 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.sync.enrolment import load_identity
+from dmpcommon.actions import CardReadRefused, RefusedCard
+from kiosk.settings import load_settings
 from kiosk.sync.keys import load_or_create_device_key
 from kiosk.sync.queue import ActionQueue, open_engine
-from tests import pcsc_helpers
-from tests.central.harness import Server
-from tests.e2e.conftest import enrolled_home
-from tests.pcsc_helpers import run_kiosk
-from tests.sync.tamper import tamper
+from tests.support import pcsc as pcsc_helpers
+from tests.support.central import Server
+from tests.support.counter import enrolled_home
+from tests.support.pcsc import run_kiosk
+from tests.support.tamper import tamper
 
 
 @pytest.fixture
 def home(server: Server, tmp_path: Path) -> Path:
     home = enrolled_home(server, tmp_path / "kiosk")
-    identity = load_identity(home)
-    assert identity is not None
+    identity = load_settings(home=home).identity()
     queue = ActionQueue(
         open_engine(home / "queue.db"),
         kiosk_id=identity.kiosk_id,
         signing_key=load_or_create_device_key(home / "device.key"),
         central_key=identity.central_key,
     )
-    for i in range(4):
-        queue.enqueue("card_read_refused", {"reason": f"r{i}"}, session_id="s")
+    for _ in range(4):
+        queue.enqueue(CardReadRefused(reason=RefusedCard.UNKNOWN), session_id="s")
     queue.close()
     return home
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests import pcsc_helpers
+from tests.support import pcsc as pcsc_helpers
 
 
 @pytest.fixture(autouse=True)

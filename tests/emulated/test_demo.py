@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import CARDS, ROOT
+from tests.support.paths import CARDS, ROOT
 
 
 def test_the_demo_starts_everything_and_stops_it_all_twice(tmp_path: Path) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import queue
+import random
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,8 +15,17 @@ from kiosk.cardreader.atr import CardFamily
 from kiosk.cardreader.pcsc import PyscardBackend
 from kiosk.cardreader.reading import read_card
 from kiosk.cardreader.service import CardEvent, CardEventKind, CardService
-from tests.conftest import CARDS
-from tests.pcsc_helpers import READERS, card_in_slot, run_kiosk, start_pcscd, stop_pcscd
+from kiosk.core.errors import KioskError, NoReaderError, PcscUnavailableError
+from kiosk.messages import describe_error
+from tests.support.paths import CARDS
+from tests.support.pcsc import (
+    READERS,
+    card_in_slot,
+    run_kiosk,
+    spawn_pcscd,
+    start_pcscd,
+    stop_pcscd,
+)
 
 
 def _next(events: queue.Queue[CardEvent], kind: CardEventKind, timeout_s: float = 10) -> CardEvent:
@@ -59,6 +72,52 @@ def test_monitor_survives_pcscd_restart_and_reports_the_next_card(
         assert inserted.card is not None and inserted.card.family is CardFamily.VITALE2
         card = service.run(read_card, reader=READERS[0])
     assert card.atr == inserted.atr
+
+
+def test_twenty_pcscd_restarts_in_a_row_then_the_next_card_is_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """pcscd killed and started again 20 times, at random moments of its start-up, while
+    the card thread keeps making fresh contexts every few milliseconds, and a second thread
+    establishes contexts without pause: some are being established when pcscd goes (the
+    0x8010006A a CI run once met). The same card service, never restarted, reports the next
+    card and reads it. (tests/unit/test_service.py fails that error on purpose, every time.)"""
+    events: queue.Queue[CardEvent] = queue.Queue()
+    service = CardService(PyscardBackend, events.put, reconnect_min_s=0.005, reconnect_max_s=0.02)
+    rng = random.Random(20261202)
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def establish() -> None:
+        while not stop.is_set():
+            try:
+                PyscardBackend().close()
+            except KioskError as exc:
+                failures.append(exc.code)
+
+    with service, caplog.at_level(logging.WARNING, logger="kiosk.cardreader.service"):
+        _next(events, CardEventKind.READER_ADDED)
+        racer = threading.Thread(target=establish, daemon=True)
+        racer.start()
+        try:
+            for _ in range(20):
+                stop_pcscd()
+                spawn_pcscd()
+                time.sleep(rng.uniform(0.0, 0.3))  # killed anywhere in its start-up
+        finally:
+            stop.set()
+            racer.join(10)
+            stop_pcscd()
+            start_pcscd()
+        worker = service._worker
+        assert worker is not None and worker.is_alive()
+        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0, wait=False):
+            inserted = _next(events, CardEventKind.CARD_INSERTED, timeout_s=15)
+            assert inserted.reader == READERS[0]
+            assert service.run(read_card, reader=READERS[0]).atr == inserted.atr
+        assert service._worker is worker  # the same thread all along
+    assert failures, "no context was refused: pcscd never went away mid-establishment"
+    assert "PC/SC" in caplog.text  # the card thread met the lost service, and lived
 
 
 def test_a_card_left_in_the_reader_survives_pcscd_restart(
@@ -112,7 +171,7 @@ def test_cli_without_pcscd_and_without_any_reader(tmp_path: Path) -> None:
         start_pcscd()
     for result in (down, readers_down):
         assert result.returncode == 1 and result.stdout == ""
-        assert "pcscd" in result.stderr and "Traceback" not in result.stderr
+        assert result.stderr.strip() == f"kiosk: {describe_error(PcscUnavailableError('x'))}"
     for result in (no_reader, readers_none):
         assert result.returncode == 1 and result.stdout == ""
-        assert "aucun lecteur" in result.stderr
+        assert result.stderr.strip() == f"kiosk: {describe_error(NoReaderError(None))}"

@@ -14,9 +14,9 @@ from kiosk.cardreader.apdu import ApduProtocol, CardConnection
 from kiosk.cardreader.pcsc import PyscardBackend
 from kiosk.cardreader.profiles.cps import CpsSession
 from kiosk.cardreader.service import CardService
-from kiosk.errors import ApduError, PinBlockedError, PinError
-from tests.conftest import CARDS, ROOT
-from tests.pcsc_helpers import card_in_slot
+from kiosk.core.errors import ApduError, PinBlockedError, PinError
+from tests.support.paths import CARDS, ROOT
+from tests.support.pcsc import card_in_slot
 
 ISO = CARDS / "cps-pharmacienne-lorient.json"
 CPS3 = CARDS / "cps-pharmacien-saint-malo-cps3.json"

@@ -11,10 +11,10 @@ from kiosk.cardreader.pcsc import PyscardBackend
 from kiosk.cardreader.profiles.vitale2 import VitaleCard
 from kiosk.cardreader.reading import read_card
 from kiosk.cardreader.service import CardService
-from kiosk.errors import CardDataError, UnknownCardError, UnsupportedCardError
-from tests.conftest import CARDS
-from tests.pcsc_helpers import READERS, card_in_slot
-from tests.pcsc_helpers import run_kiosk as kiosk
+from kiosk.core.errors import CardDataError, UnknownCardError, UnsupportedCardError
+from tests.support.paths import CARDS
+from tests.support.pcsc import READERS, card_in_slot
+from tests.support.pcsc import run_kiosk as kiosk
 
 
 def expected_json(path: Path) -> dict[str, object]:
@@ -125,7 +125,7 @@ def test_named_reader_and_unknown_reader() -> None:
         ok = kiosk("card", "read", "--reader", READERS[1], "--json")
         empty = kiosk("card", "read", "--reader", READERS[0])
         missing = kiosk("card", "read", "--reader", "Lecteur fantôme")
-    assert json.loads(ok.stdout)["id_nat"] == "810100457823"
+    assert json.loads(ok.stdout)["id_nat"] == "810100457828"
     assert empty.returncode == 1 and "aucune carte" in empty.stderr
     assert missing.returncode == 1 and "introuvable" in missing.stderr
 

@@ -13,9 +13,9 @@ from kiosk.cardreader.profiles.cps import CpsSession
 from kiosk.cardreader.profiles.vitale2 import VitaleCard
 from kiosk.cardreader.reading import read_card
 from kiosk.cardreader.service import CardService
-from kiosk.errors import CardRemovedError, NoCardError
-from tests.conftest import CARDS
-from tests.pcsc_helpers import READERS, card_in_slot, image_with, run_kiosk, wait_reader
+from kiosk.core.errors import CardRemovedError, NoCardError
+from tests.support.paths import CARDS
+from tests.support.pcsc import READERS, card_in_slot, image_with, run_kiosk, wait_reader
 
 VITALE = CARDS / "vitale-parent-deux-enfants.json"
 CPS = CARDS / "cps-pharmacienne-lorient.json"
@@ -82,7 +82,7 @@ def test_cli_prints_nothing_partial_when_the_card_is_pulled_out() -> None:
 def test_mute_card_times_out_with_a_clear_error_and_the_next_card_reads() -> None:
     with CardService(PyscardBackend, job_timeout_s=1.5) as service:
         with card_in_slot(image_with(VITALE, mute_after_apdus=2)):
-            from kiosk.errors import CardMuteError
+            from kiosk.core.errors import CardMuteError
 
             with pytest.raises(CardMuteError):
                 service.run(read_card)
@@ -101,7 +101,7 @@ def test_cli_mute_card() -> None:
 
 @pytest.mark.parametrize("after", [0, 1, 2, 3])
 def test_garbage_replies_give_our_errors_only(after: int) -> None:
-    from kiosk.errors import KioskError
+    from kiosk.core.errors import KioskError
 
     with card_in_slot(image_with(VITALE, garbage_after_apdus=after)):
         with CardService(PyscardBackend) as service:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from dmpcommon.actions import OperatorSessionClosed
 from kiosk.sync.keys import load_or_create_device_key
 from kiosk.sync.queue import ActionQueue, open_engine
 
@@ -20,7 +21,7 @@ def main() -> None:
     )
     print("ready", flush=True)
     while True:
-        entry = queue.enqueue("consent_recorded", {"nom": "BERNARD", "n": 1}, session_id="s-1")
+        entry = queue.enqueue(OperatorSessionClosed(), session_id="s-1")
         print(entry.seq, flush=True)
 
 

@@ -14,15 +14,27 @@ from pathlib import Path
 
 import pytest
 
+from dmpcommon.actions import (
+    CardTraits,
+    ConsentRecorded,
+    DmpCreated,
+    DmpOpened,
+    NotificationContact,
+    OperatorSessionClosed,
+    decode_payload,
+)
 from dmpcommon.envelope import ActionEnvelope
 from dmpcommon.sealing import open_sealed
 from dmpcommon.signing import public_bytes
+from dmpcommon.vocabulary import AccessMode, ContactChannel
 from kiosk.sync.keys import load_or_create_device_key
 from kiosk.sync.queue import ActionQueue, ChainProblem, open_engine
-from tests.pcsc_helpers import run_kiosk
-from tests.sync.tamper import tamper
+from tests.support.pcsc import run_kiosk
+from tests.support.tamper import tamper
 
 ROOT = Path(__file__).resolve().parents[2]
+JEANNE = "279035121518989"
+CLOSED = OperatorSessionClosed()
 
 
 def _queue(home: Path, central_public: bytes) -> ActionQueue:
@@ -42,7 +54,7 @@ def test_enqueue_chains_signs_and_seals(tmp_path: Path, central_keys: tuple[byte
     private, public = central_keys
     queue = _queue(tmp_path, public)
     entries = [
-        queue.enqueue("dmp_created", {"ins": f"27903512151898{i}"}, session_id="s-1")
+        queue.enqueue(DmpOpened(ins=JEANNE, mode=AccessMode.NORMAL), session_id=f"s-{i}")
         for i in range(5)
     ]
     assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
@@ -54,7 +66,10 @@ def test_enqueue_chains_signs_and_seals(tmp_path: Path, central_keys: tuple[byte
     payload = open_sealed(
         private, envelope.enc, envelope.ciphertext, header=envelope.header_bytes()
     )
-    assert json.loads(payload) == {"ins": "279035121518982"}
+    assert decode_payload(envelope.action_type, payload) == DmpOpened(
+        ins=JEANNE, mode=AccessMode.NORMAL
+    )
+    assert envelope.session_id == "s-2"
     assert oct((tmp_path / "device.key").stat().st_mode & 0o777) == "0o600"
     envelopes = [ActionEnvelope.decode(r.envelope) for r in rows]
     for envelope in envelopes:  # each payload opens, bound to its own header
@@ -77,7 +92,7 @@ def test_status_counts_and_rejections(tmp_path: Path, central_keys: tuple[bytes,
         "last_ack_at": None,
     }
     for _ in range(3):
-        queue.enqueue("dmp_created", {}, session_id="s")
+        queue.enqueue(CLOSED, session_id="s")
     queue.record_outcome(1, accepted=True)
     queue.record_outcome(2, accepted=False, reason="representative_required")
     status = queue.status()
@@ -104,7 +119,7 @@ def test_tampering_is_named(
 ) -> None:
     queue = _queue(tmp_path, central_keys[1])
     for _ in range(5):
-        queue.enqueue("dmp_opened", {"mode": "normal"}, session_id="s")
+        queue.enqueue(CLOSED, session_id="s")
     queue.close()
     tamper(tmp_path / "queue.db", how)
     assert _queue(tmp_path, central_keys[1]).verify(_device_public(tmp_path)) == expected
@@ -115,12 +130,14 @@ def test_no_personal_data_in_the_sqlite_files(
 ) -> None:
     queue = _queue(tmp_path, central_keys[1])
     secrets = ["D'ARGENT-LÉVÊQUE", "MARIE-HÉLÈNE", "285022A00412355", "jeanne@exemple.test"]
-    for _ in range(20):
-        queue.enqueue(
-            "consent_recorded",
-            {"nom": secrets[0], "prenom": secrets[1], "nir": secrets[2], "contact": secrets[3]},
-            session_id="s",
+    traits = CardTraits(nom=secrets[0], prenom=secrets[1], birth_date="1985-02-03", nir=secrets[2])
+    contact = NotificationContact(channel=ContactChannel.EMAIL, address=secrets[3])
+    for _ in range(10):
+        queue.enqueue(ConsentRecorded(identity=traits, information_version="v1"), session_id="s")
+        created = DmpCreated(
+            identity=traits, consent=True, information_version="v1", contact=contact
         )
+        queue.enqueue(created, session_id="s")
     files = [p for p in tmp_path.iterdir() if p.name.startswith("queue.db")]
     assert any(p.name.endswith("-wal") for p in files)  # the WAL is checked too
     raw = b"".join(p.read_bytes() for p in files)
@@ -169,7 +186,7 @@ def test_every_returned_enqueue_survives_sigkill(
 def test_queue_commands(tmp_path: Path, central_keys: tuple[bytes, bytes]) -> None:
     queue = _queue(tmp_path, central_keys[1])
     for _ in range(4):
-        queue.enqueue("dmp_created", {}, session_id="s")
+        queue.enqueue(CLOSED, session_id="s")
     queue.record_outcome(1, accepted=False, reason="representative_required")
     queue.close()
     status = json.loads(run_kiosk("queue", "status", "--json", home=tmp_path).stdout)
@@ -178,7 +195,7 @@ def test_queue_commands(tmp_path: Path, central_keys: tuple[bytes, bytes]) -> No
         {
             "seq": 1,
             "action_id": status["rejected"][0]["action_id"],
-            "type": "dmp_created",
+            "type": "operator_session_closed",
             "reason": "representative_required",
         }
     ]

@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import logging
 
+import pytest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from central.audit.models import AuditEntry
 from central.dmp.models import Dmp
-from kiosk.session import Step
+from kiosk.core import NoticeCode, Step
+from kiosk.messages import describe_notice, describe_refusal
+from kiosk.ui.app import Kiosk
 from kiosk.ui.screens import PinScreen
-from tests.central.harness import Server
-from tests.pcsc_helpers import card_in_slot
-from tests.ui.conftest import KioskFactory, tap, wait_step
+from tests.support.central import Server
+from tests.support.counter import AgedFixtures
+from tests.support.pcsc import card_in_slot
+from tests.support.ui import KioskFactory, tap, wait_step
 
-CARDS = Path(__file__).resolve().parents[2] / "fixtures" / "cards"
 JEANNE = "279035121518989"
+
+
+def _notice(kiosk: Kiosk) -> NoticeCode | None:
+    view = kiosk.window.view
+    return view.notice.code if view is not None and view.notice is not None else None
+
+
+def _refused(kiosk: Kiosk) -> str | None:
+    """The card family of a refused card's notice."""
+    view = kiosk.window.view
+    if view is None or view.notice is None or view.notice.code is not NoticeCode.CARD_REFUSED:
+        return None
+    return view.notice.reason
 
 
 def _login(qtbot: QtBot, kiosk: object, pin: str = "1234", *, pause_ms: int = 0) -> None:
@@ -59,13 +75,13 @@ def _create(qtbot: QtBot, kiosk: object, *, pause_after_consent_ms: int = 0) -> 
 
 
 def test_an_adult_creation_at_the_counter(
-    qtbot: QtBot, make_kiosk: KioskFactory, server: Server
+    qtbot: QtBot, make_kiosk: KioskFactory, server: Server, aged: AgedFixtures
 ) -> None:
     kiosk = make_kiosk()
-    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+    with card_in_slot(aged.cards / "cps-pharmacienne-lorient.json", slot=1):
         _login(qtbot, kiosk, pause_ms=2200)
         wait_step(qtbot, kiosk, Step.READY)
-        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+        with card_in_slot(aged.cards / "vitale-adulte-seul.json", slot=0):
             wait_step(qtbot, kiosk, Step.HOLDERS)
             assert _create(qtbot, kiosk, pause_after_consent_ms=2200) <= 6
             qtbot.waitUntil(lambda: len(kiosk.window.printed) == 1)
@@ -81,13 +97,13 @@ def test_an_adult_creation_at_the_counter(
 
 
 def test_a_pharmacist_sees_medications_an_agent_does_not_and_break_glass_is_traced(
-    qtbot: QtBot, make_kiosk: KioskFactory, server: Server
+    qtbot: QtBot, make_kiosk: KioskFactory, server: Server, aged: AgedFixtures
 ) -> None:
-    from tests.central.dmp_helpers import add_doc, create
-    from tests.central.harness import fixture_professional, login
+    from tests.support.central import fixture_professional, login
+    from tests.support.dmp import add_doc, create
 
     token = login(server, fixture_professional("899700218896"))
-    doctor = "810100457823"
+    doctor = "810100457828"
     create(server, token, JEANNE, authorised_professionals=[doctor])  # not the pharmacist
     add_doc(
         server,
@@ -97,9 +113,9 @@ def test_a_pharmacist_sees_medications_an_agent_does_not_and_break_glass_is_trac
         "Metformine 500 mg",
     )
     kiosk = make_kiosk()
-    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+    with card_in_slot(aged.cards / "cps-pharmacienne-lorient.json", slot=1):
         _login(qtbot, kiosk)
-        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+        with card_in_slot(aged.cards / "vitale-adulte-seul.json", slot=0):
             _open_first_holder(qtbot, kiosk)
             tap(qtbot, kiosk, "break-glass")
             wait_step(qtbot, kiosk, Step.BREAK_GLASS)
@@ -121,9 +137,9 @@ def test_a_pharmacist_sees_medications_an_agent_does_not_and_break_glass_is_trac
             )
         ).all()
     assert [e.detail for e in entries] == ["URGENCE_VITALE: Malaise au comptoir, patiente confuse"]
-    with card_in_slot(CARDS / "cpe-agent-enim-paimpol.json", slot=1):
+    with card_in_slot(aged.cards / "cpe-agent-enim-paimpol.json", slot=1):
         _login(qtbot, kiosk)
-        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+        with card_in_slot(aged.cards / "vitale-adulte-seul.json", slot=0):
             _open_first_holder(qtbot, kiosk)
             screen = kiosk.window.stack.currentWidget()
             for name in ("open", "break-glass", "regulator"):
@@ -132,7 +148,7 @@ def test_a_pharmacist_sees_medications_an_agent_does_not_and_break_glass_is_trac
 
 
 def test_pulling_the_patient_card_at_each_step_leaves_nothing_half_done(
-    qtbot: QtBot, make_kiosk: KioskFactory
+    qtbot: QtBot, make_kiosk: KioskFactory, aged: AgedFixtures
 ) -> None:
     kiosk = make_kiosk()
     path = [
@@ -141,11 +157,11 @@ def test_pulling_the_patient_card_at_each_step_leaves_nothing_half_done(
         ("accept", Step.CONSENT),
         ("consent", Step.CONSENT),
     ]
-    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+    with card_in_slot(aged.cards / "cps-pharmacienne-lorient.json", slot=1):
         _login(qtbot, kiosk)
         wait_step(qtbot, kiosk, Step.READY)
         for stop_after in range(len(path) + 1):
-            with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+            with card_in_slot(aged.cards / "vitale-adulte-seul.json", slot=0):
                 wait_step(qtbot, kiosk, Step.HOLDERS)
                 for name, step in path[:stop_after]:
                     tap(qtbot, kiosk, name)
@@ -153,33 +169,37 @@ def test_pulling_the_patient_card_at_each_step_leaves_nothing_half_done(
             wait_step(qtbot, kiosk, Step.READY)
             view = kiosk.window.view
             assert view is not None and view.patient is None and view.holders == ()
-            assert "retirée" in (view.notice or "")
+            assert view.notice is not None
+            assert view.notice.code is NoticeCode.PATIENT_CARD_REMOVED
+            assert kiosk.window.notice.text() == describe_notice(view.notice)
     types = [r.action_type for r in kiosk.queue.pending(limit=100)] + [
         r["type"] for r in kiosk.queue.status().rejected
     ]
     assert "dmp_created" not in types and "consent_recorded" not in types
 
 
-def test_idle_timeout_forgets_the_patient(qtbot: QtBot, make_kiosk: KioskFactory) -> None:
+def test_idle_timeout_forgets_the_patient(
+    qtbot: QtBot, make_kiosk: KioskFactory, aged: AgedFixtures
+) -> None:
     kiosk = make_kiosk(idle_s=2)
-    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+    with card_in_slot(aged.cards / "cps-pharmacienne-lorient.json", slot=1):
         _login(qtbot, kiosk)
-        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+        with card_in_slot(aged.cards / "vitale-adulte-seul.json", slot=0):
             _open_first_holder(qtbot, kiosk)
             wait_step(qtbot, kiosk, Step.READY, timeout_ms=6_000)
             view = kiosk.window.view
             assert view is not None and view.patient is None
-            assert "inactivité" in (view.notice or "")
+            assert view.notice is not None and view.notice.code is NoticeCode.IDLE_TIMEOUT
 
 
 def test_offline_creation_then_back_online(
-    qtbot: QtBot, make_kiosk: KioskFactory, server: Server
+    qtbot: QtBot, make_kiosk: KioskFactory, server: Server, aged: AgedFixtures
 ) -> None:
     kiosk = make_kiosk(central_url="http://127.0.0.1:9")  # the network is down
-    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+    with card_in_slot(aged.cards / "cps-pharmacienne-lorient.json", slot=1):
         _login(qtbot, kiosk)
         wait_step(qtbot, kiosk, Step.READY)
-        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+        with card_in_slot(aged.cards / "vitale-adulte-seul.json", slot=0):
             wait_step(qtbot, kiosk, Step.HOLDERS)
             _create(qtbot, kiosk)
             view = kiosk.window.view
@@ -200,40 +220,42 @@ def test_offline_creation_then_back_online(
 
 
 def test_wrong_pin_blocked_card_and_cards_the_kiosk_refuses(
-    qtbot: QtBot, make_kiosk: KioskFactory
+    qtbot: QtBot, make_kiosk: KioskFactory, aged: AgedFixtures
 ) -> None:
     kiosk = make_kiosk()
     notice = kiosk.window.notice
-    with card_in_slot(CARDS / "cps-bloquee.json", slot=1):
-        qtbot.waitUntil(lambda: "bloqué" in notice.text() and notice.isVisible())
+    with card_in_slot(aged.cards / "cps-bloquee.json", slot=1):
+        qtbot.waitUntil(lambda: _notice(kiosk) is NoticeCode.PIN_BLOCKED and notice.isVisible())
         assert kiosk.window.view is not None and kiosk.window.view.step is Step.WELCOME
-    with card_in_slot(CARDS / "cps-medecin.json", slot=1):
+    with card_in_slot(aged.cards / "cps-medecin.json", slot=1):
+        _login(qtbot, kiosk, pin="12")  # too short: the pad says so, no try is spent
+        qtbot.waitUntil(lambda: _notice(kiosk) is NoticeCode.PIN_FORMAT)
+        assert kiosk.window.view is not None and kiosk.window.view.pin_tries_left == 3
         _login(qtbot, kiosk, pin="9999")
-        qtbot.waitUntil(lambda: "2 essais restants" in notice.text())
-        pin_screen = kiosk.window.screens[Step.PIN]
-        assert "2 essai(s)" in pin_screen.tries.text()  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda: _notice(kiosk) is NoticeCode.PIN_WRONG)
+        view = kiosk.window.view
+        assert view is not None and view.notice is not None and view.notice.tries_left == 2
+        assert notice.text() == describe_notice(view.notice)
+        assert view.pin_tries_left == 2
         _login(qtbot, kiosk)
         wait_step(qtbot, kiosk, Step.READY)
-        for card, expected in (
-            ("vitale1.json", "Vitale 1"),
-            ("carte-bancaire.json", "carte inconnue"),
-        ):
-            with card_in_slot(CARDS / card, slot=0):
-                qtbot.waitUntil(lambda expected=expected: expected in notice.text())
+        for card, reason in (("vitale1.json", "vitale1"), ("carte-bancaire.json", "unknown")):
+            with card_in_slot(aged.cards / card, slot=0):
+                qtbot.waitUntil(lambda reason=reason: _refused(kiosk) == reason)
                 assert kiosk.window.view is not None and kiosk.window.view.step is Step.READY
 
 
 def test_a_minor_with_the_parent_as_representative(
-    qtbot: QtBot, make_kiosk: KioskFactory, server: Server
+    qtbot: QtBot, make_kiosk: KioskFactory, server: Server, aged: AgedFixtures
 ) -> None:
     kiosk = make_kiosk()
-    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+    with card_in_slot(aged.cards / "cps-pharmacienne-lorient.json", slot=1):
         _login(qtbot, kiosk)
-        with card_in_slot(CARDS / "vitale-parent-jumeaux.json", slot=0):
+        with card_in_slot(aged.cards / "vitale-parent-jumeaux.json", slot=0):
             wait_step(qtbot, kiosk, Step.HOLDERS)
             view = kiosk.window.view
             assert view is not None
-            labels = [h.label for h in view.holders]
+            labels = [(h.nom, h.prenom) for h in view.holders]
             assert len(set(labels)) == len(labels)  # twins told apart by first name
             minor = next(i for i, h in enumerate(view.holders) if h.minor)
             tap(qtbot, kiosk, f"holder-{minor}")
@@ -256,16 +278,16 @@ def test_a_minor_with_the_parent_as_representative(
 
 
 def test_a_creation_the_service_rejects_is_listed_with_its_reason(
-    qtbot: QtBot, make_kiosk: KioskFactory, server: Server
+    qtbot: QtBot, make_kiosk: KioskFactory, server: Server, aged: AgedFixtures
 ) -> None:
-    from tests.central.dmp_helpers import create
-    from tests.central.harness import fixture_professional, login
+    from tests.support.central import fixture_professional, login
+    from tests.support.dmp import create
 
-    create(server, login(server, fixture_professional("810100457823")), JEANNE)
+    create(server, login(server, fixture_professional("810100457828")), JEANNE)
     kiosk = make_kiosk(central_url="http://127.0.0.1:9")  # offline: the status is unknown
-    with card_in_slot(CARDS / "cps-pharmacienne-lorient.json", slot=1):
+    with card_in_slot(aged.cards / "cps-pharmacienne-lorient.json", slot=1):
         _login(qtbot, kiosk)
-        with card_in_slot(CARDS / "vitale-adulte-seul.json", slot=0):
+        with card_in_slot(aged.cards / "vitale-adulte-seul.json", slot=0):
             wait_step(qtbot, kiosk, Step.HOLDERS)
             _create(qtbot, kiosk)
     from kiosk.sync.client import SyncClient
@@ -274,18 +296,53 @@ def test_a_creation_the_service_rejects_is_listed_with_its_reason(
     queue = kiosk.queue
     signer = RequestSigner(queue.kiosk_id, queue.signing_key)
     SyncClient(queue, CentralClient(server.url, signer=signer), queue.kiosk_id).sync_once()
-    qtbot.waitUntil(lambda: "refusée" in kiosk.window.sync.text(), timeout=5_000)
+    qtbot.waitUntil(
+        lambda: (status := kiosk.window.last_status) is not None and len(status.rejected) == 1,
+        timeout=5_000,
+    )
     kiosk.window.show_admin()
     rows = [kiosk.window.admin.list.item(i).text() for i in range(kiosk.window.admin.list.count())]
-    assert any("dmp_created" in row and "dmp_exists" in row for row in rows), rows
+    assert len(rows) == 1 and "dmp_created" in rows[0]
+    assert describe_refusal("dmp_exists") in rows[0], rows
 
 
 def test_the_access_sheet_holds_the_access_and_no_health_data() -> None:
-    from kiosk.session import AccessSheet
+    from kiosk.core import AccessSheet
     from kiosk.ui.sheet import sheet_html
 
-    sheet = AccessSheet("BERNARD Jeanne", "ABCDEFGH23", "12345678", True, False, True, False)
+    sheet = AccessSheet("BERNARD", "JEANNE", "ABCDEFGH23", "12345678", True, False, True, False)
     page = sheet_html(sheet, portal_url="https://portail.test")
     assert "ABCDEFGH23" in page and "12345678" in page and "https://portail.test" in page
     assert "bris de glace" in page and "activé dès son retour en ligne" in page
     assert "279035121518989" not in page  # no NIR
+
+
+def test_a_revoked_kiosk_says_so_on_its_sync_line_and_in_its_log(
+    qtbot: QtBot,
+    make_kiosk: KioskFactory,
+    server: Server,
+    aged: AgedFixtures,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The sync thread survives a refusal: the status line gives the reason, the log too,
+    and the thread keeps going (the actions wait, nothing is lost)."""
+    from central.sync.service import revoke
+
+    kiosk = make_kiosk()
+    with server.state.sessions() as db, db.begin():
+        revoke(db, kiosk.sync.kiosk_id, server.state.now())
+    with caplog.at_level(logging.ERROR, logger="kiosk.sync.client"):
+        with card_in_slot(aged.cards / "cps-pharmacienne-lorient.json", slot=1):
+            _login(qtbot, kiosk)  # the live login works offline-style; its trace is queued
+            wait_step(qtbot, kiosk, Step.READY)
+            qtbot.waitUntil(lambda: kiosk.sync.state.refusal == "kiosk_revoked", timeout=10_000)
+            qtbot.waitUntil(
+                lambda: (
+                    kiosk.window.sync.objectName() == "sync-offline"
+                    and describe_refusal("kiosk_revoked") in kiosk.window.sync.text()
+                ),
+                timeout=5_000,
+            )
+    assert kiosk.sync_thread.is_alive()
+    assert kiosk.queue.status().pending >= 1  # kept for when an administrator clears it
+    assert any("kiosk_revoked" in r.getMessage() for r in caplog.records), caplog.text

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kiosk.cardreader.apdu import SW, ApduProtocol, sw_name
-from kiosk.errors import ApduError, CardDataError
-from tests.unit.scripted import ScriptedConnection
+from kiosk.core.errors import ApduError, CardDataError
+from tests.support.scripted import ScriptedConnection
 
 
 def test_plain_command_returns_data_on_9000() -> None:

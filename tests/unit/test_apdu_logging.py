@@ -8,7 +8,7 @@ import pytest
 
 from kiosk.cardreader.apdu import TRACE, ApduProtocol
 from kiosk.cardreader.profiles.cps import CpsSession
-from tests.unit.scripted import ScriptedConnection
+from tests.support.scripted import ScriptedConnection
 
 NIR = "284027511234577"
 

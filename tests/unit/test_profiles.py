@@ -12,7 +12,7 @@ from kiosk.cardreader.apdu import ApduProtocol, CardConnection
 from kiosk.cardreader.profiles.cps import CpsSession
 from kiosk.cardreader.profiles.vitale2 import Vitale2Session
 from kiosk.cardreader.reading import read_card
-from kiosk.errors import (
+from kiosk.core.errors import (
     CardDataError,
     KioskError,
     PinBlockedError,
@@ -20,7 +20,7 @@ from kiosk.errors import (
     UnknownCardError,
     UnsupportedCardError,
 )
-from tests.unit.scripted import ScriptedConnection
+from tests.support.scripted import ScriptedConnection
 
 VITALE_ATR = bytes.fromhex("3B751300004709EA9000")
 CPS_ATR = bytes.fromhex("3BAC00402A001225006480000310009000")

@@ -12,7 +12,13 @@ from kiosk.cardreader.apdu import CardConnection
 from kiosk.cardreader.atr import CardFamily
 from kiosk.cardreader.backend import PcscBackend, ReaderState
 from kiosk.cardreader.service import CardEvent, CardEventKind, CardService, diff_states
-from kiosk.errors import CardMuteError, NoCardError, NoReaderError, PcscUnavailableError
+from kiosk.core.errors import (
+    CardCommunicationError,
+    CardMuteError,
+    NoCardError,
+    NoReaderError,
+    PcscUnavailableError,
+)
 
 VITALE_ATR = bytes.fromhex("3B751300004709EA9000")
 
@@ -247,3 +253,48 @@ def test_a_lost_wake_up_costs_milliseconds_not_the_poll_period(world: World) -> 
             assert service.run(lambda _c, atr: atr, reader="R0") == b"\x3b\x00"
             durations.append(time.monotonic() - start)
     assert max(durations) < 0.5, durations  # the poll period is 3 s
+
+
+class FlakyBackend(FakeBackend):
+    """A context that fails as pcsc-lite does while pcscd restarts: with a code that is not
+    'no service' (0x8010006A while establishing), or with an error nobody expected."""
+
+    failures: list[BaseException] = []
+
+    def __init__(self, world: World) -> None:
+        if FlakyBackend.failures:
+            raise FlakyBackend.failures.pop(0)
+        super().__init__(world)
+
+    def wait_for_change(self, known: dict[str, ReaderState], timeout_s: float) -> bool:
+        if self.world.hang.is_set():  # here: a wait that fails once, unexpectedly
+            self.world.hang.clear()
+            raise RuntimeError("pyscard raised something of its own")
+        return super().wait_for_change(known, timeout_s)
+
+
+def test_the_card_thread_survives_any_error_of_its_context(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    FlakyBackend.failures = [
+        CardCommunicationError(0x8010006A),  # SCARD_W_SECURITY_VIOLATION, seen in CI
+        PcscUnavailableError("down"),
+        OSError("socket closed"),
+    ]
+    events: queue.Queue[CardEvent] = queue.Queue()
+    service = CardService(
+        lambda: FlakyBackend(world), events.put, poll_s=0.05, reconnect_min_s=0.01
+    )
+    with service:
+        assert _next(events, CardEventKind.READER_ADDED).reader == "R0"
+        assert FlakyBackend.failures == []
+        world.hang.set()
+        with world.changed:
+            world.changed.notify_all()
+        world.set(R0=_state("R0", VITALE_ATR))
+        assert _next(events, CardEventKind.CARD_INSERTED).reader == "R0"
+        assert service.run(lambda _c, atr: atr, reader="R0") == VITALE_ATR
+        worker = service._worker
+        assert worker is not None and worker.is_alive()
+    logged = caplog.text
+    assert "CardCommunicationError 0x8010006a" in logged and "RuntimeError" in logged

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.cardreader.tlv import Tlv, find, find_all, parse_tlvs
-from kiosk.errors import CardDataError
+from kiosk.core.errors import CardDataError
 
 
 def test_short_long_and_two_byte_tags() -> None:

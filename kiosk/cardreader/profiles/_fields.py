@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from kiosk.cardreader.tlv import Tlv, find
-from kiosk.errors import CardDataError
+from kiosk.core.errors import CardDataError
 
 
 def required(tlvs: list[Tlv], tag: int, what: str) -> bytes:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from kiosk.cardreader.apdu import SW, ApduProtocol, Ins
 from kiosk.cardreader.profiles._fields import ascii_digits, card_date, required, text
 from kiosk.cardreader.tlv import find, parse_tlvs
-from kiosk.errors import ApduError, CardDataError, PinBlockedError, PinError
+from kiosk.core.domain import PIN_LENGTH_MAX, pin_format_ok
+from kiosk.core.errors import ApduError, CardDataError, PinBlockedError, PinError
 
 __all__ = ["CPS_AID", "CpsSession", "ProfessionalCard"]
 
@@ -22,7 +23,6 @@ CPS_AID = bytes.fromhex("E8 28 BD 08 0F 80 25 00 00 01 FF 00 10")
 _EF_IDENTITY = b"\x00\x01"
 _EF_CERTIFICATE = b"\x00\x02"
 _PIN_REF = 0x01
-_PIN_LENGTH = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +65,9 @@ def _parse_identity(data: bytes, atr: bytes) -> ProfessionalCard:
 
 
 def _pin_block(pin: str) -> bytes:
-    if not (4 <= len(pin) <= _PIN_LENGTH and pin.isascii() and pin.isdigit()):
+    if not pin_format_ok(pin):
         raise ValueError("a PIN is 4 to 8 digits")
-    return pin.encode("ascii").ljust(_PIN_LENGTH, b"\xff")
+    return pin.encode("ascii").ljust(PIN_LENGTH_MAX, b"\xff")
 
 
 def _raise_for_pin_status(sw: int, data: bytes) -> None:

@@ -20,7 +20,7 @@ from kiosk.cardreader.profiles._fields import (
     text,
 )
 from kiosk.cardreader.tlv import Tlv, find_all, parse_tlvs
-from kiosk.errors import CardDataError
+from kiosk.core.errors import CardDataError
 
 __all__ = ["VITALE_AID", "Vitale2Session", "VitaleCard", "VitaleHolder"]
 

@@ -1,4 +1,4 @@
-"""Test harness for the central service: databases, a real HTTP server, cards, clocks."""
+"""The central service under test: databases, a real HTTP server, cards, clocks."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from sqlalchemy import Engine, delete, text
 
 from central.app import create_app
 from central.config import Settings
+from central.db import make_engine
+from central.migrate import upgrade
 from central.models import AuditHead, Base
 from central.state import AppState, build_state
 from dmpcommon.attestation import attestation_digest
@@ -82,7 +84,7 @@ def start_server(settings: Settings) -> Server:
     """Build the app and serve it with uvicorn on a free loopback port, in a thread."""
     state = build_state(settings)
     clock = Clock()
-    state.now = clock  # type: ignore[method-assign]
+    state.clock = clock
     state.worker.clock = clock
     app = create_app(state=state)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -104,6 +106,26 @@ def start_server(settings: Settings) -> Server:
         state.engine.dispose()
 
     return Server(url=f"http://127.0.0.1:{port}", state=state, clock=clock, stop=stop)
+
+
+_ENGINES: dict[str, tuple[str, Engine]] = {}
+
+
+def database_for(backend: str, tmp_root: Path) -> tuple[str, Engine]:
+    """The test database of a backend (made and migrated once per run): URL and engine."""
+    if backend not in _ENGINES:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_root / 'central-test.db'}"
+        else:
+            url = postgres_url()
+            engine = make_engine(url)
+            with engine.begin() as conn:  # start from nothing: the migration is under test too
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+            engine.dispose()
+        upgrade(url)
+        _ENGINES[backend] = (url, make_engine(url))
+    return _ENGINES[backend]
 
 
 # -- professional cards ----------------------------------------------------------------------
@@ -222,21 +244,10 @@ def run_sql(engine: Engine, sql: str, **params: object) -> None:
 
 
 def enrollment_token(server: Server, site: str = "Pharmacie du Port, Lorient") -> str:
-    """A fresh one-time enrolment token, stored as `central enroll-token` stores it."""
-    import secrets
+    """A fresh one-time enrolment token, as `central enroll-token` issues it."""
+    from central.sync.service import issue_token
 
-    from central.db import utcnow
-    from central.security import hash_secret
-    from central.sync.models import EnrollmentToken
-
-    token = secrets.token_urlsafe(32)
     with server.state.sessions() as db, db.begin():
-        db.add(
-            EnrollmentToken(
-                token_hash=hash_secret(server.state.settings.secret_key(), token, purpose="enroll"),
-                site=site,
-                created_at=utcnow(),
-                expires_at=utcnow() + dt.timedelta(hours=1),
-            )
+        return issue_token(
+            db, key=server.state.keys.secret, site=site, hours=1, now=server.state.now()
         )
-    return token

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from tests.central.harness import Server
+from tests.support.central import Server
 
 JEANNE = "279035121518989"  # adult, fixtures/identities.json
 LEO = "115063523804211"  # child of CLAIRE
 CLAIRE = "284027511234577"
 PHARMACIST = "899700218896"
-PHYSICIAN = "810100457823"
+PHYSICIAN = "810100457828"
 
 
 def create(server: Server, token: str, ins: str = JEANNE, **extra: Any) -> dict[str, Any]:

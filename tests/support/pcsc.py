@@ -14,7 +14,7 @@ from pathlib import Path
 from drivers.image import CardImage, load_image, parse_image
 from drivers.vpcd import VirtualCardLink, insert_card
 from kiosk.cardreader.pcsc import PyscardBackend
-from kiosk.errors import PcscUnavailableError
+from kiosk.core.errors import PcscUnavailableError
 
 SOCKET = Path("/run/pcscd/pcscd.comm")
 READERS = ("Virtual PCD 00 00", "Virtual PCD 00 01")
@@ -49,6 +49,13 @@ def start_pcscd(config_dir: Path | None = None) -> None:
             pass
         time.sleep(0.05)
     raise RuntimeError("pcscd did not come up with the vpcd readers")
+
+
+def spawn_pcscd() -> None:
+    """Start pcscd and return at once, while it is still coming up."""
+    binary = shutil.which("pcscd") or "/usr/sbin/pcscd"
+    subprocess.run([*SUDO, "mkdir", "-p", "/run/pcscd"], check=True)
+    subprocess.run([*SUDO, binary], check=True)
 
 
 def stop_pcscd() -> None:

@@ -1,0 +1,143 @@
+"""The one way the service writes to the audit trail: typed actions and outcomes.
+
+`trace` records what was done or served, in the caller's transaction. `refuse` records a
+refusal so that it stays even though the request fails (the unit of work replays it after
+the rollback, central.db.keep_on_failure), then raises the error that refuses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import NoReturn
+
+from sqlalchemy import Insert, insert
+from sqlalchemy.orm import Session
+
+from central.actors import Actor
+from central.audit.models import AuditEntry
+from central.db import keep_on_failure
+from central.errors import ServiceError
+from dmpcommon.vocabulary import AccessMode
+
+__all__ = ["AuditAction", "AuditOutcome", "refuse", "trace", "trace_kept"]
+
+
+class AuditAction(StrEnum):
+    """What an entry records."""
+
+    OPERATOR_LOGIN = "operator_login"
+    OPERATOR_LOGOUT = "operator_logout"
+    IDENTITY_QUALIFY = "identity_qualify"
+    STATUS = "status"
+    CONSENT = "consent"
+    CREATE = "create"
+    OPEN = "open"
+    ADD_DOCUMENT = "add_document"
+    PROFESSIONAL_AUTHORISE = "professional_authorise"
+    PROFESSIONAL_REVOKE = "professional_revoke"
+    PROFESSIONAL_BLOCK = "professional_block"
+    CONTACT_SET = "contact_set"
+    TREATING_DOCTOR_SET = "treating_doctor_set"
+    CARD_READ_REFUSED = "card_read_refused"
+    PATIENT_LOGIN = "patient_login"
+    PATIENT_READ = "patient_read"
+    EMERGENCY_CHOICES = "emergency_choices"
+    NOTIFICATION_PREFERENCES = "notification_preferences"
+
+
+class AuditOutcome(StrEnum):
+    """How it ended."""
+
+    DONE = "done"
+    ALLOWED = "allowed"  # a read served
+    REFUSED = "refused"
+    RECORDED = "recorded"  # a consent
+    QUALIFIED = "qualified"
+    NOT_FOUND = "not_found"
+    AMBIGUOUS = "ambiguous"
+
+
+def _insert(
+    actor: Actor,
+    action: AuditAction,
+    outcome: AuditOutcome,
+    *,
+    now: dt.datetime,
+    patient_ins: str | None,
+    mode: AccessMode,
+    detail: str,
+) -> Insert:
+    # A Core INSERT: this runs on every request, the ORM's unit of work is not needed.
+    return insert(AuditEntry).values(
+        at=now,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        role=actor.role.value,
+        mode=mode.value,
+        patient_ins=patient_ins,
+        action=action.value,
+        outcome=outcome.value,
+        detail=detail,
+    )
+
+
+def trace(
+    db: Session,
+    actor: Actor,
+    action: AuditAction,
+    *,
+    now: dt.datetime,
+    outcome: AuditOutcome = AuditOutcome.DONE,
+    patient_ins: str | None = None,
+    mode: AccessMode = AccessMode.NORMAL,
+    detail: str = "",
+) -> None:
+    """Record an entry in the caller's transaction (durable with what it records); the
+    sealer chains it shortly after."""
+    db.execute(
+        _insert(actor, action, outcome, now=now, patient_ins=patient_ins, mode=mode, detail=detail)
+    )
+
+
+def trace_kept(
+    db: Session,
+    actor: Actor,
+    action: AuditAction,
+    *,
+    now: dt.datetime,
+    outcome: AuditOutcome,
+    patient_ins: str | None = None,
+    mode: AccessMode = AccessMode.NORMAL,
+    detail: str = "",
+) -> None:
+    """Record an entry that stays even if the work around it is rolled back (a queued
+    action that is then rejected still leaves the trace of what was tried)."""
+    keep_on_failure(
+        db,
+        _insert(actor, action, outcome, now=now, patient_ins=patient_ins, mode=mode, detail=detail),
+    )
+
+
+def refuse(
+    db: Session,
+    actor: Actor,
+    action: AuditAction,
+    error: ServiceError,
+    *,
+    now: dt.datetime,
+    patient_ins: str | None = None,
+    mode: AccessMode = AccessMode.NORMAL,
+) -> NoReturn:
+    """Trace the refusal (kept through the rollback), then raise the error that refuses."""
+    trace_kept(
+        db,
+        actor,
+        action,
+        now=now,
+        outcome=AuditOutcome.REFUSED,
+        patient_ins=patient_ins,
+        mode=mode,
+        detail=error.code,
+    )
+    raise error

@@ -1,0 +1,179 @@
+"""Reading a DMP: its status at the counter, and opening its summary (normal, SAMU regulator,
+or break-glass with a reason), traced and told to the patient."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import NoReturn
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from central.actors import Actor
+from central.audit.trail import AuditAction, AuditOutcome, refuse, trace
+from central.dmp import repository
+from central.dmp.common import PatientNotices, choices_of, denial, dmp_and_relation, document_out
+from central.dmp.models import Dmp, Document, FirstAccess
+from central.dmp.policy import Labels, may_manage, may_open, may_see
+from central.dmp.schemas import Category, DocumentOut
+from central.errors import NotFound, ServiceError
+from central.notify import messages
+from central.professionals.roles import FORBIDDEN_ROLES
+from dmpcommon.vocabulary import AccessMode, Authorisation, BreakGlassReason, DmpStatus, Role
+
+__all__ = ["RecordAccess", "Summary"]
+
+_LATEST = 10
+_PROFESSIONALS = (Role.HEALTH_PROFESSIONAL, Role.SAMU_REGULATOR)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The record as opened, filtered for the reader."""
+
+    ins: str
+    mode: AccessMode
+    sections: dict[str, list[DocumentOut]]
+    hidden: int
+
+
+class RecordAccess:
+    """Status checks and openings."""
+
+    def __init__(self, notices: PatientNotices) -> None:
+        self.notices = notices
+
+    def status(
+        self, db: Session, actor: Actor, ins: str, now: dt.datetime
+    ) -> tuple[DmpStatus, Authorisation]:
+        """The DMP's status and this operator's authorisation on it."""
+        decision = may_manage(actor.role)
+        if not decision.allowed:
+            refuse(db, actor, AuditAction.STATUS, denial(decision.reason), now=now, patient_ins=ins)
+        dmp, relation = dmp_and_relation(db, ins, actor.id)
+        if dmp is None:
+            status, authorisation = DmpStatus.NONE, Authorisation.NOT_AUTHORISED
+        else:
+            status = DmpStatus(dmp.status)
+            if relation.blocked:
+                authorisation = Authorisation.BLOCKED
+            elif relation.authorised and actor.role in _PROFESSIONALS:
+                authorisation = Authorisation.AUTHORISED
+            else:
+                authorisation = Authorisation.NOT_AUTHORISED
+        trace(db, actor, AuditAction.STATUS, now=now, outcome=AuditOutcome.ALLOWED, patient_ins=ins)
+        return status, authorisation
+
+    def open(
+        self,
+        db: Session,
+        actor: Actor,
+        ins: str,
+        *,
+        mode: AccessMode,
+        reason_code: BreakGlassReason | None,
+        reason_text: str | None,
+        now: dt.datetime,
+    ) -> Summary:
+        """Open the record's summary, if the rules allow, and trace it."""
+
+        def refused(error: ServiceError) -> NoReturn:
+            refuse(db, actor, AuditAction.OPEN, error, now=now, patient_ins=ins, mode=mode)
+
+        if actor.role in FORBIDDEN_ROLES:
+            refused(denial("forbidden_party"))
+        dmp, relation = dmp_and_relation(db, ins, actor.id)
+        if dmp is None:
+            refused(NotFound("no DMP for this INS", code="no_dmp"))
+        if mode is AccessMode.BREAK_GLASS and not (reason_code and reason_text):
+            refused(denial("reason_required"))
+        decision = may_open(
+            actor.role, mode, choices_of(dmp), relation, dmp_open=dmp.status == DmpStatus.VALID
+        )
+        if not decision.allowed:
+            refused(denial(decision.reason))
+        detail = f"{reason_code}: {reason_text}" if mode is AccessMode.BREAK_GLASS else ""
+        trace(
+            db,
+            actor,
+            AuditAction.OPEN,
+            now=now,
+            outcome=AuditOutcome.ALLOWED,
+            patient_ins=ins,
+            mode=mode,
+            detail=detail,
+        )
+        self._tell_patient_of_access(db, dmp, actor, mode, now)
+        return self._summary(db, dmp, actor.role, mode, now.date())
+
+    def _tell_patient_of_access(
+        self, db: Session, dmp: Dmp, actor: Actor, mode: AccessMode, now: dt.datetime
+    ) -> None:
+        portal = self.notices.portal_url
+        if mode is not AccessMode.NORMAL:
+            if dmp.notify_emergency:
+                self.notices.tell(
+                    db,
+                    dmp,
+                    f"emergency:{dmp.ins}:{actor.session_id}:{now.isoformat()}",
+                    messages.emergency_access(actor.public_label(), mode, now, portal),
+                    now,
+                )
+            return
+        first = db.scalar(
+            select(func.count())
+            .select_from(FirstAccess)
+            .where(FirstAccess.dmp_ins == dmp.ins, FirstAccess.id_nat == actor.id)
+        )
+        if first:
+            return
+        try:
+            with db.begin_nested():
+                db.add(FirstAccess(dmp_ins=dmp.ins, id_nat=actor.id, at=now))
+        except IntegrityError:
+            return  # a concurrent open recorded it first
+        if dmp.notify_first_access:
+            self.notices.tell(
+                db,
+                dmp,
+                f"first_access:{dmp.ins}:{actor.id}",
+                messages.first_access(actor.public_label(), now, portal),
+                now,
+            )
+
+    @staticmethod
+    def _summary(db: Session, dmp: Dmp, role: Role, mode: AccessMode, today: dt.date) -> Summary:
+        choices = choices_of(dmp)
+        visible: list[Document] = []
+        hidden = 0
+        for doc in repository.current_documents(db, dmp.ins):
+            labels = Labels(doc.masked_to_professionals, doc.invisible_to_representatives)
+            if may_see(role, mode, choices, labels):
+                visible.append(doc)
+            else:
+                hidden += 1
+        horizon = today - dt.timedelta(days=730)
+
+        def section(
+            category: Category, *, latest: int | None = None, since: dt.date | None = None
+        ) -> list[DocumentOut]:
+            docs = [
+                d
+                for d in visible
+                if d.category == category.value and (since is None or d.document_date >= since)
+            ]
+            docs.sort(key=lambda d: (d.document_date, d.created_at), reverse=True)
+            return [document_out(d) for d in (docs[:latest] if latest else docs)]
+
+        sections = {
+            "medications": section(Category.MEDICATIONS),
+            "pathologies_allergies": section(Category.PATHOLOGIES_ALLERGIES),
+            "care_history_24_months": section(Category.CARE_HISTORY, since=horizon),
+            "latest_reports": section(Category.REPORTS, latest=_LATEST),
+            "latest_exam_results": section(Category.EXAM_RESULTS, latest=_LATEST),
+            "advance_directives": section(Category.ADVANCE_DIRECTIVES),
+            "emergency_contacts": section(Category.EMERGENCY_CONTACTS),
+        }
+        return Summary(ins=dmp.ins, mode=mode, sections=sections, hidden=hidden)

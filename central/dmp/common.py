@@ -1,0 +1,108 @@
+"""What the DMP's use cases share: the professional's standing, the patient's choices as the
+policy reads them, documents as readers see them, and telling the patient."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from central.dmp.models import Dmp, DmpProfessional, Document
+from central.dmp.policy import Choices, Relation
+from central.dmp.schemas import DocumentOut
+from central.errors import Forbidden, ForbiddenParty
+from central.notify.service import Notifier
+from dmpcommon.vocabulary import Authorisation
+
+__all__ = [
+    "PatientNotices",
+    "choices_of",
+    "denial",
+    "dmp_and_relation",
+    "document_out",
+    "relation",
+]
+
+
+def denial(reason: str) -> Forbidden:
+    """The error that refuses an actor for this policy reason."""
+    if reason == "forbidden_party":
+        return ForbiddenParty("access to the DMP is forbidden to this party, whatever the consent")
+    return Forbidden(reason, code=reason)
+
+
+def _relation(dmp: Dmp, id_nat: str, status: str | None) -> Relation:
+    return Relation(
+        authorised=status == Authorisation.AUTHORISED or dmp.treating_doctor == id_nat,
+        blocked=status == Authorisation.BLOCKED,
+    )
+
+
+def relation(db: Session, dmp: Dmp, id_nat: str) -> Relation:
+    """The professional's standing on this DMP."""
+    status = db.scalar(
+        select(DmpProfessional.status).where(
+            DmpProfessional.dmp_ins == dmp.ins, DmpProfessional.id_nat == id_nat
+        )
+    )
+    return _relation(dmp, id_nat, status)
+
+
+def dmp_and_relation(db: Session, ins: str, id_nat: str) -> tuple[Dmp | None, Relation]:
+    """The DMP and the professional's standing on it, in one round trip."""
+    row = db.execute(
+        select(Dmp, DmpProfessional.status)
+        .outerjoin(
+            DmpProfessional,
+            (DmpProfessional.dmp_ins == Dmp.ins) & (DmpProfessional.id_nat == id_nat),
+        )
+        .where(Dmp.ins == ins)
+    ).first()
+    if row is None:
+        return None, Relation(authorised=False, blocked=False)
+    return row[0], _relation(row[0], id_nat, row[1])
+
+
+def choices_of(dmp: Dmp) -> Choices:
+    """The patient's emergency choices, as the policy reads them."""
+    return Choices(etreat=dmp.etreat, btg=dmp.btg, masked_in_emergency=dmp.masked_in_emergency)
+
+
+def document_out(doc: Document) -> DocumentOut:
+    """A document as a reader receives it."""
+    return DocumentOut(
+        id=doc.id,
+        category=doc.category,
+        loinc=doc.loinc,
+        title=doc.title,
+        content=doc.content,
+        author=doc.author_name,
+        document_date=doc.document_date.isoformat(),
+        masked_to_professionals=doc.masked_to_professionals,
+        invisible_to_representatives=doc.invisible_to_representatives,
+        replaces=doc.replaces,
+    )
+
+
+class PatientNotices:
+    """Tells the patient through the outbox, at the DMP's contact, if there is one."""
+
+    def __init__(self, notifier: Notifier, portal_url: str) -> None:
+        self.notifier = notifier
+        self.portal_url = portal_url
+
+    def tell(
+        self, db: Session, dmp: Dmp, key: str, text: tuple[str, str], now: dt.datetime
+    ) -> None:
+        """Queue one message (de-duplicated by `key`); no health data in `text`."""
+        if dmp.notify_channel and dmp.notify_address:
+            self.notifier.enqueue(
+                db,
+                dedup_key=key,
+                channel=dmp.notify_channel,
+                address=dmp.notify_address,
+                subject=text[0],
+                body=text[1],
+                now=now,
+            )

@@ -1,0 +1,82 @@
+"""The values both sides speak: statuses, modes, roles, channels. Codes, never sentences."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "REASON_TEXT_MAX",
+    "REASON_TEXT_MIN",
+    "AccessMode",
+    "Authorisation",
+    "BreakGlassReason",
+    "ContactChannel",
+    "DmpStatus",
+    "QualificationStatus",
+    "Role",
+]
+
+# A break-glass reason is written out, traced and shown to the patient.
+REASON_TEXT_MIN = 5
+REASON_TEXT_MAX = 500
+
+
+class DmpStatus(StrEnum):
+    """The DMP's status, as the service reports it."""
+
+    VALID = "VALIDE"
+    NONE = "NON_EXISTE"
+    CLOSED = "FERME"
+
+
+class Authorisation(StrEnum):
+    """The operator's standing on a DMP."""
+
+    AUTHORISED = "AUTORISE"
+    NOT_AUTHORISED = "NON_AUTORISE"
+    BLOCKED = "BLOQUE"
+
+
+class AccessMode(StrEnum):
+    """How a DMP is opened."""
+
+    NORMAL = "normal"
+    REGULATOR = "regulateur"
+    BREAK_GLASS = "bris_de_glace"
+
+
+class BreakGlassReason(StrEnum):
+    """Why a professional opens a record in break-glass (with a written reason too)."""
+
+    VITAL_EMERGENCY = "URGENCE_VITALE"
+    UNCONSCIOUS_PATIENT = "PATIENT_INCONSCIENT"
+    OTHER = "AUTRE"
+
+
+class ContactChannel(StrEnum):
+    """How the patient is told (and receives login codes)."""
+
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class QualificationStatus(StrEnum):
+    """What the identity service says of card traits."""
+
+    QUALIFIED = "qualified"
+    NOT_FOUND = "not_found"
+    AMBIGUOUS = "ambiguous"
+
+
+class Role(StrEnum):
+    """Roles the access rules know (the service derives an operator's from the card)."""
+
+    PATIENT = "patient"
+    REPRESENTATIVE = "representant_legal"
+    HEALTH_PROFESSIONAL = "professionnel_sante"
+    SAMU_REGULATOR = "regulateur_samu"
+    ADMINISTRATIVE_AGENT = "agent_administratif"
+    EMPLOYER = "employeur"
+    INSURER = "assureur"
+    BANK = "banque"
+    OCCUPATIONAL_MEDICINE = "medecine_travail"

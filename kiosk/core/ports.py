@@ -1,0 +1,155 @@
+"""What the kiosk's workflow needs from the outside, as protocols the adapters implement.
+
+The core (kiosk/core/workflow.py) calls these; kiosk/cardreader and kiosk/sync implement
+them, and the fast tests implement them with fakes. Every method may block (card I/O,
+network, disk): the UI calls the workflow from its worker thread, never its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from dmpcommon.actions import ActionPayload, CardTraits
+from dmpcommon.vocabulary import (
+    AccessMode,
+    Authorisation,
+    BreakGlassReason,
+    DmpStatus,
+    QualificationStatus,
+    Role,
+)
+from kiosk.core.domain import OperatorCard, RetrievedIdentity
+
+__all__ = [
+    "CardPort",
+    "CentralPort",
+    "OnlineSession",
+    "Qualification",
+    "QueuePort",
+    "RecordStatus",
+    "RecordSummary",
+    "SummaryDocument",
+    "SummarySection",
+]
+
+
+class CardPort(Protocol):
+    """The card readers, through the one card thread."""
+
+    def read_professional(self, reader: str) -> OperatorCard:
+        """Identity, PIN tries left and certificate, in one card job (no PIN needed)."""
+        ...
+
+    def sign_attestation(self, reader: str, pin: str, digest: bytes) -> bytes:
+        """Verify the PIN, then sign the digest (one card job): the signature, DER."""
+        ...
+
+    def read_vitale(self, reader: str) -> tuple[RetrievedIdentity, ...]:
+        """The holders on a Carte Vitale, in the card's order."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineSession:
+    """An operator session the central service opened."""
+
+    token: str
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class Qualification:
+    """The INS the identity service gave for a holder (qualified), or why not."""
+
+    status: QualificationStatus
+    ins: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordStatus:
+    """The DMP's status and the operator's authorisation on it."""
+
+    dmp: DmpStatus
+    authorisation: Authorisation
+
+
+class SummarySection(StrEnum):
+    """The summary's sections, in the order a professional reads them."""
+
+    MEDICATIONS = "medications"
+    PATHOLOGIES_ALLERGIES = "pathologies_allergies"
+    CARE_HISTORY = "care_history_24_months"
+    REPORTS = "latest_reports"
+    EXAM_RESULTS = "latest_exam_results"
+    ADVANCE_DIRECTIVES = "advance_directives"
+    EMERGENCY_CONTACTS = "emergency_contacts"
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryDocument:
+    """One document as the summary lists it (health data: shown, never stored or logged)."""
+
+    title: str
+    document_date: str
+    author: str
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSummary:
+    """The record as opened for this operator, in this mode."""
+
+    mode: AccessMode
+    sections: tuple[tuple[SummarySection, tuple[SummaryDocument, ...]], ...]
+    hidden: int = 0  # documents the reader may not see (masked)
+
+    def documents(self, section: SummarySection) -> tuple[SummaryDocument, ...]:
+        """The documents of one section."""
+        return next((docs for name, docs in self.sections if name is section), ())
+
+
+class CentralPort(Protocol):
+    """The central service's online API (raises CentralUnreachableError when offline,
+    CentralRefusedError with the service's code when it says no)."""
+
+    def open_session(
+        self,
+        *,
+        kiosk_id: str,
+        session_id: str,
+        issued_at: str,
+        certificate: bytes,
+        signature: bytes,
+    ) -> OnlineSession:
+        """Open an operator session from the card's attestation."""
+        ...
+
+    def qualify(self, token: str, traits: CardTraits) -> Qualification:
+        """Qualify the card's traits into an INS."""
+        ...
+
+    def status(self, token: str, ins: str) -> RecordStatus:
+        """The DMP's status and the operator's authorisation."""
+        ...
+
+    def open_record(
+        self,
+        token: str,
+        ins: str,
+        *,
+        mode: AccessMode,
+        reason_code: BreakGlassReason | None,
+        reason_text: str | None,
+    ) -> RecordSummary:
+        """The record's summary, traced by the service."""
+        ...
+
+
+class QueuePort(Protocol):
+    """The signed, sealed local queue."""
+
+    def enqueue(self, payload: ActionPayload, *, session_id: str) -> object:
+        """Store the action durably; returns once it survives a power cut."""
+        ...

@@ -1,0 +1,114 @@
+"""The kiosk's settings: defaults, then kiosk.toml, then KIOSK_* variables, then flags; a bad
+value is one clear line naming where it came from."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.core.errors import NotEnrolledError, SettingsError
+from kiosk.messages import describe_error
+from kiosk.settings import load_settings, write_config
+from tests.support.paths import ROOT
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("KIOSK_"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults_then_the_file_then_variables_then_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings(home=tmp_path).idle_s == 90.0
+    (tmp_path / "kiosk.toml").write_text('idle_s = 60\nprinter = "Accueil"\n', "utf-8")
+    settings = load_settings(home=tmp_path)
+    assert (settings.idle_s, settings.printer) == (60.0, "Accueil")
+    monkeypatch.setenv("KIOSK_IDLE_S", "45")
+    assert load_settings(home=tmp_path).idle_s == 45.0
+    assert load_settings(home=tmp_path, idle_s=30).idle_s == 30.0
+    monkeypatch.setenv("KIOSK_HOME", str(tmp_path))
+    assert load_settings().printer == "Accueil"  # the file of KIOSK_HOME
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "name", "problem"),
+    [
+        ("env", "abc", "KIOSK_IDLE_S", "float_parsing"),
+        ("env", "0", "KIOSK_IDLE_S", "greater_than"),
+        ("env", "86400", "KIOSK_IDLE_S", "less_than_equal"),
+        ("file", '"abc"', "idle_s (kiosk.toml)", "float_parsing"),
+        ("flag", "abc", "--idle-s", "float_parsing"),
+    ],
+)
+def test_a_bad_value_names_its_source(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+    value: str,
+    name: str,
+    problem: str,
+) -> None:
+    flags: dict[str, object] = {"home": tmp_path}
+    if where == "env":
+        monkeypatch.setenv("KIOSK_IDLE_S", value)
+    elif where == "file":
+        (tmp_path / "kiosk.toml").write_text(f"idle_s = {value}\n", "utf-8")
+    else:
+        flags["idle_s"] = value
+    with pytest.raises(SettingsError) as refused:
+        load_settings(**flags)
+    assert (refused.value.name, refused.value.problem) == (name, problem)
+    line = describe_error(refused.value)
+    assert name in line and "\n" not in line
+
+
+def test_a_file_that_is_not_toml(tmp_path: Path) -> None:
+    (tmp_path / "kiosk.toml").write_text("idle_s = = 3\n", "utf-8")
+    with pytest.raises(SettingsError) as refused:
+        load_settings(home=tmp_path)
+    assert refused.value.problem == "toml_syntax"
+
+
+def test_enrolment_is_written_to_the_file_and_keeps_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "kiosk.toml").write_text('printer = "Accueil"\nidle_s = 60\n', "utf-8")
+    with pytest.raises(NotEnrolledError):
+        load_settings(home=tmp_path).identity()
+    write_config(
+        tmp_path,
+        {
+            "kiosk_id": "kiosk-ab12",
+            "site": 'Pharmacie "du Port"',
+            "central_url": "https://dmp.example",
+            "central_key": "ab" * 32,
+        },
+    )
+    settings = load_settings(home=tmp_path)
+    identity = settings.identity()
+    assert (identity.kiosk_id, identity.site, identity.central_key) == (
+        "kiosk-ab12",
+        'Pharmacie "du Port"',
+        bytes.fromhex("ab" * 32),
+    )
+    assert (settings.printer, settings.idle_s) == ("Accueil", 60.0)
+
+
+def test_the_command_line_says_one_line_for_a_bad_setting(tmp_path: Path) -> None:
+    env = {**os.environ, "KIOSK_HOME": str(tmp_path), "KIOSK_IDLE_S": "abc"}
+    result = subprocess.run(
+        [sys.executable, "-m", "kiosk", "queue", "status"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "KIOSK_IDLE_S" in lines[0] and "Traceback" not in result.stderr
