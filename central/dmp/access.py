@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.audit.trail import AuditAction, AuditOutcome, refuse, trace
 from central.dmp import repository
-from central.dmp.common import PatientNotices, choices_of, denial, dmp_and_relation, document_out
+from central.dmp.common import (
+    PatientNotices,
+    choices_of,
+    denial,
+    dmp_and_relation,
+    document_out,
+    enforce,
+)
 from central.dmp.models import Dmp, Document, FirstAccess
 from central.dmp.policy import Labels, may_manage, may_open, may_see
 from central.dmp.schemas import Category, DocumentOut
@@ -49,9 +56,7 @@ class RecordAccess:
         self, db: Session, actor: Actor, ins: str, now: dt.datetime
     ) -> tuple[DmpStatus, Authorisation]:
         """The DMP's status and this operator's authorisation on it."""
-        decision = may_manage(actor.role)
-        if not decision.allowed:
-            refuse(db, actor, AuditAction.STATUS, denial(decision.reason), now=now, patient_ins=ins)
+        enforce(may_manage(actor.role), db, actor, AuditAction.STATUS, now=now, patient_ins=ins)
         dmp, relation = dmp_and_relation(db, ins, actor.id)
         if dmp is None:
             status, authorisation = DmpStatus.NONE, Authorisation.NOT_AUTHORISED

@@ -8,17 +8,20 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from central.actors import Actor
+from central.audit.trail import AuditAction, refuse
 from central.dmp.models import Dmp, DmpProfessional, Document
-from central.dmp.policy import Choices, Relation
+from central.dmp.policy import Choices, Decision, Relation
 from central.dmp.schemas import DocumentOut
 from central.errors import Forbidden, ForbiddenParty
 from central.notify.service import Notifier
-from dmpcommon.vocabulary import Authorisation
+from dmpcommon.vocabulary import AccessMode, Authorisation
 
 __all__ = [
     "PatientNotices",
     "choices_of",
     "denial",
+    "enforce",
     "dmp_and_relation",
     "document_out",
     "relation",
@@ -30,6 +33,24 @@ def denial(reason: str) -> Forbidden:
     if reason == "forbidden_party":
         return ForbiddenParty("access to the DMP is forbidden to this party, whatever the consent")
     return Forbidden(reason, code=reason)
+
+
+def enforce(
+    decision: Decision,
+    db: Session,
+    actor: Actor,
+    action: AuditAction,
+    *,
+    now: dt.datetime,
+    patient_ins: str,
+    mode: AccessMode = AccessMode.NORMAL,
+) -> None:
+    """A policy decision carried out: nothing if allowed; else the refusal traced (kept
+    through the rollback) and raised."""
+    if not decision.allowed:
+        refuse(
+            db, actor, action, denial(decision.reason), now=now, patient_ins=patient_ins, mode=mode
+        )
 
 
 def _relation(dmp: Dmp, id_nat: str, status: str | None) -> Relation:

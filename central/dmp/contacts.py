@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
-from central.audit.trail import AuditAction, refuse, trace
+from central.audit.trail import AuditAction, trace
 from central.dmp import repository
-from central.dmp.common import denial
+from central.dmp.common import enforce
 from central.dmp.policy import may_manage
 from dmpcommon.actions import NotificationContact
 
@@ -23,16 +23,9 @@ class RecordContacts:
         self, db: Session, actor: Actor, ins: str, contact: NotificationContact, now: dt.datetime
     ) -> None:
         """Set the notification contact."""
-        decision = may_manage(actor.role)
-        if not decision.allowed:
-            refuse(
-                db,
-                actor,
-                AuditAction.CONTACT_SET,
-                denial(decision.reason),
-                now=now,
-                patient_ins=ins,
-            )
+        enforce(
+            may_manage(actor.role), db, actor, AuditAction.CONTACT_SET, now=now, patient_ins=ins
+        )
         dmp = repository.get_dmp(db, ins)
         dmp.notify_channel, dmp.notify_address = contact.channel.value, contact.address
         trace(db, actor, AuditAction.CONTACT_SET, now=now, patient_ins=ins)

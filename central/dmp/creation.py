@@ -9,8 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
-from central.audit.trail import AuditAction, AuditOutcome, refuse, trace
-from central.dmp.common import denial
+from central.audit.trail import AuditAction, AuditOutcome, trace
+from central.dmp.common import enforce
 from central.dmp.models import Dmp, DmpProfessional, PatientAccess
 from central.dmp.policy import may_manage
 from central.errors import BadRequest, Conflict, NotFound
@@ -71,9 +71,7 @@ class DmpCreation:
         self, db: Session, actor: Actor, ins: str, request: DmpCreated, now: dt.datetime
     ) -> tuple[Dmp, PatientAccess, str]:
         """Create the DMP with the consent record; returns the one-time activation code."""
-        decision = may_manage(actor.role)
-        if not decision.allowed:
-            refuse(db, actor, AuditAction.CREATE, denial(decision.reason), now=now, patient_ins=ins)
+        enforce(may_manage(actor.role), db, actor, AuditAction.CREATE, now=now, patient_ins=ins)
         person = self._person(ins)
         check_consent(person.birth_date, request.representative, now.date())
         rep = request.representative

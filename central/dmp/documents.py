@@ -8,9 +8,9 @@ import uuid
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
-from central.audit.trail import AuditAction, refuse, trace
+from central.audit.trail import AuditAction, trace
 from central.dmp import repository
-from central.dmp.common import PatientNotices, choices_of, denial, relation
+from central.dmp.common import PatientNotices, choices_of, enforce, relation
 from central.dmp.models import Document
 from central.dmp.policy import may_open
 from central.dmp.schemas import Category, DocumentIn
@@ -61,15 +61,7 @@ class RecordDocuments:
                 relation(db, dmp, actor.id),
                 dmp_open=dmp.status == DmpStatus.VALID,
             )
-            if not decision.allowed:
-                refuse(
-                    db,
-                    actor,
-                    AuditAction.ADD_DOCUMENT,
-                    denial(decision.reason),
-                    now=now,
-                    patient_ins=ins,
-                )
+            enforce(decision, db, actor, AuditAction.ADD_DOCUMENT, now=now, patient_ins=ins)
         replaced: Document | None = None
         if doc.replaces is not None:
             replaced = db.get(Document, doc.replaces)

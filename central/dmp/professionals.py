@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.audit.trail import AuditAction, refuse, trace
 from central.dmp import repository
-from central.dmp.common import denial, relation
+from central.dmp.common import denial, enforce, relation
 from central.dmp.models import DmpProfessional
 from central.dmp.policy import may_manage
 from central.dmp.schemas import ProfessionalChange
@@ -91,16 +91,14 @@ class RecordProfessionals:
         self, db: Session, actor: Actor, ins: str, id_nat: str, now: dt.datetime
     ) -> None:
         """The treating doctor the patient names at the counter (not one they blocked)."""
-        decision = may_manage(actor.role)
-        if not decision.allowed:
-            refuse(
-                db,
-                actor,
-                AuditAction.TREATING_DOCTOR_SET,
-                denial(decision.reason),
-                now=now,
-                patient_ins=ins,
-            )
+        enforce(
+            may_manage(actor.role),
+            db,
+            actor,
+            AuditAction.TREATING_DOCTOR_SET,
+            now=now,
+            patient_ins=ins,
+        )
         dmp = repository.get_dmp(db, ins)
         if relation(db, dmp, id_nat).blocked:
             raise Conflict(

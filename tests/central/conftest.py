@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from central.config import Settings
+from tests.support.aged import write_aged_fixtures
 from tests.support.central import (
     Professional,
     Server,
@@ -18,7 +20,9 @@ from tests.support.central import (
     start_server,
     wipe,
 )
-from tests.support.mail import Mailbox, SmsGateway
+from tests.support.mail import Mailbox, SmsGateway, mailbox, sms
+
+__all__ = ["mailbox", "sms"]  # fixtures taken from tests.support
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -28,26 +32,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     return url
 
 
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    box.controller.start()
-    yield box
-    box.controller.stop()
+@pytest.fixture(scope="session")
+def identities(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The identity register, its people the ages they had when it was written."""
+    return write_aged_fixtures(tmp_path_factory.mktemp("aged"), dt.date.today())[1]
 
 
 @pytest.fixture
-def sms() -> Iterator[SmsGateway]:
-    gateway = SmsGateway()
-    gateway.start()
-    yield gateway
-    gateway.stop()
-
-
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path, mailbox: Mailbox, sms: SmsGateway) -> Settings:
+def settings(
+    db_url: str, tmp_path: Path, mailbox: Mailbox, sms: SmsGateway, identities: Path
+) -> Settings:
     return Settings(
         db=db_url,
+        identities=identities,
         home=tmp_path,
         portal_url="http://portail.test/patient",
         smtp_url=f"smtp://127.0.0.1:{mailbox.port}",

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from central.audit.models import AuditEntry
 from central.dmp.models import Dmp, Document
+from tests.support.aged import aged
 from tests.support.central import Server, login, make_professional
 from tests.support.dmp import (
     CLAIRE,
@@ -73,7 +74,7 @@ def test_minor_needs_an_adult_representative(server: Server, tokens: dict[str, s
                 "representative": {
                     "nom": "MARTIN",
                     "prenom": "JADE",
-                    "birth_date": "2019-11-02",
+                    "birth_date": aged("2019-11-02"),
                     "nir": CLAIRE,
                 },
             },
@@ -86,7 +87,7 @@ def test_minor_needs_an_adult_representative(server: Server, tokens: dict[str, s
         representative={
             "nom": "MARTIN",
             "prenom": "CLAIRE",
-            "birth_date": "1984-02-11",
+            "birth_date": aged("1984-02-11"),
             "nir": CLAIRE,
         },
     )

@@ -9,6 +9,7 @@ import pytest
 
 from central.errors import BadRequest
 from central.identity.service import IdentityRegister
+from tests.support.aged import aged
 from tests.support.central import ROOT, Server
 
 REGISTER = ROOT / "fixtures" / "identities.json"
@@ -24,18 +25,23 @@ def _qualify(server: Server, token: str, **traits: str) -> tuple[int, dict[str, 
 def test_adult_child_and_twins(server: Server, tokens: dict[str, str]) -> None:
     token = tokens["agent"]
     code, adult = _qualify(
-        server, token, nom="MARTIN", prenom="CLAIRE", birth_date="1984-02-11", nir=CLAIRE_NIR
+        server, token, nom="MARTIN", prenom="CLAIRE", birth_date=aged("1984-02-11"), nir=CLAIRE_NIR
     )
     assert code == 200 and adult["status"] == "qualified" and adult["ins"] == CLAIRE_NIR
     assert adult["oid"] == "1.2.250.1.213.1.4.10"
     # The child's card carries the parent's NIR; the child has an INS of their own.
     _, child = _qualify(
-        server, token, nom="MARTIN", prenom="LEO", birth_date="2015-06-30", nir=CLAIRE_NIR
+        server, token, nom="MARTIN", prenom="LEO", birth_date=aged("2015-06-30"), nir=CLAIRE_NIR
     )
     assert child["status"] == "qualified" and child["ins"] == "115063523804211"
     twins = [
         _qualify(
-            server, token, nom="LE GALL", prenom=p, birth_date="2018-04-12", nir="180072216803180"
+            server,
+            token,
+            nom="LE GALL",
+            prenom=p,
+            birth_date=aged("2018-04-12"),
+            nir="180072216803180",
         )[1]["ins"]
         for p in ("NOLAN", "NOAH")
     ]
@@ -48,7 +54,7 @@ def test_accents_case_and_hyphens_are_ignored(server: Server, tokens: dict[str, 
         tokens["pharmacist"],
         nom="d'argent leveque de la tour du pin gouvernet",
         prenom="Marie Helene",
-        birth_date="1985-02-03",
+        birth_date=aged("1985-02-03"),
         nir="285022A00412355",
     )
     assert result["status"] == "qualified"
@@ -62,7 +68,7 @@ def test_not_found_bad_nir_and_no_session(server: Server, tokens: dict[str, str]
         tokens["agent"],
         nom="MARTIN",
         prenom="CLAIRE",
-        birth_date="1984-02-12",
+        birth_date=aged("1984-02-12"),
         nir=CLAIRE_NIR,
     )
     assert missing == {"status": "not_found"}
@@ -71,7 +77,7 @@ def test_not_found_bad_nir_and_no_session(server: Server, tokens: dict[str, str]
         tokens["agent"],
         nom="MARTIN",
         prenom="CLAIRE",
-        birth_date="1984-02-11",
+        birth_date=aged("1984-02-11"),
         nir="284027511234578",
     )
     assert (code, bad["error"]) == (422, "invalid_request")  # refused before any lookup
@@ -82,7 +88,7 @@ def test_not_found_bad_nir_and_no_session(server: Server, tokens: dict[str, str]
             json={
                 "nom": "MARTIN",
                 "prenom": "CLAIRE",
-                "birth_date": "1984-02-11",
+                "birth_date": aged("1984-02-11"),
                 "nir": CLAIRE_NIR,
             },
         )
@@ -98,7 +104,7 @@ def test_ambiguous_when_two_people_match(tmp_path: Path) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
     register = IdentityRegister.load(path)
     result = register.qualify(
-        nom="LE GALL", prenom="NOLAN", birth_date="2018-04-12", nir="180072216803180"
+        nom="LE GALL", prenom="NOLAN", birth_date=aged("2018-04-12"), nir="180072216803180"
     )
     assert result.status == "ambiguous" and result.person is None
 

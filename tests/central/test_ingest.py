@@ -34,6 +34,7 @@ from kiosk.sync.client import SyncClient
 from kiosk.sync.keys import load_or_create_device_key
 from kiosk.sync.queue import ActionQueue, open_engine
 from kiosk.sync.transport import CentralClient, RequestSigner
+from tests.support.aged import aged
 from tests.support.central import Professional, Server
 from tests.support.dmp import CLAIRE, JEANNE, LEO, PHYSICIAN
 from tests.support.queues import batch, enrolled_queue, post_batch, queue_login
@@ -128,7 +129,7 @@ def test_bad_signature_and_revoked_kiosk(server: Server, queue: ActionQueue) -> 
     assert (code, answer["error"]) == (403, "kiosk_revoked")
 
 
-JEANNE_CARD = CardTraits(nom="Bernard", prenom="Jeanne", birth_date="1979-03-28", nir=JEANNE)
+JEANNE_CARD = CardTraits(nom="Bernard", prenom="Jeanne", birth_date=aged("1979-03-28"), nir=JEANNE)
 NURSE = "860012345678"  # "8" + an RPPS number whose key holds
 
 

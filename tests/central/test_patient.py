@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
+from tests.support.aged import aged
 from tests.support.central import Server
 from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create, open_record
 from tests.support.mail import Mailbox
 
 EMAIL = "jeanne.bernard@exemple.test"
-BORN = "1979-03-28"
+BORN = aged("1979-03-28")
 
 
 def _post(server: Server, path: str, body: dict[str, Any], token: str | None = None) -> Any:
@@ -127,10 +128,12 @@ def test_resends_are_throttled(server: Server, jeanne: dict[str, Any], mailbox: 
 def test_unknown_person_gets_the_same_answer_and_no_mail(
     server: Server, jeanne: dict[str, Any], mailbox: Mailbox
 ) -> None:
-    response = _post(server, "/v1/patient/code", {"ins": JEANNE, "birth_date": "1979-03-29"})
+    response = _post(server, "/v1/patient/code", {"ins": JEANNE, "birth_date": aged("1979-03-29")})
     assert response.status_code == 202 and response.json() == {"status": "sent_if_known"}
     unknown = _post(
-        server, "/v1/patient/login", {"ins": JEANNE, "birth_date": "1979-03-29", "code": "123456"}
+        server,
+        "/v1/patient/login",
+        {"ins": JEANNE, "birth_date": aged("1979-03-29"), "code": "123456"},
     )
     assert unknown.status_code == 401
     assert mailbox.transmissions == []
@@ -274,7 +277,7 @@ def test_a_representative_does_not_see_what_is_hidden_from_representatives(
         representative={
             "nom": "MARTIN",
             "prenom": "CLAIRE",
-            "birth_date": "1984-02-11",
+            "birth_date": aged("1984-02-11"),
             "nir": CLAIRE,
         },
     )

@@ -15,6 +15,7 @@ from dmpcommon.vocabulary import AccessMode, BreakGlassReason
 from kiosk.core.errors import CentralRefusedError
 from kiosk.sync.online import OnlineCentral
 from kiosk.sync.transport import CentralClient
+from tests.support.aged import aged
 from tests.support.central import Professional, Server, login
 from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create
 from tests.support.mail import Mailbox
@@ -111,7 +112,7 @@ def test_activation_then_a_code_by_email_then_the_record(
     assert "déjà utilisé" in _notice(page)
     # Afterwards: NIR and birth date, then a one-time code sent by e-mail.
     page.get_by_label("Numéro de sécurité sociale (ou INS)").fill(JEANNE)
-    page.get_by_label("Date de naissance").fill("1979-03-28")
+    page.get_by_label("Date de naissance").fill(aged("1979-03-28"))
     page.get_by_role("button", name="Recevoir un code").click()
     page.get_by_label("Code à usage unique").fill("000000")
     page.get_by_role("button", name="Se connecter").click()

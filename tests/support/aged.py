@@ -45,6 +45,11 @@ def _shift_holders(document: dict[str, Any], years: int) -> dict[str, Any]:
     return document
 
 
+def aged(birth_date: str, today: dt.date | None = None) -> str:
+    """A fixture birth date as the aged copies hold it for a run on `today`."""
+    return shift_birth_date(birth_date, years_since_reference(today or dt.date.today()))
+
+
 def write_aged_fixtures(folder: Path, today: dt.date) -> tuple[Path, Path]:
     """Copies of the card images and of the identity register, aged for `today`:
     (cards folder, identities file)."""

@@ -55,14 +55,6 @@ def pcscd() -> None:
 
 
 @pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    box.controller.start()
-    yield box
-    box.controller.stop()
-
-
-@pytest.fixture
 def server(tmp_path: Path, mailbox: Mailbox, aged: AgedFixtures) -> Iterator[Server]:
     gateway = SmsGateway()
     gateway.start()

@@ -9,11 +9,13 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -116,3 +118,21 @@ class SmsGateway:
                 return list(self.delivered.values())
             time.sleep(0.05)
         raise AssertionError(f"expected {count} SMS, got {len(self.delivered)}")
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on loopback, for the duration of a test."""
+    box = Mailbox()
+    box.controller.start()
+    yield box
+    box.controller.stop()
+
+
+@pytest.fixture
+def sms() -> Iterator[SmsGateway]:
+    """A small HTTP SMS gateway on loopback, for the duration of a test."""
+    gateway = SmsGateway()
+    gateway.start()
+    yield gateway
+    gateway.stop()
