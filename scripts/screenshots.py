@@ -95,6 +95,7 @@ def walk(app: QApplication, kiosk: Kiosk) -> None:
         app.processEvents()
 
     def shot(name: str) -> None:
+        pump_until(app, lambda: bool(window.sync.text()))  # the sync line has spoken
         for _ in range(20):
             app.processEvents()
         window.grab().save(str(OUT / f"{name}.png"))
@@ -109,6 +110,7 @@ def walk(app: QApplication, kiosk: Kiosk) -> None:
         window.screens[Step.PIN]._key("1")  # type: ignore[attr-defined]  # noqa: SLF001
         window.screens[Step.PIN]._key("2")  # type: ignore[attr-defined]  # noqa: SLF001
         shot("02-pin")
+        window.screens[Step.PIN]._key("Effacer")  # type: ignore[attr-defined]  # noqa: SLF001
         window.screens[Step.PIN].type_pin("1234")  # type: ignore[attr-defined]
         at(Step.READY)
         shot("03-ready")

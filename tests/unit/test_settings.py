@@ -112,3 +112,17 @@ def test_the_command_line_says_one_line_for_a_bad_setting(tmp_path: Path) -> Non
     assert result.returncode == 1 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "KIOSK_IDLE_S" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_a_kiosk_that_is_not_enrolled_says_so_before_any_window(tmp_path: Path) -> None:
+    env = {**os.environ, "KIOSK_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-m", "kiosk", "run", "--windowed"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == f"kiosk: {describe_error(NotEnrolledError('x'))}"
