@@ -66,6 +66,7 @@ from dmpcommon.actions import (  # noqa: E402
     OperatorSessionOpened,
     RefusedCard,
     TreatingDoctorSet,
+    build_payload_types,
     encode_payload,
 )
 from dmpcommon.envelope import GENESIS_HASH, ActionEnvelope, envelope_hash  # noqa: E402
@@ -329,6 +330,7 @@ def main() -> None:
     args = parser.parse_args()
     backlog_size = 1_000 if args.quick else 10_000
     enqueue_count = 1_000 if args.quick else 4_000
+    build_payload_types()  # as the kiosk does at start, off the counter's path
     with tempfile.TemporaryDirectory(dir=ROOT) as tmp:  # the project's disk, as the kiosk's
         work = Path(tmp)
         home = work / "central"

@@ -72,6 +72,7 @@ __all__ = [
     "PayloadError",
     "RefusedCard",
     "TreatingDoctorSet",
+    "build_payload_types",
     "decode_payload",
     "encode_payload",
 ]
@@ -171,6 +172,10 @@ PhysicianIdNat = Annotated[str, Field(max_length=12), AfterValidator(_physician)
 InformationVersion = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z.-]+$")]
 
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+# The payloads' validators are built at their first use, not at import: the kiosk shows its
+# first screen sooner (docs/PERFORMANCE.md) and builds them on its workflow thread. The
+# models the service also takes as request bodies (traits, choices, contact) are built now.
+_DEFERRED = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class CardTraits(BaseModel):
@@ -212,7 +217,7 @@ class NotificationContact(BaseModel):
 class ActionPayload(BaseModel):
     """What one action carries; `action_type` names it in the envelope."""
 
-    model_config = _STRICT
+    model_config = _DEFERRED
     action_type: ClassVar[ActionType]
 
 
@@ -367,6 +372,12 @@ PAYLOAD_TYPES: dict[ActionType, type[ActionPayload]] = {
         CardReadRefused,
     )
 }
+
+
+def build_payload_types() -> None:
+    """Build every payload class's validator and serializer now (they are built lazily)."""
+    for cls in PAYLOAD_TYPES.values():
+        cls.model_rebuild(force=True)
 
 
 def encode_payload(payload: ActionPayload) -> bytes:

@@ -110,6 +110,7 @@ _SETTINGS = {
     "string_pattern_mismatch": "le format n'est pas le bon",
     "string_too_long": "la valeur est trop longue",
     "toml_syntax": "le fichier n'est pas du TOML valide, corrigez-le",
+    "unknown_setting": "ce réglage n'existe pas (faute de frappe ?)",
 }
 
 _FIXED = {

@@ -1,5 +1,6 @@
 """The kiosk's settings, validated once: defaults, then `KIOSK_HOME/kiosk.toml`, then `KIOSK_*`
-variables, then command-line flags (each later source wins).
+variables, then command-line flags (each later source wins). A plain pydantic model and
+twenty lines of merging: pydantic-settings cost a tenth of the kiosk's start-up.
 
 `kiosk enroll` writes the enrolment (kiosk id, site, central service, sealing key) into the
 same `kiosk.toml`, keeping what else the file holds. A value that does not validate is one
@@ -16,13 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
-from pydantic import Field, ValidationError
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kiosk.core.errors import NotEnrolledError, SettingsError
 
@@ -54,12 +49,12 @@ class KioskIdentity:
     central_key: bytes
 
 
-class KioskSettings(BaseSettings):
+class KioskSettings(BaseModel):
     """Everything the kiosk can be told."""
 
-    model_config = SettingsConfigDict(env_prefix=_ENV_PREFIX, extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    home: Path = Field(default_factory=kiosk_home)
+    home: Path
     idle_s: float = Field(default=90.0, gt=0, le=3600)  # forget the patient after this
     printer: str | None = None  # None: the default printer
     sheet_dir: Path | None = None  # write access sheets as PDF files there (demo, tests)
@@ -73,20 +68,6 @@ class KioskSettings(BaseSettings):
     site: str | None = Field(default=None, max_length=200)
     central_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=200)
     central_key: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Flags (init) win over variables, which win over the TOML file."""
-        home = init_settings().get("home") or kiosk_home()
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(home) / CONFIG_FILE)
-        return (init_settings, env_settings, toml)
 
     def identity(self) -> KioskIdentity:
         """The enrolment, or NotEnrolledError."""
@@ -106,29 +87,36 @@ class KioskSettings(BaseSettings):
 
 
 def load_settings(**flags: Any) -> KioskSettings:
-    """The settings from every source; flags set to None are not given."""
+    """The settings from every source, each later one winning: defaults, kiosk.toml,
+    KIOSK_* variables, flags (flags set to None are not given)."""
     given = {k: v for k, v in flags.items() if v is not None}
-    home = Path(given.get("home") or kiosk_home())
+    home = Path(given.pop("home", None) or kiosk_home())
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    path = home / CONFIG_FILE
+    if path.exists():
+        try:
+            written = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(str(path), "", "toml_syntax") from exc
+        for name, value in written.items():
+            if name not in KioskSettings.model_fields or name == "home":
+                raise SettingsError(f"{name} ({CONFIG_FILE})", _shown(value), "unknown_setting")
+            values[name], origin[name] = value, f"{name} ({CONFIG_FILE})"
+    for name in KioskSettings.model_fields:
+        variable = _ENV_PREFIX + name.upper()
+        if name != "home" and variable in os.environ:
+            values[name], origin[name] = os.environ[variable], variable
+    for name, value in given.items():
+        values[name], origin[name] = value, "--" + name.replace("_", "-")
     try:
-        return KioskSettings(**given)
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(str(home / CONFIG_FILE), "", "toml_syntax") from exc
+        return KioskSettings(home=home, **values)
     except ValidationError as exc:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "?"
         raise SettingsError(
-            _source(field, given), _shown(error.get("input")), error["type"]
+            origin.get(field, field), _shown(error.get("input")), error["type"]
         ) from None
-
-
-def _source(field: str, flags: dict[str, Any]) -> str:
-    """Where the bad value came from, as the person who set it would name it."""
-    if field in flags:
-        return "--" + field.replace("_", "-")
-    variable = _ENV_PREFIX + field.upper()
-    if variable in os.environ:
-        return variable
-    return f"{field} ({CONFIG_FILE})"
 
 
 def _shown(value: object) -> str:

@@ -58,6 +58,7 @@ class CreateDmpRequest(DmpCreated):
     """POST /v1/dmp: the kiosk's creation online, for a qualified INS (the queued action's
     payload, dmpcommon.actions.DmpCreated, with the INS required)."""
 
+    model_config = ConfigDict(defer_build=False)  # a request body: built with the app
     ins: Nir
     identity: None = None
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
-from dmpcommon.actions import ActionPayload
+from dmpcommon.actions import ActionPayload, build_payload_types
 from kiosk.cardreader.counter import CounterCards
 from kiosk.cardreader.pcsc import PyscardBackend
 from kiosk.cardreader.service import CardEvent, CardEventKind, CardService
@@ -117,6 +117,9 @@ def build_kiosk(settings: KioskSettings) -> Kiosk:
         idle_s=settings.idle_s,
     )
     runner = WorkflowRunner(workflow)
+    # The payloads' validators are built lazily: build them now, off the UI thread and
+    # before the first login needs them (the welcome screen does not wait for this).
+    runner.submit(lambda _workflow: build_payload_types())
     bridge = _CardBridge(runner)
     printing = PrintSettings(
         portal_url=settings.portal_url, printer=settings.printer, pdf_dir=settings.sheet_dir

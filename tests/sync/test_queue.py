@@ -210,3 +210,26 @@ def test_queue_commands(tmp_path: Path, central_keys: tuple[bytes, bytes]) -> No
 def test_verify_without_a_device_key_says_what_to_do(tmp_path: Path) -> None:
     result = run_kiosk("queue", "verify", home=tmp_path)
     assert result.returncode == 1 and "kiosk enroll" in result.stderr
+
+
+def test_the_schema_head_the_queue_knows_is_alembics(tmp_path: Path) -> None:
+    """open_engine skips Alembic (a third of the kiosk's start-up) when the file is at
+    SCHEMA_HEAD: that constant must be the last migration."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from kiosk.sync.queue import _MIGRATIONS, SCHEMA_HEAD
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
+    open_engine(tmp_path / "queue.db").dispose()  # made and migrated
+    program = (
+        "import sys; from pathlib import Path; from kiosk.sync.queue import open_engine; "
+        f"open_engine(Path({str(tmp_path / 'queue.db')!r})).dispose(); "
+        "print('alembic' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.stdout.strip() == "False", result.stderr

@@ -14,7 +14,15 @@ from tests.support.paths import ROOT
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 NEVER = {
-    "kiosk": {"fastapi", "starlette", "uvicorn", "psycopg", "psycopg-binary", "jinja2"},
+    "kiosk": {
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "psycopg",
+        "psycopg-binary",
+        "jinja2",
+        "pydantic-settings",
+    },
     "central": {"pyside6-essentials", "shiboken6", "pyscard", "requests"},
 }
 _PIN = re.compile(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s;\\]+)")

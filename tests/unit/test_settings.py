@@ -126,3 +126,13 @@ def test_a_kiosk_that_is_not_enrolled_says_so_before_any_window(tmp_path: Path) 
     )
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip() == f"kiosk: {describe_error(NotEnrolledError('x'))}"
+
+
+def test_a_setting_the_kiosk_does_not_know_is_a_typo_to_fix(tmp_path: Path) -> None:
+    (tmp_path / "kiosk.toml").write_text("idle_secondes = 60\n", "utf-8")
+    with pytest.raises(SettingsError) as refused:
+        load_settings(home=tmp_path)
+    assert (refused.value.name, refused.value.problem) == (
+        "idle_secondes (kiosk.toml)",
+        "unknown_setting",
+    )
