@@ -411,7 +411,7 @@ class CounterWorkflow:
         self.step = Step.PATIENT
 
     def start_creation(self) -> None:
-        """ "Créer le DMP": the information text first."""
+        """The operator starts a creation: the information text comes first."""
         self._touch()
         if self._capabilities().create:
             self.step = Step.INFORMATION
@@ -527,7 +527,7 @@ class CounterWorkflow:
         return None
 
     def ask_break_glass(self) -> None:
-        """ "Accès d'urgence": the reason screen."""
+        """The operator asks for a break-glass opening: the reason screen."""
         self._touch()
         if self._capabilities().break_glass:
             self.step = Step.BREAK_GLASS
@@ -585,7 +585,7 @@ class CounterWorkflow:
         self.step = Step.SUMMARY
 
     def finish(self) -> None:
-        """ "Terminer": forget the patient, back to waiting for the next card."""
+        """The operator is done with this patient: forget them, wait for the next card."""
         self._touch()
         self._clear_patient()
         if self._operator is not None:

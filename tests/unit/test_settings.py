@@ -99,31 +99,26 @@ def test_enrolment_is_written_to_the_file_and_keeps_the_rest(tmp_path: Path) -> 
     assert (settings.printer, settings.idle_s) == ("Accueil", 60.0)
 
 
-def test_the_command_line_says_one_line_for_a_bad_setting(tmp_path: Path) -> None:
-    env = {**os.environ, "KIOSK_HOME": str(tmp_path), "KIOSK_IDLE_S": "abc"}
-    result = subprocess.run(
-        [sys.executable, "-m", "kiosk", "queue", "status"],
+def _kiosk(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **env},
         timeout=60,
     )
+
+
+def test_the_command_line_says_one_line_for_a_bad_setting(tmp_path: Path) -> None:
+    result = _kiosk("queue", "status", KIOSK_HOME=str(tmp_path), KIOSK_IDLE_S="abc")
     assert result.returncode == 1 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "KIOSK_IDLE_S" in lines[0] and "Traceback" not in result.stderr
 
 
 def test_a_kiosk_that_is_not_enrolled_says_so_before_any_window(tmp_path: Path) -> None:
-    env = {**os.environ, "KIOSK_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run(
-        [sys.executable, "-m", "kiosk", "run", "--windowed"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=60,
-    )
+    result = _kiosk("run", "--windowed", KIOSK_HOME=str(tmp_path), QT_QPA_PLATFORM="offscreen")
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip() == f"kiosk: {describe_error(NotEnrolledError('x'))}"
 
