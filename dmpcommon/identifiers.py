@@ -161,7 +161,7 @@ def check_health_professional_id_nat(id_nat: str) -> str:
 
 def is_access_identifier(text: str) -> bool:
     """Whether this is an access-sheet identifier as drawn here."""
-    return bool(_ACCESS_IDENTIFIER.match(text))
+    return bool(_ACCESS_IDENTIFIER.fullmatch(text))
 
 
 def new_access_identifier() -> str:

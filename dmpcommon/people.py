@@ -50,7 +50,7 @@ class BirthDate:
     def parse(cls, text: str) -> BirthDate:
         """ "YYYY-MM-DD"; a month or day outside the calendar (00, or a "lunar" 32 or 13 as
         some cards carry) is unknown. ValueError for anything else."""
-        if not _SHAPE.match(text):
+        if not _SHAPE.fullmatch(text):
             raise ValueError("a birth date is YYYY-MM-DD")
         year, month, day = (int(part) for part in text.split("-"))
         if not 1800 <= year <= 9999:

@@ -35,6 +35,11 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact(record.getMessage())
         record.args = ()
+        if record.exc_info and record.exc_info[0] is not None:
+            # A traceback quotes values (a validation error shows its input): masked too,
+            # even when another handler formatted it first.
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact(text)
         return True
 
 

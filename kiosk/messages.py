@@ -52,6 +52,8 @@ _REPRESENTATIVE = {
     "representative_not_adult": "le représentant légal doit être majeur : choisissez un "
     "adulte de la carte",
     "representative_for_adult": "patient majeur : il consent lui-même, sans représentant",
+    "birth_date_invalid": "date de naissance illisible sur la carte : orientez le patient vers "
+    "sa caisse",
 }
 _CONTACT = {
     "email_invalid": "contact de notification : adresse e-mail invalide",

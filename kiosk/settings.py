@@ -83,7 +83,7 @@ class KioskSettings(BaseModel):
     @property
     def enrolled(self) -> bool:
         """Whether `kiosk enroll` has run here."""
-        return bool(self.kiosk_id and self.central_url and self.central_key)
+        return bool(self.kiosk_id and self.site and self.central_url and self.central_key)
 
 
 def load_settings(**flags: Any) -> KioskSettings:

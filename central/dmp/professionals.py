@@ -15,8 +15,13 @@ from central.dmp.common import denial, enforce, relation
 from central.dmp.models import DmpProfessional
 from central.dmp.policy import may_manage
 from central.dmp.schemas import ProfessionalChange
-from central.errors import Conflict, Forbidden
+from central.errors import BadRequest, Conflict, Forbidden
 from central.professionals.roles import FORBIDDEN_ROLES
+from dmpcommon.identifiers import (
+    IdentifierError,
+    check_health_professional_id_nat,
+    rpps_of_id_nat,
+)
 from dmpcommon.vocabulary import Authorisation, Role
 
 __all__ = ["RecordProfessionals"]
@@ -37,6 +42,16 @@ _AUDIT = {
 }
 
 
+def _professional_id(id_nat: str) -> str:
+    """A card identifier that names a health professional, or BadRequest with why."""
+    try:
+        return check_health_professional_id_nat(id_nat)
+    except IdentifierError as exc:
+        raise BadRequest(
+            "not a health professional's identifier", code=f"id_nat_{exc.problem.value}"
+        ) from exc
+
+
 class RecordProfessionals:
     """Authorisations, blocks and the treating doctor."""
 
@@ -54,6 +69,7 @@ class RecordProfessionals:
             refuse(db, actor, _AUDIT[change], denial("forbidden_party"), now=now, patient_ins=ins)
         if actor.role not in _MAY_CHANGE:
             raise Forbidden("not allowed")
+        id_nat = _professional_id(id_nat)
         dmp = repository.get_dmp(db, ins)
         row = db.scalar(
             select(DmpProfessional).where(
@@ -99,6 +115,9 @@ class RecordProfessionals:
             now=now,
             patient_ins=ins,
         )
+        id_nat = _professional_id(id_nat)
+        if rpps_of_id_nat(id_nat) is None:
+            raise BadRequest("a treating doctor is named by RPPS", code="id_nat_not_rpps")
         dmp = repository.get_dmp(db, ins)
         if relation(db, dmp, id_nat).blocked:
             raise Conflict(

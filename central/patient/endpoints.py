@@ -37,9 +37,8 @@ IdNat = Annotated[str, Path(pattern=ID_NAT)]
 def activate(body: ActivateRequest, state: State) -> TokenResponse:
     """First log-in with the access sheet's identifier and provisional code."""
     with state.unit_of_work() as db:
-        return TokenResponse(
-            token=state.patients.activate(db, body.identifier, body.code, state.now())
-        )
+        attempt = state.patients.activate(db, body.identifier, body.code, state.now())
+    return TokenResponse(token=attempt.token_or_raise())  # a failed try is committed first
 
 
 @router.post("/code", status_code=202)
@@ -54,9 +53,8 @@ def request_code(body: CodeRequest, state: State) -> dict[str, str]:
 def login(body: LoginRequest, state: State) -> TokenResponse:
     """Log in with the one-time code."""
     with state.unit_of_work() as db:
-        return TokenResponse(
-            token=state.patients.verify_code(db, body.ins, body.birth_date, body.code, state.now())
-        )
+        attempt = state.patients.verify_code(db, body.ins, body.birth_date, body.code, state.now())
+    return TokenResponse(token=attempt.token_or_raise())  # a failed try is committed first
 
 
 @router.post("/logout", status_code=204)

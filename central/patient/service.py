@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
 from central.audit.trail import AuditAction, trace
-from central.db import keep_on_failure
 from central.dmp.models import Dmp, PatientAccess
-from central.errors import Gone, TooManyRequests, Unauthenticated
+from central.errors import Gone, ServiceError, TooManyRequests, Unauthenticated
 from central.notify import messages
 from central.notify.service import Notifier
 from central.patient.models import OneTimeCode, PatientSession
@@ -21,9 +21,26 @@ from dmpcommon.identifiers import ONE_TIME_CODE_LENGTH, new_numeric_code
 from dmpcommon.people import BirthDate
 from dmpcommon.vocabulary import Role
 
-__all__ = ["PatientService"]
+__all__ = ["LoginAttempt", "PatientService"]
 
 _MAX_ACTIVATION_TRIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """A login's outcome: a session token, or the refusal to raise once the failed try is
+    committed. The row lock is held until that commit, so parallel guesses wait their turn
+    and each one counts (a refusal raised inside the transaction would roll it back first,
+    releasing the lock before the try is counted)."""
+
+    token: str | None = None
+    refusal: ServiceError | None = None
+
+    def token_or_raise(self) -> str:
+        """The token, or the refusal raised."""
+        if self.refusal is not None or self.token is None:
+            raise self.refusal or Unauthenticated("code incorrect", code="bad_code")
+        return self.token
 
 
 def _patient_actor(dmp: Dmp, token_hash: str, today: dt.date) -> Actor:
@@ -83,8 +100,9 @@ class PatientService:
         )
         return token
 
-    def activate(self, db: Session, identifier: str, code: str, now: dt.datetime) -> str:
-        """First log-in with the access sheet's identifier and provisional code (then spent)."""
+    def activate(self, db: Session, identifier: str, code: str, now: dt.datetime) -> LoginAttempt:
+        """First log-in with the access sheet's identifier and provisional code (then spent).
+        The caller commits, then raises the attempt's refusal if there is one."""
         access = db.scalar(
             select(PatientAccess)
             .where(PatientAccess.identifier == identifier.strip().upper())
@@ -103,20 +121,16 @@ class PatientService:
         if not same_secret(
             access.activation_hash, hash_secret(self.key, code.strip(), purpose="activation")
         ):
-            # The failed try counts even though the request fails.
-            keep_on_failure(
-                db,
-                update(PatientAccess)
-                .where(PatientAccess.dmp_ins == access.dmp_ins)
-                .values(activation_tries=PatientAccess.activation_tries + 1),
+            access.activation_tries += 1  # committed with the lock held, then refused
+            return LoginAttempt(
+                refusal=Unauthenticated("identifiant ou code incorrect", code="bad_activation")
             )
-            raise Unauthenticated("identifiant ou code incorrect", code="bad_activation")
         access.activation_hash = None
         access.activated_at = now
         dmp = db.get(Dmp, access.dmp_ins)
         if dmp is None:
             raise Unauthenticated("identifiant ou code incorrect", code="bad_activation")
-        return self._open_session(db, dmp, now)
+        return LoginAttempt(token=self._open_session(db, dmp, now))
 
     def _find_dmp(self, db: Session, ins_or_nir: str, birth_date: str) -> Dmp | None:
         try:
@@ -171,8 +185,9 @@ class PatientService:
 
     def verify_code(
         self, db: Session, ins_or_nir: str, birth_date: str, code: str, now: dt.datetime
-    ) -> str:
-        """Check the latest code; five tries, five minutes, once."""
+    ) -> LoginAttempt:
+        """Check the latest code; five tries, five minutes, once. The caller commits, then
+        raises the attempt's refusal if there is one."""
         dmp = self._find_dmp(db, ins_or_nir, birth_date)
         if dmp is None:
             raise Unauthenticated("code incorrect", code="bad_code")
@@ -191,18 +206,11 @@ class PatientService:
             raise Gone("code expiré : demandez-en un nouveau", code="code_expired")
         if row.tries >= self.otp_max_tries:
             raise TooManyRequests("trop d'essais : demandez un nouveau code", code="too_many_tries")
+        row.tries += 1  # committed with the lock held, whatever the outcome
         if not same_secret(row.code_hash, hash_secret(self.key, code.strip(), purpose="otp")):
-            # The failed try counts even though the request fails.
-            keep_on_failure(
-                db,
-                update(OneTimeCode)
-                .where(OneTimeCode.id == row.id)
-                .values(tries=OneTimeCode.tries + 1),
-            )
-            raise Unauthenticated("code incorrect", code="bad_code")
-        row.tries += 1
+            return LoginAttempt(refusal=Unauthenticated("code incorrect", code="bad_code"))
         row.used_at = now
-        return self._open_session(db, dmp, now)
+        return LoginAttempt(token=self._open_session(db, dmp, now))
 
     def authenticate(self, db: Session, token: str, now: dt.datetime) -> Actor:
         """The patient behind a session token."""

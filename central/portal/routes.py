@@ -7,7 +7,6 @@ the same rules and traces as the patient API: nothing here decides who may read 
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +33,12 @@ from central.errors import ServiceError, Unauthenticated
 from central.patient import record
 from central.patient.schemas import NotificationPreferences
 from central.state import AppState
+from dmpcommon.identifiers import (
+    IdentifierError,
+    check_health_professional_id_nat,
+    id_nat_of_rpps,
+)
+from dmpcommon.people import BirthDate
 from dmpcommon.vocabulary import AccessMode, ContactChannel
 
 __all__ = ["router"]
@@ -171,9 +176,10 @@ def activate(
     """First log-in with the access sheet; the provisional code is then spent."""
     try:
         with state.unit_of_work() as db:
-            token = state.patients.activate(
+            attempt = state.patients.activate(
                 db, identifier.strip().upper(), code.strip(), state.now()
             )
+        token = attempt.token_or_raise()  # a failed try is committed first
     except ServiceError as exc:
         return _login_page(request, exc.detail, exc.status_code)
     return _logged_in(state, token)
@@ -189,7 +195,7 @@ def send_code(
     """Send a one-time code; the page never says whether the record exists."""
     ins = "".join(ins.split()).upper()
     try:
-        dt.date.fromisoformat(birth_date)
+        BirthDate.parse(birth_date)  # an unknown day or month ("00") is a birth date too
         with state.unit_of_work() as db:
             state.patients.request_code(db, ins, birth_date, state.now())
     except ValueError:
@@ -209,7 +215,8 @@ def login(
 ) -> Response:
     try:
         with state.unit_of_work() as db:
-            token = state.patients.verify_code(db, ins, birth_date, code.strip(), state.now())
+            attempt = state.patients.verify_code(db, ins, birth_date, code.strip(), state.now())
+        token = attempt.token_or_raise()  # a failed try is committed first
     except ServiceError as exc:
         return _page(
             request,
@@ -285,16 +292,32 @@ def access_page(request: Request, state: State) -> Response:
 def set_professional(
     request: Request,
     state: State,
-    id_nat: Annotated[str, Form(pattern=r"^[0-9A-Z]{6,32}$")],
+    id_nat: Annotated[str, Form(max_length=40)],
     action: Annotated[ProfessionalChange, Form()],
     csrf: Annotated[str, Form(max_length=100)],
 ) -> Response:
+    # A professional listed on the page comes with its card identifier; one typed by the
+    # patient is an RPPS number, which names the card "8" + RPPS (dmpcommon.identifiers).
+    number = "".join(id_nat.split())
+    try:
+        target = (
+            id_nat_of_rpps(number)
+            if len(number) == 11
+            else check_health_professional_id_nat(number)
+        )
+    except IdentifierError:
+        return _render(
+            request,
+            state,
+            "access.html",
+            message="numéro RPPS invalide : 11 chiffres, vérifiez-le sur une ordonnance",
+        )
     failed = _change(
         request,
         state,
         csrf,
         lambda db, actor: state.dmp.professionals.set_professional(
-            db, actor, str(actor.patient_ins), id_nat, action, state.now()
+            db, actor, str(actor.patient_ins), target, action, state.now()
         ),
     )
     if failed:

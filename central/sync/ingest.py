@@ -140,11 +140,15 @@ def ingest(
             return Ingested(run.batch(items, savepoints=True))
         except _Refused as refused:
             return Ingested(refused.results, refused.error)
+        except BaseException:
+            drop_kept(db, mark)  # no receipt will be written: no trace of these either
+            raise
     except _Refused as refused:
         optimistic.commit()
         return Ingested(refused.results, refused.error)
     except BaseException:
         optimistic.rollback()
+        drop_kept(db, mark)  # no receipt will be written: no trace of these either
         raise
     optimistic.commit()
     return Ingested(results)

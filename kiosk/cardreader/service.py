@@ -127,6 +127,7 @@ class _Worker(threading.Thread):
     def run(self) -> None:
         service = self.service
         retry_s = service.reconnect_min_s
+        failing_s = service.reconnect_min_s  # grows while contexts open but keep failing
         while self.alive():
             if self.backend is None:
                 try:
@@ -156,6 +157,7 @@ class _Worker(threading.Thread):
                     continue  # a job came while we were busy: its cancel found no wait
                 if self.backend.wait_for_change(self.states, service.poll_s):
                     self._publish(self.backend.snapshot())
+                failing_s = service.reconnect_min_s
             except Exception as exc:  # noqa: BLE001 - the context is suspect: a fresh one
                 if isinstance(exc, PcscUnavailableError):
                     log.warning("PC/SC service lost; making a fresh context")
@@ -164,7 +166,8 @@ class _Worker(threading.Thread):
                 self._drop_backend()
                 self._publish({})
                 service._set_available(False, self)
-                service._wakeup.wait(retry_s)  # a context failing at once must not spin
+                service._wakeup.wait(failing_s)  # a context failing at once must not spin
+                failing_s = min(failing_s * 2, service.reconnect_max_s)
         self._drop_backend()
 
     def _drop_backend(self) -> None:

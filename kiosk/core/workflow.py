@@ -35,6 +35,7 @@ from dmpcommon.attestation import attestation_digest
 from dmpcommon.contact import ContactError, normalise_contact
 from dmpcommon.identifiers import (
     IdentifierError,
+    check_health_professional_id_nat,
     id_nat_of_rpps,
     new_access_identifier,
     new_activation_code,
@@ -170,9 +171,10 @@ class CounterWorkflow:
     def _capabilities(self) -> _Capabilities:
         op, holder, status = self._operator, self._holder, self._status
         professional = op is not None and op.card.identity.health_professional
+        authorisable = self._capabilities_of_consent()
         if op is None or holder is None or self.step is not Step.PATIENT:
             return _Capabilities(
-                authorise_operator=professional,
+                authorise_operator=authorisable,
                 finish=self.step in (Step.CREATED, Step.SUMMARY),
             )
         online = op.token is not None and self._qualification is not None
@@ -186,9 +188,21 @@ class CounterWorkflow:
             break_glass=(
                 professional and online and valid and authorisation is Authorisation.NOT_AUTHORISED
             ),
-            authorise_operator=professional,
+            authorise_operator=authorisable,
             finish=True,
         )
+
+    def _capabilities_of_consent(self) -> bool:
+        """Whether the operator may be authorised by the patient at creation: a health
+        professional whose card identifier names one (never an agent)."""
+        op = self._operator
+        if op is None or not op.card.identity.health_professional:
+            return False
+        try:
+            check_health_professional_id_nat(op.card.identity.id_nat)
+        except IdentifierError:
+            return False
+        return True
 
     def view(self) -> CounterView:
         """What the screens show now."""
@@ -221,7 +235,7 @@ class CounterWorkflow:
             adults=tuple(
                 (i, _holder_view(h, today))
                 for i, h in enumerate(self._holders)
-                if i != self._chosen and not h.minor_on(today)
+                if i != self._chosen and not h.minor_on(today) and h.qualifiable
             ),
             form=self._form,
             sheet=self._sheet,
@@ -456,35 +470,35 @@ class CounterWorkflow:
             if self._qualification is not None
             else {"identity": holder.traits()}
         )
-        representative = (
-            self._holders[form.representative].traits() if form.representative is not None else None
-        )
+        chosen = self._representative(form)
+        representative = chosen.traits() if chosen is not None else None
         contact = (
             NotificationContact(channel=form.contact_channel, address=form.contact_address)
             if form.contact_channel
             else None
         )
-        authorise = form.authorise_operator and op.card.identity.health_professional
+        authorise = form.authorise_operator and self._capabilities_of_consent()
         identifier, code = new_access_identifier(), new_activation_code()
-        self._enqueue(
-            ConsentRecorded(**patient, information_version=version, representative=representative)
+        # Both built before either is queued: a consent never waits alone in the queue.
+        consent = ConsentRecorded(
+            **patient, information_version=version, representative=representative
         )
-        self._enqueue(
-            DmpCreated(
-                **patient,
-                consent=True,
-                information_version=version,
-                representative=representative,
-                emergency=EmergencyChoices(etreat=form.etreat, btg=form.btg, masked=form.masked),
-                contact=contact,
-                treating_doctor=(
-                    id_nat_of_rpps(form.treating_doctor) if form.treating_doctor.strip() else None
-                ),
-                authorised_professionals=(op.card.identity.id_nat,) if authorise else (),
-                access_identifier=identifier,
-                activation_code=code,
-            )
+        created = DmpCreated(
+            **patient,
+            consent=True,
+            information_version=version,
+            representative=representative,
+            emergency=EmergencyChoices(etreat=form.etreat, btg=form.btg, masked=form.masked),
+            contact=contact,
+            treating_doctor=(
+                id_nat_of_rpps(form.treating_doctor) if form.treating_doctor.strip() else None
+            ),
+            authorised_professionals=(op.card.identity.id_nat,) if authorise else (),
+            access_identifier=identifier,
+            activation_code=code,
         )
+        self._enqueue(consent)
+        self._enqueue(created)
         self._sheet = AccessSheet(
             nom=holder.nom,
             prenom=holder.prenom,
@@ -497,13 +511,19 @@ class CounterWorkflow:
         )
         self.step = Step.CREATED
 
+    def _representative(self, form: CreationForm) -> RetrievedIdentity | None:
+        """The holder the form names as legal representative: another holder of the card,
+        whose NIR can be sent; anything else is no one."""
+        index = form.representative
+        if index is None or not 0 <= index < len(self._holders) or index == self._chosen:
+            return None
+        holder = self._holders[index]
+        return holder if holder.qualifiable else None
+
     def _form_problem(self, holder: RetrievedIdentity, form: CreationForm) -> Notice | None:
         if not form.consent:
             return Notice(NoticeCode.CONSENT_REQUIRED)
-        rep = form.representative
-        if rep is not None and (not 0 <= rep < len(self._holders) or rep == self._chosen):
-            rep = None
-        representative = self._holders[rep] if rep is not None else None
+        representative = self._representative(form)
         try:
             consent_problem = check_representative(
                 BirthDate.parse(holder.birth_date),
@@ -511,7 +531,7 @@ class CounterWorkflow:
                 self.today(),
             )
         except ValueError:
-            return Notice(NoticeCode.REPRESENTATIVE_INVALID)
+            return Notice(NoticeCode.REPRESENTATIVE_INVALID, "birth_date_invalid")
         if consent_problem is not None:
             return Notice(NoticeCode.REPRESENTATIVE_INVALID, consent_problem.value)
         if form.contact_channel:

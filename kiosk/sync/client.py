@@ -153,32 +153,50 @@ class SyncClient:
         rng = random.Random(seed)  # noqa: S311 - jitter, not secrecy
         backoff = backoff or Backoff()
         while not stop.is_set():
-            answered = self.answered
             try:
-                self.sync_once()
-                self.state = SyncState(online=True)
-                backoff.reset()
-                delay = idle_s
-            except CentralUnreachableError as exc:
-                self.state = SyncState(online=False)
-                if self.answered != answered:
-                    backoff.reset()  # a flaky network that still moves the queue: no long waits
-                delay = backoff.next_delay(rng)
-                log.info("central service unreachable (%s); next try in %.1f s", exc, delay)
-                self._wait_for_network(stop, delay, probe_s)
-                continue
-            except CentralRefusedError as exc:
-                self._refused(exc.reason, f"HTTP {exc.status}")
-                delay = max(_REFUSED_RETRY_S, idle_s)
-            except SyncError as exc:
-                self._refused(exc.code, str(exc))
-                delay = max(_REFUSED_RETRY_S, idle_s)
-            except Exception:  # a bug must not end syncing silently: say it, try again later
-                log.exception("sync pass failed")
+                self._pass(stop, rng, backoff, idle_s=idle_s, probe_s=probe_s)
+            except Exception:  # noqa: BLE001 - even the waiting failed: say it, try again later
+                log.exception("sync loop failed")
                 self.state = SyncState(online=self.state.online, refusal="unexpected")
-                delay = max(_REFUSED_RETRY_S, idle_s)
-            self._wake.wait(delay)
-            self._wake.clear()
+                self._wake.wait(max(_REFUSED_RETRY_S, idle_s))  # a new action tries at once
+                self._wake.clear()
+
+    def _pass(
+        self,
+        stop: threading.Event,
+        rng: random.Random,
+        backoff: Backoff,
+        *,
+        idle_s: float,
+        probe_s: float,
+    ) -> None:
+        """One try, then the wait before the next."""
+        answered = self.answered
+        try:
+            self.sync_once()
+            self.state = SyncState(online=True)
+            backoff.reset()
+            delay = idle_s
+        except CentralUnreachableError as exc:
+            self.state = SyncState(online=False)
+            if self.answered != answered:
+                backoff.reset()  # a flaky network that still moves the queue: no long waits
+            delay = backoff.next_delay(rng)
+            log.info("central service unreachable (%s); next try in %.1f s", exc, delay)
+            self._wait_for_network(stop, delay, probe_s)
+            return
+        except CentralRefusedError as exc:
+            self._refused(exc.reason, f"HTTP {exc.status}")
+            delay = max(_REFUSED_RETRY_S, idle_s)
+        except SyncError as exc:
+            self._refused(exc.code, str(exc))
+            delay = max(_REFUSED_RETRY_S, idle_s)
+        except Exception:  # a bug must not end syncing silently: say it, try again later
+            log.exception("sync pass failed")
+            self.state = SyncState(online=self.state.online, refusal="unexpected")
+            delay = max(_REFUSED_RETRY_S, idle_s)
+        self._wake.wait(delay)
+        self._wake.clear()
 
     def _refused(self, reason: str, detail: str) -> None:
         if self.state.refusal != reason:  # once per refusal, not at every retry

@@ -200,12 +200,12 @@ class CentralClient:
 
     def reachable(self, timeout_s: float = 1.0) -> bool:
         """Whether the service's port answers a TCP connection: a cheap probe, no request."""
-        url = urllib.parse.urlsplit(self.base_url)
-        port = url.port or (443 if url.scheme == "https" else 80)
         try:
+            url = urllib.parse.urlsplit(self.base_url)
+            port = url.port or (443 if url.scheme == "https" else 80)
             with socket.create_connection((url.hostname or "localhost", port), timeout=timeout_s):
                 return True
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a port out of range in the URL
             return False
 
     def close(self) -> None:

@@ -198,11 +198,14 @@ def test_agents_never_see_content_and_forbidden_parties_are_refused_and_logged(
     create(server, tokens["agent"], authorised_professionals=[PHARMACIST])
     code, body = open_record(server, tokens["agent"], JEANNE)
     assert (code, body["error"]) == (403, "no_medical_content_for_agents")
-    insurer = make_professional(id_nat="810100777777", structure_id="75200000000017")
+    insurer = make_professional(id_nat="810100777779", structure_id="75200000000017")
     token = login(server, insurer)
     # Even authorised by the patient, an insurer's doctor is refused everything.
     with server.client(tokens["pharmacist"]) as client:
-        client.put(f"/v1/dmp/{JEANNE}/professionals/810100777777", json={"action": "authorise"})
+        authorised = client.put(
+            f"/v1/dmp/{JEANNE}/professionals/810100777779", json={"action": "authorise"}
+        )
+    assert authorised.status_code == 204
     for call in ("status", "open", "create"):
         with server.client(token) as client:
             if call == "status":
@@ -217,7 +220,7 @@ def test_agents_never_see_content_and_forbidden_parties_are_refused_and_logged(
     with server.state.sessions() as db:
         refused = db.scalars(
             select(AuditEntry).where(
-                AuditEntry.actor_id == "810100777777", AuditEntry.outcome == "refused"
+                AuditEntry.actor_id == "810100777779", AuditEntry.outcome == "refused"
             )
         ).all()
         assert {e.action for e in refused} == {"status", "open", "create"}
@@ -279,6 +282,22 @@ def test_unknown_ins_and_no_dmp(server: Server, tokens: dict[str, str]) -> None:
     assert (unknown.status_code, unknown.json()["error"]) == (404, "ins_not_qualified")
     code, body = open_record(server, tokens["pharmacist"], JEANNE)
     assert (code, body["error"]) == (404, "no_dmp")
+
+
+def test_only_a_health_professionals_identifier_can_be_authorised_or_blocked(
+    server: Server, tokens: dict[str, str]
+) -> None:
+    create(server, tokens["agent"])
+    for id_nat, code in (
+        ("810100777777", "id_nat_key"),  # an RPPS whose key is wrong
+        ("3220098765ENIM42", "id_nat_not_a_health_professional"),  # an agent's card
+    ):
+        for action in ("authorise", "block"):
+            with server.client(tokens["pharmacist"]) as client:
+                response = client.put(
+                    f"/v1/dmp/{JEANNE}/professionals/{id_nat}", json={"action": action}
+                )
+            assert (response.status_code, response.json()["error"]) == (400, code)
 
 
 def test_revoking_ends_the_authorisation(server: Server, tokens: dict[str, str]) -> None:

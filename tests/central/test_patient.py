@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import threading
 from typing import Any
 
 import pytest
@@ -55,6 +57,40 @@ def test_activation_expiry_and_tries(server: Server, tokens: dict[str, str]) -> 
     assert _post(server, "/v1/patient/activate", right).status_code == 429
     server.clock.advance(days=31)
     assert _post(server, "/v1/patient/activate", right).json()["error"] == "activation_expired"
+
+
+def _parallel(server: Server, path: str, bodies: list[dict[str, Any]]) -> list[Any]:
+    """POST each body from its own thread, all at once."""
+    barrier = threading.Barrier(len(bodies))
+
+    def send(body: dict[str, Any]) -> Any:
+        barrier.wait()
+        return _post(server, path, body)
+
+    with concurrent.futures.ThreadPoolExecutor(len(bodies)) as pool:
+        return list(pool.map(send, bodies))
+
+
+def test_parallel_guesses_get_no_more_tries_than_sequential_ones(
+    server: Server, jeanne: dict[str, Any], mailbox: Mailbox, tokens: dict[str, str]
+) -> None:
+    """Twelve wrong guesses at once: each failed try is committed with the code's row lock
+    held, so no more than five of them are even compared, and the right code is then
+    refused too. The same for the access sheet's activation code."""
+    assert _post(server, "/v1/patient/code", {"ins": JEANNE, "birth_date": BORN}).status_code == 202
+    code = mailbox.code_for(EMAIL)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    guesses = [{"ins": JEANNE, "birth_date": BORN, "code": wrong}] * 12
+    answers = _parallel(server, "/v1/patient/login", guesses)
+    errors = sorted(a.json()["error"] for a in answers)
+    assert errors.count("bad_code") == 5 and errors.count("too_many_tries") == 7, errors
+    right = {"ins": JEANNE, "birth_date": BORN, "code": code}
+    assert _post(server, "/v1/patient/login", right).json()["error"] == "too_many_tries"
+    created = create(server, tokens["agent"], "284027511234577")
+    bad = {"identifier": created["access_identifier"], "code": "00000000"}
+    answers = _parallel(server, "/v1/patient/activate", [bad] * 12)
+    errors = sorted(a.json()["error"] for a in answers)
+    assert errors.count("bad_activation") == 5 and errors.count("too_many_tries") == 7, errors
 
 
 def test_one_time_code_by_email_then_the_record(

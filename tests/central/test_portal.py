@@ -156,6 +156,25 @@ def test_blocking_a_professional_refuses_the_kiosks_next_open(
     assert refused.value.reason == "blocked_by_patient"
 
 
+def test_blocking_by_rpps_blocks_that_professionals_card(
+    page: Page, server: Server, pharmacist: Professional, jeanne: dict[str, str]
+) -> None:
+    """The RPPS number the patient types is the card's "8" + RPPS: the block holds."""
+    kiosk = OnlineCentral(CentralClient(server.url))
+    token = login(server, pharmacist)
+    _activate(page, server, jeanne)
+    page.get_by_role("link", name="Qui peut lire").click()
+    page.get_by_label("Son numéro RPPS").fill("997 0021 8895")  # one digit wrong
+    page.get_by_role("button", name="Bloquer", exact=True).click()
+    assert _notice(page).startswith("numéro RPPS invalide")
+    page.get_by_label("Son numéro RPPS").fill("997 0021 8896")
+    page.get_by_role("button", name="Bloquer", exact=True).click()
+    assert _notice(page) == "professionnel bloqué"
+    with pytest.raises(CentralRefusedError) as refused:
+        kiosk.open_record(token, JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None)
+    assert refused.value.reason == "blocked_by_patient"
+
+
 def test_a_break_glass_access_shows_with_its_reason_and_an_emergency_choice_is_enforced(
     page: Page, server: Server, jeanne: dict[str, str]
 ) -> None:

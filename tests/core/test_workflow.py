@@ -504,6 +504,42 @@ def test_a_form_field_that_is_wrong_is_named(
     assert counter.workflow.view().step is Step.CONSENT and counter.queue.of(DmpCreated) == []
 
 
+def test_the_patient_is_never_their_own_representative_nor_a_holder_whose_nir_is_wrong() -> None:
+    counter = make_counter()
+    counter.login()
+    family = (PARENT, CHILD, TEEN, BAD_KEY)
+    _at_patient(counter, PARENT, ins=ADULT_INS, holders=family)
+    assert [i for i, _ in counter.workflow.view().adults] == []  # BAD_KEY's NIR cannot be sent
+    _to_consent(counter)
+    counter.workflow.update_form(consent=True, representative=0)  # the patient themself
+    counter.workflow.create()
+    [created] = counter.queue.of(DmpCreated)
+    assert isinstance(created, DmpCreated) and created.representative is None
+    counter.workflow.finish()
+    _at_patient(counter, CHILD, ins=CHILD_INS, holders=family)
+    _to_consent(counter)
+    counter.workflow.update_form(consent=True, representative=3)  # the holder with a bad key
+    counter.workflow.create()
+    notice = counter.workflow.view().notice
+    assert notice is not None and notice.reason == "representative_required"
+
+
+def test_a_card_whose_identifier_names_no_health_professional_is_not_offered_authorisation() -> (
+    None
+):
+    odd = PHARMACIST.__class__("CPS", "899700218890", "DUPONT", "ANNE", "21", "Pharmacie")
+    counter = make_counter()
+    counter.login(odd)
+    _at_patient(counter)
+    _to_consent(counter)
+    assert not counter.workflow.view().can_authorise_operator
+    counter.workflow.update_form(consent=True, authorise_operator=True)
+    counter.workflow.create()
+    assert counter.queue.types()[-2:] == ["consent_recorded", "dmp_created"]  # both, or neither
+    [created] = counter.queue.of(DmpCreated)
+    assert isinstance(created, DmpCreated) and created.authorised_professionals == ()
+
+
 def test_an_agent_never_authorises_themself_whatever_the_form_says() -> None:
     counter = make_counter()
     counter.login(AGENT)

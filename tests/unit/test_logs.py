@@ -51,3 +51,17 @@ def test_json_lines_rotated_and_redacted(tmp_path: Path, clean_root: None) -> No
     ]
     for file in (tmp_path / "logs").iterdir():
         assert "279035121518989" not in file.read_text(encoding="utf-8")
+
+
+def test_a_traceback_in_plain_lines_is_masked_too(tmp_path: Path, clean_root: None) -> None:
+    """A validation error quotes its input: a NIR in a traceback is masked like a message."""
+    from dmpcommon.actions import CardTraits
+
+    path = setup_logging(tmp_path)
+    try:
+        CardTraits(nom="MARTIN", prenom="LEO", birth_date="2015-06-30", nir="180017505609907")
+    except ValueError:
+        logging.getLogger("kiosk.test").exception("workflow command failed")
+    text = path.read_text(encoding="utf-8")
+    assert "ValidationError" in text and "nir_key" in text  # the traceback is there
+    assert "180017505609907" not in text and "[masqué]" in text

@@ -19,7 +19,7 @@ REASONS: dict[NoticeCode, list[str]] = {
     NoticeCode.IDENTITY_NOT_QUALIFIED: [
         s.value for s in QualificationStatus if s is not QualificationStatus.QUALIFIED
     ],
-    NoticeCode.REPRESENTATIVE_INVALID: [p.value for p in ConsentProblem],
+    NoticeCode.REPRESENTATIVE_INVALID: [p.value for p in ConsentProblem] + ["birth_date_invalid"],
     NoticeCode.CONTACT_INVALID: [p.value for p in ContactProblem],
     NoticeCode.DOCTOR_INVALID: [IdentifierProblem.FORMAT.value, IdentifierProblem.KEY.value],
     NoticeCode.CARD_ERROR: [

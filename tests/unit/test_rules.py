@@ -101,6 +101,7 @@ def test_access_identifiers_and_codes_are_drawn_from_their_alphabets() -> None:
     assert not set("".join(drawn)) - set(ACCESS_IDENTIFIER_ALPHABET)
     assert not {"0", "O", "1", "I", "L"} & set(ACCESS_IDENTIFIER_ALPHABET)
     assert not is_access_identifier("ABCDEFGHIL")  # I and L are read wrong from paper
+    assert not is_access_identifier("ABCDEFGHJK\n")
     codes = {new_activation_code() for _ in range(200)}
     assert all(len(c) == 8 and c.isdigit() for c in codes) and len(codes) > 190
 
@@ -123,7 +124,9 @@ def test_birth_dates_with_unknown_parts(text: str, expected: BirthDate) -> None:
     assert BirthDate.parse(text) == expected
 
 
-@pytest.mark.parametrize("text", ["1979-3-28", "19790328", "", "0000-01-01", "1979-03-28T00"])
+@pytest.mark.parametrize(
+    "text", ["1979-3-28", "19790328", "", "0000-01-01", "1979-03-28T00", "1979-03-28\n"]
+)
 def test_what_is_not_a_birth_date(text: str) -> None:
     with pytest.raises(ValueError, match="birth"):
         BirthDate.parse(text)

@@ -298,3 +298,22 @@ def test_the_card_thread_survives_any_error_of_its_context(
         assert worker is not None and worker.is_alive()
     logged = caplog.text
     assert "CardCommunicationError 0x8010006a" in logged and "RuntimeError" in logged
+
+
+class AlwaysFailingWait(FakeBackend):
+    """A context that opens, then fails every wait: the thread must back off, not churn."""
+
+    def wait_for_change(self, known: dict[str, ReaderState], timeout_s: float) -> bool:
+        raise CardCommunicationError(0x80100016)
+
+
+def test_a_context_that_keeps_failing_is_retried_less_and_less_often(world: World) -> None:
+    service = CardService(
+        lambda: AlwaysFailingWait(world), poll_s=0.05, reconnect_min_s=0.01, reconnect_max_s=0.2
+    )
+    with service:
+        time.sleep(1.0)
+        worker = service._worker
+        assert worker is not None and worker.is_alive()
+    # Without backing off: a context every 10 ms, about 100. With it: 10, 20, 40... 200 ms.
+    assert 3 <= world.contexts <= 15, world.contexts

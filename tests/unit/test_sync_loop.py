@@ -104,3 +104,33 @@ def test_an_unreachable_service_is_offline_not_refused() -> None:
     with pytest.raises(CentralUnreachableError):
         client.sync_once()
     assert client.state == SyncState()  # sync_once says nothing; the loop sets the state
+
+
+class BrokenProbe(ScriptedTransport):
+    """Unreachable, and its probe of the network fails too (a bug, a URL it cannot parse)."""
+
+    def reachable(self) -> bool:
+        raise RuntimeError("the probe itself failed")
+
+
+def test_the_loop_survives_a_failing_wait_too(caplog: pytest.LogCaptureFixture) -> None:
+    transport = BrokenProbe([CentralUnreachableError("down")] * 3)
+    client = SyncClient(FakeStore(), transport, "kiosk-1")  # type: ignore[arg-type]
+    stop = threading.Event()
+    thread = threading.Thread(target=client.run, args=(stop,), kwargs={"idle_s": 0.01})
+    with caplog.at_level(logging.ERROR, logger="kiosk.sync.client"):
+        thread.start()
+        deadline = time.monotonic() + 5
+        while "sync loop failed" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert thread.is_alive() and client.state.refusal == "unexpected"
+        stop.set()
+        client.wake()
+        thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_a_url_with_a_port_out_of_range_is_unreachable_not_a_crash() -> None:
+    from kiosk.sync.transport import CentralClient
+
+    assert CentralClient("http://central.example:99999").reachable() is False
