@@ -5,6 +5,7 @@ from __future__ import annotations
 from central.audit.models import AuditEntry, AuditHead
 from central.db import Base
 from central.dmp.models import Dmp, DmpProfessional, Document, FirstAccess, PatientAccess
+from central.identity.models import PatientPresence
 from central.notify.models import OutboxMessage
 from central.patient.models import OneTimeCode, PatientSession
 from central.professionals.models import OperatorSession
@@ -24,6 +25,7 @@ __all__ = [
     "OperatorSession",
     "OutboxMessage",
     "PatientAccess",
+    "PatientPresence",
     "PatientSession",
     "Receipt",
 ]

@@ -301,10 +301,12 @@ class DmpCreated(PatientPayload):
 
 
 class AuthorisationGranted(PatientPayload):
-    """The patient authorises a professional (by card identifier)."""
+    """A professional authorised on the record: the operator itself, the patient present and
+    agreeing (`patient_agreement`), or one the patient chose at creation."""
 
     action_type = ActionType.AUTHORISATION_GRANTED
     id_nat: ProfessionalIdNat
+    patient_agreement: bool = False
 
 
 class AuthorisationRevoked(PatientPayload):

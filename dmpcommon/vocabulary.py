@@ -76,6 +76,7 @@ class Role(StrEnum):
     HEALTH_PROFESSIONAL = "professionnel_sante"
     SAMU_REGULATOR = "regulateur_samu"
     ADMINISTRATIVE_AGENT = "agent_administratif"
+    UNKNOWN_STRUCTURE = "structure_inconnue"  # not in the register: no medical content
     EMPLOYER = "employeur"
     INSURER = "assureur"
     BANK = "banque"

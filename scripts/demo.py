@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
+from central.identity.service import IdentityRegister  # noqa: E402
 from tests.support.central import fixture_professional  # noqa: E402
 
 PY = sys.executable
@@ -75,9 +76,24 @@ def _seed(url: str) -> None:
         return str(response.json()["token"])
 
     pharmacist, physician = login(PHARMACIST), login(PHYSICIAN)
+    register = IdentityRegister.load(ROOT / "fixtures" / "identities.json")
     today = dt.date.today()
     with httpx.Client(base_url=url, timeout=10) as client:
         for ins, authorised in RECORDS.items():
+            # The patient at the counter: their card read and qualified, then the creation.
+            person = register.by_ins(ins)
+            if person is None:
+                raise RuntimeError(f"not in fixtures/identities.json: {ins}")
+            client.post(
+                "/v1/identity/qualify",
+                json={
+                    "nom": person.nom_naissance,
+                    "prenom": person.prenoms[0],
+                    "birth_date": person.birth_date,
+                    "nir": person.opening_holder_nir or person.ins,
+                },
+                headers={"Authorization": f"Bearer {pharmacist}"},
+            ).raise_for_status()
             client.post(
                 "/v1/dmp",
                 json={

@@ -37,6 +37,7 @@ class AuditAction(StrEnum):
     PROFESSIONAL_AUTHORISE = "professional_authorise"
     PROFESSIONAL_REVOKE = "professional_revoke"
     PROFESSIONAL_BLOCK = "professional_block"
+    PROFESSIONAL_UNBLOCK = "professional_unblock"
     CONTACT_SET = "contact_set"
     TREATING_DOCTOR_SET = "treating_doctor_set"
     CARD_READ_REFUSED = "card_read_refused"
@@ -44,6 +45,10 @@ class AuditAction(StrEnum):
     PATIENT_READ = "patient_read"
     EMERGENCY_CHOICES = "emergency_choices"
     NOTIFICATION_PREFERENCES = "notification_preferences"
+    DMP_CLOSE = "dmp_close"
+    DMP_REOPEN = "dmp_reopen"
+    ACTIVATION_REISSUE = "activation_reissue"
+    CONTACT_CHANGE_ASKED = "contact_change_asked"
 
 
 class AuditOutcome(StrEnum):

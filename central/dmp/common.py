@@ -10,18 +10,23 @@ from sqlalchemy.orm import Session
 
 from central.actors import Actor
 from central.audit.trail import AuditAction, refuse
+from central.dmp.changes import Standing
 from central.dmp.models import Dmp, DmpProfessional, Document
 from central.dmp.policy import Choices, Decision, Relation
 from central.dmp.schemas import DocumentOut
 from central.errors import Forbidden, ForbiddenParty
+from central.identity.service import is_present
 from central.notify.service import Notifier
-from dmpcommon.vocabulary import AccessMode, Authorisation
+from dmpcommon.people import BirthDate
+from dmpcommon.vocabulary import AccessMode, Authorisation, DmpStatus, Role
 
 __all__ = [
     "PatientNotices",
     "choices_of",
     "denial",
     "enforce",
+    "managed_by_representative",
+    "standing",
     "dmp_and_relation",
     "document_out",
     "relation",
@@ -51,6 +56,25 @@ def enforce(
         refuse(
             db, actor, action, denial(decision.reason), now=now, patient_ins=patient_ins, mode=mode
         )
+
+
+def standing(
+    db: Session, actor: Actor, ins: str, now: dt.datetime, *, at_creation: bool = False
+) -> Standing:
+    """Who asks for a change, as the change rules read it: a patient on their own record, or
+    an operator with or without the patient present (card read and qualified just before)."""
+    if actor.role in (Role.PATIENT, Role.REPRESENTATIVE):
+        if actor.patient_ins != ins:
+            raise Forbidden("not your record", code="not_your_record")
+        return Standing(actor.role)
+    present = is_present(db, actor.session_id, ins, now)
+    return Standing(actor.role, present=present, at_creation=at_creation)
+
+
+def managed_by_representative(dmp: Dmp, today: dt.date) -> bool:
+    """A minor's record, consented to by a legal representative: the patient's sessions and
+    contact are the representative's, who must not learn of documents hidden from them."""
+    return dmp.consent_by == "representative" and BirthDate.parse(dmp.birth_date).minor_on(today)
 
 
 def _relation(dmp: Dmp, id_nat: str, status: str | None) -> Relation:
@@ -114,9 +138,19 @@ class PatientNotices:
         self.portal_url = portal_url
 
     def tell(
-        self, db: Session, dmp: Dmp, key: str, text: tuple[str, str], now: dt.datetime
+        self,
+        db: Session,
+        dmp: Dmp,
+        key: str,
+        text: tuple[str, str],
+        now: dt.datetime,
+        *,
+        even_closed: bool = False,
     ) -> None:
-        """Queue one message (de-duplicated by `key`); no health data in `text`."""
+        """Queue one message (de-duplicated by `key`); no health data in `text`. A closed DMP
+        sends nothing but its closing."""
+        if dmp.status == DmpStatus.CLOSED and not even_closed:
+            return
         if dmp.notify_channel and dmp.notify_address:
             self.notifier.enqueue(
                 db,

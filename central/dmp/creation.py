@@ -10,16 +10,17 @@ from sqlalchemy.orm import Session
 
 from central.actors import Actor
 from central.audit.trail import AuditAction, AuditOutcome, trace
-from central.dmp.common import enforce
+from central.dmp.changes import Change, may_change
+from central.dmp.common import enforce, standing
 from central.dmp.models import Dmp, DmpProfessional, PatientAccess
-from central.dmp.policy import may_manage
+from central.dmp.professionals import check_treating_doctor
 from central.errors import BadRequest, Conflict, NotFound
 from central.identity.service import IdentityRegister, Person
 from central.security import hash_secret
 from dmpcommon.actions import CardTraits, ConsentRecorded, DmpCreated
 from dmpcommon.identifiers import new_access_identifier, new_activation_code
 from dmpcommon.people import BirthDate, check_representative
-from dmpcommon.vocabulary import Authorisation, DmpStatus
+from dmpcommon.vocabulary import Authorisation, DmpStatus, Role
 
 __all__ = ["DmpCreation", "check_consent"]
 
@@ -54,6 +55,8 @@ class DmpCreation:
         self, db: Session, actor: Actor, ins: str, consent: ConsentRecorded, now: dt.datetime
     ) -> None:
         """The consent given at the counter, checked and traced (the creation follows)."""
+        decision = may_change(Change.CREATE, standing(db, actor, ins, now))
+        enforce(decision, db, actor, AuditAction.CONSENT, now=now, patient_ins=ins)
         person = self._person(ins)
         check_consent(person.birth_date, consent.representative, now.date())
         by = "representative" if consent.representative else "self"
@@ -67,11 +70,30 @@ class DmpCreation:
             detail=f"consent={by};info={consent.information_version}",
         )
 
+    @staticmethod
+    def _may_create(
+        db: Session, actor: Actor, ins: str, request: DmpCreated, now: dt.datetime
+    ) -> None:
+        """The creation, and each choice it carries, as the change rules allow them: the
+        patient present; the operator itself authorised only if a professional (the patient's
+        agreement is the consent screen's tick), others only as the patient's choices."""
+        action = AuditAction.CREATE
+        who = standing(db, actor, ins, now, at_creation=True)
+        enforce(may_change(Change.CREATE, who), db, actor, action, now=now, patient_ins=ins)
+        for id_nat in request.authorised_professionals:
+            own = id_nat == actor.id and actor.role not in (Role.PATIENT, Role.REPRESENTATIVE)
+            change = Change.AUTHORISE_SELF if own else Change.AUTHORISE_OTHER
+            enforce(may_change(change, who), db, actor, action, now=now, patient_ins=ins)
+        if request.treating_doctor is not None:
+            decision = may_change(Change.DESIGNATE_TREATING_DOCTOR, who)
+            enforce(decision, db, actor, action, now=now, patient_ins=ins)
+            check_treating_doctor(db, request.treating_doctor)
+
     def create(
         self, db: Session, actor: Actor, ins: str, request: DmpCreated, now: dt.datetime
     ) -> tuple[Dmp, PatientAccess, str]:
         """Create the DMP with the consent record; returns the one-time activation code."""
-        enforce(may_manage(actor.role), db, actor, AuditAction.CREATE, now=now, patient_ins=ins)
+        self._may_create(db, actor, ins, request, now)
         person = self._person(ins)
         check_consent(person.birth_date, request.representative, now.date())
         rep = request.representative

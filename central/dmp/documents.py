@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.audit.trail import AuditAction, trace
 from central.dmp import repository
-from central.dmp.common import PatientNotices, choices_of, enforce, relation
+from central.dmp.common import (
+    PatientNotices,
+    choices_of,
+    enforce,
+    managed_by_representative,
+    relation,
+)
 from central.dmp.models import Document
 from central.dmp.policy import may_open
 from central.dmp.schemas import Category, DocumentIn
@@ -101,7 +107,14 @@ class RecordDocuments:
             patient_ins=ins,
             detail=f"{row.id};{row.category}",
         )
-        if dmp.notify_new_document and actor.role not in (Role.PATIENT, Role.REPRESENTATIVE):
+        hidden_from_contact = row.invisible_to_representatives and managed_by_representative(
+            dmp, now.date()
+        )
+        if (
+            dmp.notify_new_document
+            and actor.role not in (Role.PATIENT, Role.REPRESENTATIVE)
+            and not hidden_from_contact
+        ):
             self.notices.tell(
                 db,
                 dmp,

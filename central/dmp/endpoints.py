@@ -11,6 +11,7 @@ from central.dmp.common import document_out
 from central.dmp.schemas import (
     ID_NAT,
     NIR,
+    ActivationResponse,
     CreateDmpRequest,
     CreateDmpResponse,
     DocumentIn,
@@ -54,10 +55,47 @@ def create(body: CreateDmpRequest, request: Request, state: State) -> CreateDmpR
 def set_professional(
     ins: Ins, id_nat: IdNat, body: ProfessionalStatusRequest, request: Request, state: State
 ) -> Response:
-    """Authorise, revoke or block a professional, at the patient's request."""
+    """An operator authorises itself (the patient present and agreeing) or revokes its own
+    authorisation; the rules refuse the rest (central.dmp.changes)."""
     with state.operator(request) as (db, actor):
-        state.dmp.professionals.set_professional(db, actor, ins, id_nat, body.action, state.now())
+        state.dmp.professionals.set_professional(
+            db,
+            actor,
+            ins,
+            id_nat,
+            body.action,
+            state.now(),
+            patient_agreement=body.patient_agreement,
+        )
     return Response(status_code=204)
+
+
+@router.post("/{ins}/close", status_code=204)
+def close(ins: Ins, request: Request, state: State) -> Response:
+    """Close the DMP at the patient's request, the patient present."""
+    with state.operator(request) as (db, actor):
+        state.dmp.lifecycle.close(db, actor, ins, state.now())
+    return Response(status_code=204)
+
+
+@router.post("/{ins}/reopen", status_code=204)
+def reopen(ins: Ins, request: Request, state: State) -> Response:
+    """Reopen a closed DMP at the patient's request, the patient present."""
+    with state.operator(request) as (db, actor):
+        state.dmp.lifecycle.reopen(db, actor, ins, state.now())
+    return Response(status_code=204)
+
+
+@router.post("/{ins}/activation", response_model=ActivationResponse, status_code=201)
+def reissue_activation(ins: Ins, request: Request, state: State) -> ActivationResponse:
+    """A new activation code for the patient present (the old one void), for a new sheet."""
+    with state.operator(request) as (db, actor):
+        access, code = state.dmp.contacts.reissue_activation(db, actor, ins, state.now())
+        return ActivationResponse(
+            access_identifier=access.identifier,
+            activation_code=code,
+            activation_expires_at=access.activation_expires_at,
+        )
 
 
 @router.post("/{ins}/documents", response_model=DocumentOut, status_code=201)

@@ -9,7 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db import Base, UtcDateTime
 
-__all__ = ["Dmp", "DmpProfessional", "Document", "FirstAccess", "PatientAccess"]
+__all__ = [
+    "ContactChange",
+    "Dmp",
+    "DmpProfessional",
+    "Document",
+    "FirstAccess",
+    "PatientAccess",
+]
 
 
 class Dmp(Base):
@@ -107,3 +114,19 @@ class PatientAccess(Base):
     activation_expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     activation_tries: Mapped[int] = mapped_column(default=0)
     activated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class ContactChange(Base):
+    """A new contact the patient asked for in the portal, waiting for the code sent there."""
+
+    __tablename__ = "contact_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    dmp_ins: Mapped[str] = mapped_column(ForeignKey("dmps.ins", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(8))  # email | sms
+    address: Mapped[str] = mapped_column(String(254))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    tries: Mapped[int] = mapped_column(default=0)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

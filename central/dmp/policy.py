@@ -1,7 +1,8 @@
 """Who may open a DMP, in which mode, and which documents they then see. Pure rules.
 
 - Employers, insurers, banks, occupational medicine: always refused.
-- Administrative agents: status and creation only, never content.
+- Administrative agents: status and creation only, never content; so is a structure the
+  register does not know (fail closed), refused content with its own code.
 - The patient sees everything; a legal representative all but INVISIBLE_REPRESENTANTS_LEGAUX.
 - Normal mode: a professional the patient authorised (or the treating doctor), not blocked.
 - Regulator mode: the SAMU regulator, unless the patient refused ETREAT.
@@ -66,7 +67,7 @@ def may_manage(role: Role) -> Decision:
     """Status check and creation at a kiosk: professionals and agents, never forbidden parties."""
     if role in FORBIDDEN_ROLES:
         return _refuse("forbidden_party")
-    if role in (*_PROFESSIONALS, Role.ADMINISTRATIVE_AGENT):
+    if role in (*_PROFESSIONALS, Role.ADMINISTRATIVE_AGENT, Role.UNKNOWN_STRUCTURE):
         return ALLOW
     return _refuse("not_an_operator")
 
@@ -79,6 +80,8 @@ def may_open(
         return _refuse("forbidden_party")
     if role in (Role.PATIENT, Role.REPRESENTATIVE):
         return ALLOW if mode is AccessMode.NORMAL else _refuse("mode_not_for_patient")
+    if role is Role.UNKNOWN_STRUCTURE:
+        return _refuse("structure_unknown")  # fail closed: the register does not know it
     if role not in _PROFESSIONALS:
         return _refuse("no_medical_content_for_agents")
     if not dmp_open:

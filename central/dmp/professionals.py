@@ -1,5 +1,7 @@
-"""Who the patient lets in: authorising, revoking or blocking a professional, and naming the
-treating doctor."""
+"""Who the patient lets in: authorising, revoking, blocking or unblocking a professional, and
+naming the treating doctor. The patient holds the keys (central.dmp.changes): a professional
+authorises only itself, with the patient present and agreeing, never over a block, and
+revokes only its own authorisation; only the patient blocks, unblocks or lets others in."""
 
 from __future__ import annotations
 
@@ -11,12 +13,12 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.audit.trail import AuditAction, refuse, trace
 from central.dmp import repository
-from central.dmp.common import denial, enforce, relation
-from central.dmp.models import DmpProfessional
-from central.dmp.policy import may_manage
+from central.dmp.changes import Change, may_change
+from central.dmp.common import enforce, relation, standing
+from central.dmp.models import Dmp, DmpProfessional
 from central.dmp.schemas import ProfessionalChange
 from central.errors import BadRequest, Conflict, Forbidden
-from central.professionals.roles import FORBIDDEN_ROLES
+from central.professionals.models import OperatorSession
 from dmpcommon.identifiers import (
     IdentifierError,
     check_health_professional_id_nat,
@@ -24,22 +26,15 @@ from dmpcommon.identifiers import (
 )
 from dmpcommon.vocabulary import Authorisation, Role
 
-__all__ = ["RecordProfessionals"]
-
-_MAY_CHANGE = (
-    Role.PATIENT,
-    Role.REPRESENTATIVE,
-    Role.HEALTH_PROFESSIONAL,
-    Role.ADMINISTRATIVE_AGENT,
-    Role.SAMU_REGULATOR,
-)
-
+__all__ = ["RecordProfessionals", "check_treating_doctor"]
 
 _AUDIT = {
     ProfessionalChange.AUTHORISE: AuditAction.PROFESSIONAL_AUTHORISE,
     ProfessionalChange.REVOKE: AuditAction.PROFESSIONAL_REVOKE,
     ProfessionalChange.BLOCK: AuditAction.PROFESSIONAL_BLOCK,
+    ProfessionalChange.UNBLOCK: AuditAction.PROFESSIONAL_UNBLOCK,
 }
+_PHYSICIAN = "10"  # TRE_G15
 
 
 def _professional_id(id_nat: str) -> str:
@@ -50,6 +45,33 @@ def _professional_id(id_nat: str) -> str:
         raise BadRequest(
             "not a health professional's identifier", code=f"id_nat_{exc.problem.value}"
         ) from exc
+
+
+def check_treating_doctor(db: Session, id_nat: str) -> str:
+    """A treating doctor is a physician named by RPPS: "8" + RPPS, and, where the service
+    has seen their card, profession 10. BadRequest otherwise."""
+    id_nat = _professional_id(id_nat)
+    if rpps_of_id_nat(id_nat) is None:
+        raise BadRequest("a treating doctor is named by RPPS", code="id_nat_not_rpps")
+    profession = db.scalar(
+        select(OperatorSession.profession)
+        .where(OperatorSession.id_nat == id_nat)
+        .order_by(OperatorSession.created_at.desc())
+        .limit(1)
+    )
+    if profession is not None and profession != _PHYSICIAN:
+        raise BadRequest("a treating doctor is a physician", code="not_a_physician")
+    return id_nat
+
+
+def _change_asked(actor: Actor, id_nat: str, change: ProfessionalChange) -> Change:
+    own = actor.role not in (Role.PATIENT, Role.REPRESENTATIVE) and id_nat == actor.id
+    return {
+        ProfessionalChange.AUTHORISE: Change.AUTHORISE_SELF if own else Change.AUTHORISE_OTHER,
+        ProfessionalChange.REVOKE: Change.REVOKE_OWN if own else Change.REVOKE_OTHER,
+        ProfessionalChange.BLOCK: Change.BLOCK,
+        ProfessionalChange.UNBLOCK: Change.UNBLOCK,
+    }[change]
 
 
 class RecordProfessionals:
@@ -63,61 +85,110 @@ class RecordProfessionals:
         id_nat: str,
         change: ProfessionalChange,
         now: dt.datetime,
+        *,
+        patient_agreement: bool = False,
     ) -> None:
-        """Authorise, revoke or block a professional (the patient's decision)."""
-        if actor.role in FORBIDDEN_ROLES:
-            refuse(db, actor, _AUDIT[change], denial("forbidden_party"), now=now, patient_ins=ins)
-        if actor.role not in _MAY_CHANGE:
-            raise Forbidden("not allowed")
+        """Authorise, revoke, block or unblock a professional, if the rules allow it."""
+        action = _AUDIT[change]
         id_nat = _professional_id(id_nat)
+        asked = _change_asked(actor, id_nat, change)
+        who = standing(db, actor, ins, now)
+        enforce(may_change(asked, who), db, actor, action, now=now, patient_ins=ins)
         dmp = repository.get_dmp(db, ins)
         row = db.scalar(
             select(DmpProfessional).where(
                 DmpProfessional.dmp_ins == ins, DmpProfessional.id_nat == id_nat
             )
         )
+        blocked = row is not None and row.status == Authorisation.BLOCKED
+        if asked is Change.AUTHORISE_SELF:
+            if blocked:  # only the patient lifts a block
+                refuse(
+                    db,
+                    actor,
+                    action,
+                    Forbidden("blocked", code="blocked_by_patient"),
+                    now=now,
+                    patient_ins=ins,
+                )
+            if not patient_agreement:
+                refuse(
+                    db,
+                    actor,
+                    action,
+                    Forbidden("the patient's agreement", code="patient_agreement_required"),
+                    now=now,
+                    patient_ins=ins,
+                )
+        if change is ProfessionalChange.BLOCK and dmp.treating_doctor == id_nat:
+            refuse(
+                db,
+                actor,
+                action,
+                Conflict(
+                    "the treating doctor is not blocked while designated",
+                    code="treating_doctor_cannot_be_blocked",
+                ),
+                now=now,
+                patient_ins=ins,
+            )
+        self._apply(db, actor, dmp, row, id_nat, change, now)
+        trace(db, actor, action, now=now, patient_ins=ins, detail=id_nat)
+
+    @staticmethod
+    def _apply(
+        db: Session,
+        actor: Actor,
+        dmp: Dmp,
+        row: DmpProfessional | None,
+        id_nat: str,
+        change: ProfessionalChange,
+        now: dt.datetime,
+    ) -> None:
         if change is ProfessionalChange.REVOKE:
             if row is not None and row.status == Authorisation.AUTHORISED:
                 db.delete(row)
             if dmp.treating_doctor == id_nat:
                 dmp.treating_doctor = None
-        else:
-            status = (
-                Authorisation.AUTHORISED
-                if change is ProfessionalChange.AUTHORISE
-                else Authorisation.BLOCKED
-            )
-            if row is None:
-                db.add(
-                    DmpProfessional(
-                        dmp_ins=ins,
-                        id_nat=id_nat,
-                        status=status.value,
-                        changed_at=now,
-                        changed_by=actor.id,
-                    )
+            return
+        if change is ProfessionalChange.UNBLOCK:
+            if row is not None and row.status == Authorisation.BLOCKED:
+                db.delete(row)
+            return
+        status = (
+            Authorisation.AUTHORISED
+            if change is ProfessionalChange.AUTHORISE
+            else Authorisation.BLOCKED
+        )
+        if row is None:
+            db.add(
+                DmpProfessional(
+                    dmp_ins=dmp.ins,
+                    id_nat=id_nat,
+                    status=status.value,
+                    changed_at=now,
+                    changed_by=actor.id,
                 )
-            else:
-                row.status, row.changed_at, row.changed_by = status.value, now, actor.id
-            if status is Authorisation.BLOCKED and dmp.treating_doctor == id_nat:
-                dmp.treating_doctor = None
-        trace(db, actor, _AUDIT[change], now=now, patient_ins=ins, detail=id_nat)
+            )
+        else:
+            row.status, row.changed_at, row.changed_by = status.value, now, actor.id
 
     def set_treating_doctor(
         self, db: Session, actor: Actor, ins: str, id_nat: str, now: dt.datetime
     ) -> None:
-        """The treating doctor the patient names at the counter (not one they blocked)."""
+        """The treating doctor: named by the patient, or at the counter with the patient
+        present; a physician by RPPS, not one the patient blocked."""
+        action = AuditAction.TREATING_DOCTOR_SET
+        who = standing(db, actor, ins, now)
         enforce(
-            may_manage(actor.role),
+            may_change(Change.DESIGNATE_TREATING_DOCTOR, who),
             db,
             actor,
-            AuditAction.TREATING_DOCTOR_SET,
+            action,
             now=now,
             patient_ins=ins,
         )
-        id_nat = _professional_id(id_nat)
-        if rpps_of_id_nat(id_nat) is None:
-            raise BadRequest("a treating doctor is named by RPPS", code="id_nat_not_rpps")
+        id_nat = check_treating_doctor(db, id_nat)
         dmp = repository.get_dmp(db, ins)
         if relation(db, dmp, id_nat).blocked:
             raise Conflict(
@@ -125,4 +196,4 @@ class RecordProfessionals:
                 code="professional_blocked",
             )
         dmp.treating_doctor = id_nat
-        trace(db, actor, AuditAction.TREATING_DOCTOR_SET, now=now, patient_ins=ins, detail=id_nat)
+        trace(db, actor, action, now=now, patient_ins=ins, detail=id_nat)

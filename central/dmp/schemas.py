@@ -19,6 +19,7 @@ from dmpcommon.vocabulary import (
 )
 
 __all__ = [
+    "ActivationResponse",
     "Category",
     "CreateDmpRequest",
     "CreateDmpResponse",
@@ -63,14 +64,19 @@ class CreateDmpRequest(DmpCreated):
     identity: None = None
 
 
-class CreateDmpResponse(BaseModel):
+class ActivationResponse(BaseModel):
     """Returned once: what the kiosk prints on the patient's access sheet."""
 
-    ins: str
-    dmp: str
     access_identifier: str
     activation_code: str
     activation_expires_at: dt.datetime
+
+
+class CreateDmpResponse(ActivationResponse):
+    """The new DMP, and its access sheet."""
+
+    ins: str
+    dmp: str
 
 
 class StatusResponse(BaseModel):
@@ -87,6 +93,7 @@ class ProfessionalChange(StrEnum):
     AUTHORISE = "authorise"
     REVOKE = "revoke"
     BLOCK = "block"
+    UNBLOCK = "unblock"
 
 
 class ProfessionalStatusRequest(BaseModel):
@@ -94,6 +101,8 @@ class ProfessionalStatusRequest(BaseModel):
 
     model_config = _STRICT
     action: ProfessionalChange = Field(strict=False)  # a JSON string naming the change
+    # A professional authorising itself declares that the patient, present, agrees.
+    patient_agreement: bool = False
 
 
 class DocumentIn(BaseModel):

@@ -9,6 +9,7 @@ from central.dmp.common import PatientNotices
 from central.dmp.contacts import RecordContacts
 from central.dmp.creation import DmpCreation
 from central.dmp.documents import RecordDocuments
+from central.dmp.lifecycle import RecordLifecycle
 from central.dmp.professionals import RecordProfessionals
 from central.identity.service import IdentityRegister
 from central.notify.service import Notifier
@@ -18,13 +19,14 @@ __all__ = ["DmpServices"]
 
 @dataclass(frozen=True, slots=True)
 class DmpServices:
-    """Creation, access, professionals, contacts and documents of DMPs."""
+    """Creation, access, professionals, contacts, documents, closing and reopening."""
 
     creation: DmpCreation
     access: RecordAccess
     professionals: RecordProfessionals
     contacts: RecordContacts
     documents: RecordDocuments
+    lifecycle: RecordLifecycle
 
     @classmethod
     def build(
@@ -42,6 +44,7 @@ class DmpServices:
             creation=DmpCreation(register=register, key=key, activation_days=activation_days),
             access=RecordAccess(notices),
             professionals=RecordProfessionals(),
-            contacts=RecordContacts(),
+            contacts=RecordContacts(notices, key=key, activation_days=activation_days),
             documents=RecordDocuments(notices),
+            lifecycle=RecordLifecycle(notices),
         )

@@ -13,17 +13,34 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
-from central.audit.trail import AuditAction, AuditOutcome, trace, trace_kept
+from central.audit.trail import AuditAction, AuditOutcome, refuse, trace, trace_kept
 from central.config import TEST_OIDS
-from central.errors import BadRequest
+from central.errors import BadRequest, ForbiddenParty
+from central.identity.models import PatientPresence
+from central.professionals.roles import FORBIDDEN_ROLES
 from dmpcommon import InvalidNirError, check_nir
 from dmpcommon.actions import CardTraits
-from dmpcommon.vocabulary import QualificationStatus
+from dmpcommon.vocabulary import QualificationStatus, Role
 
-__all__ = ["IdentityRegister", "Person", "QualifyResult", "normalise", "qualify_traced"]
+__all__ = [
+    "PRESENCE_WINDOW",
+    "IdentityRegister",
+    "Person",
+    "QualifyResult",
+    "is_present",
+    "normalise",
+    "qualify_traced",
+]
+
+# "The patient is present": their card read and identity qualified in this operator session
+# less than this long before the change (DESIGN.md, "Who may change what").
+PRESENCE_WINDOW = dt.timedelta(minutes=15)
+# A live qualification is timed by the service, a queued change by the kiosk's clock.
+_PRESENCE_SKEW = dt.timedelta(minutes=2)
 
 _INS_OIDS = {"1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", *TEST_OIDS}
 
@@ -135,7 +152,16 @@ def qualify_traced(
     queued: bool = False,
 ) -> QualifyResult:
     """Qualify card traits and trace it. A queued qualification's trace stays even when the
-    action it belongs to is then rejected (the attempt happened)."""
+    action it belongs to is then rejected (the attempt happened). Employers, insurers, banks
+    and occupational medicine learn nothing, not even whether the person exists."""
+    if actor.role in FORBIDDEN_ROLES:
+        refuse(
+            db,
+            actor,
+            AuditAction.IDENTITY_QUALIFY,
+            ForbiddenParty("identity qualification is forbidden to this party"),
+            now=now,
+        )
     try:
         checked = check_nir(traits.nir)
     except InvalidNirError as exc:
@@ -143,6 +169,9 @@ def qualify_traced(
     result = register.qualify(
         nom=traits.nom, prenom=traits.prenom, birth_date=traits.birth_date, nir=checked
     )
+    if result.person is not None and actor.role not in (Role.PATIENT, Role.REPRESENTATIVE):
+        db.add(PatientPresence(session_id=actor.session_id, ins=result.person.ins, at=now))
+        db.flush()
     (trace_kept if queued else trace)(
         db,
         actor,
@@ -153,3 +182,19 @@ def qualify_traced(
         detail="queued" if queued else "",
     )
     return result
+
+
+def is_present(db: Session, session_id: str, ins: str, at: dt.datetime) -> bool:
+    """Whether this operator session qualified this patient from their card shortly before
+    `at` (or as good as at the same time, the two clocks being different)."""
+    seen = db.scalar(
+        select(PatientPresence.id)
+        .where(
+            PatientPresence.session_id == session_id,
+            PatientPresence.ins == ins,
+            PatientPresence.at > at - PRESENCE_WINDOW,
+            PatientPresence.at <= at + _PRESENCE_SKEW,
+        )
+        .limit(1)
+    )
+    return seen is not None

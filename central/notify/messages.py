@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from dmpcommon.vocabulary import AccessMode
 
-__all__ = ["emergency_access", "first_access", "new_document", "one_time_code"]
+__all__ = [
+    "PARIS",
+    "activation_reissued",
+    "contact_changed",
+    "contact_code",
+    "dmp_closed",
+    "dmp_reopened",
+    "emergency_access",
+    "first_access",
+    "new_document",
+    "one_time_code",
+    "paris_time",
+]
+
+PARIS = ZoneInfo("Europe/Paris")  # the patient's time, summer and winter
+
+
+def paris_time(at: dt.datetime) -> str:
+    """A service time (UTC) as the patient reads it: "02/12/2026 à 17:05"."""
+    return at.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
 
 
 def _when(at: dt.datetime) -> str:
-    return at.strftime("%d/%m/%Y à %H:%M (UTC)")
+    return paris_time(at)
 
 
 def new_document(portal_url: str) -> tuple[str, str]:
@@ -49,4 +69,47 @@ def one_time_code(code: str, minutes: int) -> tuple[str, str]:
         "Votre code de connexion au DMP",
         f"Votre code de connexion au DMP : {code}. Il expire dans {minutes} minutes. "
         f"Ne le communiquez à personne.",
+    )
+
+
+def dmp_closed(at: dt.datetime, portal_url: str) -> tuple[str, str]:
+    return (
+        "Votre DMP est fermé",
+        f"Votre Dossier Médical Partagé a été fermé le {_when(at)}, à votre demande. Plus aucun "
+        f"professionnel ne peut le consulter ; son contenu est conservé et vous pouvez le "
+        f"rouvrir sur {portal_url}",
+    )
+
+
+def dmp_reopened(at: dt.datetime, portal_url: str) -> tuple[str, str]:
+    return (
+        "Votre DMP est rouvert",
+        f"Votre Dossier Médical Partagé a été rouvert le {_when(at)}. Les professionnels que "
+        f"vous avez autorisés peuvent de nouveau le consulter : {portal_url}",
+    )
+
+
+def activation_reissued(at: dt.datetime, where: str) -> tuple[str, str]:
+    return (
+        "Nouveau code d'accès à votre DMP",
+        f"Un nouveau code d'accès à votre Dossier Médical Partagé a été remis le {_when(at)} "
+        f"({where}). L'ancien ne fonctionne plus. Si vous n'étiez pas au comptoir, "
+        f"contactez votre caisse d'assurance maladie.",
+    )
+
+
+def contact_changed(at: dt.datetime, portal_url: str) -> tuple[str, str]:
+    return (
+        "Le contact de votre DMP a changé",
+        f"Le contact où votre Dossier Médical Partagé vous prévient a été changé le "
+        f"{_when(at)} : ce message est le dernier envoyé ici. Si ce n'est pas vous, "
+        f"contactez votre caisse d'assurance maladie. Historique : {portal_url}",
+    )
+
+
+def contact_code(code: str, minutes: int) -> tuple[str, str]:
+    return (
+        "Confirmez le contact de votre DMP",
+        f"Pour que votre Dossier Médical Partagé vous prévienne ici, saisissez ce code : "
+        f"{code}. Il expire dans {minutes} minutes. Ne le communiquez à personne.",
     )

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
+from central.actors import Actor
 from central.deps import get_state
 from central.dmp.common import document_out
 from central.dmp.schemas import (
@@ -13,6 +14,7 @@ from central.dmp.schemas import (
     DocumentIn,
     DocumentOut,
     EmergencyChoices,
+    NotificationContact,
     ProfessionalStatusRequest,
 )
 from central.errors import Unauthenticated
@@ -21,6 +23,7 @@ from central.patient.schemas import (
     AccessLogEntry,
     ActivateRequest,
     CodeRequest,
+    ContactConfirmation,
     LoginRequest,
     NotificationPreferences,
     PatientRecord,
@@ -82,12 +85,10 @@ def access_log(request: Request, state: State) -> list[AccessLogEntry]:
 def set_professional(
     id_nat: IdNat, body: ProfessionalStatusRequest, request: Request, state: State
 ) -> Response:
-    """Authorise, revoke or block a professional."""
+    """Authorise, revoke, block or unblock a professional."""
     with state.patient(request) as (db, actor):
-        if actor.patient_ins is None:
-            raise Unauthenticated("patient session required")
         state.dmp.professionals.set_professional(
-            db, actor, actor.patient_ins, id_nat, body.action, state.now()
+            db, actor, _own(actor), id_nat, body.action, state.now()
         )
     return Response(status_code=204)
 
@@ -102,10 +103,50 @@ def set_emergency(body: EmergencyChoices, request: Request, state: State) -> Res
 
 @router.put("/notifications", status_code=204)
 def set_notifications(body: NotificationPreferences, request: Request, state: State) -> Response:
-    """Change the notification channel and events."""
+    """Change which events are notified (a new contact goes through /contact)."""
     with state.patient(request) as (db, actor):
         record.set_notifications(db, actor, body, state.now())
     return Response(status_code=204)
+
+
+@router.post("/contact", status_code=202)
+def ask_contact_change(body: NotificationContact, request: Request, state: State) -> Response:
+    """A new contact: a code is sent there; it changes once the code comes back."""
+    with state.patient(request) as (db, actor):
+        state.dmp.contacts.ask_change(db, actor, body, state.now())
+    return Response(status_code=202)
+
+
+@router.post("/contact/confirm", status_code=204)
+def confirm_contact_change(body: ContactConfirmation, request: Request, state: State) -> Response:
+    """The code sent to the new contact: the contact changes, the old one is told."""
+    with state.patient(request) as (db, actor):
+        refusal = state.dmp.contacts.confirm_change(db, actor, body.code, state.now())
+    if refusal is not None:  # the failed try is committed first
+        raise refusal
+    return Response(status_code=204)
+
+
+@router.post("/close", status_code=204)
+def close(request: Request, state: State) -> Response:
+    """Close the DMP: no professional reads it any more; its content stays."""
+    with state.patient(request) as (db, actor):
+        state.dmp.lifecycle.close(db, actor, _own(actor), state.now())
+    return Response(status_code=204)
+
+
+@router.post("/reopen", status_code=204)
+def reopen(request: Request, state: State) -> Response:
+    """Reopen a closed DMP."""
+    with state.patient(request) as (db, actor):
+        state.dmp.lifecycle.reopen(db, actor, _own(actor), state.now())
+    return Response(status_code=204)
+
+
+def _own(actor: Actor) -> str:
+    if actor.patient_ins is None:
+        raise Unauthenticated("patient session required")
+    return actor.patient_ins
 
 
 @router.post("/documents", response_model=DocumentOut, status_code=201)

@@ -10,35 +10,92 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.audit.models import AuditEntry
 from central.audit.service import AuditLog
-from central.audit.trail import AuditAction, trace
+from central.audit.trail import AuditAction, AuditOutcome, refuse, trace
 from central.dmp import repository
 from central.dmp.common import choices_of, document_out
-from central.dmp.models import DmpProfessional
+from central.dmp.models import Dmp, DmpProfessional, Document
 from central.dmp.policy import Labels, may_see
 from central.dmp.schemas import Category, DocumentOut, EmergencyChoices, NotificationContact
-from central.errors import Unauthenticated
-from central.patient.schemas import AccessLogEntry, NotificationPreferences, PatientRecord
-from dmpcommon.vocabulary import AccessMode, ContactChannel
+from central.errors import Conflict, Unauthenticated
+from central.patient.schemas import (
+    AccessLogEntry,
+    ConsentRecord,
+    NotificationPreferences,
+    PatientRecord,
+)
+from dmpcommon.vocabulary import AccessMode, ContactChannel, Role
 
 __all__ = ["access_log", "read_record", "set_emergency", "set_notifications"]
 
-# Entries of the log a patient is shown: accesses by others, and their own decisions.
-_SHOWN = {
-    AuditAction.OPEN,
-    AuditAction.STATUS,
-    AuditAction.CREATE,
-    AuditAction.ADD_DOCUMENT,
-    AuditAction.PROFESSIONAL_AUTHORISE,
-    AuditAction.PROFESSIONAL_REVOKE,
-    AuditAction.PROFESSIONAL_BLOCK,
-    AuditAction.IDENTITY_QUALIFY,
+# What each entry of the trail means to the patient, as a code the portal puts in French.
+# Entries not listed (their own log-ins and reads, notification choices) are not shown.
+_EVENTS = {
+    AuditAction.OPEN: "consulted",
+    AuditAction.STATUS: "checked_status",
+    AuditAction.IDENTITY_QUALIFY: "read_card",
+    AuditAction.CONSENT: "recorded_consent",
+    AuditAction.CREATE: "created",
+    AuditAction.ADD_DOCUMENT: "added_document",
+    AuditAction.PROFESSIONAL_AUTHORISE: "authorised_professional",
+    AuditAction.PROFESSIONAL_REVOKE: "revoked_professional",
+    AuditAction.PROFESSIONAL_BLOCK: "blocked_professional",
+    AuditAction.PROFESSIONAL_UNBLOCK: "unblocked_professional",
+    AuditAction.TREATING_DOCTOR_SET: "designated_treating_doctor",
+    AuditAction.CONTACT_SET: "changed_contact",
+    AuditAction.ACTIVATION_REISSUE: "reissued_activation",
+    AuditAction.DMP_CLOSE: "closed",
+    AuditAction.DMP_REOPEN: "reopened",
 }
+# The same act on oneself reads otherwise ("s'est déclaré autorisé avec votre accord").
+_ON_ITSELF = {
+    AuditAction.PROFESSIONAL_AUTHORISE: "authorised_itself",
+    AuditAction.PROFESSIONAL_REVOKE: "revoked_itself",
+}
+_IN_EMERGENCY = {
+    AccessMode.REGULATOR.value: "consulted_regulator",
+    AccessMode.BREAK_GLASS.value: "consulted_break_glass",
+}
+
+
+def _event(entry: AuditEntry) -> str | None:
+    try:
+        action = AuditAction(entry.action)
+    except ValueError:
+        return None
+    if action is AuditAction.OPEN and entry.mode in _IN_EMERGENCY:
+        return _IN_EMERGENCY[entry.mode]
+    if action in _ON_ITSELF and entry.detail == entry.actor_id:
+        return _ON_ITSELF[action]
+    return _EVENTS.get(action)
 
 
 def _ins(actor: Actor) -> str:
     if actor.patient_ins is None:
         raise Unauthenticated("patient session required")
     return actor.patient_ins
+
+
+def _consent(db: Session, dmp: Dmp) -> ConsentRecord:
+    """The consent as recorded at creation, with who recorded it (from the trail)."""
+    operator = db.scalar(
+        select(AuditEntry.actor_name).where(
+            AuditEntry.patient_ins == dmp.ins,
+            AuditEntry.action == AuditAction.CREATE.value,
+            AuditEntry.outcome == AuditOutcome.DONE.value,
+        )
+    )
+    representative = (
+        f"{dmp.representative_prenom} {dmp.representative_nom}"
+        if dmp.consent_by == "representative"
+        else None
+    )
+    return ConsentRecord(
+        at=dmp.consent_at,
+        by=dmp.consent_by,
+        representative=representative,
+        information_version=dmp.information_version,
+        operator=operator or "",
+    )
 
 
 def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
@@ -73,6 +130,8 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
         ins=dmp.ins,
         nom=dmp.nom,
         prenom=dmp.prenom,
+        status=dmp.status,
+        consent=_consent(db, dmp),
         documents=by_category,
         professionals=professionals,
         treating_doctor=dmp.treating_doctor,
@@ -87,23 +146,46 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
 
 
 def access_log(db: Session, actor: Actor) -> list[AccessLogEntry]:
-    """Who accessed the record, in which role and mode, and the break-glass reasons."""
-    entries: list[AuditEntry] = AuditLog.for_patient(db, _ins(actor))
-    return [
-        AccessLogEntry(
-            at=e.at,
-            who=e.actor_name,
-            role=e.role,
-            mode=e.mode,
-            action=e.action,
-            outcome=e.outcome,
-            reason=e.detail
-            if e.mode == AccessMode.BREAK_GLASS.value or e.outcome == "refused"
-            else None,
+    """What others did on the record, newest first: who, in which role, what (an event code),
+    whether it was refused and why, the break-glass reason. A legal representative sees no
+    trace of a document hidden from representatives."""
+    ins = _ins(actor)
+    entries: list[AuditEntry] = AuditLog.for_patient(db, ins)
+    hidden = _hidden_from(db, actor, ins)
+    log = []
+    for e in entries:
+        event = _event(e)
+        if event is None or e.actor_id.startswith("patient:"):
+            continue
+        if e.action == AuditAction.ADD_DOCUMENT.value and e.detail.split(";")[0] in hidden:
+            continue
+        refused = e.outcome == AuditOutcome.REFUSED.value
+        log.append(
+            AccessLogEntry(
+                at=e.at,
+                who=e.actor_name,
+                role=e.role,
+                mode=e.mode,
+                action=e.action,
+                event=event,
+                outcome=e.outcome,
+                reason=e.detail if e.mode == AccessMode.BREAK_GLASS.value or refused else None,
+            )
         )
-        for e in entries
-        if e.action in _SHOWN and not e.actor_id.startswith("patient:")
-    ]
+    return log
+
+
+def _hidden_from(db: Session, actor: Actor, ins: str) -> set[str]:
+    """The documents this patient session may not know of (a representative's)."""
+    if actor.role is not Role.REPRESENTATIVE:
+        return set()
+    return set(
+        db.scalars(
+            select(Document.id).where(
+                Document.dmp_ins == ins, Document.invisible_to_representatives.is_(True)
+            )
+        )
+    )
 
 
 def set_emergency(db: Session, actor: Actor, choices: EmergencyChoices, now: dt.datetime) -> None:
@@ -123,11 +205,21 @@ def set_emergency(db: Session, actor: Actor, choices: EmergencyChoices, now: dt.
 def set_notifications(
     db: Session, actor: Actor, prefs: NotificationPreferences, now: dt.datetime
 ) -> None:
-    """Change the channel and which events are notified."""
+    """Change which events are notified; the contact itself changes by code only."""
     dmp = repository.get_dmp(db, _ins(actor))
-    if prefs.contact is not None:
-        dmp.notify_channel = prefs.contact.channel.value
-        dmp.notify_address = prefs.contact.address
+    if prefs.contact is not None and (prefs.contact.channel.value, prefs.contact.address) != (
+        dmp.notify_channel,
+        dmp.notify_address,
+    ):
+        # A new contact is proven by a code sent there (central.dmp.contacts).
+        refuse(
+            db,
+            actor,
+            AuditAction.CONTACT_SET,
+            Conflict("a new contact is confirmed by a code", code="contact_needs_code"),
+            now=now,
+            patient_ins=dmp.ins,
+        )
     dmp.notify_new_document = prefs.new_document
     dmp.notify_first_access = prefs.first_access
     dmp.notify_emergency = prefs.emergency

@@ -12,6 +12,8 @@ __all__ = [
     "AccessLogEntry",
     "ActivateRequest",
     "CodeRequest",
+    "ConsentRecord",
+    "ContactConfirmation",
     "LoginRequest",
     "NotificationPreferences",
     "PatientRecord",
@@ -38,6 +40,13 @@ class LoginRequest(CodeRequest):
     code: str = Field(pattern=r"^[0-9]{6}$")
 
 
+class ContactConfirmation(BaseModel):
+    """The code sent to the new contact, typed back."""
+
+    model_config = _STRICT
+    code: str = Field(pattern=r"^[0-9]{6}$")
+
+
 class TokenResponse(BaseModel):
     token: str
 
@@ -50,10 +59,22 @@ class NotificationPreferences(BaseModel):
     emergency: bool = True
 
 
+class ConsentRecord(BaseModel):
+    """When the DMP was consented to, by whom, after which information text."""
+
+    at: dt.datetime
+    by: str  # self | representative
+    representative: str | None  # the representative's name, when one consented
+    information_version: str
+    operator: str  # who recorded it at the counter
+
+
 class PatientRecord(BaseModel):
     ins: str
     nom: str
     prenom: str
+    status: str  # VALIDE | FERME
+    consent: ConsentRecord
     documents: dict[str, list[DocumentOut]]
     professionals: list[dict[str, str]]
     treating_doctor: str | None
@@ -67,5 +88,6 @@ class AccessLogEntry(BaseModel):
     role: str
     mode: str  # normal | regulateur | bris_de_glace
     action: str
+    event: str  # what happened, as the patient is told (central.portal.wording.EVENTS)
     outcome: str
     reason: str | None

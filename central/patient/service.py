@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from central.actors import Actor
 from central.audit.trail import AuditAction, trace
+from central.dmp.common import managed_by_representative
 from central.dmp.models import Dmp, PatientAccess
 from central.errors import Gone, ServiceError, TooManyRequests, Unauthenticated
 from central.notify import messages
@@ -18,7 +19,6 @@ from central.patient.models import OneTimeCode, PatientSession
 from central.security import hash_secret, new_token, same_secret
 from dmpcommon import InvalidNirError, check_nir
 from dmpcommon.identifiers import ONE_TIME_CODE_LENGTH, new_numeric_code
-from dmpcommon.people import BirthDate
 from dmpcommon.vocabulary import Role
 
 __all__ = ["LoginAttempt", "PatientService"]
@@ -46,9 +46,7 @@ class LoginAttempt:
 def _patient_actor(dmp: Dmp, token_hash: str, today: dt.date) -> Actor:
     # A minor's record is opened by the legal representative who consented for them:
     # documents labelled INVISIBLE_REPRESENTANTS_LEGAUX stay hidden from that session.
-    role = Role.PATIENT
-    if dmp.consent_by == "representative" and BirthDate.parse(dmp.birth_date).minor_on(today):
-        role = Role.REPRESENTATIVE
+    role = Role.REPRESENTATIVE if managed_by_representative(dmp, today) else Role.PATIENT
     return Actor(
         id=f"patient:{dmp.ins}",
         name=f"{dmp.prenom} {dmp.nom}",

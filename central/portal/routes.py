@@ -30,8 +30,10 @@ from central.dmp.schemas import (
     ProfessionalChange,
 )
 from central.errors import ServiceError, Unauthenticated
+from central.notify.messages import paris_time
 from central.patient import record
 from central.patient.schemas import NotificationPreferences
+from central.portal.wording import CATEGORY_LABELS, EVENTS, ROLE_LABELS, refusal
 from central.state import AppState
 from dmpcommon.identifiers import (
     IdentifierError,
@@ -39,37 +41,18 @@ from dmpcommon.identifiers import (
     id_nat_of_rpps,
 )
 from dmpcommon.people import BirthDate
-from dmpcommon.vocabulary import AccessMode, ContactChannel
+from dmpcommon.vocabulary import ContactChannel
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/patient", include_in_schema=False)
 State = Annotated[AppState, Depends(get_state)]
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.filters["paris"] = paris_time
+templates.env.globals["refusal"] = refusal
+templates.env.globals["events"] = EVENTS
 COOKIE = "dmp_patient"
 
-CATEGORY_LABELS = {
-    "care_history": "Soins des 24 derniers mois",
-    "pathologies_allergies": "Pathologies et allergies",
-    "medications": "Traitements",
-    "reports": "Comptes rendus",
-    "exam_results": "Résultats d'examens",
-    "advance_directives": "Directives anticipées",
-    "emergency_contacts": "Personnes à prévenir",
-    "other": "Autres documents",
-}
-ROLE_LABELS = {
-    "professionnel_sante": "professionnel de santé",
-    "regulateur_samu": "médecin régulateur du SAMU",
-    "agent_administratif": "agent d'accueil",
-    "patient": "vous",
-    "representant_legal": "représentant légal",
-}
-MODE_LABELS = {
-    AccessMode.NORMAL: "accès normal",
-    AccessMode.REGULATOR: "régulation SAMU",
-    AccessMode.BREAK_GLASS: "accès d'urgence (bris de glace)",
-}
 ADDITIONS = {
     "contact": (Category.EMERGENCY_CONTACTS, "Personne à prévenir"),
     "reaction": (Category.PATHOLOGIES_ALLERGIES, "Réaction à un médicament"),
@@ -117,21 +100,33 @@ def _check_csrf(request: Request, state: AppState, csrf: str) -> None:
 
 
 def _change(
-    request: Request, state: AppState, csrf: str, change: Callable[[Session, Actor], object]
+    request: Request,
+    state: AppState,
+    csrf: str,
+    change: Callable[[Session, Actor], object],
+    page: str,
 ) -> Response | None:
-    """Apply a change for the logged-in patient; the login page if the session or the form
-    expired, None when done."""
+    """Apply a change for the logged-in patient; None when done, else the login page if the
+    session or the form expired, or the page again saying in French why it was refused."""
     try:
         _check_csrf(request, state, csrf)
         with _patient(request, state) as (db, actor):
             change(db, actor)
     except Unauthenticated as exc:
         return _login_page(request, exc.detail, 401)
+    except ServiceError as exc:
+        return _render(request, state, page, message=refusal(exc.code), status=exc.status_code)
     return None
 
 
 def _render(
-    request: Request, state: AppState, name: str, *, message: str | None = None, **context: Any
+    request: Request,
+    state: AppState,
+    name: str,
+    *,
+    message: str | None = None,
+    status: int = 200,
+    **context: Any,
 ) -> Response:
     """A page of the logged-in patient; back to the login page if the session is over."""
     try:
@@ -143,13 +138,13 @@ def _render(
     return _page(
         request,
         name,
+        status,
         record=data,
         log=log,
         message=message,
         csrf=_csrf(state, request.cookies.get(COOKIE, "")),
         categories=CATEGORY_LABELS,
         roles=ROLE_LABELS,
-        modes=MODE_LABELS,
         **context,
     )
 
@@ -277,6 +272,7 @@ def add(
         lambda db, actor: state.dmp.documents.add_document(
             db, actor, str(actor.patient_ins), document, state.now()
         ),
+        "add.html",
     )
     if failed:
         return failed
@@ -319,10 +315,16 @@ def set_professional(
         lambda db, actor: state.dmp.professionals.set_professional(
             db, actor, str(actor.patient_ins), target, action, state.now()
         ),
+        "access.html",
     )
     if failed:
         return failed
-    done = {"authorise": "autorisé", "revoke": "retiré", "block": "bloqué"}[action]
+    done = {
+        "authorise": "autorisé",
+        "revoke": "retiré",
+        "block": "bloqué",
+        "unblock": "débloqué",
+    }[action]
     return _render(request, state, "access.html", message=f"professionnel {done}")
 
 
@@ -341,6 +343,7 @@ def set_emergency(
         state,
         csrf,
         lambda db, actor: record.set_emergency(db, actor, choices, state.now()),
+        "access.html",
     )
     if failed:
         return failed
@@ -362,27 +365,108 @@ def set_notifications(
     request: Request,
     state: State,
     csrf: Annotated[str, Form(max_length=100)],
-    channel: Annotated[ContactChannel, Form()],
-    address: Annotated[str, Form(max_length=254)],
     new_document: Annotated[bool, Form()] = False,
     first_access: Annotated[bool, Form()] = False,
     emergency: Annotated[bool, Form()] = False,
 ) -> Response:
-    try:
-        contact = NotificationContact(channel=channel, address=address)
-    except ValidationError:
-        return _render(
-            request, state, "notifications.html", message="adresse e-mail ou mobile invalide"
-        )
     prefs = NotificationPreferences(
-        contact=contact, new_document=new_document, first_access=first_access, emergency=emergency
+        new_document=new_document, first_access=first_access, emergency=emergency
     )
     failed = _change(
         request,
         state,
         csrf,
         lambda db, actor: record.set_notifications(db, actor, prefs, state.now()),
+        "notifications.html",
     )
     if failed:
         return failed
     return _render(request, state, "notifications.html", message="préférences enregistrées")
+
+
+@router.post("/contact", response_class=HTMLResponse)
+def ask_contact_change(
+    request: Request,
+    state: State,
+    csrf: Annotated[str, Form(max_length=100)],
+    channel: Annotated[ContactChannel, Form()],
+    address: Annotated[str, Form(max_length=254)],
+) -> Response:
+    """A new contact: a code goes there, to be typed back on the next page."""
+    try:
+        contact = NotificationContact(channel=channel, address=address)
+    except ValidationError:
+        return _render(
+            request, state, "notifications.html", message="adresse e-mail ou mobile invalide"
+        )
+    failed = _change(
+        request,
+        state,
+        csrf,
+        lambda db, actor: state.dmp.contacts.ask_change(db, actor, contact, state.now()),
+        "notifications.html",
+    )
+    if failed:
+        return failed
+    return _render(request, state, "contact_code.html", asked=contact)
+
+
+@router.post("/contact/confirmation", response_class=HTMLResponse)
+def confirm_contact_change(
+    request: Request,
+    state: State,
+    csrf: Annotated[str, Form(max_length=100)],
+    code: Annotated[str, Form(max_length=20)],
+) -> Response:
+    """The code sent to the new contact: the contact changes, the old one is told."""
+    refusals: list[ServiceError] = []
+
+    def confirm(db: Session, actor: Actor) -> None:
+        refusal_ = state.dmp.contacts.confirm_change(db, actor, code, state.now())
+        if refusal_ is not None:
+            refusals.append(refusal_)  # the failed try is committed with the rest
+
+    failed = _change(request, state, csrf, confirm, "contact_code.html")
+    if failed:
+        return failed
+    if refusals:
+        return _render(
+            request,
+            state,
+            "contact_code.html",
+            message=refusal(refusals[0].code),
+            status=refusals[0].status_code,
+        )
+    return _render(request, state, "notifications.html", message="contact changé")
+
+
+@router.post("/fermeture", response_class=HTMLResponse)
+def close(request: Request, state: State, csrf: Annotated[str, Form(max_length=100)]) -> Response:
+    """Close the record: no professional reads it any more; its content stays."""
+    failed = _change(
+        request,
+        state,
+        csrf,
+        lambda db, actor: state.dmp.lifecycle.close(db, actor, str(actor.patient_ins), state.now()),
+        "access.html",
+    )
+    if failed:
+        return failed
+    return _render(request, state, "access.html", message="dossier fermé")
+
+
+@router.post("/reouverture", response_class=HTMLResponse)
+def reopen(request: Request, state: State, csrf: Annotated[str, Form(max_length=100)]) -> Response:
+    """Reopen a closed record."""
+    failed = _change(
+        request,
+        state,
+        csrf,
+        lambda db, actor: state.dmp.lifecycle.reopen(
+            db, actor, str(actor.patient_ins), state.now()
+        ),
+        "access.html",
+    )
+    if failed:
+        return failed
+    return _render(request, state, "access.html", message="dossier rouvert")

@@ -23,6 +23,8 @@ def role_for(*, card_type: str, profession: str | None, sector: str | None) -> R
     forbidden = SECTOR_FORBIDDEN_ROLE.get(sector or "")
     if forbidden is not None:
         return forbidden
+    if sector is None:
+        return Role.UNKNOWN_STRUCTURE  # fail closed: it could be anyone's structure
     if card_type != "CPS" or profession not in HEALTH_PROFESSIONS:
         return Role.ADMINISTRATIVE_AGENT  # least privilege: status and creation only
     if profession == "10" and sector == "samu":

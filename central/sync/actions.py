@@ -173,7 +173,13 @@ class _Appliers:
         actor = self._operator(action)
         ins = self._patient(action, actor)
         self.dmp.professionals.set_professional(
-            action.db, actor, ins, action.payload.id_nat, ProfessionalChange.AUTHORISE, action.at
+            action.db,
+            actor,
+            ins,
+            action.payload.id_nat,
+            ProfessionalChange.AUTHORISE,
+            action.at,
+            patient_agreement=action.payload.patient_agreement,
         )
 
     @_applies(AuthorisationRevoked)

@@ -56,7 +56,11 @@ def test_intact_chain_verifies(server: Server, history: int) -> None:
 
 
 def test_a_changed_entry_is_named(server: Server, history: int) -> None:
-    run_sql(server.state.engine, "UPDATE audit_entries SET outcome = 'allowed' WHERE seq = 7")
+    run_sql(
+        server.state.engine,
+        "UPDATE audit_entries SET outcome = CASE WHEN outcome = 'allowed' THEN 'refused'"
+        " ELSE 'allowed' END WHERE seq = 7",
+    )
     result = _verify_cli(server)
     assert result.returncode == 1
     assert "entrée 7 modifiée ou déplacée" in result.stderr

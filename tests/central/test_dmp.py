@@ -20,6 +20,10 @@ from tests.support.dmp import (
     add_doc,
     create,
     open_record,
+    operator_sets,
+    patient_sets,
+    patient_token,
+    present,
     titles,
 )
 
@@ -60,6 +64,7 @@ def test_status_before_and_after_creation(server: Server, tokens: dict[str, str]
 
 
 def test_minor_needs_an_adult_representative(server: Server, tokens: dict[str, str]) -> None:
+    present(server, tokens["pharmacist"], LEO)
     with server.client(tokens["pharmacist"]) as client:
         alone = client.post(
             "/v1/dmp", json={"ins": LEO, "consent": True, "information_version": "2026-01"}
@@ -125,6 +130,7 @@ def test_sixty_four_concurrent_creations_give_one_dmp(
     server: Server, tokens: dict[str, str]
 ) -> None:
     body = {"ins": JEANNE, "consent": True, "information_version": "2026-01"}
+    present(server, tokens["agent"], JEANNE)
 
     def attempt(_: int) -> int:
         with httpx.Client(
@@ -195,16 +201,13 @@ def test_replacement_keeps_history(server: Server, tokens: dict[str, str]) -> No
 def test_agents_never_see_content_and_forbidden_parties_are_refused_and_logged(
     server: Server, tokens: dict[str, str]
 ) -> None:
-    create(server, tokens["agent"], authorised_professionals=[PHARMACIST])
+    created = create(server, tokens["agent"], authorised_professionals=[PHARMACIST])
     code, body = open_record(server, tokens["agent"], JEANNE)
     assert (code, body["error"]) == (403, "no_medical_content_for_agents")
     insurer = make_professional(id_nat="810100777779", structure_id="75200000000017")
     token = login(server, insurer)
     # Even authorised by the patient, an insurer's doctor is refused everything.
-    with server.client(tokens["pharmacist"]) as client:
-        authorised = client.put(
-            f"/v1/dmp/{JEANNE}/professionals/810100777779", json={"action": "authorise"}
-        )
+    authorised = patient_sets(server, patient_token(server, created), "810100777779", "authorise")
     assert authorised.status_code == 204
     for call in ("status", "open", "create"):
         with server.client(token) as client:
@@ -258,12 +261,9 @@ def test_emergency_modes(server: Server, tokens: dict[str, str]) -> None:
 def test_blocked_professional_is_refused_in_every_mode(
     server: Server, tokens: dict[str, str]
 ) -> None:
-    create(server, tokens["agent"], authorised_professionals=[PHYSICIAN])
+    created = create(server, tokens["agent"], authorised_professionals=[PHYSICIAN])
     assert open_record(server, tokens["physician"], JEANNE)[0] == 200
-    with server.client(tokens["pharmacist"]) as client:
-        response = client.put(
-            f"/v1/dmp/{JEANNE}/professionals/{PHYSICIAN}", json={"action": "block"}
-        )
+    response = patient_sets(server, patient_token(server, created), PHYSICIAN, "block")
     assert response.status_code == 204
     assert _status(server, tokens["physician"], JEANNE)["authorisation"] == "BLOQUE"
     for mode, reason in (
@@ -275,11 +275,12 @@ def test_blocked_professional_is_refused_in_every_mode(
 
 
 def test_unknown_ins_and_no_dmp(server: Server, tokens: dict[str, str]) -> None:
+    # An INS no card qualified in this session: nobody is at the counter for it.
     with server.client(tokens["agent"]) as client:
         unknown = client.post(
             "/v1/dmp", json={"ins": "180017505609902", "consent": True, "information_version": "x"}
         )
-    assert (unknown.status_code, unknown.json()["error"]) == (404, "ins_not_qualified")
+    assert (unknown.status_code, unknown.json()["error"]) == (403, "patient_absent")
     code, body = open_record(server, tokens["pharmacist"], JEANNE)
     assert (code, body["error"]) == (404, "no_dmp")
 
@@ -293,24 +294,24 @@ def test_only_a_health_professionals_identifier_can_be_authorised_or_blocked(
         ("3220098765ENIM42", "id_nat_not_a_health_professional"),  # an agent's card
     ):
         for action in ("authorise", "block"):
-            with server.client(tokens["pharmacist"]) as client:
-                response = client.put(
-                    f"/v1/dmp/{JEANNE}/professionals/{id_nat}", json={"action": action}
-                )
+            response = operator_sets(server, tokens["pharmacist"], JEANNE, id_nat, action)
             assert (response.status_code, response.json()["error"]) == (400, code)
 
 
 def test_revoking_ends_the_authorisation(server: Server, tokens: dict[str, str]) -> None:
-    create(
+    created = create(
         server, tokens["agent"], authorised_professionals=[PHARMACIST], treating_doctor=PHYSICIAN
     )
+    patient = patient_token(server, created)
     for id_nat, token in ((PHARMACIST, tokens["pharmacist"]), (PHYSICIAN, tokens["physician"])):
         assert _status(server, token, JEANNE)["authorisation"] == "AUTORISE"
-        with server.client(tokens["agent"]) as client:
-            response = client.put(
-                f"/v1/dmp/{JEANNE}/professionals/{id_nat}", json={"action": "revoke"}
-            )
-        assert response.status_code == 204
+        # The agent who created the record revokes nobody, not even with the patient there.
+        refused = operator_sets(server, tokens["agent"], JEANNE, id_nat, "revoke")
+        assert (refused.status_code, refused.json()["error"]) == (
+            403,
+            "only_the_patient_revokes_others",
+        )
+        assert patient_sets(server, patient, id_nat, "revoke").status_code == 204
         assert _status(server, token, JEANNE)["authorisation"] == "NON_AUTORISE"
         code, body = open_record(server, token, JEANNE)
         assert (code, body["error"]) == (403, "not_authorised")

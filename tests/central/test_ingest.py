@@ -36,15 +36,11 @@ from kiosk.sync.queue import ActionQueue, open_engine
 from kiosk.sync.transport import CentralClient, RequestSigner
 from tests.support.aged import aged
 from tests.support.central import Professional, Server
-from tests.support.dmp import CLAIRE, JEANNE, LEO, PHYSICIAN
+from tests.support.dmp import CLAIRE, JEANNE, LEO, PHYSICIAN, queued_creation
 from tests.support.queues import batch, enrolled_queue, post_batch, queue_login
 from tests.support.tamper import tamper
 
 CLOSED = OperatorSessionClosed()
-
-
-def created(ins: str, **extra: object) -> DmpCreated:
-    return DmpCreated(ins=ins, consent=True, information_version="2026-01", **extra)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -56,9 +52,9 @@ def test_actions_apply_once_and_a_rule_breach_does_not_block(
     server: Server, queue: ActionQueue, pharmacist: Professional
 ) -> None:
     queue_login(queue, pharmacist, "session-0001")
-    queue.enqueue(created(JEANNE), session_id="session-0001")
-    queue.enqueue(created(LEO), session_id="session-0001")  # no representative
-    queue.enqueue(created(CLAIRE), session_id="session-0001")
+    queue.enqueue(queued_creation(server, JEANNE), session_id="session-0001")
+    queue.enqueue(queued_creation(server, LEO), session_id="session-0001")  # no representative
+    queue.enqueue(queued_creation(server, CLAIRE), session_id="session-0001")
     queue.enqueue_encoded("teleportation", b"{}", session_id="session-0001")
     code, body = post_batch(server, batch(queue), queue)
     assert code == 200, body
@@ -130,6 +126,7 @@ def test_bad_signature_and_revoked_kiosk(server: Server, queue: ActionQueue) -> 
 
 
 JEANNE_CARD = CardTraits(nom="Bernard", prenom="Jeanne", birth_date=aged("1979-03-28"), nir=JEANNE)
+LEO_CARD = CardTraits(nom="Martin", prenom="Léo", birth_date=aged("2015-06-30"), nir=CLAIRE)
 NURSE = "860012345678"  # "8" + an RPPS number whose key holds
 
 
@@ -144,7 +141,7 @@ def test_every_action_type_of_the_workflow(
         IdentityToQualify.of(JEANNE_CARD),
         IdentityToQualify.of(unknown),
         ConsentRecorded(identity=JEANNE_CARD, **info),
-        ConsentRecorded(ins=LEO, **info),  # a minor with no representative
+        ConsentRecorded(identity=LEO_CARD, **info),  # a minor with no representative
         DmpCreated(
             identity=JEANNE_CARD,
             consent=True,
@@ -156,8 +153,11 @@ def test_every_action_type_of_the_workflow(
             contact=NotificationContact(channel=ContactChannel.SMS, address="06 12 34 56 78"),
         ),
         TreatingDoctorSet(ins=JEANNE, id_nat=PHYSICIAN),
-        AuthorisationGranted(ins=JEANNE, id_nat=NURSE),
-        AuthorisationRevoked(ins=JEANNE, id_nat=NURSE),
+        # The pharmacist lets nobody else in; it withdraws, then authorises itself again
+        # with the patient's agreement.
+        AuthorisationGranted(ins=JEANNE, id_nat=NURSE, patient_agreement=True),
+        AuthorisationRevoked(ins=JEANNE, id_nat=pharmacist.id_nat),
+        AuthorisationGranted(ins=JEANNE, id_nat=pharmacist.id_nat, patient_agreement=True),
     ]
     for payload in typed:
         queue.enqueue(payload, session_id=session)
@@ -181,6 +181,7 @@ def test_every_action_type_of_the_workflow(
         ("accepted", None),
         ("accepted", None),
         ("accepted", None),
+        ("rejected", "only_the_patient_authorises_others"),
         ("accepted", None),
         ("accepted", None),
         ("rejected", "invalid_payload:id_nat:id_nat_not_a_health_professional"),
@@ -204,12 +205,14 @@ def test_every_action_type_of_the_workflow(
         ("identity_qualify", "not_found", "queued"),  # the trace of a rejected action stays
         ("identity_qualify", "qualified", "queued"),
         ("consent", "recorded", "consent=self;info=2026-01"),
+        ("identity_qualify", "qualified", "queued"),  # Leo's card, before his refused consent
         ("identity_qualify", "qualified", "queued"),
         ("create", "done", "consent=self;info=2026-01;etreat=1;btg=1;masked=1"),
         ("contact_set", "done", ""),
         ("treating_doctor_set", "done", PHYSICIAN),
-        ("professional_authorise", "done", NURSE),
-        ("professional_revoke", "done", NURSE),
+        ("professional_authorise", "refused", "only_the_patient_authorises_others"),
+        ("professional_revoke", "done", pharmacist.id_nat),
+        ("professional_authorise", "done", pharmacist.id_nat),
         ("card_read_refused", "refused", "vitale1"),
     ]
     # Once the service has served the opening, the kiosk's trace of it reconciles.

@@ -281,20 +281,11 @@ def test_patient_adds_contacts_notes_and_authorises(
             ).status_code
             == 204
         )
-        assert (
-            client.put(
-                "/v1/patient/notifications",
-                json={
-                    "contact": {"channel": "sms", "address": "07 00 00 00 01"},
-                    "new_document": False,
-                    "first_access": True,
-                    "emergency": True,
-                },
-            ).status_code
-            == 204
-        )
+        preferences = {"new_document": False, "first_access": True, "emergency": True}
+        assert client.put("/v1/patient/notifications", json=preferences).status_code == 204
         record = client.get("/v1/patient/record").json()
-    assert record["notifications"]["contact"] == {"channel": "sms", "address": "+33700000001"}
+    assert record["notifications"]["new_document"] is False
+    assert record["notifications"]["contact"] == {"channel": "email", "address": EMAIL}
     code, summary = open_record(server, tokens["physician"], JEANNE)
     assert code == 200
     assert [d["title"] for d in summary["emergency_contacts"]] == ["Ma fille, 06 11 22 33 44"]

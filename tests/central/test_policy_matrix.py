@@ -31,7 +31,7 @@ def expected(
     """May this actor, in this mode, read this document? (DESIGN.md, "Who may read")."""
     if role in FORBIDDEN:
         return False  # even with the patient's agreement
-    if role is Role.ADMINISTRATIVE_AGENT:
+    if role in (Role.ADMINISTRATIVE_AGENT, Role.UNKNOWN_STRUCTURE):
         return False  # status and creation only
     if role is Role.PATIENT:
         return mode is AccessMode.NORMAL
@@ -54,7 +54,7 @@ CELLS = list(itertools.product(Role, AccessMode, *([(False, True)] * 7)))
 
 
 def test_the_matrix_has_every_cell() -> None:
-    assert len(CELLS) == len(Role) * len(AccessMode) * 2**7 == 9 * 3 * 128
+    assert len(CELLS) == len(Role) * len(AccessMode) * 2**7 == 10 * 3 * 128
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -81,6 +81,7 @@ def test_refusals_say_why() -> None:
             Relation(True, False),
         ): "no_medical_content_for_agents",
         (Role.HEALTH_PROFESSIONAL, AccessMode.NORMAL, nobody): "not_authorised",
+        (Role.UNKNOWN_STRUCTURE, AccessMode.NORMAL, Relation(True, False)): "structure_unknown",
         (Role.HEALTH_PROFESSIONAL, AccessMode.REGULATOR, nobody): "not_a_regulator",
         (
             Role.HEALTH_PROFESSIONAL,
@@ -111,5 +112,10 @@ def test_closed_dmp_is_shut_to_professionals_only() -> None:
 
 @pytest.mark.parametrize("role", list(Role))
 def test_who_may_check_status_and_create(role: Role) -> None:
-    operators = {Role.HEALTH_PROFESSIONAL, Role.SAMU_REGULATOR, Role.ADMINISTRATIVE_AGENT}
+    operators = {
+        Role.HEALTH_PROFESSIONAL,
+        Role.SAMU_REGULATOR,
+        Role.ADMINISTRATIVE_AGENT,
+        Role.UNKNOWN_STRUCTURE,  # a status and a creation, as an agent, never content
+    }
     assert may_manage(role).allowed == (role in operators)

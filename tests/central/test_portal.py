@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from central.portal.wording import refusal
 from dmpcommon.vocabulary import AccessMode, BreakGlassReason
 from kiosk.core.errors import CentralRefusedError
 from kiosk.sync.online import OnlineCentral
 from kiosk.sync.transport import CentralClient
 from tests.support.aged import aged
 from tests.support.central import Professional, Server, login
-from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create
-from tests.support.mail import Mailbox
+from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, contact_of, create
+from tests.support.mail import Mailbox, SmsGateway
 
 # The README's screenshots are taken only when asked: a test run must leave the tree as it was.
 SHOTS = (
@@ -217,17 +218,39 @@ def test_notifications_are_saved_and_an_expired_session_asks_to_log_in_again(
 ) -> None:
     _activate(page, server, jeanne)
     page.get_by_role("link", name="Notifications").click()
-    page.get_by_label("SMS").check()
-    page.get_by_label("Adresse e-mail ou numéro de mobile").fill("06 12 34 56 78")
     page.get_by_label("un nouveau document").uncheck()
     page.get_by_role("button", name="Enregistrer").click()
     assert _notice(page) == "préférences enregistrées"
-    assert page.get_by_label("Adresse e-mail ou numéro de mobile").input_value() == "+33612345678"
     assert not page.get_by_label("un nouveau document").is_checked()
-    page.get_by_label("Adresse e-mail ou numéro de mobile").fill("pas un numéro")
-    page.get_by_role("button", name="Enregistrer").click()
-    assert _notice(page) == "adresse e-mail ou mobile invalide"
     server.clock.advance(minutes=31)  # past the 30-minute patient session
     page.get_by_role("link", name="Mon dossier").click()
     assert "session expirée" in _notice(page)
     assert page.get_by_role("button", name="Activer mon accès").is_visible()
+
+
+def test_a_new_contact_changes_once_its_code_comes_back_and_the_old_one_is_told(
+    page: Page, server: Server, mailbox: Mailbox, sms: SmsGateway, jeanne: dict[str, str]
+) -> None:
+    _activate(page, server, jeanne)
+    page.get_by_role("link", name="Notifications").click()
+    new_number = page.get_by_label("Nouvelle adresse e-mail ou nouveau numéro de mobile")
+    page.get_by_label("SMS").check()
+    new_number.fill("pas un numéro")
+    page.get_by_role("button", name="Recevoir un code").click()
+    assert _notice(page) == "adresse e-mail ou mobile invalide"
+    page.get_by_label("SMS").check()
+    new_number.fill("06 12 34 56 78")
+    page.get_by_role("button", name="Recevoir un code").click()
+    assert "+33612345678" in page.get_by_role("main").inner_text()
+    page.get_by_label("Code reçu").fill("000000")
+    page.get_by_role("button", name="Confirmer").click()
+    assert _notice(page) == refusal("bad_code")
+    assert page.get_by_label("Code reçu").is_visible()  # asked again, nothing changed yet
+    assert contact_of(server) == ("email", EMAIL)
+    code = sms.code_for("+33612345678", "vous prévienne ici")
+    page.get_by_label("Code reçu").fill(code)
+    page.get_by_role("button", name="Confirmer").click()
+    assert _notice(page) == "contact changé"
+    assert "+33612345678" in page.get_by_role("main").inner_text()
+    told = mailbox.latest(EMAIL, "Le contact de votre DMP a changé")
+    assert "dernier envoyé ici" in told.get_content()

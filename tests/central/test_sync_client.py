@@ -10,21 +10,17 @@ from sqlalchemy import select
 
 from central.audit.models import AuditEntry
 from central.dmp.models import Dmp
-from dmpcommon.actions import DmpCreated, OperatorSessionClosed
+from dmpcommon.actions import OperatorSessionClosed
 from kiosk.core.errors import CentralUnreachableError
 from kiosk.sync.client import SyncClient
 from kiosk.sync.transport import CentralClient, RequestSigner
 from tests.support.central import Professional, Server
-from tests.support.dmp import CLAIRE, JEANNE, LEO
+from tests.support.dmp import CLAIRE, JEANNE, LEO, queued_creation
 from tests.support.pcsc import run_kiosk
 from tests.support.queues import enrolled_queue, queue_login
 
 PHARMACIST_ID = "899700218896"
 CLOSED = OperatorSessionClosed()
-
-
-def created(ins: str) -> DmpCreated:
-    return DmpCreated(ins=ins, consent=True, information_version="2026-01")
 
 
 def test_offline_session_then_back_online(
@@ -33,8 +29,8 @@ def test_offline_session_then_back_online(
     queue = enrolled_queue(server, tmp_path)
     # A whole counter session while the network is down.
     queue_login(queue, pharmacist, "session-offline")
-    queue.enqueue(created(JEANNE), session_id="session-offline")
-    queue.enqueue(created(LEO), session_id="session-offline")
+    queue.enqueue(queued_creation(server, JEANNE), session_id="session-offline")
+    queue.enqueue(queued_creation(server, LEO), session_id="session-offline")
     queue.enqueue(CLOSED, session_id="session-offline")
     signer = RequestSigner(queue.kiosk_id, queue.signing_key)
     down = CentralClient("http://127.0.0.1:9", timeout_s=2, signer=signer)
@@ -64,7 +60,7 @@ def test_kiosk_sync_command(server: Server, tmp_path: Path, pharmacist: Professi
         encoding="utf-8",
     )
     queue_login(queue, pharmacist, "session-cli")
-    queue.enqueue(created(CLAIRE), session_id="session-cli")
+    queue.enqueue(queued_creation(server, CLAIRE), session_id="session-cli")
     queue.enqueue(CLOSED, session_id="session-cli")
     queue.close()
 

@@ -34,6 +34,7 @@ from dmpcommon.actions import (
     AuthorisationRevoked,
     ContactSet,
     DmpCreated,
+    IdentityToQualify,
     NotificationContact,
     TreatingDoctorSet,
     decode_payload,
@@ -53,6 +54,7 @@ from kiosk.sync.transport import CentralClient
 from kiosk.ui.information import INFORMATION_VERSION
 from tests.support.aged import write_aged_fixtures
 from tests.support.central import Server, fixture_professional, start_server, wipe
+from tests.support.dmp import card_traits
 from tests.support.fakes import PATIENT_READER, PRO_READER, FakeCards
 from tests.support.queues import enrolled_queue, queue_login, sync
 
@@ -60,7 +62,6 @@ PHARMACIST = ProfessionalIdentity(
     "CPS", "899700218896", "DUPONT", "ANNE", "21", "Pharmacie du Port, Lorient"
 )
 PHYSICIAN = "810100457828"
-NURSE = "860012345678"
 JEANNE = "279035121518989"
 
 # The action types the kiosk does not emit yet: defined, applied by the service, built here.
@@ -236,9 +237,13 @@ def test_every_action_type_built_by_the_kiosk_is_read_by_the_central_appliers(
     _the_counters_day(running, cards, queue)
     # The types the kiosk does not emit yet, as it would build them, in a session of its own.
     queue_login(queue.queue, fixture_professional(PHARMACIST.id_nat), "session-not-yet")
+    # The pharmacist reads Jeanne's card first (the patient present), then authorises itself
+    # with her agreement and withdraws: the only authorisations an operator makes.
+    pharmacist = PHARMACIST.id_nat
     for payload in (
-        AuthorisationGranted(ins=JEANNE, id_nat=NURSE),
-        AuthorisationRevoked(ins=JEANNE, id_nat=NURSE),
+        IdentityToQualify.model_validate(card_traits(running, JEANNE)),
+        AuthorisationGranted(ins=JEANNE, id_nat=pharmacist, patient_agreement=True),
+        AuthorisationRevoked(ins=JEANNE, id_nat=pharmacist),
         ContactSet(
             ins=JEANNE,
             contact=NotificationContact(channel=ContactChannel.EMAIL, address="j@exemple.fr"),

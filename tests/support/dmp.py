@@ -5,6 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import httpx
+from sqlalchemy import select
+
+from central.dmp.models import Dmp
+from dmpcommon.actions import CardTraits, DmpCreated
 from tests.support.central import Server
 
 JEANNE = "279035121518989"  # adult, fixtures/identities.json
@@ -14,7 +19,30 @@ PHARMACIST = "899700218896"
 PHYSICIAN = "810100457828"
 
 
+def card_traits(server: Server, ins: str) -> dict[str, str]:
+    """What the patient's Vitale card says (the register's traits; a child's card carries the
+    holder's NIR)."""
+    person = server.state.register.by_ins(ins)
+    assert person is not None, "not a person of fixtures/identities.json"
+    return {
+        "nom": person.nom_naissance,
+        "prenom": person.prenoms[0],
+        "birth_date": person.birth_date,
+        "nir": person.opening_holder_nir or person.ins,
+    }
+
+
+def present(server: Server, token: str, ins: str) -> None:
+    """The patient at the counter: their card read and qualified in this operator session."""
+    with server.client(token) as client:
+        response = client.post("/v1/identity/qualify", json=card_traits(server, ins))
+    assert response.status_code == 200, response.text
+    assert response.json()["ins"] == ins
+
+
 def create(server: Server, token: str, ins: str = JEANNE, **extra: Any) -> dict[str, Any]:
+    """Create a DMP at the counter, the patient present."""
+    present(server, token, ins)
     body: dict[str, Any] = {"ins": ins, "consent": True, "information_version": "2026-01"}
     body.update(extra)
     with server.client(token) as client:
@@ -57,3 +85,45 @@ def open_record(
 
 def titles(summary: dict[str, Any]) -> set[str]:
     return {doc["title"] for key, docs in summary.items() if isinstance(docs, list) for doc in docs}
+
+
+def patient_token(server: Server, created: dict[str, Any]) -> str:
+    """The patient's first log-in with their access sheet (identifier and activation code)."""
+    body = {"identifier": created["access_identifier"], "code": created["activation_code"]}
+    with server.client() as client:
+        response = client.post("/v1/patient/activate", json=body)
+    assert response.status_code == 200, response.text
+    return str(response.json()["token"])
+
+
+def patient_sets(server: Server, patient: str, id_nat: str, action: str) -> httpx.Response:
+    """The patient authorises, revokes, blocks or unblocks a professional."""
+    with server.client(patient) as client:
+        return client.put(f"/v1/patient/professionals/{id_nat}", json={"action": action})
+
+
+def operator_sets(
+    server: Server, token: str, ins: str, id_nat: str, action: str, **extra: Any
+) -> httpx.Response:
+    """An operator asks for a change of authorisation on a record."""
+    with server.client(token) as client:
+        return client.put(f"/v1/dmp/{ins}/professionals/{id_nat}", json={"action": action, **extra})
+
+
+def queued_creation(server: Server, ins: str, **extra: Any) -> DmpCreated:
+    """A creation as an offline kiosk queues it: with the card's traits, which the service
+    qualifies (the patient present) before it creates."""
+    return DmpCreated(
+        identity=CardTraits(**card_traits(server, ins)),
+        consent=True,
+        information_version="2026-01",
+        **extra,
+    )
+
+
+def contact_of(server: Server, ins: str = JEANNE) -> tuple[str | None, str | None]:
+    """The DMP's notification contact as the service stores it: (channel, address)."""
+    with server.state.sessions() as db:
+        dmp = db.scalar(select(Dmp).where(Dmp.ins == ins))
+        assert dmp is not None
+        return dmp.notify_channel, dmp.notify_address

@@ -58,18 +58,25 @@ class Mailbox:
             time.sleep(0.05)
         raise AssertionError(f"expected {count} messages, got {len(self.inbox)}")
 
-    def code_for(self, address: str, timeout_s: float = 10) -> str:
-        """The latest one-time code mailed to this address."""
+    def latest(self, address: str, subject: str, timeout_s: float = 10) -> EmailMessage:
+        """The latest message to this address whose subject says `subject`, once it came."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             for message in reversed(self.inbox):
-                if message["To"] == address and "code de connexion" in str(message["Subject"]):
-                    body = message.get_content()
-                    found = re.search(r"\b(\d{6})\b", body)
-                    if found:
-                        return found.group(1)
+                if message["To"] == address and subject in str(message["Subject"]):
+                    return message
             time.sleep(0.05)
-        raise AssertionError("no code received")
+        raise AssertionError(f"no message saying {subject!r} received")
+
+    def code_for(
+        self, address: str, timeout_s: float = 10, *, subject: str = "code de connexion"
+    ) -> str:
+        """The code in the latest message to this address under this subject (a log-in code
+        unless told otherwise)."""
+        found = re.search(r"\b(\d{6})\b", self.latest(address, subject, timeout_s).get_content())
+        if found is None:
+            raise AssertionError("no code in the message")
+        return found.group(1)
 
 
 @dataclass
@@ -110,6 +117,17 @@ class SmsGateway:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def code_for(self, number: str, containing: str, timeout_s: float = 10) -> str:
+        """The latest 6-digit code sent by SMS to this number in a text saying `containing`."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for sent in reversed(list(self.delivered.values())):
+                found = re.search(r"\b(\d{6})\b", str(sent["text"]))
+                if sent["to"] == number and containing in str(sent["text"]) and found:
+                    return found.group(1)
+            time.sleep(0.05)
+        raise AssertionError("no code received by SMS")
 
     def wait_for(self, count: int, timeout_s: float = 10) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout_s

@@ -50,7 +50,9 @@ SAMPLES: dict[ActionType, ActionPayload] = {
         access_identifier="ABCDEFGH23",
         activation_code="01234567",
     ),
-    ActionType.AUTHORISATION_GRANTED: AuthorisationGranted(ins=JEANNE, id_nat=NURSE),
+    ActionType.AUTHORISATION_GRANTED: AuthorisationGranted(
+        ins=JEANNE, id_nat=NURSE, patient_agreement=True
+    ),
     ActionType.AUTHORISATION_REVOKED: AuthorisationRevoked(identity=TRAITS, id_nat=NURSE),
     ActionType.CONTACT_SET: ContactSet(
         ins=JEANNE,

@@ -1,0 +1,30 @@
+"""The patient's presence at a counter: their card read and their identity qualified there."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from central.db import Base, UtcDateTime
+
+__all__ = ["PatientPresence"]
+
+
+class PatientPresence(Base):
+    """An operator session qualified this patient's identity from their card, at this time.
+
+    "The patient is present" (DESIGN.md) means such a row for the session less than 15
+    minutes before the change; what an operator may change depends on it.
+    """
+
+    __tablename__ = "patient_presences"
+    __table_args__ = (Index("ix_patient_presences_session_ins", "session_id", "ins", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    session_id: Mapped[str] = mapped_column(String(64))
+    ins: Mapped[str] = mapped_column(String(15))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

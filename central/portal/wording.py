@@ -1,0 +1,98 @@
+"""The service's codes as the patient reads them: the portal's French, in one place."""
+
+from __future__ import annotations
+
+__all__ = ["CATEGORY_LABELS", "EVENTS", "REFUSALS", "ROLE_LABELS", "refusal"]
+
+CATEGORY_LABELS = {
+    "care_history": "Soins des 24 derniers mois",
+    "pathologies_allergies": "Pathologies et allergies",
+    "medications": "Traitements",
+    "reports": "Comptes rendus",
+    "exam_results": "Résultats d'examens",
+    "advance_directives": "Directives anticipées",
+    "emergency_contacts": "Personnes à prévenir",
+    "other": "Autres documents",
+}
+ROLE_LABELS = {
+    "professionnel_sante": "professionnel de santé",
+    "regulateur_samu": "médecin régulateur du SAMU",
+    "agent_administratif": "agent d'accueil",
+    "structure_inconnue": "structure inconnue du répertoire",
+    "patient": "vous",
+    "representant_legal": "représentant légal",
+    "employeur": "employeur",
+    "assureur": "assureur",
+    "banque": "banque",
+    "medecine_travail": "médecine du travail",
+}
+
+# What happened, each line of the patient's log ("Qui a consulté ou modifié mon dossier").
+EVENTS = {
+    "consulted": "a consulté votre dossier",
+    "consulted_regulator": "a consulté votre dossier comme régulateur du SAMU",
+    "consulted_break_glass": "a consulté votre dossier en urgence (bris de glace)",
+    "checked_status": "a vérifié si vous avez un dossier",
+    "read_card": "a lu votre carte Vitale",
+    "recorded_consent": "a enregistré votre consentement",
+    "created": "a créé votre dossier",
+    "added_document": "a ajouté un document",
+    "authorised_itself": "s'est déclaré autorisé avec votre accord",
+    "authorised_professional": "a autorisé un professionnel",
+    "revoked_itself": "a renoncé à son autorisation",
+    "revoked_professional": "a retiré l'autorisation d'un professionnel",
+    "blocked_professional": "a bloqué un professionnel",
+    "unblocked_professional": "a débloqué un professionnel",
+    "designated_treating_doctor": "a désigné votre médecin traitant",
+    "changed_contact": "a changé votre contact",
+    "reissued_activation": "vous a remis un nouveau code d'accès",
+    "closed": "a fermé votre dossier à votre demande",
+    "reopened": "a rouvert votre dossier à votre demande",
+}
+
+# Why something was refused: on the portal's pages and in the patient's log.
+REFUSALS = {
+    "forbidden_party": "employeur, assureur, banque ou médecine du travail : jamais autorisés",
+    "structure_unknown": "structure inconnue du répertoire : aucun accès au contenu",
+    "blocked_by_patient": "vous l'avez bloqué",
+    "not_authorised": "vous ne l'avez pas autorisé",
+    "not_a_regulator": "ce n'est pas un médecin régulateur du SAMU",
+    "patient_refused_etreat": "vous avez refusé l'accès du SAMU",
+    "patient_refused_btg": "vous avez refusé l'accès d'urgence",
+    "no_medical_content_for_agents": "un agent d'accueil ne lit pas le contenu médical",
+    "dmp_closed": "votre dossier est fermé",
+    "patient_absent": "vous n'étiez pas présent(e) au comptoir",
+    "patient_agreement_required": "votre accord n'a pas été déclaré",
+    "agents_are_never_authorised": "un agent d'accueil n'est jamais autorisé",
+    "only_the_patient_blocks": "vous seul(e) bloquez ou débloquez un professionnel",
+    "only_the_patient_revokes_others": "vous seul(e) retirez l'autorisation d'un autre",
+    "only_the_patient_authorises_others": "vous seul(e) autorisez un autre professionnel",
+    "not_for_operators": "réservé à vous",
+    "not_for_the_patient": "réservé au comptoir",
+    "not_your_record": "ce n'est pas votre dossier",
+    "reason_required": "le motif de l'accès d'urgence manquait",
+    "treating_doctor_cannot_be_blocked": (
+        "c'est votre médecin traitant : changez de médecin traitant avant de le bloquer"
+    ),
+    "professional_blocked": "ce professionnel est bloqué : débloquez-le d'abord",
+    "not_a_physician": "un médecin traitant est un médecin",
+    "id_nat_not_rpps": "un médecin traitant se désigne par son numéro RPPS (11 chiffres)",
+    "bad_id_nat": "numéro de professionnel invalide",
+    "contact_needs_code": "un nouveau contact se confirme par le code qui lui est envoyé",
+    "dmp_already_closed": "votre dossier est déjà fermé",
+    "dmp_not_closed": "votre dossier n'est pas fermé",
+    "ins_not_qualified": "identité inconnue du répertoire",
+    "no_dmp": "pas de dossier",
+    "bad_code": "code incorrect",
+    "code_expired": "code expiré : recommencez",
+    "too_many_tries": "trop d'essais : recommencez",
+    "no_contact_change": "aucun changement de contact en attente",
+    "resend_too_soon": "attendez une minute avant de redemander un code",
+    "too_many_codes": "trop de codes demandés : réessayez dans une heure",
+}
+_UNKNOWN = "refusé"
+
+
+def refusal(code: str) -> str:
+    """The French for a refusal code; a plain "refusé" for a code this page does not know."""
+    return REFUSALS.get(code, _UNKNOWN)
