@@ -49,6 +49,9 @@ class AuditAction(StrEnum):
     DMP_REOPEN = "dmp_reopen"
     ACTIVATION_REISSUE = "activation_reissue"
     CONTACT_CHANGE_ASKED = "contact_change_asked"
+    DOCUMENT_MASK = "document_mask"
+    DOCUMENT_UNMASK = "document_unmask"
+    DOCUMENT_DELETE = "document_delete"
 
 
 class AuditOutcome(StrEnum):

@@ -111,7 +111,7 @@ class RecordAccess:
             detail=detail,
         )
         self._tell_patient_of_access(db, dmp, actor, mode, now)
-        return self._summary(db, dmp, actor.role, mode, now.date())
+        return self._summary(db, dmp, actor, mode, now.date())
 
     def _tell_patient_of_access(
         self, db: Session, dmp: Dmp, actor: Actor, mode: AccessMode, now: dt.datetime
@@ -149,13 +149,21 @@ class RecordAccess:
             )
 
     @staticmethod
-    def _summary(db: Session, dmp: Dmp, role: Role, mode: AccessMode, today: dt.date) -> Summary:
+    def _summary(db: Session, dmp: Dmp, actor: Actor, mode: AccessMode, today: dt.date) -> Summary:
         choices = choices_of(dmp)
         visible: list[Document] = []
         hidden = 0
         for doc in repository.current_documents(db, dmp.ins):
             labels = Labels(doc.masked_to_professionals, doc.invisible_to_representatives)
-            if may_see(role, mode, choices, labels):
+            seen = may_see(
+                actor.role,
+                mode,
+                choices,
+                labels,
+                author=doc.author_id == actor.id,
+                treating_doctor=dmp.treating_doctor == actor.id,
+            )
+            if seen:
                 visible.append(doc)
             else:
                 hidden += 1
@@ -180,5 +188,6 @@ class RecordAccess:
             "latest_exam_results": section(Category.EXAM_RESULTS, latest=_LATEST),
             "advance_directives": section(Category.ADVANCE_DIRECTIVES),
             "emergency_contacts": section(Category.EMERGENCY_CONTACTS),
+            "other": section(Category.OTHER),
         }
         return Summary(ins=dmp.ins, mode=mode, sections=sections, hidden=hidden)

@@ -123,6 +123,7 @@ def document_out(doc: Document) -> DocumentOut:
         title=doc.title,
         content=doc.content,
         author=doc.author_name,
+        author_role=doc.author_role,
         document_date=doc.document_date.isoformat(),
         masked_to_professionals=doc.masked_to_professionals,
         invisible_to_representatives=doc.invisible_to_representatives,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.audit.trail import AuditAction, trace
 from central.dmp import repository
+from central.dmp.changes import Authorship, DocumentChange, may_change_document
 from central.dmp.common import (
     PatientNotices,
     choices_of,
@@ -17,6 +18,7 @@ from central.dmp.common import (
     managed_by_representative,
     relation,
 )
+from central.dmp.loinc import DEFAULT_LOINC, loinc_problem
 from central.dmp.models import Document
 from central.dmp.policy import may_open
 from central.dmp.schemas import Category, DocumentIn
@@ -24,23 +26,23 @@ from central.errors import BadRequest, Conflict, Forbidden, NotFound
 from central.notify import messages
 from dmpcommon.vocabulary import AccessMode, DmpStatus, Role
 
-__all__ = ["DEFAULT_LOINC", "RecordDocuments"]
+__all__ = ["RecordDocuments"]
 
-# LOINC document types where one fits the category.
-DEFAULT_LOINC = {
-    Category.CARE_HISTORY: "34117-2",  # History and physical note
-    Category.PATHOLOGIES_ALLERGIES: "48765-2",  # Allergies and adverse reactions
-    Category.MEDICATIONS: "10160-0",  # History of medication use
-    Category.REPORTS: "11488-4",  # Consult note
-    Category.EXAM_RESULTS: "30954-2",  # Relevant diagnostic tests/laboratory data
-    Category.ADVANCE_DIRECTIVES: "42348-3",  # Advance directives
-}
+_PATIENTS = (Role.PATIENT, Role.REPRESENTATIVE)
+# What the patient files themselves: their own notes.
 _PATIENT_CATEGORIES = (
     Category.EMERGENCY_CONTACTS,
     Category.OTHER,
     Category.ADVANCE_DIRECTIVES,
     Category.PATHOLOGIES_ALLERGIES,
 )
+
+
+def _own(actor: Actor, doc: Document) -> bool:
+    """Written by this actor; for the patient's side, by the patient or the representative."""
+    if actor.role in _PATIENTS:
+        return doc.author_role in (Role.PATIENT.value, Role.REPRESENTATIVE.value)
+    return doc.author_id == actor.id
 
 
 class RecordDocuments:
@@ -54,11 +56,14 @@ class RecordDocuments:
     ) -> Document:
         """Add (or replace) a document; the patient is told, without what it is."""
         dmp = repository.get_dmp(db, ins)
-        if actor.role in (Role.PATIENT, Role.REPRESENTATIVE):
+        if actor.role in _PATIENTS:
             if actor.patient_ins != ins:
-                raise Forbidden("not your record")
+                raise Forbidden("not your record", code="not_your_record")
             if doc.category not in _PATIENT_CATEGORIES:
-                raise Forbidden("patients add emergency contacts, notes and directives only")
+                raise Forbidden(
+                    "patients add emergency contacts, notes and directives only",
+                    code="not_a_patient_note",
+                )
         else:
             decision = may_open(
                 actor.role,
@@ -68,13 +73,18 @@ class RecordDocuments:
                 dmp_open=dmp.status == DmpStatus.VALID,
             )
             enforce(decision, db, actor, AuditAction.ADD_DOCUMENT, now=now, patient_ins=ins)
+        if doc.loinc is not None and (problem := loinc_problem(doc.loinc, doc.category)):
+            raise BadRequest(f"LOINC code refused: {problem}", code=problem)
         replaced: Document | None = None
         if doc.replaces is not None:
-            replaced = db.get(Document, doc.replaces)
-            if replaced is None or replaced.dmp_ins != ins:
-                raise NotFound("no such document to replace")
+            replaced = self._document(db, actor, ins, doc.replaces)
             if replaced.replaced_by is not None:
                 raise Conflict("that version was already replaced", code="already_replaced")
+            authorship = Authorship(
+                own=_own(actor, replaced), same_category=replaced.category == doc.category.value
+            )
+            decision = may_change_document(DocumentChange.REPLACE, actor.role, authorship)
+            enforce(decision, db, actor, AuditAction.ADD_DOCUMENT, now=now, patient_ins=ins)
         try:
             document_date = dt.date.fromisoformat(doc.document_date)
         except ValueError as exc:
@@ -110,11 +120,7 @@ class RecordDocuments:
         hidden_from_contact = row.invisible_to_representatives and managed_by_representative(
             dmp, now.date()
         )
-        if (
-            dmp.notify_new_document
-            and actor.role not in (Role.PATIENT, Role.REPRESENTATIVE)
-            and not hidden_from_contact
-        ):
+        if dmp.notify_new_document and actor.role not in _PATIENTS and not hidden_from_contact:
             self.notices.tell(
                 db,
                 dmp,
@@ -123,3 +129,52 @@ class RecordDocuments:
                 now,
             )
         return row
+
+    def set_masked(
+        self, db: Session, actor: Actor, ins: str, document_id: str, masked: bool, now: dt.datetime
+    ) -> None:
+        """The patient masks a document from professionals (MASQUE_PS), or shows it again.
+        Its author and the treating doctor still see it."""
+        doc = self._document(db, actor, ins, document_id)
+        action = AuditAction.DOCUMENT_MASK if masked else AuditAction.DOCUMENT_UNMASK
+        decision = may_change_document(
+            DocumentChange.MASK, actor.role, Authorship(_own(actor, doc))
+        )
+        enforce(decision, db, actor, action, now=now, patient_ins=ins)
+        doc.masked_to_professionals = masked
+        trace(db, actor, action, now=now, patient_ins=ins, detail=doc.id)
+
+    def delete_document(
+        self, db: Session, actor: Actor, ins: str, document_id: str, now: dt.datetime
+    ) -> None:
+        """The patient deletes one of their own notes, with its earlier versions."""
+        doc = self._document(db, actor, ins, document_id)
+        decision = may_change_document(
+            DocumentChange.DELETE, actor.role, Authorship(_own(actor, doc))
+        )
+        enforce(decision, db, actor, AuditAction.DOCUMENT_DELETE, now=now, patient_ins=ins)
+        if doc.replaced_by is not None:
+            raise Conflict("only the current version is deleted", code="already_replaced")
+        version: Document | None = doc
+        while version is not None:  # newest first: nothing points at the one deleted
+            older = db.get(Document, version.replaces) if version.replaces else None
+            db.delete(version)
+            db.flush()
+            version = older
+        trace(db, actor, AuditAction.DOCUMENT_DELETE, now=now, patient_ins=ins, detail=doc.id)
+
+    @staticmethod
+    def _document(db: Session, actor: Actor, ins: str, document_id: str) -> Document:
+        """A document of this DMP that this actor may know of (a representative knows nothing
+        of those hidden from them)."""
+        if actor.role in _PATIENTS and actor.patient_ins != ins:
+            raise Forbidden("not your record", code="not_your_record")
+        doc = db.get(Document, document_id)
+        hidden = (
+            actor.role is Role.REPRESENTATIVE
+            and doc is not None
+            and (doc.invisible_to_representatives)
+        )
+        if doc is None or doc.dmp_ins != ins or hidden:
+            raise NotFound("no such document", code="no_document")
+        return doc

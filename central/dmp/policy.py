@@ -8,7 +8,8 @@
 - Regulator mode: the SAMU regulator, unless the patient refused ETREAT.
 - Break-glass: any health professional with a reason, unless the patient refused BTG.
 - A professional the patient blocked is refused in every mode.
-- Professionals never see MASQUE_PS documents, except in an emergency mode if MASKED allows.
+- Professionals see MASQUE_PS documents only if they wrote them or are the treating doctor,
+  or in an emergency mode if MASKED allows.
 """
 
 from __future__ import annotations
@@ -97,14 +98,23 @@ def may_open(
     return ALLOW if choices.btg else _refuse("patient_refused_btg")
 
 
-def may_see(role: Role, mode: AccessMode, choices: Choices, labels: Labels) -> bool:
-    """Once the record is open: may this actor see this document?"""
+def may_see(
+    role: Role,
+    mode: AccessMode,
+    choices: Choices,
+    labels: Labels,
+    *,
+    author: bool = False,
+    treating_doctor: bool = False,
+) -> bool:
+    """Once the record is open: may this actor see this document? A masked document stays
+    visible to whoever wrote it and to the treating doctor."""
     if role is Role.PATIENT:
         return True
     if role is Role.REPRESENTATIVE:
         return not labels.invisible_to_representatives
     if role not in _PROFESSIONALS:
         return False
-    if not labels.masked_to_professionals:
+    if not labels.masked_to_professionals or author or treating_doctor:
         return True
     return mode is not AccessMode.NORMAL and choices.masked_in_emergency

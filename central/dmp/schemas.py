@@ -128,6 +128,7 @@ class DocumentOut(BaseModel):
     title: str
     content: str
     author: str
+    author_role: str
     document_date: str
     masked_to_professionals: bool
     invisible_to_representatives: bool
@@ -157,4 +158,5 @@ class SummaryResponse(BaseModel):
     latest_exam_results: list[DocumentOut]
     advance_directives: list[DocumentOut]
     emergency_contacts: list[DocumentOut]
+    other: list[DocumentOut]
     hidden_documents: int

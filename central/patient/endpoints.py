@@ -25,6 +25,7 @@ from central.patient.schemas import (
     CodeRequest,
     ContactConfirmation,
     LoginRequest,
+    MaskRequest,
     NotificationPreferences,
     PatientRecord,
     TokenResponse,
@@ -34,6 +35,7 @@ from central.state import AppState, bearer
 router = APIRouter(prefix="/v1/patient", tags=["patient"])
 State = Annotated[AppState, Depends(get_state)]
 IdNat = Annotated[str, Path(pattern=ID_NAT)]
+DocumentId = Annotated[str, Path(min_length=36, max_length=36)]
 
 
 @router.post("/activate", response_model=TokenResponse)
@@ -153,8 +155,27 @@ def _own(actor: Actor) -> str:
 def add_document(body: DocumentIn, request: Request, state: State) -> DocumentOut:
     """Add an emergency contact, a note (reactions to medicines) or advance directives."""
     with state.patient(request) as (db, actor):
-        if actor.patient_ins is None:
-            raise Unauthenticated("patient session required")
         return document_out(
-            state.dmp.documents.add_document(db, actor, actor.patient_ins, body, state.now())
+            state.dmp.documents.add_document(db, actor, _own(actor), body, state.now())
         )
+
+
+@router.put("/documents/{document_id}/masked", status_code=204)
+def set_masked(
+    document_id: DocumentId, body: MaskRequest, request: Request, state: State
+) -> Response:
+    """Mask any document from professionals (its author and the treating doctor still see
+    it), or show it again."""
+    with state.patient(request) as (db, actor):
+        state.dmp.documents.set_masked(
+            db, actor, _own(actor), document_id, body.masked, state.now()
+        )
+    return Response(status_code=204)
+
+
+@router.delete("/documents/{document_id}", status_code=204)
+def delete_document(document_id: DocumentId, request: Request, state: State) -> Response:
+    """Delete one of the patient's own notes."""
+    with state.patient(request) as (db, actor):
+        state.dmp.documents.delete_document(db, actor, _own(actor), document_id, state.now())
+    return Response(status_code=204)

@@ -40,6 +40,13 @@ class LoginRequest(CodeRequest):
     code: str = Field(pattern=r"^[0-9]{6}$")
 
 
+class MaskRequest(BaseModel):
+    """Mask a document from professionals, or show it to them again."""
+
+    model_config = _STRICT
+    masked: bool
+
+
 class ContactConfirmation(BaseModel):
     """The code sent to the new contact, typed back."""
 

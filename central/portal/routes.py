@@ -279,6 +279,52 @@ def add(
     return _render(request, state, "record.html", message=f"ajouté : {title.lower()}")
 
 
+@router.post("/document/masque", response_class=HTMLResponse)
+def set_masked(
+    request: Request,
+    state: State,
+    document_id: Annotated[str, Form(min_length=36, max_length=36)],
+    masked: Annotated[bool, Form()],
+    csrf: Annotated[str, Form(max_length=100)],
+) -> Response:
+    """Mask a document from professionals, or show it to them again."""
+    failed = _change(
+        request,
+        state,
+        csrf,
+        lambda db, actor: state.dmp.documents.set_masked(
+            db, actor, str(actor.patient_ins), document_id, masked, state.now()
+        ),
+        "record.html",
+    )
+    if failed:
+        return failed
+    done = "document masqué aux professionnels" if masked else "document de nouveau visible"
+    return _render(request, state, "record.html", message=done)
+
+
+@router.post("/document/suppression", response_class=HTMLResponse)
+def delete_document(
+    request: Request,
+    state: State,
+    document_id: Annotated[str, Form(min_length=36, max_length=36)],
+    csrf: Annotated[str, Form(max_length=100)],
+) -> Response:
+    """Delete one of the patient's own notes."""
+    failed = _change(
+        request,
+        state,
+        csrf,
+        lambda db, actor: state.dmp.documents.delete_document(
+            db, actor, str(actor.patient_ins), document_id, state.now()
+        ),
+        "record.html",
+    )
+    if failed:
+        return failed
+    return _render(request, state, "record.html", message="note supprimée")
+
+
 @router.get("/acces", response_class=HTMLResponse)
 def access_page(request: Request, state: State) -> Response:
     return _render(request, state, "access.html")

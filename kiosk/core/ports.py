@@ -85,6 +85,7 @@ class SummarySection(StrEnum):
     EXAM_RESULTS = "latest_exam_results"
     ADVANCE_DIRECTIVES = "advance_directives"
     EMERGENCY_CONTACTS = "emergency_contacts"
+    OTHER = "other"
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,7 @@ _SECTIONS = {
     SummarySection.EXAM_RESULTS: "Derniers résultats d'examens",
     SummarySection.ADVANCE_DIRECTIVES: "Directives anticipées",
     SummarySection.EMERGENCY_CONTACTS: "Personnes à prévenir",
+    SummarySection.OTHER: "Autres documents",
 }
 _MODES = {
     AccessMode.NORMAL: "",

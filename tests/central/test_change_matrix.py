@@ -10,7 +10,14 @@ import itertools
 
 import pytest
 
-from central.dmp.changes import Change, Standing, may_change
+from central.dmp.changes import (
+    Authorship,
+    Change,
+    DocumentChange,
+    Standing,
+    may_change,
+    may_change_document,
+)
 from dmpcommon.vocabulary import Role
 
 # What each kind of actor may do: "yes" always, "present" with the patient present,
@@ -126,3 +133,33 @@ def test_every_cell(role: Role, change: Change, present: bool, at_creation: bool
 )
 def test_refusals_name_their_reason(role: Role, change: Change, present: bool, reason: str) -> None:
     assert may_change(change, Standing(role, present=present)).reason == reason
+
+
+# Documents: "own" = the asker wrote it (the patient: the patient's side did); "same" = the
+# replacement keeps the category. OWN_SAME allows only one's own, category kept.
+OWN_SAME, OWN, ANY = "own, same category", "own", "any"
+DOCUMENTS: dict[str, dict[DocumentChange, str]] = {
+    "patient": {
+        DocumentChange.REPLACE: OWN_SAME,
+        DocumentChange.MASK: ANY,
+        DocumentChange.DELETE: OWN,
+    },
+    "professional": {
+        DocumentChange.REPLACE: OWN_SAME,
+        DocumentChange.MASK: NO,  # at deposit only
+        DocumentChange.DELETE: NO,
+    },
+    "agent": dict.fromkeys(DocumentChange, NO),
+    "unknown structure": dict.fromkeys(DocumentChange, NO),
+    "forbidden party": dict.fromkeys(DocumentChange, NO),
+}
+DOCUMENT_CELLS = list(itertools.product(Role, DocumentChange, (False, True), (False, True)))
+
+
+@pytest.mark.parametrize(("role", "change", "own", "same"), DOCUMENT_CELLS)
+def test_every_document_cell(role: Role, change: DocumentChange, own: bool, same: bool) -> None:
+    rule = DOCUMENTS[KIND[role]][change]
+    allowed = rule == ANY or (rule == OWN and own) or (rule == OWN_SAME and own and same)
+    decision = may_change_document(change, role, Authorship(own=own, same_category=same))
+    assert decision.allowed is allowed
+    assert decision.allowed or decision.reason
