@@ -20,6 +20,7 @@ from central.dmp.services import DmpServices
 from central.errors import Unauthenticated
 from central.identity.service import IdentityRegister
 from central.notify.service import Notifier, OutboxWorker, Sender, SmsGatewaySender, SmtpSender
+from central.patient.online_creation import OnlineCreations
 from central.patient.service import PatientService
 from central.professionals.service import ProfessionalService, StructureRegister
 
@@ -38,6 +39,7 @@ class AppState:
     professionals: ProfessionalService
     dmp: DmpServices
     patients: PatientService
+    online_creations: OnlineCreations
     notifier: Notifier
     worker: OutboxWorker
     sealer: AuditSealer
@@ -136,6 +138,13 @@ def build_state(settings: Settings) -> AppState:
         professionals=professionals,
         dmp=dmp,
         patients=patients,
+        online_creations=OnlineCreations(
+            register=register,
+            creation=dmp.creation,
+            patients=patients,
+            notifier=notifier,
+            key=keys.secret,
+        ),
         notifier=notifier,
         worker=worker,
         sealer=AuditSealer(sessions),

@@ -23,10 +23,10 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from central.config import Settings  # noqa: E402
 from central.migrate import upgrade  # noqa: E402
+from dmpcommon.information import INFORMATION_VERSION  # noqa: E402
 from kiosk.core import Step  # noqa: E402
 from kiosk.settings import load_settings  # noqa: E402
 from kiosk.ui.app import Kiosk, build_kiosk  # noqa: E402
-from kiosk.ui.information import INFORMATION_VERSION  # noqa: E402
 from tests.support.aged import write_aged_fixtures  # noqa: E402
 from tests.support.central import fixture_professional, login, start_server  # noqa: E402
 from tests.support.counter import enrolled_home  # noqa: E402

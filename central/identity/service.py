@@ -8,6 +8,7 @@ and the card NIR is the person's INS or their opening holder's NIR.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
 import unicodedata
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ class Person:
     birth_date: str
     birth_place: str
     opening_holder_nir: str | None
+    vitale_serial: str | None = None  # of the person's own Vitale card, if they hold one
 
     def traits(self) -> dict[str, object]:
         """The reference traits returned with a qualification."""
@@ -117,6 +119,7 @@ class IdentityRegister:
                     birth_date=raw["birth_date"],
                     birth_place=raw["birth_place"],
                     opening_holder_nir=raw.get("opening_holder_nir"),
+                    vitale_serial=raw.get("vitale_serial"),
                 )
             )
         return cls(persons, production=production)
@@ -124,6 +127,15 @@ class IdentityRegister:
     def by_ins(self, ins: str) -> Person | None:
         """The person whose INS this is."""
         return next((p for p in self._by_nir.get(ins, []) if p.ins == ins), None)
+
+    def prove(self, *, nir: str, birth_date: str, vitale_serial: str) -> Person | None:
+        """The person who holds their own Vitale card with this serial, this NIR and this
+        birth date (online self-creation's proof); None unless all three match."""
+        person = self.by_ins(nir)
+        if person is None or person.vitale_serial is None or person.birth_date != birth_date:
+            return None
+        same = hmac.compare_digest(person.vitale_serial.encode(), vitale_serial.strip().encode())
+        return person if same else None
 
     def qualify(self, *, nom: str, prenom: str, birth_date: str, nir: str) -> QualifyResult:
         """Find the one person these card traits designate."""

@@ -113,3 +113,12 @@ def contact_code(code: str, minutes: int) -> tuple[str, str]:
         f"Pour que votre Dossier Médical Partagé vous prévienne ici, saisissez ce code : "
         f"{code}. Il expire dans {minutes} minutes. Ne le communiquez à personne.",
     )
+
+
+def creation_code(code: str, minutes: int) -> tuple[str, str]:
+    return (
+        "Créez votre DMP : votre code",
+        f"Pour créer votre Dossier Médical Partagé et être prévenu(e) ici, saisissez ce code : "
+        f"{code}. Il expire dans {minutes} minutes. Si vous n'avez rien demandé, ignorez ce "
+        f"message : rien n'est créé sans ce code.",
+    )

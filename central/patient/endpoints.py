@@ -17,8 +17,9 @@ from central.dmp.schemas import (
     NotificationContact,
     ProfessionalStatusRequest,
 )
-from central.errors import Unauthenticated
+from central.errors import BadRequest, Unauthenticated
 from central.patient import record
+from central.patient.online_creation import Proof
 from central.patient.schemas import (
     AccessLogEntry,
     ActivateRequest,
@@ -27,10 +28,15 @@ from central.patient.schemas import (
     LoginRequest,
     MaskRequest,
     NotificationPreferences,
+    OnlineCreationConfirmation,
+    OnlineCreationProof,
+    OnlineCreationRequest,
     PatientRecord,
     TokenResponse,
+    TreatingDoctorRequest,
 )
 from central.state import AppState, bearer
+from dmpcommon.identifiers import IdentifierError, id_nat_of_rpps
 
 router = APIRouter(prefix="/v1/patient", tags=["patient"])
 State = Annotated[AppState, Depends(get_state)]
@@ -52,6 +58,36 @@ def request_code(body: CodeRequest, state: State) -> dict[str, str]:
     with state.unit_of_work() as db:
         state.patients.request_code(db, body.ins, body.birth_date, state.now())
     return {"status": "sent_if_known"}
+
+
+@router.post("/creation", status_code=202)
+def ask_creation(body: OnlineCreationRequest, state: State) -> Response:
+    """Self-creation: the NIR, birth date and Vitale serial prove who asks; a code goes to
+    the contact given. Nothing is created before it comes back."""
+    with state.unit_of_work() as db:
+        refusal = state.online_creations.ask(
+            db,
+            _proof(body),
+            information_version=body.information_version,
+            contact=body.contact,
+            emergency=body.emergency,
+            now=state.now(),
+        )
+    if refusal is not None:  # the failed proof is counted first
+        raise refusal
+    return Response(status_code=202)
+
+
+@router.post("/creation/confirm", response_model=TokenResponse, status_code=201)
+def confirm_creation(body: OnlineCreationConfirmation, state: State) -> TokenResponse:
+    """The code sent to the contact: the DMP is created and the patient logged in."""
+    with state.unit_of_work() as db:
+        attempt = state.online_creations.confirm(db, _proof(body), body.code, state.now())
+    return TokenResponse(token=attempt.token_or_raise())  # a failed try is committed first
+
+
+def _proof(body: OnlineCreationProof) -> Proof:
+    return Proof(nir=body.nir, birth_date=body.birth_date, vitale_serial=body.vitale_serial)
 
 
 @router.post("/login", response_model=TokenResponse)
@@ -178,4 +214,16 @@ def delete_document(document_id: DocumentId, request: Request, state: State) -> 
     """Delete one of the patient's own notes."""
     with state.patient(request) as (db, actor):
         state.dmp.documents.delete_document(db, actor, _own(actor), document_id, state.now())
+    return Response(status_code=204)
+
+
+@router.put("/treating-doctor", status_code=204)
+def set_treating_doctor(body: TreatingDoctorRequest, request: Request, state: State) -> Response:
+    """Designate the treating doctor, a physician named by RPPS."""
+    try:
+        id_nat = id_nat_of_rpps(body.rpps)
+    except IdentifierError as exc:
+        raise BadRequest("not an RPPS number", code=f"rpps_{exc.problem.value}") from exc
+    with state.patient(request) as (db, actor):
+        state.dmp.professionals.set_treating_doctor(db, actor, _own(actor), id_nat, state.now())
     return Response(status_code=204)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db import Base, UtcDateTime
 
-__all__ = ["OneTimeCode", "PatientSession"]
+__all__ = ["OneTimeCode", "OnlineCreation", "PatientSession"]
 
 
 class OneTimeCode(Base):
@@ -36,3 +36,26 @@ class PatientSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class OnlineCreation(Base):
+    """A patient creating their DMP in the portal: a proof tried (NIR, birth date, Vitale
+    serial), and once proven the code sent to the contact, waiting to come back. Rows count
+    the tries per NIR (keyed hash: no NIR stored before the DMP exists)."""
+
+    __tablename__ = "online_creations"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    nir_hash: Mapped[str] = mapped_column(String(64), index=True)
+    proven: Mapped[bool] = mapped_column(Boolean)
+    channel: Mapped[str | None] = mapped_column(String(8))
+    address: Mapped[str | None] = mapped_column(String(254))
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    information_version: Mapped[str | None] = mapped_column(String(32))
+    etreat: Mapped[bool] = mapped_column(Boolean, default=True)
+    btg: Mapped[bool] = mapped_column(Boolean, default=True)
+    masked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    tries: Mapped[int] = mapped_column(default=0)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

@@ -23,6 +23,7 @@ from central.patient.schemas import (
     NotificationPreferences,
     PatientRecord,
 )
+from central.professionals.directory import names_of
 from dmpcommon.vocabulary import AccessMode, ContactChannel, Role
 
 __all__ = ["access_log", "read_record", "set_emergency", "set_notifications"]
@@ -84,6 +85,7 @@ def _consent(db: Session, dmp: Dmp) -> ConsentRecord:
             AuditEntry.outcome == AuditOutcome.DONE.value,
         )
     )
+    online = dmp.created_by.startswith("patient:")
     representative = (
         f"{dmp.representative_prenom} {dmp.representative_nom}"
         if dmp.consent_by == "representative"
@@ -94,7 +96,8 @@ def _consent(db: Session, dmp: Dmp) -> ConsentRecord:
         by=dmp.consent_by,
         representative=representative,
         information_version=dmp.information_version,
-        operator=operator or "",
+        operator="" if online else operator or "",
+        online=online,
     )
 
 
@@ -112,13 +115,16 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
         labels = Labels(doc.masked_to_professionals, doc.invisible_to_representatives)
         if may_see(actor.role, AccessMode.NORMAL, choices, labels):
             by_category[doc.category].append(document_out(doc))
-    professionals = [
-        {"id_nat": p.id_nat, "status": p.status}
-        for p in db.scalars(
+    rows = list(
+        db.scalars(
             select(DmpProfessional)
             .where(DmpProfessional.dmp_ins == ins)
             .order_by(DmpProfessional.id)
         )
+    )
+    names = names_of(db, [p.id_nat for p in rows] + [dmp.treating_doctor or ""])
+    professionals = [
+        {"id_nat": p.id_nat, "status": p.status, "name": names.get(p.id_nat, "")} for p in rows
     ]
     contact = (
         NotificationContact(channel=ContactChannel(dmp.notify_channel), address=dmp.notify_address)
@@ -135,6 +141,7 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
         documents=by_category,
         professionals=professionals,
         treating_doctor=dmp.treating_doctor,
+        treating_doctor_name=names.get(dmp.treating_doctor or ""),
         emergency=EmergencyChoices(etreat=dmp.etreat, btg=dmp.btg, masked=dmp.masked_in_emergency),
         notifications=NotificationPreferences(
             contact=contact,
@@ -164,6 +171,7 @@ def access_log(db: Session, actor: Actor) -> list[AccessLogEntry]:
             AccessLogEntry(
                 at=e.at,
                 who=e.actor_name,
+                id_nat=None if e.actor_id.startswith("patient:") else e.actor_id,
                 role=e.role,
                 mode=e.mode,
                 action=e.action,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,9 +16,14 @@ __all__ = [
     "ConsentRecord",
     "ContactConfirmation",
     "LoginRequest",
+    "MaskRequest",
     "NotificationPreferences",
+    "OnlineCreationConfirmation",
+    "OnlineCreationProof",
+    "OnlineCreationRequest",
     "PatientRecord",
     "TokenResponse",
+    "TreatingDoctorRequest",
 ]
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
@@ -47,6 +53,38 @@ class MaskRequest(BaseModel):
     masked: bool
 
 
+class OnlineCreationProof(BaseModel):
+    """What the patient proves to create their DMP online: their NIR, birth date and the
+    serial number of their own Vitale card."""
+
+    model_config = _STRICT
+    nir: str = Field(min_length=15, max_length=21)
+    birth_date: str = Field(pattern=DATE)
+    vitale_serial: str = Field(pattern=r"^[0-9]{6,16}$")
+
+
+class OnlineCreationRequest(OnlineCreationProof):
+    """Self-creation: the proof, the consent to the information text read, the contact."""
+
+    consent: Literal[True]
+    information_version: str = Field(min_length=1, max_length=32)
+    contact: NotificationContact
+    emergency: EmergencyChoices = EmergencyChoices()
+
+
+class OnlineCreationConfirmation(OnlineCreationProof):
+    """The proof again, and the code sent to the contact."""
+
+    code: str = Field(pattern=r"^[0-9]{6}$")
+
+
+class TreatingDoctorRequest(BaseModel):
+    """The treating doctor, named by their RPPS number (11 digits, Luhn key)."""
+
+    model_config = _STRICT
+    rpps: str = Field(pattern=r"^[0-9]{11}$")
+
+
 class ContactConfirmation(BaseModel):
     """The code sent to the new contact, typed back."""
 
@@ -73,7 +111,8 @@ class ConsentRecord(BaseModel):
     by: str  # self | representative
     representative: str | None  # the representative's name, when one consented
     information_version: str
-    operator: str  # who recorded it at the counter
+    operator: str  # who recorded it at the counter ("" when the patient created it online)
+    online: bool = False  # the patient created it in the portal
 
 
 class PatientRecord(BaseModel):
@@ -83,8 +122,9 @@ class PatientRecord(BaseModel):
     status: str  # VALIDE | FERME
     consent: ConsentRecord
     documents: dict[str, list[DocumentOut]]
-    professionals: list[dict[str, str]]
+    professionals: list[dict[str, str]]  # id_nat, status, name ("" if never seen)
     treating_doctor: str | None
+    treating_doctor_name: str | None = None  # where the service knows it
     emergency: EmergencyChoices
     notifications: NotificationPreferences
 
@@ -92,6 +132,7 @@ class PatientRecord(BaseModel):
 class AccessLogEntry(BaseModel):
     at: dt.datetime
     who: str
+    id_nat: str | None = None  # the professional's card, to block them from the log
     role: str
     mode: str  # normal | regulateur | bris_de_glace
     action: str

@@ -78,7 +78,7 @@ class PatientService:
         self.max_per_hour = max_per_hour
         self.session_length = dt.timedelta(minutes=session_minutes)
 
-    def _open_session(self, db: Session, dmp: Dmp, now: dt.datetime) -> str:
+    def open_session(self, db: Session, dmp: Dmp, now: dt.datetime) -> str:
         token = new_token()
         token_hash = hash_secret(self.key, token, purpose="patient")
         db.add(
@@ -128,7 +128,7 @@ class PatientService:
         dmp = db.get(Dmp, access.dmp_ins)
         if dmp is None:
             raise Unauthenticated("identifiant ou code incorrect", code="bad_activation")
-        return LoginAttempt(token=self._open_session(db, dmp, now))
+        return LoginAttempt(token=self.open_session(db, dmp, now))
 
     def _find_dmp(self, db: Session, ins_or_nir: str, birth_date: str) -> Dmp | None:
         try:
@@ -208,7 +208,7 @@ class PatientService:
         if not same_secret(row.code_hash, hash_secret(self.key, code.strip(), purpose="otp")):
             return LoginAttempt(refusal=Unauthenticated("code incorrect", code="bad_code"))
         row.used_at = now
-        return LoginAttempt(token=self._open_session(db, dmp, now))
+        return LoginAttempt(token=self.open_session(db, dmp, now))
 
     def authenticate(self, db: Session, token: str, now: dt.datetime) -> Actor:
         """The patient behind a session token."""

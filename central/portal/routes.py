@@ -32,7 +32,8 @@ from central.dmp.schemas import (
 from central.errors import ServiceError, Unauthenticated
 from central.notify.messages import paris_time
 from central.patient import record
-from central.patient.schemas import NotificationPreferences
+from central.patient.online_creation import Proof
+from central.patient.schemas import NotificationPreferences, OnlineCreationProof
 from central.portal.wording import CATEGORY_LABELS, EVENTS, ROLE_LABELS, refusal
 from central.state import AppState
 from dmpcommon.identifiers import (
@@ -40,6 +41,7 @@ from dmpcommon.identifiers import (
     check_health_professional_id_nat,
     id_nat_of_rpps,
 )
+from dmpcommon.information import INFORMATION_TEXT, INFORMATION_VERSION
 from dmpcommon.people import BirthDate
 from dmpcommon.vocabulary import ContactChannel
 
@@ -132,7 +134,7 @@ def _render(
     try:
         with _patient(request, state) as (db, actor):
             data = record.read_record(db, actor, state.now())
-            log = record.access_log(db, actor) if name == "log.html" else []
+            log = record.access_log(db, actor) if name in ("log.html", "access.html") else []
     except Unauthenticated as exc:
         return _login_page(request, exc.detail, 401)
     return _page(
@@ -220,6 +222,105 @@ def login(
             ins=ins,
             birth_date=birth_date,
             message=exc.detail,
+        )
+    return _logged_in(state, token)
+
+
+# -- creating one's DMP online -------------------------------------------------------------
+
+
+def _creation_page(
+    request: Request, form: dict[str, str], message: str | None = None, status: int = 200
+) -> HTMLResponse:
+    return _page(
+        request,
+        "creation.html",
+        status,
+        form=form,
+        message=message,
+        information_text=INFORMATION_TEXT,
+        information_version=INFORMATION_VERSION,
+    )
+
+
+@router.get("/creation", response_class=HTMLResponse)
+def creation_page(request: Request) -> Response:
+    empty = dict.fromkeys(("nir", "birth_date", "vitale_serial", "channel", "address"), "")
+    return _creation_page(request, empty)
+
+
+@router.post("/creation", response_class=HTMLResponse)
+def ask_creation(
+    request: Request,
+    state: State,
+    nir: Annotated[str, Form(max_length=30)],
+    birth_date: Annotated[str, Form(max_length=10)],
+    vitale_serial: Annotated[str, Form(max_length=30)],
+    information_version: Annotated[str, Form(max_length=32)],
+    channel: Annotated[ContactChannel, Form()],
+    address: Annotated[str, Form(max_length=254)],
+    consent: Annotated[bool, Form()] = False,
+    etreat: Annotated[bool, Form()] = False,
+    btg: Annotated[bool, Form()] = False,
+    masked: Annotated[bool, Form()] = False,
+) -> Response:
+    """The proof, the consent and the contact: a code goes to the contact."""
+    form = {
+        "nir": "".join(nir.split()).upper(),
+        "birth_date": birth_date,
+        "vitale_serial": "".join(vitale_serial.split()),
+        "channel": channel.value,
+        "address": address,
+    }
+    if not consent:
+        return _creation_page(request, form, "cochez la case de consentement", 400)
+    try:
+        contact = NotificationContact(channel=channel, address=address)
+        proof = OnlineCreationProof(
+            nir=form["nir"], birth_date=birth_date, vitale_serial=form["vitale_serial"]
+        )
+    except ValidationError:
+        return _creation_page(request, form, "vérifiez les champs saisis", 400)
+    try:
+        with state.unit_of_work() as db:
+            refused = state.online_creations.ask(
+                db,
+                Proof(proof.nir, proof.birth_date, proof.vitale_serial),
+                information_version=information_version,
+                contact=contact,
+                emergency=EmergencyChoices(etreat=etreat, btg=btg, masked=masked),
+                now=state.now(),
+            )
+        if refused is not None:  # the failed proof is counted first
+            raise refused
+    except ServiceError as exc:
+        return _creation_page(request, form, refusal(exc.code), exc.status_code)
+    form["address"] = contact.address
+    return _page(request, "creation_code.html", form=form, message=None)
+
+
+@router.post("/creation/confirmation", response_class=HTMLResponse)
+def confirm_creation(
+    request: Request,
+    state: State,
+    nir: Annotated[str, Form(max_length=30)],
+    birth_date: Annotated[str, Form(max_length=10)],
+    vitale_serial: Annotated[str, Form(max_length=30)],
+    address: Annotated[str, Form(max_length=254)],
+    code: Annotated[str, Form(max_length=20)],
+) -> Response:
+    """The code typed back: the DMP is created and the patient logged in."""
+    form = {"nir": nir, "birth_date": birth_date, "vitale_serial": vitale_serial}
+    form["address"] = address
+    try:
+        with state.unit_of_work() as db:
+            attempt = state.online_creations.confirm(
+                db, Proof(nir, birth_date, vitale_serial), code.strip(), state.now()
+            )
+        token = attempt.token_or_raise()  # a failed try is committed first
+    except ServiceError as exc:
+        return _page(
+            request, "creation_code.html", exc.status_code, form=form, message=refusal(exc.code)
         )
     return _logged_in(state, token)
 
@@ -372,6 +473,37 @@ def set_professional(
         "unblock": "débloqué",
     }[action]
     return _render(request, state, "access.html", message=f"professionnel {done}")
+
+
+@router.post("/acces/medecin-traitant", response_class=HTMLResponse)
+def set_treating_doctor(
+    request: Request,
+    state: State,
+    rpps: Annotated[str, Form(max_length=40)],
+    csrf: Annotated[str, Form(max_length=100)],
+) -> Response:
+    """The patient designates their treating doctor, a physician, by RPPS."""
+    try:
+        target = id_nat_of_rpps("".join(rpps.split()))
+    except IdentifierError:
+        return _render(
+            request,
+            state,
+            "access.html",
+            message="numéro RPPS invalide : 11 chiffres, vérifiez-le sur une ordonnance",
+        )
+    failed = _change(
+        request,
+        state,
+        csrf,
+        lambda db, actor: state.dmp.professionals.set_treating_doctor(
+            db, actor, str(actor.patient_ins), target, state.now()
+        ),
+        "access.html",
+    )
+    if failed:
+        return failed
+    return _render(request, state, "access.html", message="médecin traitant désigné")
 
 
 @router.post("/acces/urgence", response_class=HTMLResponse)

@@ -89,6 +89,24 @@ REFUSALS = {
     "no_contact_change": "aucun changement de contact en attente",
     "resend_too_soon": "attendez une minute avant de redemander un code",
     "too_many_codes": "trop de codes demandés : réessayez dans une heure",
+    "not_your_document": "ce document n'est pas le vôtre",
+    "category_changed": "une nouvelle version garde la rubrique du document",
+    "not_a_patient_note": "vous ajoutez des personnes à prévenir, des notes et des directives",
+    "no_document": "document introuvable",
+    "already_replaced": "ce document a déjà une version plus récente",
+    "only_the_patient_masks": "vous seul(e) masquez un document",
+    "only_the_patient_deletes": "vous seul(e) supprimez vos notes",
+    "loinc_invalid": "code LOINC invalide",
+    "loinc_not_for_category": "ce type de document ne va pas dans cette rubrique",
+    "identity_not_proven": (
+        "ces informations ne correspondent pas : vérifiez le numéro de sécurité sociale, "
+        "la date de naissance et le numéro de série de votre carte Vitale"
+    ),
+    "minor_at_counter": ("le dossier d'un mineur se crée au comptoir, avec son représentant légal"),
+    "dmp_exists": "vous avez déjà un DMP : connectez-vous",
+    "information_old": "la note d'information a changé : relisez-la",
+    "nir_invalid": "numéro de sécurité sociale invalide (15 chiffres, clé comprise)",
+    "no_creation_waiting": "aucune création en attente : recommencez",
 }
 _UNKNOWN = "refusé"
 

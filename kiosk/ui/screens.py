@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dmpcommon.information import INFORMATION_TEXT, INFORMATION_VERSION
 from dmpcommon.vocabulary import (
     AccessMode,
     Authorisation,
@@ -35,7 +36,6 @@ from dmpcommon.vocabulary import (
 )
 from kiosk.core import CounterView, CounterWorkflow, HolderView, OperatorView, Step
 from kiosk.core.ports import SummarySection
-from kiosk.ui.information import INFORMATION_TEXT, INFORMATION_VERSION
 
 __all__ = ["SCREENS", "Screen", "holder_label", "operator_label"]
 

@@ -41,9 +41,9 @@ def _error(response: httpx.Response) -> tuple[int, str]:
 def _refusals(server: Server, actor_id: str) -> list[tuple[str, str]]:
     with server.state.sessions() as db:
         rows = db.scalars(
-            select(AuditEntry).where(
-                AuditEntry.actor_id == actor_id, AuditEntry.outcome == "refused"
-            )
+            select(AuditEntry)
+            .where(AuditEntry.actor_id == actor_id, AuditEntry.outcome == "refused")
+            .order_by(AuditEntry.seq)  # PostgreSQL returns rows in no set order otherwise
         ).all()
         return [(e.action, e.detail) for e in rows]
 

@@ -112,7 +112,9 @@ def test_one_time_code_by_email_then_the_record(
     assert [d["title"] for d in record["documents"]["medications"]] == ["Traitement"]
     masked = record["documents"]["exam_results"][0]
     assert masked["title"] == "Résultat masqué" and masked["masked_to_professionals"] is True
-    assert record["professionals"] == [{"id_nat": PHARMACIST, "status": "AUTORISE"}]
+    assert record["professionals"] == [
+        {"id_nat": PHARMACIST, "status": "AUTORISE", "name": "Anne DUPONT, pharmacien"}
+    ]
     # The code was spent by the log-in.
     code = mailbox.code_for(EMAIL)
     reuse = _post(server, "/v1/patient/login", {"ins": JEANNE, "birth_date": BORN, "code": code})

@@ -254,3 +254,94 @@ def test_a_new_contact_changes_once_its_code_comes_back_and_the_old_one_is_told(
     assert "+33612345678" in page.get_by_role("main").inner_text()
     told = mailbox.latest(EMAIL, "Le contact de votre DMP a changé")
     assert "dernier envoyé ici" in told.get_content()
+
+
+def test_creating_ones_dmp_online_with_the_vitale_serial_and_a_code(
+    page: Page, server: Server, mailbox: Mailbox
+) -> None:
+    page.goto(f"{server.url}/patient/connexion")
+    page.get_by_role("link", name="Créer mon DMP en ligne").click()
+    assert page.get_by_text("Qui ne peut jamais le lire", exact=False).is_visible()
+    page.get_by_label("Numéro de sécurité sociale (15 chiffres, clé comprise)").fill(JEANNE)
+    page.get_by_label("Date de naissance").fill(aged("1979-03-28"))
+    serial = page.get_by_label("Numéro de série de votre carte Vitale", exact=False)
+    serial.fill("7901234560")  # not her card's
+    page.get_by_label("Adresse e-mail ou numéro de mobile").fill(EMAIL)
+    page.get_by_label("J'ai lu la note d'information", exact=False).check()
+    page.get_by_role("button", name="Recevoir un code").click()
+    assert _notice(page).startswith("ces informations ne correspondent pas")
+    server.clock.advance(seconds=61)
+    page.get_by_label("Numéro de série de votre carte Vitale", exact=False).fill("7901234561")
+    page.get_by_label("J'ai lu la note d'information", exact=False).check()
+    page.get_by_role("button", name="Recevoir un code").click()
+    assert EMAIL in page.get_by_role("main").inner_text()
+    _shot(page, "08-creation-code")
+    page.get_by_label("Code reçu").fill(mailbox.code_for(EMAIL, subject="Créez votre DMP"))
+    page.get_by_role("button", name="Créer mon DMP").click()
+    page.wait_for_url("**/patient/dossier")
+    assert (
+        "en ligne, après lecture de la note d'information" in page.get_by_role("main").inner_text()
+    )
+
+
+def test_closing_then_reopening_the_record(
+    page: Page, server: Server, pharmacist: Professional, jeanne: dict[str, str]
+) -> None:
+    kiosk = OnlineCentral(CentralClient(server.url))
+    token = login(server, pharmacist)
+    _activate(page, server, jeanne)
+    page.get_by_role("link", name="Qui peut lire").click()
+    page.get_by_role("button", name="Fermer mon dossier").click()
+    assert _notice(page) == "dossier fermé"
+    assert page.get_by_role("heading", name="Votre dossier est fermé").is_visible()
+    with pytest.raises(CentralRefusedError) as refused:
+        kiosk.open_record(token, JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None)
+    assert refused.value.reason == "dmp_closed"
+    page.get_by_role("link", name="Mon dossier").click()
+    assert "Votre dossier est fermé" in _notice(page)
+    page.get_by_role("link", name="Le rouvrir").click()
+    page.get_by_role("button", name="Rouvrir mon dossier").click()
+    assert _notice(page) == "dossier rouvert"
+    summary = kiosk.open_record(
+        token, JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None
+    )
+    assert summary.sections  # the content kept
+
+
+def test_a_masked_report_leaves_the_pharmacists_summary_and_stays_with_its_author(
+    page: Page,
+    server: Server,
+    pharmacist: Professional,
+    physician: Professional,
+    jeanne: dict[str, str],
+) -> None:
+    kiosk = OnlineCentral(CentralClient(server.url))
+    report = "Compte rendu : consultation diabétologie"
+
+    def reads(who: Professional) -> set[str]:
+        summary = kiosk.open_record(
+            login(server, who), JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None
+        )
+        return {d.title for _, docs in summary.sections for d in docs}
+
+    assert report in reads(pharmacist)
+    _activate(page, server, jeanne)
+    page.get_by_role("button", name=f"Masquer « {report} » aux professionnels").click()
+    assert _notice(page) == "document masqué aux professionnels"
+    assert page.get_by_role("button", name=f"Ne plus masquer « {report} »").is_visible()
+    assert report not in reads(pharmacist)
+    assert report in reads(physician)  # its author
+
+
+def test_naming_the_treating_doctor_by_rpps_shows_his_name(
+    page: Page, server: Server, physician: Professional, jeanne: dict[str, str]
+) -> None:
+    _activate(page, server, jeanne)
+    page.get_by_role("link", name="Qui peut lire").click()
+    page.get_by_label("Numéro RPPS du médecin", exact=False).fill("101 0045 7828")
+    page.get_by_role("button", name="Désigner").click()
+    assert _notice(page) == "médecin traitant désigné"
+    row = page.get_by_role("row", name="médecin traitant")
+    assert "médecin" in row.inner_text() and "RPPS" not in row.inner_text()
+    page.get_by_role("button", name=f"Bloquer {PHYSICIAN}").click()
+    assert _notice(page) == refusal("treating_doctor_cannot_be_blocked")

@@ -40,6 +40,7 @@ from dmpcommon.actions import (
     decode_payload,
 )
 from dmpcommon.identifiers import rpps_of_id_nat
+from dmpcommon.information import INFORMATION_VERSION
 from dmpcommon.vocabulary import AccessMode, BreakGlassReason, ContactChannel
 from kiosk.core import (
     CardFamily,
@@ -51,7 +52,6 @@ from kiosk.core import (
 from kiosk.sync.online import OnlineCentral
 from kiosk.sync.queue import ActionQueue
 from kiosk.sync.transport import CentralClient
-from kiosk.ui.information import INFORMATION_VERSION
 from tests.support.aged import write_aged_fixtures
 from tests.support.central import Server, fixture_professional, start_server, wipe
 from tests.support.dmp import card_traits

@@ -236,7 +236,9 @@ def test_wrong_pin_then_blocked_card_and_refused_cards(
     sync(server, queue)
     with server.state.sessions() as db:
         refused = db.scalars(
-            select(AuditEntry.detail).where(AuditEntry.action == "card_read_refused")
+            select(AuditEntry.detail)
+            .where(AuditEntry.action == "card_read_refused")
+            .order_by(AuditEntry.seq)
         ).all()
     assert refused == ["vitale1", "unknown"]
 

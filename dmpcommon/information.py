@@ -1,4 +1,5 @@
-"""The information the patient reads before consenting: versioned, the version is recorded.
+"""The information the patient reads before consenting, at the kiosk or in the portal:
+one versioned text (a document both screens show, not a message), the version recorded.
 
 Change the text, change the version: the consent record names the version the patient saw.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 __all__ = ["INFORMATION_TEXT", "INFORMATION_VERSION"]
 
-INFORMATION_VERSION = "2026-11"
+INFORMATION_VERSION = "2026-12"
 
 INFORMATION_TEXT = """\
 Votre Dossier Médical Partagé (DMP) est un carnet de santé numérique et sécurisé. Il conserve \
@@ -22,7 +23,8 @@ accès est tracé et vous pouvez consulter la liste des accès.
 Qui ne peut jamais le lire, même avec votre accord : votre employeur, la médecine du travail, \
 les assurances et les banques.
 
-Vous pouvez masquer un document, bloquer un professionnel, changer vos choix ou fermer votre \
-DMP à tout moment en ligne. La création est gratuite et n'est pas obligatoire ; la refuser ne \
-change rien à vos remboursements.
+En ligne, à tout moment, vous pouvez masquer un document aux professionnels, autoriser ou \
+bloquer un professionnel, désigner votre médecin traitant, changer vos choix d'urgence et \
+votre contact, et fermer votre DMP (ou le rouvrir). La création est gratuite et n'est pas \
+obligatoire ; la refuser ne change rien à vos remboursements.
 """

@@ -1,0 +1,113 @@
+"""The patient creates their DMP in the portal's API: proven by NIR, birth date and the
+serial of their own Vitale card (the register's), consenting to the current information
+text, the contact confirmed by a code; over HTTP on both databases, codes from real SMTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from central.audit.models import AuditEntry
+from central.dmp.models import Dmp
+from dmpcommon.information import INFORMATION_VERSION
+from tests.support.central import Server
+from tests.support.dmp import JEANNE, LEO, contact_of
+from tests.support.mail import Mailbox
+
+EMAIL = "jeanne.bernard@exemple.test"
+SERIAL = "7901234561"  # Jeanne's Vitale card, fixtures/make_cards.py
+
+
+def _asked(
+    birth_date: str, serial: str = SERIAL, nir: str = JEANNE, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "nir": nir,
+        "birth_date": birth_date,
+        "vitale_serial": serial,
+        "consent": True,
+        "information_version": INFORMATION_VERSION,
+        "contact": {"channel": "email", "address": EMAIL},
+        **extra,
+    }
+
+
+def _born(server: Server, ins: str) -> str:
+    person = server.state.register.by_ins(ins)
+    assert person is not None
+    return person.birth_date
+
+
+def test_the_patient_creates_their_dmp_with_a_code_sent_to_the_contact(
+    server: Server, mailbox: Mailbox
+) -> None:
+    born = _born(server, JEANNE)
+    proof = {"nir": JEANNE, "birth_date": born, "vitale_serial": SERIAL}
+    with server.client() as client:
+        wrong = client.post("/v1/patient/creation", json=_asked(born, serial="7901234560"))
+        assert (wrong.status_code, wrong.json()["error"]) == (403, "identity_not_proven")
+        server.clock.advance(seconds=61)
+        asked = client.post("/v1/patient/creation", json=_asked(born))
+        assert asked.status_code == 202, asked.text
+        assert _no_dmp(server)  # nothing created before the code comes back
+        code = mailbox.code_for(EMAIL, subject="Créez votre DMP")
+        bad = client.post("/v1/patient/creation/confirm", json={**proof, "code": _other(code)})
+        assert (bad.status_code, bad.json()["error"]) == (401, "bad_code")
+        done = client.post("/v1/patient/creation/confirm", json={**proof, "code": code})
+        assert done.status_code == 201, done.text
+        token = done.json()["token"]
+        again = client.post("/v1/patient/creation/confirm", json={**proof, "code": code})
+        assert (again.status_code, again.json()["error"]) == (404, "no_creation_waiting")
+    with server.client(token) as client:
+        record = client.get("/v1/patient/record").json()
+    assert record["status"] == "VALIDE"
+    assert record["consent"]["online"] is True and record["consent"]["by"] == "self"
+    assert record["consent"]["information_version"] == INFORMATION_VERSION
+    assert contact_of(server) == ("email", EMAIL)
+    with server.state.sessions() as db:
+        trail = db.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.patient_ins == JEANNE)
+            .order_by(AuditEntry.seq)
+        ).all()
+    assert trail[:2] == ["consent", "create"]
+    server.clock.advance(seconds=61)
+    with server.client() as client:
+        twice = client.post("/v1/patient/creation", json=_asked(born))
+    assert (twice.status_code, twice.json()["error"]) == (409, "dmp_exists")
+
+
+def _no_dmp(server: Server) -> bool:
+    with server.state.sessions() as db:
+        return db.get(Dmp, JEANNE) is None
+
+
+def _other(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
+def test_a_child_on_a_parent_card_and_guesses_are_refused(server: Server, mailbox: Mailbox) -> None:
+    with server.client() as client:
+        child = client.post("/v1/patient/creation", json=_asked(_born(server, LEO), nir=LEO))
+        assert (child.status_code, child.json()["error"]) == (403, "identity_not_proven")
+        born = _born(server, JEANNE)
+        soon = client.post("/v1/patient/creation", json=_asked(born, serial="1111111111"))
+        assert (soon.status_code, soon.json()["error"]) == (403, "identity_not_proven")
+        too_soon = client.post("/v1/patient/creation", json=_asked(born))
+        assert (too_soon.status_code, too_soon.json()["error"]) == (429, "resend_too_soon")
+        statuses = []
+        for guess in range(5):
+            server.clock.advance(seconds=61)
+            tried = client.post(
+                "/v1/patient/creation", json=_asked(born, serial=f"22222222{guess}")
+            )
+            statuses.append((tried.status_code, tried.json()["error"]))
+        assert statuses[:4] == [(403, "identity_not_proven")] * 4
+        assert statuses[4] == (429, "too_many_codes")  # five proofs an hour per NIR
+        server.clock.advance(seconds=61)
+        old = client.post("/v1/patient/creation", json=_asked(born, information_version="2020-01"))
+        assert (old.status_code, old.json()["error"]) == (409, "information_old")
+        unticked = client.post("/v1/patient/creation", json=_asked(born, consent=False))
+        assert unticked.status_code == 422
+    assert mailbox.inbox == []  # no code went anywhere
