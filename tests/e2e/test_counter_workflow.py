@@ -10,12 +10,12 @@ from sqlalchemy import select
 from central.audit.models import AuditEntry
 from central.dmp.models import Dmp
 from dmpcommon.identifiers import rpps_of_id_nat
+from dmpcommon.information import INFORMATION_VERSION
 from dmpcommon.vocabulary import Authorisation, ContactChannel, DmpStatus
 from kiosk.cardreader.counter import CounterCards
 from kiosk.core import CounterWorkflow, NoticeCode, Step
 from kiosk.core.ports import SummarySection
 from kiosk.sync.queue import ActionQueue
-from kiosk.ui.information import INFORMATION_VERSION
 from tests.support.central import Server, fixture_professional, login
 from tests.support.counter import AgedFixtures, inserted, make_workflow
 from tests.support.dmp import add_doc
