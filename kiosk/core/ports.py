@@ -25,6 +25,7 @@ from kiosk.core.domain import OperatorCard, RetrievedIdentity
 __all__ = [
     "CardPort",
     "CentralPort",
+    "Delivery",
     "OnlineSession",
     "Qualification",
     "QueuePort",
@@ -148,9 +149,22 @@ class CentralPort(Protocol):
         ...
 
 
+class Delivery(StrEnum):
+    """Where a queued action stands with the central service."""
+
+    PENDING = "pending"  # stored here, not answered yet
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
 class QueuePort(Protocol):
     """The signed, sealed local queue."""
 
     def enqueue(self, payload: ActionPayload, *, session_id: str) -> object:
-        """Store the action durably; returns once it survives a power cut."""
+        """Store the action durably; returns once it survives a power cut (a handle for
+        delivery())."""
+        ...
+
+    def delivery(self, entry: object) -> Delivery:
+        """Whether the central service has answered this action yet, and how."""
         ...

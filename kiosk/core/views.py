@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from dmpcommon.vocabulary import Authorisation, ContactChannel, DmpStatus
 from kiosk.core.notices import Notice
-from kiosk.core.ports import RecordSummary
+from kiosk.core.ports import Delivery, RecordSummary
 
 __all__ = [
     "AccessSheet",
@@ -106,6 +106,7 @@ class CounterView:
     adults: tuple[tuple[int, HolderView], ...] = ()  # who may represent a minor
     form: CreationForm = field(default_factory=CreationForm)
     sheet: AccessSheet | None = None
+    creation: Delivery | None = None  # the queued creation, as the service answered it
     summary: RecordSummary | None = None
     can_create: bool = False
     can_open: bool = False

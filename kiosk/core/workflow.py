@@ -67,6 +67,7 @@ from kiosk.core.notices import Notice, NoticeCode, notice_for
 from kiosk.core.ports import (
     CardPort,
     CentralPort,
+    Delivery,
     Qualification,
     QueuePort,
     RecordStatus,
@@ -155,6 +156,8 @@ class CounterWorkflow:
         self._information_version: str | None = None
         self._form = CreationForm()
         self._sheet: AccessSheet | None = None
+        self._creation: object | None = None  # the queued creation, until answered
+        self._delivery: Delivery | None = None
         self._summary: RecordSummary | None = None
 
     def _touch(self) -> None:
@@ -239,6 +242,7 @@ class CounterWorkflow:
             ),
             form=self._form,
             sheet=self._sheet,
+            creation=self._delivery,
             summary=self._summary,
             can_create=can.create,
             can_open=can.open,
@@ -498,7 +502,8 @@ class CounterWorkflow:
             activation_code=code,
         )
         self._enqueue(consent)
-        self._enqueue(created)
+        self._creation = self._enqueue(created)
+        self._delivery = Delivery.PENDING
         self._sheet = AccessSheet(
             nom=holder.nom,
             prenom=holder.prenom,
@@ -612,7 +617,10 @@ class CounterWorkflow:
             self.step = Step.READY
 
     def tick(self) -> None:
-        """Called every second or so: the idle timeout forgets the patient."""
+        """Called every second or so: the idle timeout forgets the patient; a creation
+        waiting for the service's answer learns it ("DMP créé" only then)."""
+        if self._delivery is Delivery.PENDING and self._creation is not None:
+            self._delivery = self.queue.delivery(self._creation)
         if self._patient_reader is None and self._chosen is None:
             return
         if self.clock() - self._last_activity >= self.idle_s:
@@ -622,6 +630,8 @@ class CounterWorkflow:
 
     # -- queue ---------------------------------------------------------------------------
 
-    def _enqueue(self, payload: ActionPayload, *, session_id: str | None = None) -> None:
+    def _enqueue(self, payload: ActionPayload, *, session_id: str | None = None) -> object:
         op = self._operator
-        self.queue.enqueue(payload, session_id=session_id or (op.session_id if op else NO_SESSION))
+        return self.queue.enqueue(
+            payload, session_id=session_id or (op.session_id if op else NO_SESSION)
+        )

@@ -34,6 +34,7 @@ from dmpcommon.actions import ActionPayload, encode_payload
 from dmpcommon.envelope import GENESIS_HASH, ActionEnvelope, EnvelopeError, envelope_hash
 from dmpcommon.sealing import Recipient
 from dmpcommon.signing import SignatureError, sign, verify
+from kiosk.core.ports import Delivery
 from kiosk.sync.models import QueuedAction
 from kiosk.sync.sealahead import SealAhead
 
@@ -163,6 +164,16 @@ class QueueStore:
         """How many actions are stored."""
         with self.sessions() as db:
             return db.scalar(select(func.count()).select_from(QueuedAction)) or 0
+
+    def delivery(self, entry: object) -> Delivery:
+        """Whether the central service answered this enqueued action, and how."""
+        if not isinstance(entry, QueuedEntry):
+            raise TypeError("not an entry of this queue")
+        with self.sessions() as db:
+            status = db.scalar(select(QueuedAction.status).where(QueuedAction.seq == entry.seq))
+        if status == "acknowledged":
+            return Delivery.ACCEPTED
+        return Delivery.REJECTED if status == "rejected" else Delivery.PENDING
 
     def pending(self, limit: int = 100) -> list[QueuedAction]:
         """The oldest actions the central service has not answered yet, in order."""

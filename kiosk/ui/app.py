@@ -17,6 +17,7 @@ from kiosk.cardreader.counter import CounterCards
 from kiosk.cardreader.pcsc import PyscardBackend
 from kiosk.cardreader.service import CardEvent, CardEventKind, CardService
 from kiosk.core import CounterWorkflow
+from kiosk.core.ports import Delivery
 from kiosk.logs import setup_logging
 from kiosk.settings import KioskSettings
 from kiosk.sync.client import SyncClient
@@ -40,6 +41,9 @@ class _WakingQueue:
         entry = self.queue.enqueue(payload, session_id=session_id)
         self.sync.wake()
         return entry
+
+    def delivery(self, entry: object) -> Delivery:
+        return self.queue.delivery(entry)
 
 
 class _CardBridge(QObject):

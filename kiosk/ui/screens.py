@@ -35,7 +35,7 @@ from dmpcommon.vocabulary import (
     DmpStatus,
 )
 from kiosk.core import CounterView, CounterWorkflow, HolderView, OperatorView, Step
-from kiosk.core.ports import SummarySection
+from kiosk.core.ports import Delivery, SummarySection
 
 __all__ = ["SCREENS", "Screen", "holder_label", "operator_label"]
 
@@ -294,7 +294,7 @@ class PatientScreen(Screen):
             f"{holder_label(patient)}, né(e) le {_date(patient.birth_date)}" if patient else ""
         )
         self.identity.setText(
-            "Identité vérifiée (INS qualifiée)."
+            "Identité récupérée du répertoire national (INS)."
             if view.identity_qualified
             else "Identité à vérifier au retour du réseau (hors ligne)."
         )
@@ -501,14 +501,22 @@ class CreatedScreen(Screen):
         sheet = view.sheet
         if sheet is None:
             return
-        self.heading.setText(
-            "DMP créé."
-            if sheet.online
-            else "Création enregistrée : elle sera transmise au retour du réseau."
-        )
+        # "DMP créé" only once the service said so; until then, what is true.
+        if view.creation is Delivery.ACCEPTED:
+            heading = "DMP créé."
+        elif view.creation is Delivery.REJECTED:
+            heading = "Le service a refusé la création : aucun DMP n'a été créé."
+        elif sheet.online:
+            heading = "Création envoyée : en attente de la réponse du service…"
+        else:
+            heading = "Création enregistrée : elle sera transmise au retour du réseau."
+        self.heading.setText(heading)
         self.details.setText(
-            "La fiche d'accès du patient est imprimée : identifiant et code provisoire pour "
-            "activer son accès en ligne."
+            "La fiche remise au patient ne sert pas : reprenez la création avec lui, ou "
+            "appelez le support."
+            if view.creation is Delivery.REJECTED
+            else "La fiche d'accès du patient est imprimée : identifiant et code provisoire "
+            "pour activer son accès en ligne."
         )
 
 

@@ -27,8 +27,10 @@ def _yes(value: bool) -> str:
 
 def sheet_html(sheet: AccessSheet, *, portal_url: str) -> str:
     """The sheet as HTML (what is printed)."""
+    # Printed before the service answers: it promises the creation, not that it is done.
     activation = (
-        "Votre accès est actif : connectez-vous dès maintenant."
+        "Votre dossier est en cours de création : votre accès est actif dès qu'elle est "
+        "faite, en général dans la minute. Réessayez un peu plus tard si le code est refusé."
         if sheet.online
         else "La borne était hors ligne : votre accès sera activé dès son retour en ligne "
         "(en général dans l'heure). Réessayez plus tard si le code est refusé."

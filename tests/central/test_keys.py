@@ -43,7 +43,7 @@ def _refusals(server: Server, actor_id: str) -> list[tuple[str, str]]:
         rows = db.scalars(
             select(AuditEntry)
             .where(AuditEntry.actor_id == actor_id, AuditEntry.outcome == "refused")
-            .order_by(AuditEntry.seq)  # PostgreSQL returns rows in no set order otherwise
+            .order_by(AuditEntry.id)  # insertion order (seq is given later, by the sealer)
         ).all()
         return [(e.action, e.detail) for e in rows]
 

@@ -69,7 +69,7 @@ def test_the_patient_creates_their_dmp_with_a_code_sent_to_the_contact(
         trail = db.scalars(
             select(AuditEntry.action)
             .where(AuditEntry.patient_ins == JEANNE)
-            .order_by(AuditEntry.seq)
+            .order_by(AuditEntry.id)
         ).all()
     assert trail[:2] == ["consent", "create"]
     server.clock.advance(seconds=61)

@@ -31,7 +31,7 @@ from dmpcommon.vocabulary import (
 )
 from kiosk.core import CardFamily, NoticeCode, Step
 from kiosk.core.errors import CardMuteError, CardRemovedError
-from kiosk.core.ports import SummarySection
+from kiosk.core.ports import Delivery, SummarySection
 from kiosk.core.workflow import NO_SESSION
 from tests.support.fakes import (
     ADULT,
@@ -550,6 +550,24 @@ def test_an_agent_never_authorises_themself_whatever_the_form_says() -> None:
     counter.workflow.create()
     [created] = counter.queue.of(DmpCreated)
     assert isinstance(created, DmpCreated) and created.authorised_professionals == ()
+
+
+@pytest.mark.parametrize("answer", [Delivery.ACCEPTED, Delivery.REJECTED])
+def test_the_creation_is_done_only_once_the_service_answered(answer: Delivery) -> None:
+    counter = make_counter()
+    counter.login()
+    _at_patient(counter)
+    _to_consent(counter)
+    counter.workflow.update_form(consent=True)
+    counter.workflow.create()
+    assert counter.workflow.view().creation is Delivery.PENDING
+    counter.workflow.tick()
+    assert counter.workflow.view().creation is Delivery.PENDING  # no answer yet
+    counter.queue.answers[len(counter.queue.actions)] = answer  # the creation, last queued
+    counter.workflow.tick()
+    assert counter.workflow.view().creation is answer
+    counter.workflow.finish()
+    assert counter.workflow.view().creation is None
 
 
 def test_an_offline_creation_names_the_patient_by_the_card_traits() -> None:

@@ -238,7 +238,7 @@ def test_wrong_pin_then_blocked_card_and_refused_cards(
         refused = db.scalars(
             select(AuditEntry.detail)
             .where(AuditEntry.action == "card_read_refused")
-            .order_by(AuditEntry.seq)
+            .order_by(AuditEntry.id)
         ).all()
     assert refused == ["vitale1", "unknown"]
 

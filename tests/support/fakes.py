@@ -33,6 +33,7 @@ from kiosk.core.errors import (
     PinError,
 )
 from kiosk.core.ports import (
+    Delivery,
     OnlineSession,
     Qualification,
     RecordStatus,
@@ -204,10 +205,15 @@ class FakeQueue:
     """The queue: what was enqueued, in order."""
 
     actions: list[tuple[ActionPayload, str]] = field(default_factory=list)
+    answers: dict[int, Delivery] = field(default_factory=dict)  # entry (1-based) -> answer
 
     def enqueue(self, payload: ActionPayload, *, session_id: str) -> object:
         self.actions.append((payload, session_id))
         return len(self.actions)
+
+    def delivery(self, entry: object) -> Delivery:
+        """As the service answered: what the test set for this entry, pending until then."""
+        return self.answers.get(int(str(entry)), Delivery.PENDING)
 
     def types(self) -> list[str]:
         return [payload.action_type.value for payload, _ in self.actions]

@@ -84,6 +84,13 @@ def test_an_adult_creation_at_the_counter(
         with card_in_slot(aged.cards / "vitale-adulte-seul.json", slot=0):
             wait_step(qtbot, kiosk, Step.HOLDERS)
             assert _create(qtbot, kiosk, pause_after_consent_ms=2200) <= 6
+            created = kiosk.window.screens[Step.CREATED].heading  # type: ignore[attr-defined]
+            assert created.text() in (
+                "Création envoyée : en attente de la réponse du service…",
+                "DMP créé.",  # the service was quicker than this line
+            )
+            # "DMP créé" once the service acknowledged it, not before.
+            qtbot.waitUntil(lambda: created.text() == "DMP créé.", timeout=15_000)
             qtbot.waitUntil(lambda: len(kiosk.window.printed) == 1)
             assert kiosk.window.printed[0].read_bytes().startswith(b"%PDF")
             # Green only once the service acknowledged everything.
@@ -117,6 +124,9 @@ def test_a_pharmacist_sees_medications_an_agent_does_not_and_break_glass_is_trac
         _login(qtbot, kiosk)
         with card_in_slot(aged.cards / "vitale-adulte-seul.json", slot=0):
             _open_first_holder(qtbot, kiosk)
+            # Found in the register from the card, no identity document checked: not "qualifiée".
+            identity = kiosk.window.screens[Step.PATIENT].identity  # type: ignore[attr-defined]
+            assert identity.text() == "Identité récupérée du répertoire national (INS)."
             tap(qtbot, kiosk, "break-glass")
             wait_step(qtbot, kiosk, Step.BREAK_GLASS)
             screen = kiosk.window.screens[Step.BREAK_GLASS]
