@@ -7,11 +7,13 @@ import threading
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from central.notify.models import OutboxMessage
 from tests.support.aged import aged
 from tests.support.central import Server
 from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create, open_record
-from tests.support.mail import Mailbox
+from tests.support.mail import Mailbox, SmsGateway
 
 EMAIL = "jeanne.bernard@exemple.test"
 BORN = aged("1979-03-28")
@@ -294,8 +296,10 @@ def test_patient_adds_contacts_notes_and_authorises(
 
 
 def test_a_representative_does_not_see_what_is_hidden_from_representatives(
-    server: Server, tokens: dict[str, str]
+    server: Server, tokens: dict[str, str], sms: SmsGateway
 ) -> None:
+    """Record, log, notifications: no trace of a document hidden from the representative,
+    while professionals read it."""
     from tests.support.dmp import CLAIRE, LEO
 
     created = create(
@@ -309,9 +313,9 @@ def test_a_representative_does_not_see_what_is_hidden_from_representatives(
             "birth_date": aged("1984-02-11"),
             "nir": CLAIRE,
         },
+        contact={"channel": "sms", "address": "06 00 00 00 02"},  # the representative's
     )
-    add_doc(server, tokens["pharmacist"], LEO, "care_history", "Vaccin DTP")
-    add_doc(
+    hidden = add_doc(
         server,
         tokens["pharmacist"],
         LEO,
@@ -319,6 +323,7 @@ def test_a_representative_does_not_see_what_is_hidden_from_representatives(
         "Consultation confidentielle",
         invisible_to_representatives=True,
     )
+    add_doc(server, tokens["pharmacist"], LEO, "care_history", "Vaccin DTP")
     token = _post(
         server,
         "/v1/patient/activate",
@@ -326,7 +331,19 @@ def test_a_representative_does_not_see_what_is_hidden_from_representatives(
     ).json()["token"]
     with server.client(token) as client:
         record = client.get("/v1/patient/record").json()
+        log = client.get("/v1/patient/access-log").json()
+        masked = client.put(f"/v1/patient/documents/{hidden['id']}/masked", json={"masked": True})
     assert [d["title"] for d in record["documents"]["care_history"]] == ["Vaccin DTP"]
+    assert sum(len(docs) for docs in record["documents"].values()) == 1  # counted nowhere
+    assert [e["event"] for e in log].count("added_document") == 1  # the vaccine only
+    assert (masked.status_code, masked.json()["error"]) == (404, "no_document")
+    # One SMS for the vaccine; none was ever queued for the hidden consultation.
+    texts = [m["text"] for m in sms.wait_for(1) if m["to"] == "+33600000002"]
+    assert sum("Nouveau document" in t or "nouveau document" in t for t in texts) == 1
+    with server.state.sessions() as db:
+        keys = db.scalars(select(OutboxMessage.dedup_key)).all()
+    assert f"new_document:{hidden['id']}" not in keys
+    assert any(k.startswith("new_document:") for k in keys)
     _, summary = open_record(server, tokens["pharmacist"], LEO)
     assert {d["title"] for d in summary["care_history_24_months"]} == {
         "Vaccin DTP",
