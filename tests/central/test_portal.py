@@ -345,3 +345,38 @@ def test_naming_the_treating_doctor_by_rpps_shows_his_name(
     assert "médecin" in row.inner_text() and "RPPS" not in row.inner_text()
     page.get_by_role("button", name=f"Bloquer {PHYSICIAN}").click()
     assert _notice(page) == refusal("treating_doctor_cannot_be_blocked")
+
+
+def test_the_log_says_what_happened_in_french_and_in_paris_time(
+    page: Page, server: Server, jeanne: dict[str, str]
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from central.audit.models import AuditEntry
+    from tests.support.central import make_professional
+    from tests.support.dmp import operator_sets, present
+
+    nurse = make_professional(id_nat="810100999977", nom="LE BRIS", prenom="ANNA")
+    token = login(server, nurse)
+    kiosk = OnlineCentral(CentralClient(server.url))
+    with pytest.raises(CentralRefusedError):  # not authorised yet
+        kiosk.open_record(token, JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None)
+    present(server, token, JEANNE)
+    agreed = operator_sets(
+        server, token, JEANNE, "810100999977", "authorise", patient_agreement=True
+    )
+    assert agreed.status_code == 204, agreed.text
+    _activate(page, server, jeanne)
+    page.get_by_role("link", name="Qui a lu").click()
+    text = page.get_by_role("main").inner_text()
+    assert "s'est déclaré autorisé avec votre accord" in text
+    assert "accès refusé : vous ne l'avez pas autorisé" in text
+    assert "a lu votre carte Vitale" in text and "a ajouté un document" in text
+    assert "accès normal" not in text
+    with server.state.sessions() as db:
+        at = db.scalars(
+            select(AuditEntry.at).where(AuditEntry.action == "professional_authorise")
+        ).one()
+    assert at.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y à %H:%M") in text
