@@ -138,6 +138,8 @@ _FIXED = {
     "(il est tracé et le patient prévenu)",
     NoticeCode.OPEN_NEEDS_NETWORK: "consultation impossible hors ligne : réessayez au retour du "
     "réseau",
+    NoticeCode.REISSUE_NEEDS_NETWORK: "nouveau code impossible hors ligne : réessayez au retour "
+    "du réseau",
     NoticeCode.IDLE_TIMEOUT: "inactivité : les données du patient ont été effacées",
     NoticeCode.CENTRAL_UNREACHABLE: "service central injoignable : vérifiez le réseau ; rien "
     "n'est perdu, réessayez",

@@ -53,6 +53,7 @@ class NoticeCode(StrEnum):
     REASON_REQUIRED = "reason_required"
     OPEN_NEEDS_NETWORK = "open_needs_network"
     OPEN_REFUSED = "open_refused"  # reason: the service's refusal code
+    REISSUE_NEEDS_NETWORK = "reissue_needs_network"
     IDLE_TIMEOUT = "idle_timeout"
     # the central service, and the rest
     CENTRAL_UNREACHABLE = "central_unreachable"

@@ -26,6 +26,7 @@ __all__ = [
     "CardPort",
     "CentralPort",
     "Delivery",
+    "NewAccess",
     "OnlineSession",
     "Qualification",
     "QueuePort",
@@ -112,6 +113,14 @@ class RecordSummary:
         return next((docs for name, docs in self.sections if name is section), ())
 
 
+@dataclass(frozen=True, slots=True)
+class NewAccess:
+    """The access sheet's identifier and a new activation code, from the service."""
+
+    identifier: str
+    activation_code: str
+
+
 class CentralPort(Protocol):
     """The central service's online API (raises CentralUnreachableError when offline,
     CentralRefusedError with the service's code when it says no)."""
@@ -146,6 +155,10 @@ class CentralPort(Protocol):
         reason_text: str | None,
     ) -> RecordSummary:
         """The record's summary, traced by the service."""
+        ...
+
+    def reissue_activation(self, token: str, ins: str) -> NewAccess:
+        """A new activation code for the patient (the old one void), the patient present."""
         ...
 
 

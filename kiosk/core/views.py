@@ -65,6 +65,7 @@ class AccessSheet:
     btg: bool
     masked: bool
     online: bool  # False: "activated once the kiosk is back online"
+    reissued: bool = False  # a new code for an existing DMP: the old one void
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,4 +114,5 @@ class CounterView:
     can_open_as_regulator: bool = False
     can_break_glass: bool = False
     can_authorise_operator: bool = False
+    can_reissue_activation: bool = False
     can_finish: bool = False

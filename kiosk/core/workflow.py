@@ -105,6 +105,7 @@ class _Capabilities:
     open_as_regulator: bool = False
     break_glass: bool = False
     authorise_operator: bool = False
+    reissue_activation: bool = False
     finish: bool = False
 
 
@@ -192,6 +193,8 @@ class CounterWorkflow:
                 professional and online and valid and authorisation is Authorisation.NOT_AUTHORISED
             ),
             authorise_operator=authorisable,
+            # A lost sheet or a locked-out patient: a new code, the patient at the counter.
+            reissue_activation=online and status is not None and status.dmp is not DmpStatus.NONE,
             finish=True,
         )
 
@@ -249,6 +252,7 @@ class CounterWorkflow:
             can_open_as_regulator=can.open_as_regulator,
             can_break_glass=can.break_glass,
             can_authorise_operator=can.authorise_operator,
+            can_reissue_activation=can.reissue_activation,
             can_finish=can.finish,
         )
 
@@ -608,6 +612,39 @@ class CounterWorkflow:
         )
         self._summary = summary
         self.step = Step.SUMMARY
+
+    def reissue_activation(self) -> None:
+        """A new activation code for the patient's existing DMP (online only): the old one
+        is void, the service has told the patient, and a new sheet is printed."""
+        self._touch()
+        op, holder, qualification = self._operator, self._holder, self._qualification
+        if not self._capabilities().reissue_activation:
+            return
+        if op is None or op.token is None or holder is None or qualification is None:
+            return
+        if qualification.ins is None:
+            return
+        try:
+            access = self.central.reissue_activation(op.token, qualification.ins)
+        except CentralUnreachableError:
+            self._say(NoticeCode.REISSUE_NEEDS_NETWORK)
+            return
+        except CentralRefusedError as exc:
+            self._say(NoticeCode.CENTRAL_REFUSED, exc.reason)
+            return
+        self._sheet = AccessSheet(
+            nom=holder.nom,
+            prenom=holder.prenom,
+            identifier=access.identifier,
+            activation_code=access.activation_code,
+            etreat=False,
+            btg=False,
+            masked=False,
+            online=True,
+            reissued=True,
+        )
+        self._delivery = Delivery.ACCEPTED  # the service answered at once
+        self.step = Step.CREATED
 
     def finish(self) -> None:
         """The operator is done with this patient: forget them, wait for the next card."""

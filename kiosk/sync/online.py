@@ -22,6 +22,7 @@ from dmpcommon.vocabulary import (
 )
 from kiosk.core.errors import CentralUnreachableError
 from kiosk.core.ports import (
+    NewAccess,
     OnlineSession,
     Qualification,
     RecordStatus,
@@ -104,6 +105,10 @@ class OnlineCentral:
             sections=tuple(sections),
             hidden=hidden if isinstance(hidden, int) else 0,
         )
+
+    def reissue_activation(self, token: str, ins: str) -> NewAccess:
+        document = self.client.request("POST", f"/v1/dmp/{ins}/activation", {}, token=token)
+        return NewAccess(_text(document, "access_identifier"), _text(document, "activation_code"))
 
 
 def _document(document: object) -> SummaryDocument:

@@ -266,8 +266,10 @@ class PatientScreen(Screen):
         self.open_button = big_button("Consulter le DMP", "open")
         self.regulator_button = big_button("Accès régulateur SAMU", "regulator")
         self.break_glass_button = big_button("Accès d'urgence (bris de glace)", "break-glass")
+        self.reissue_button = big_button("Nouveau code d'accès pour le patient", "reissue")
         self.finish_button = big_button("Terminer", "finish")
         self.create_button.clicked.connect(lambda: submit(lambda s: s.start_creation()))
+        self.reissue_button.clicked.connect(lambda: submit(lambda s: s.reissue_activation()))
         self.open_button.clicked.connect(lambda: submit(lambda s: s.open_record()))
         self.regulator_button.clicked.connect(
             lambda: submit(lambda s: s.open_record(AccessMode.REGULATOR))
@@ -279,6 +281,7 @@ class PatientScreen(Screen):
             self.open_button,
             self.regulator_button,
             self.break_glass_button,
+            self.reissue_button,
             self.finish_button,
         ):
             self.layout_.addWidget(button)
@@ -310,6 +313,7 @@ class PatientScreen(Screen):
         self.open_button.setVisible(view.can_open)
         self.regulator_button.setVisible(view.can_open_as_regulator)
         self.break_glass_button.setVisible(view.can_break_glass)
+        self.reissue_button.setVisible(view.can_reissue_activation)
         self.finish_button.setVisible(view.can_finish)
 
 
@@ -502,7 +506,9 @@ class CreatedScreen(Screen):
         if sheet is None:
             return
         # "DMP créé" only once the service said so; until then, what is true.
-        if view.creation is Delivery.ACCEPTED:
+        if sheet.reissued:
+            heading = "Nouveau code d'accès remis : l'ancien ne fonctionne plus."
+        elif view.creation is Delivery.ACCEPTED:
             heading = "DMP créé."
         elif view.creation is Delivery.REJECTED:
             heading = "Le service a refusé la création : aucun DMP n'a été créé."

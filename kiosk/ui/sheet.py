@@ -25,11 +25,25 @@ def _yes(value: bool) -> str:
     return "oui" if value else "non"
 
 
+def _choices(sheet: AccessSheet) -> str:
+    """The emergency choices made at creation (a new code's sheet does not know them)."""
+    return f"""<h2>Vos choix en cas d'urgence</h2>
+<ul>
+<li>Accès du médecin régulateur du SAMU : {_yes(sheet.etreat)}</li>
+<li>Accès d'urgence d'un professionnel (« bris de glace », tracé) : {_yes(sheet.btg)}</li>
+<li>Documents masqués visibles dans ces urgences : {_yes(sheet.masked)}</li>
+</ul>"""
+
+
 def sheet_html(sheet: AccessSheet, *, portal_url: str) -> str:
     """The sheet as HTML (what is printed)."""
-    # Printed before the service answers: it promises the creation, not that it is done.
+    # A creation's sheet is printed before the service answers: it promises the creation, not
+    # that it is done. A new code is printed once the service gave it: it works at once.
     activation = (
-        "Votre dossier est en cours de création : votre accès est actif dès qu'elle est "
+        "Nouveau code : l'ancien ne fonctionne plus. Votre accès est actif : connectez-vous "
+        "dès maintenant."
+        if sheet.reissued
+        else "Votre dossier est en cours de création : votre accès est actif dès qu'elle est "
         "faite, en général dans la minute. Réessayez un peu plus tard si le code est refusé."
         if sheet.online
         else "La borne était hors ligne : votre accès sera activé dès son retour en ligne "
@@ -47,15 +61,11 @@ et saisissez :</p>
 <tr><td>Code provisoire</td><td><b style="{_BIG}">{html.escape(sheet.activation_code)}</b></td></tr>
 </table>
 <p>{activation} Le code provisoire ne sert qu'une fois ; ensuite, vous recevrez un code à usage
-unique par SMS ou e-mail à chaque connexion.</p>
-<h2>Vos choix en cas d'urgence</h2>
-<ul>
-<li>Accès du médecin régulateur du SAMU : {_yes(sheet.etreat)}</li>
-<li>Accès d'urgence d'un professionnel (« bris de glace », tracé) : {_yes(sheet.btg)}</li>
-<li>Documents masqués visibles dans ces urgences : {_yes(sheet.masked)}</li>
-</ul>
-<p>Vous pouvez changer ces choix, voir qui a consulté votre dossier, bloquer un professionnel
-ou fermer votre DMP à tout moment en ligne.</p>
+unique par SMS ou e-mail à chaque connexion, au contact de votre DMP. Sans contact, ajoutez-en
+un dans « Notifications » dès cette première connexion.</p>
+{"" if sheet.reissued else _choices(sheet)}
+<p>En ligne, à tout moment, vous pouvez changer ces choix, voir qui a consulté votre dossier,
+masquer un document, bloquer un professionnel ou fermer votre DMP.</p>
 """
 
 

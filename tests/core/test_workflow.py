@@ -570,6 +570,43 @@ def test_the_creation_is_done_only_once_the_service_answered(answer: Delivery) -
     assert counter.workflow.view().creation is None
 
 
+def test_a_new_access_code_is_given_only_online_and_only_for_an_existing_dmp() -> None:
+    counter = make_counter()
+    counter.login()
+    _at_patient(counter)  # no DMP: nothing to give a code for
+    assert not counter.workflow.view().can_reissue_activation
+    counter.workflow.reissue_activation()
+    assert counter.central.reissued == [] and counter.workflow.view().step is Step.PATIENT
+    counter.workflow.finish()
+    _at_patient(counter, status=DmpStatus.VALID)
+    assert counter.workflow.view().can_reissue_activation
+    counter.central.refuse_reissue = "patient_absent"
+    counter.workflow.reissue_activation()
+    assert _code(counter) is NoticeCode.CENTRAL_REFUSED
+    assert counter.workflow.view().step is Step.PATIENT
+    counter.central.refuse_reissue = None
+    counter.central.online = False
+    counter.workflow.reissue_activation()
+    assert _code(counter) is NoticeCode.REISSUE_NEEDS_NETWORK
+    counter.central.online = True
+    counter.workflow.reissue_activation()
+    view = counter.workflow.view()
+    assert view.step is Step.CREATED and view.sheet is not None and view.sheet.reissued
+    assert (view.sheet.identifier, view.sheet.activation_code) == ("ABCDEFGH23", "87654321")
+    assert counter.central.reissued == [ADULT_INS] and view.creation is Delivery.ACCEPTED
+    assert counter.queue.actions[-1][0].action_type.value != "dmp_created"  # nothing queued
+
+
+def test_offline_no_new_access_code_is_offered() -> None:
+    counter = make_counter()
+    counter.login()
+    counter.central.dmps[ADULT_INS] = DmpStatus.VALID
+    counter.central.online = False
+    counter.vitale(ADULT)
+    counter.workflow.choose_holder(0)
+    assert not counter.workflow.view().can_reissue_activation
+
+
 def test_an_offline_creation_names_the_patient_by_the_card_traits() -> None:
     counter = make_counter(online=False)
     counter.login()

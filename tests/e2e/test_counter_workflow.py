@@ -18,7 +18,7 @@ from kiosk.core.ports import SummarySection
 from kiosk.sync.queue import ActionQueue
 from tests.support.central import Server, fixture_professional, login
 from tests.support.counter import AgedFixtures, inserted, make_workflow
-from tests.support.dmp import add_doc
+from tests.support.dmp import add_doc, create
 from tests.support.queues import sync
 
 JEANNE = "279035121518989"
@@ -163,6 +163,35 @@ def test_the_treating_doctor_named_at_the_counter_opens_the_record(
             assert titles == ["Metformine"]
     sync(server, queue)
     assert queue.status().rejected == []  # the opening reconciled with the service's audit
+
+
+def test_an_agent_gives_a_locked_out_patient_a_new_code_and_the_old_one_is_void(
+    server: Server, cards: CounterCards, queue: ActionQueue, aged: AgedFixtures
+) -> None:
+    """A patient lost the sheet: at the counter, their card read, the agent asks the service
+    for a new code and prints it; the old code no longer opens the portal, the new one does."""
+    created = create(server, login(server, fixture_professional(PHARMACIST)), JEANNE)
+    workflow = make_workflow(server, cards, queue)
+    with inserted(workflow, aged.cards / "cpe-agent-enim-paimpol.json", slot=1):
+        workflow.submit_pin("1234")
+        with inserted(workflow, aged.cards / "vitale-adulte-seul.json", slot=0):
+            workflow.choose_holder(0)
+            assert workflow.view().can_reissue_activation
+            workflow.reissue_activation()
+            view = workflow.view()
+            assert view.step is Step.CREATED and view.sheet is not None and view.sheet.reissued
+            sheet = view.sheet
+    assert sheet.identifier == created["access_identifier"]  # the same identifier
+    with httpx.Client(base_url=server.url) as client:
+        old = client.post(
+            "/v1/patient/activate",
+            json={"identifier": sheet.identifier, "code": created["activation_code"]},
+        )
+        new = client.post(
+            "/v1/patient/activate",
+            json={"identifier": sheet.identifier, "code": sheet.activation_code},
+        )
+    assert old.status_code == 401 and new.status_code == 200, (old.text, new.text)
 
 
 def test_a_pharmacist_opens_and_an_agent_does_not(

@@ -34,6 +34,7 @@ from kiosk.core.errors import (
 )
 from kiosk.core.ports import (
     Delivery,
+    NewAccess,
     OnlineSession,
     Qualification,
     RecordStatus,
@@ -138,6 +139,8 @@ class FakeCentral:
     operator: str = ""  # the id_nat the fake answers for (set by Counter.login)
     refuse_login: str | None = None
     refuse_open: str | None = None
+    refuse_reissue: str | None = None
+    reissued: list[str] = field(default_factory=list)
     sessions: dict[str, str] = field(default_factory=dict)  # token -> id_nat
     opened: list[tuple[str, AccessMode, BreakGlassReason | None, str | None]] = field(
         default_factory=list
@@ -198,6 +201,13 @@ class FakeCentral:
         self.opened.append((ins, mode, reason_code, reason_text))
         document = SummaryDocument("Metformine 500 mg", "2031-04-02", "Dr KERGOAT", "2 cp/j")
         return RecordSummary(mode, ((SummarySection.MEDICATIONS, (document,)),))
+
+    def reissue_activation(self, token: str, ins: str) -> NewAccess:
+        self._reachable()
+        if self.refuse_reissue:
+            raise CentralRefusedError(403, self.refuse_reissue, "refused")
+        self.reissued.append(ins)
+        return NewAccess("ABCDEFGH23", "87654321")
 
 
 @dataclass

@@ -325,6 +325,12 @@ def test_the_access_sheet_holds_the_access_and_no_health_data() -> None:
     assert "ABCDEFGH23" in page and "12345678" in page and "https://portail.test" in page
     assert "bris de glace" in page and "activé dès son retour en ligne" in page
     assert "279035121518989" not in page  # no NIR
+    new_code = AccessSheet(
+        "BERNARD", "JEANNE", "ABCDEFGH23", "87654321", False, False, False, True, reissued=True
+    )
+    reissued = sheet_html(new_code, portal_url="https://portail.test")
+    assert "l'ancien ne fonctionne plus" in reissued and "87654321" in reissued
+    assert "Vos choix en cas d'urgence" not in reissued  # not known to a new code's sheet
 
 
 def test_a_revoked_kiosk_says_so_on_its_sync_line_and_in_its_log(
