@@ -140,6 +140,11 @@ _FIXED = {
     "réseau",
     NoticeCode.REISSUE_NEEDS_NETWORK: "nouveau code impossible hors ligne : réessayez au retour "
     "du réseau",
+    NoticeCode.CLOSE_NEEDS_NETWORK: "fermeture ou réouverture impossible hors ligne : réessayez "
+    "au retour du réseau",
+    NoticeCode.DMP_CLOSED: "DMP fermé : plus aucun professionnel ne le lit ; le patient peut le "
+    "rouvrir en ligne ou ici",
+    NoticeCode.DMP_REOPENED: "DMP rouvert : les autorisations du patient s'appliquent de nouveau",
     NoticeCode.IDLE_TIMEOUT: "inactivité : les données du patient ont été effacées",
     NoticeCode.CENTRAL_UNREACHABLE: "service central injoignable : vérifiez le réseau ; rien "
     "n'est perdu, réessayez",

@@ -54,6 +54,9 @@ class NoticeCode(StrEnum):
     OPEN_NEEDS_NETWORK = "open_needs_network"
     OPEN_REFUSED = "open_refused"  # reason: the service's refusal code
     REISSUE_NEEDS_NETWORK = "reissue_needs_network"
+    CLOSE_NEEDS_NETWORK = "close_needs_network"
+    DMP_CLOSED = "dmp_closed"  # done, at the patient's request
+    DMP_REOPENED = "dmp_reopened"
     IDLE_TIMEOUT = "idle_timeout"
     # the central service, and the rest
     CENTRAL_UNREACHABLE = "central_unreachable"

@@ -161,6 +161,10 @@ class CentralPort(Protocol):
         """A new activation code for the patient (the old one void), the patient present."""
         ...
 
+    def set_closed(self, token: str, ins: str, *, closed: bool) -> None:
+        """Close or reopen the DMP at the patient's request, the patient present."""
+        ...
+
 
 class Delivery(StrEnum):
     """Where a queued action stands with the central service."""

@@ -115,4 +115,6 @@ class CounterView:
     can_break_glass: bool = False
     can_authorise_operator: bool = False
     can_reissue_activation: bool = False
+    can_close: bool = False
+    can_reopen: bool = False
     can_finish: bool = False

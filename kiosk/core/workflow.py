@@ -106,6 +106,8 @@ class _Capabilities:
     break_glass: bool = False
     authorise_operator: bool = False
     reissue_activation: bool = False
+    close: bool = False
+    reopen: bool = False
     finish: bool = False
 
 
@@ -195,6 +197,9 @@ class CounterWorkflow:
             authorise_operator=authorisable,
             # A lost sheet or a locked-out patient: a new code, the patient at the counter.
             reissue_activation=online and status is not None and status.dmp is not DmpStatus.NONE,
+            # At the patient's request, the patient here: the patient's own pages do it too.
+            close=online and valid,
+            reopen=online and status is not None and status.dmp is DmpStatus.CLOSED,
             finish=True,
         )
 
@@ -253,6 +258,8 @@ class CounterWorkflow:
             can_break_glass=can.break_glass,
             can_authorise_operator=can.authorise_operator,
             can_reissue_activation=can.reissue_activation,
+            can_close=can.close,
+            can_reopen=can.reopen,
             can_finish=can.finish,
         )
 
@@ -645,6 +652,26 @@ class CounterWorkflow:
         )
         self._delivery = Delivery.ACCEPTED  # the service answered at once
         self.step = Step.CREATED
+
+    def set_closed(self, closed: bool) -> None:
+        """Close the DMP, or reopen it, at the patient's request (online only)."""
+        self._touch()
+        can = self._capabilities()
+        op, qualification = self._operator, self._qualification
+        if not (can.close if closed else can.reopen):
+            return
+        if op is None or op.token is None or qualification is None or qualification.ins is None:
+            return
+        try:
+            self.central.set_closed(op.token, qualification.ins, closed=closed)
+            self._status = self.central.status(op.token, qualification.ins)
+        except CentralUnreachableError:
+            self._say(NoticeCode.CLOSE_NEEDS_NETWORK)
+            return
+        except CentralRefusedError as exc:
+            self._say(NoticeCode.CENTRAL_REFUSED, exc.reason)
+            return
+        self._say(NoticeCode.DMP_CLOSED if closed else NoticeCode.DMP_REOPENED)
 
     def finish(self) -> None:
         """The operator is done with this patient: forget them, wait for the next card."""

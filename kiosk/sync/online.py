@@ -106,6 +106,10 @@ class OnlineCentral:
             hidden=hidden if isinstance(hidden, int) else 0,
         )
 
+    def set_closed(self, token: str, ins: str, *, closed: bool) -> None:
+        verb = "close" if closed else "reopen"
+        self.client.request("POST", f"/v1/dmp/{ins}/{verb}", {}, token=token)
+
     def reissue_activation(self, token: str, ins: str) -> NewAccess:
         document = self.client.request("POST", f"/v1/dmp/{ins}/activation", {}, token=token)
         return NewAccess(_text(document, "access_identifier"), _text(document, "activation_code"))

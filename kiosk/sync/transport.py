@@ -139,6 +139,8 @@ class CentralClient:
             response = self._send(method, path, body, signed=signed, token=token)
         if response.status_code >= 500:
             raise CentralUnreachableError(f"HTTP {response.status_code}")
+        if response.status_code == 204:  # done, nothing to say
+            return {}
         try:
             document = response.json()
         except ValueError as exc:

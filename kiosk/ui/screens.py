@@ -267,6 +267,10 @@ class PatientScreen(Screen):
         self.regulator_button = big_button("Accès régulateur SAMU", "regulator")
         self.break_glass_button = big_button("Accès d'urgence (bris de glace)", "break-glass")
         self.reissue_button = big_button("Nouveau code d'accès pour le patient", "reissue")
+        self.close_button = big_button("Fermer le DMP (à la demande du patient)", "close")
+        self.reopen_button = big_button("Rouvrir le DMP (à la demande du patient)", "reopen")
+        self.close_button.clicked.connect(lambda: submit(lambda s: s.set_closed(True)))
+        self.reopen_button.clicked.connect(lambda: submit(lambda s: s.set_closed(False)))
         self.finish_button = big_button("Terminer", "finish")
         self.create_button.clicked.connect(lambda: submit(lambda s: s.start_creation()))
         self.reissue_button.clicked.connect(lambda: submit(lambda s: s.reissue_activation()))
@@ -282,6 +286,8 @@ class PatientScreen(Screen):
             self.regulator_button,
             self.break_glass_button,
             self.reissue_button,
+            self.close_button,
+            self.reopen_button,
             self.finish_button,
         ):
             self.layout_.addWidget(button)
@@ -314,6 +320,8 @@ class PatientScreen(Screen):
         self.regulator_button.setVisible(view.can_open_as_regulator)
         self.break_glass_button.setVisible(view.can_break_glass)
         self.reissue_button.setVisible(view.can_reissue_activation)
+        self.close_button.setVisible(view.can_close)
+        self.reopen_button.setVisible(view.can_reopen)
         self.finish_button.setVisible(view.can_finish)
 
 

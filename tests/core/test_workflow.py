@@ -597,6 +597,27 @@ def test_a_new_access_code_is_given_only_online_and_only_for_an_existing_dmp() -
     assert counter.queue.actions[-1][0].action_type.value != "dmp_created"  # nothing queued
 
 
+def test_the_counter_closes_and_reopens_at_the_patients_request_online_only() -> None:
+    counter = make_counter()
+    counter.login()
+    _at_patient(counter, status=DmpStatus.VALID)
+    view = counter.workflow.view()
+    assert view.can_close and not view.can_reopen
+    counter.workflow.set_closed(False)  # not closed: nothing to reopen
+    assert counter.central.dmps[ADULT_INS] is DmpStatus.VALID
+    counter.workflow.set_closed(True)
+    view = counter.workflow.view()
+    assert _code(counter) is NoticeCode.DMP_CLOSED and view.dmp is DmpStatus.CLOSED
+    assert view.can_reopen and not view.can_close and not view.can_open
+    counter.central.online = False
+    counter.workflow.set_closed(False)
+    assert _code(counter) is NoticeCode.CLOSE_NEEDS_NETWORK
+    counter.central.online = True
+    counter.workflow.set_closed(False)
+    assert _code(counter) is NoticeCode.DMP_REOPENED
+    assert counter.workflow.view().dmp is DmpStatus.VALID
+
+
 def test_offline_no_new_access_code_is_offered() -> None:
     counter = make_counter()
     counter.login()

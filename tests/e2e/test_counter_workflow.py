@@ -194,6 +194,31 @@ def test_an_agent_gives_a_locked_out_patient_a_new_code_and_the_old_one_is_void(
     assert old.status_code == 401 and new.status_code == 200, (old.text, new.text)
 
 
+def test_the_counter_closes_the_record_at_the_patients_request_and_reopens_it(
+    server: Server, cards: CounterCards, queue: ActionQueue, aged: AgedFixtures
+) -> None:
+    create(server, login(server, fixture_professional(PHARMACIST)), JEANNE)
+    workflow = make_workflow(server, cards, queue)
+    with inserted(workflow, aged.cards / "cpe-agent-enim-paimpol.json", slot=1):
+        workflow.submit_pin("1234")
+        with inserted(workflow, aged.cards / "vitale-adulte-seul.json", slot=0):
+            workflow.choose_holder(0)
+            workflow.set_closed(True)
+            assert workflow.view().dmp is DmpStatus.CLOSED
+            with server.state.sessions() as db:
+                dmp = db.get(Dmp, JEANNE)
+                assert dmp is not None and dmp.status == "FERME"
+            workflow.set_closed(False)
+            assert workflow.view().dmp is DmpStatus.VALID
+    with server.state.sessions() as db:
+        done = db.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.action.in_(["dmp_close", "dmp_reopen"]))
+            .order_by(AuditEntry.id)
+        ).all()
+    assert done == ["dmp_close", "dmp_reopen"]
+
+
 def test_a_pharmacist_opens_and_an_agent_does_not(
     server: Server, cards: CounterCards, queue: ActionQueue, aged: AgedFixtures
 ) -> None:

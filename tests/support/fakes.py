@@ -202,6 +202,10 @@ class FakeCentral:
         document = SummaryDocument("Metformine 500 mg", "2031-04-02", "Dr KERGOAT", "2 cp/j")
         return RecordSummary(mode, ((SummarySection.MEDICATIONS, (document,)),))
 
+    def set_closed(self, token: str, ins: str, *, closed: bool) -> None:
+        self._reachable()
+        self.dmps[ins] = DmpStatus.CLOSED if closed else DmpStatus.VALID
+
     def reissue_activation(self, token: str, ins: str) -> NewAccess:
         self._reachable()
         if self.refuse_reissue:
