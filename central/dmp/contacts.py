@@ -18,7 +18,7 @@ from central.actors import Actor
 from central.audit.trail import AuditAction, refuse, trace
 from central.dmp import repository
 from central.dmp.changes import Change, may_change
-from central.dmp.common import PatientNotices, enforce, standing
+from central.dmp.common import PatientNotices, enforce, relation, standing
 from central.dmp.models import ContactChange, Dmp, PatientAccess
 from central.errors import Forbidden, Gone, NotFound, ServiceError, TooManyRequests, Unauthenticated
 from central.notify import messages
@@ -89,6 +89,16 @@ class RecordContacts:
         decision = may_change(Change.REISSUE_ACTIVATION, standing(db, actor, ins, now))
         enforce(decision, db, actor, action, now=now, patient_ins=ins)
         dmp = repository.get_dmp(db, ins)
+        if relation(db, dmp, actor.id).blocked:
+            # The code opens the patient's own pages: never to one the patient shut out.
+            refuse(
+                db,
+                actor,
+                action,
+                Forbidden("blocked by the patient", code="blocked_by_patient"),
+                now=now,
+                patient_ins=ins,
+            )
         access = db.get(PatientAccess, ins, with_for_update=True)
         if access is None:
             raise NotFound("no access for this DMP", code="no_dmp")

@@ -101,8 +101,12 @@ class RecordDocuments:
             author_role=actor.role.value,
             document_date=document_date,
             created_at=now,
-            masked_to_professionals=doc.masked_to_professionals,
-            invisible_to_representatives=doc.invisible_to_representatives,
+            # A new version keeps what the patient masked and what was hidden from the
+            # representative: a replacement never uncovers silently.
+            masked_to_professionals=doc.masked_to_professionals
+            or (replaced is not None and replaced.masked_to_professionals),
+            invisible_to_representatives=doc.invisible_to_representatives
+            or (replaced is not None and replaced.invisible_to_representatives),
             replaces=doc.replaces,
         )
         db.add(row)
@@ -136,6 +140,8 @@ class RecordDocuments:
         """The patient masks a document from professionals (MASQUE_PS), or shows it again.
         Its author and the treating doctor still see it."""
         doc = self._document(db, actor, ins, document_id)
+        if doc.replaced_by is not None:
+            raise Conflict("only the current version is masked", code="already_replaced")
         action = AuditAction.DOCUMENT_MASK if masked else AuditAction.DOCUMENT_UNMASK
         decision = may_change_document(
             DocumentChange.MASK, actor.role, Authorship(_own(actor, doc))
@@ -169,7 +175,7 @@ class RecordDocuments:
         of those hidden from them)."""
         if actor.role in _PATIENTS and actor.patient_ins != ins:
             raise Forbidden("not your record", code="not_your_record")
-        doc = db.get(Document, document_id)
+        doc = db.get(Document, document_id, with_for_update=True)  # one change at a time
         hidden = (
             actor.role is Role.REPRESENTATIVE
             and doc is not None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
@@ -95,10 +95,26 @@ class OnlineCreations:
             raise BadRequest("NIR invalide", code="nir_invalid") from exc
         return hash_secret(self.key, nir, purpose="online_creation")
 
-    def _throttle(self, db: Session, nir_hash: str, now: dt.datetime) -> None:
+    @staticmethod
+    def _lock(db: Session, nir_hash: str) -> None:
+        """One request per NIR at a time, so that the tries are counted under a lock (two at
+        once would each count the same rows). SQLite serialises writers by itself."""
+        if db.get_bind().dialect.name == "postgresql":
+            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int(nir_hash[:15], 16)})
+
+    def _prove(self, proof: Proof) -> Person | None:
+        return self.register.prove(
+            nir=check_nir(proof.nir.replace(" ", "")),
+            birth_date=proof.birth_date,
+            vitale_serial=proof.vitale_serial,
+        )
+
+    def _throttle(
+        self, db: Session, nir_hash: str, now: dt.datetime, *, resend: bool = True
+    ) -> None:
         mine = OnlineCreation.nir_hash == nir_hash
         last = db.scalar(select(func.max(OnlineCreation.created_at)).where(mine))
-        if last is not None and now - last < self.codes.resend_interval:
+        if resend and last is not None and now - last < self.codes.resend_interval:
             raise TooManyRequests("wait before trying again", code="resend_too_soon")
         hour_ago = now - dt.timedelta(hours=1)
         recent = db.scalar(
@@ -124,12 +140,9 @@ class OnlineCreations:
         if information_version != INFORMATION_VERSION:
             raise Conflict("the information text changed: read it again", code="information_old")
         nir_hash = self._nir_hash(proof)
+        self._lock(db, nir_hash)
         self._throttle(db, nir_hash, now)
-        person = self.register.prove(
-            nir=check_nir(proof.nir.replace(" ", "")),
-            birth_date=proof.birth_date,
-            vitale_serial=proof.vitale_serial,
-        )
+        person = self._prove(proof)
         row = OnlineCreation(
             nir_hash=nir_hash,
             proven=person is not None,
@@ -167,8 +180,22 @@ class OnlineCreations:
 
     def confirm(self, db: Session, proof: Proof, code: str, now: dt.datetime) -> LoginAttempt:
         """The code typed back: the DMP is created with the consent given on screen, and the
-        patient logged in. A wrong code is counted (the caller commits, then raises)."""
+        patient logged in. The proof comes first: without it, every answer is the same
+        (nothing said of who exists or is signing up) and the try counts like a failed proof.
+        A wrong code is counted too (the caller commits, then raises)."""
         nir_hash = self._nir_hash(proof)
+        self._lock(db, nir_hash)
+        person = self._prove(proof)
+        if person is None:
+            self._throttle(db, nir_hash, now, resend=False)
+            db.add(
+                OnlineCreation(
+                    nir_hash=nir_hash, proven=False, created_at=now, expires_at=now, tries=0
+                )
+            )
+            return LoginAttempt(
+                refusal=Forbidden("identity not proven", code="identity_not_proven")
+            )
         row = db.scalar(
             select(OnlineCreation)
             .where(OnlineCreation.nir_hash == nir_hash, OnlineCreation.proven.is_(True))
@@ -186,13 +213,8 @@ class OnlineCreations:
         wanted = hash_secret(self.key, code.strip(), purpose="online_creation_code")
         if not same_secret(row.code_hash, wanted):
             return LoginAttempt(refusal=Unauthenticated("wrong code", code="bad_code"))
-        person = self.register.prove(
-            nir=check_nir(proof.nir.replace(" ", "")),
-            birth_date=proof.birth_date,
-            vitale_serial=proof.vitale_serial,
-        )
-        if person is None or row.channel is None or row.address is None:
-            raise Forbidden("identity not proven", code="identity_not_proven")
+        if row.channel is None or row.address is None:
+            raise NotFound("no creation waiting", code="no_creation_waiting")
         row.done_at = now
         actor = _patient(person)
         trace(

@@ -296,7 +296,9 @@ def ask_creation(
     except ServiceError as exc:
         return _creation_page(request, form, refusal(exc.code), exc.status_code)
     form["address"] = contact.address
-    return _page(request, "creation_code.html", form=form, message=None)
+    page = _page(request, "creation_code.html", form=form, message=None)
+    page.headers["Cache-Control"] = "no-store"  # it carries the proof to the next step
+    return page
 
 
 @router.post("/creation/confirmation", response_class=HTMLResponse)

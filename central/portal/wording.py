@@ -107,6 +107,10 @@ REFUSALS = {
     "information_old": "la note d'information a changé : relisez-la",
     "nir_invalid": "numéro de sécurité sociale invalide (15 chiffres, clé comprise)",
     "no_creation_waiting": "aucune création en attente : recommencez",
+    "identifier_taken": "incident de création : recommencez",
+    "birth_date_invalid": "date de naissance illisible",
+    "rpps_format": "numéro RPPS invalide : 11 chiffres",
+    "rpps_key": "numéro RPPS invalide : vérifiez-le sur une ordonnance",
 }
 _UNKNOWN = "refusé"
 

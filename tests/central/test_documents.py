@@ -185,3 +185,19 @@ def test_agents_and_strangers_change_no_document(
         deleted = client.delete(f"/v1/patient/documents/{allergy}")
     assert (theirs.status_code, theirs.json()["error"]) == (404, "no_document")
     assert (deleted.status_code, deleted.json()["error"]) == (404, "no_document")
+
+
+def test_a_new_version_keeps_the_patients_mask(
+    server: Server, tokens: dict[str, str], jeanne: dict[str, Any]
+) -> None:
+    report = add_doc(server, tokens["physician"], JEANNE, "reports", "Compte rendu : v1")
+    with server.client(patient_token(server, jeanne)) as client:
+        masked = client.put(f"/v1/patient/documents/{report['id']}/masked", json={"masked": True})
+        assert masked.status_code == 204
+        newer = _doc("reports", "Compte rendu : v2", replaces=report["id"])
+        assert _post(server, tokens["physician"], f"/v1/dmp/{JEANNE}/documents", newer)[0] == 201
+        old = client.put(f"/v1/patient/documents/{report['id']}/masked", json={"masked": False})
+    assert (old.status_code, old.json()["error"]) == (409, "already_replaced")
+    seen = titles(open_record(server, tokens["pharmacist"], JEANNE)[1])
+    assert "Compte rendu : v2" not in seen and "Compte rendu : v1" not in seen
+    assert "Compte rendu : v2" in titles(open_record(server, tokens["physician"], JEANNE)[1])

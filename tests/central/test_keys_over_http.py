@@ -61,12 +61,12 @@ ALLOWED: dict[str, set[str]] = {
     "agent, patient present": {"create", "reissue_activation", "close", "reopen"},
     "unknown structure, patient present": {"create"},
     "forbidden party": set(),
-    # Blocked: nothing of the record's content, never authorised again by itself; at the
-    # patient's request it still closes, reopens or re-issues the code, and it may drop an
-    # authorisation it no longer has. (Creating is asked where no record, so no block, exists.)
+    # Blocked: nothing of the record's content, never authorised again by itself, and no code
+    # to the patient's own pages; at the patient's request it still closes or reopens, and it
+    # may drop an authorisation it no longer has. (Creating is asked where no record, so no
+    # block, exists.)
     "blocked professional, patient present": {
         "create",
-        "reissue_activation",
         "close",
         "reopen",
         "revoke_own",

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from central.audit.models import AuditEntry
 from central.dmp.models import Dmp
+from central.patient.online_creation import Proof
+from dmpcommon.actions import EmergencyChoices, NotificationContact
 from dmpcommon.information import INFORMATION_VERSION
+from dmpcommon.vocabulary import ContactChannel
 from tests.support.central import Server
 from tests.support.dmp import JEANNE, LEO, contact_of
 from tests.support.mail import Mailbox
@@ -111,3 +115,69 @@ def test_a_child_on_a_parent_card_and_guesses_are_refused(server: Server, mailbo
         unticked = client.post("/v1/patient/creation", json=_asked(born, consent=False))
         assert unticked.status_code == 422
     assert mailbox.inbox == []  # no code went anywhere
+
+
+def test_without_the_proof_a_confirmation_says_nothing_and_counts_as_a_try(
+    server: Server, mailbox: Mailbox
+) -> None:
+    """Someone who knows the NIR but not the card: the same answer whether or not a creation
+    is waiting, the real code untouched, and the try counted."""
+    born = _born(server, JEANNE)
+    with server.client() as client:
+        assert client.post("/v1/patient/creation", json=_asked(born)).status_code == 202
+        code = mailbox.code_for(EMAIL, subject="Créez votre DMP")
+        guess = {"nir": JEANNE, "birth_date": born, "vitale_serial": "1111111111"}
+        answers = [
+            client.post("/v1/patient/creation/confirm", json={**guess, "code": "000000"})
+            for _ in range(4)
+        ]
+        assert {(a.status_code, a.json()["error"]) for a in answers} == {
+            (403, "identity_not_proven")
+        }
+        # Five tries this hour in all (one proof, four guesses): the next one is refused.
+        server.clock.advance(seconds=61)
+        more = client.post("/v1/patient/creation", json=_asked(born))
+        assert (more.status_code, more.json()["error"]) == (429, "too_many_codes")
+        proof = {"nir": JEANNE, "birth_date": born, "vitale_serial": SERIAL}
+        done = client.post("/v1/patient/creation/confirm", json={**proof, "code": code})
+    assert done.status_code == 201, done.text  # the patient's own code still works
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite: one writer at a time
+def test_a_proof_is_counted_under_the_nirs_lock(server: Server) -> None:
+    """Two requests for the same NIR at once would each count the same tries: the first holds
+    the NIR's lock until it commits (PostgreSQL; SQLite has one writer at a time)."""
+    born = _born(server, JEANNE)
+    creations = server.state.online_creations
+    proof = Proof(nir=JEANNE, birth_date=born, vitale_serial="4444444444")
+    key = int(creations._nir_hash(proof)[:15], 16)
+    probe = text("SELECT pg_try_advisory_xact_lock(:key)")
+    with server.state.sessions() as first, server.state.sessions() as second:
+        creations.ask(
+            first,
+            proof,
+            information_version=INFORMATION_VERSION,
+            contact=NotificationContact(channel=ContactChannel.EMAIL, address=EMAIL),
+            emergency=EmergencyChoices(),
+            now=server.state.now(),
+        )
+        assert second.scalar(probe, {"key": key}) is False  # held by the first, uncommitted
+        first.commit()
+        assert second.scalar(probe, {"key": key}) is True
+
+
+def test_the_portals_code_page_is_not_kept_by_the_browser(server: Server) -> None:
+    """It carries the NIR and the card's serial to the next step: never cached."""
+    form = {
+        "nir": JEANNE,
+        "birth_date": _born(server, JEANNE),
+        "vitale_serial": SERIAL,
+        "information_version": INFORMATION_VERSION,
+        "channel": "email",
+        "address": EMAIL,
+        "consent": "true",
+    }
+    with server.client() as client:
+        page = client.post("/patient/creation", data=form)
+    assert page.status_code == 200 and "Code reçu" in page.text
+    assert page.headers["cache-control"] == "no-store"

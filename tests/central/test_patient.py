@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
-import threading
 from typing import Any
 
 import pytest
@@ -11,7 +9,7 @@ from sqlalchemy import select
 
 from central.notify.models import OutboxMessage
 from tests.support.aged import aged
-from tests.support.central import Server
+from tests.support.central import Server, post_all_at_once
 from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create, open_record
 from tests.support.mail import Mailbox, SmsGateway
 
@@ -61,18 +59,6 @@ def test_activation_expiry_and_tries(server: Server, tokens: dict[str, str]) -> 
     assert _post(server, "/v1/patient/activate", right).json()["error"] == "activation_expired"
 
 
-def _parallel(server: Server, path: str, bodies: list[dict[str, Any]]) -> list[Any]:
-    """POST each body from its own thread, all at once."""
-    barrier = threading.Barrier(len(bodies))
-
-    def send(body: dict[str, Any]) -> Any:
-        barrier.wait()
-        return _post(server, path, body)
-
-    with concurrent.futures.ThreadPoolExecutor(len(bodies)) as pool:
-        return list(pool.map(send, bodies))
-
-
 def test_parallel_guesses_get_no_more_tries_than_sequential_ones(
     server: Server, jeanne: dict[str, Any], mailbox: Mailbox, tokens: dict[str, str]
 ) -> None:
@@ -83,14 +69,14 @@ def test_parallel_guesses_get_no_more_tries_than_sequential_ones(
     code = mailbox.code_for(EMAIL)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     guesses = [{"ins": JEANNE, "birth_date": BORN, "code": wrong}] * 12
-    answers = _parallel(server, "/v1/patient/login", guesses)
+    answers = post_all_at_once(server, "/v1/patient/login", guesses)
     errors = sorted(a.json()["error"] for a in answers)
     assert errors.count("bad_code") == 5 and errors.count("too_many_tries") == 7, errors
     right = {"ins": JEANNE, "birth_date": BORN, "code": code}
     assert _post(server, "/v1/patient/login", right).json()["error"] == "too_many_tries"
     created = create(server, tokens["agent"], "284027511234577")
     bad = {"identifier": created["access_identifier"], "code": "00000000"}
-    answers = _parallel(server, "/v1/patient/activate", [bad] * 12)
+    answers = post_all_at_once(server, "/v1/patient/activate", [bad] * 12)
     errors = sorted(a.json()["error"] for a in answers)
     assert errors.count("bad_activation") == 5 and errors.count("too_many_tries") == 7, errors
 

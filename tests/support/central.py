@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import datetime as dt
 import os
 import socket
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -251,3 +253,18 @@ def enrollment_token(server: Server, site: str = "Pharmacie du Port, Lorient") -
         return issue_token(
             db, key=server.state.keys.secret, site=site, hours=1, now=server.state.now()
         )
+
+
+def post_all_at_once(
+    server: Server, path: str, bodies: list[dict[str, Any]]
+) -> list[httpx.Response]:
+    """POST each body from its own thread, all released at the same moment."""
+    barrier = threading.Barrier(len(bodies))
+
+    def send(body: dict[str, Any]) -> httpx.Response:
+        barrier.wait()
+        with server.client() as client:
+            return client.post(path, json=body)
+
+    with concurrent.futures.ThreadPoolExecutor(len(bodies)) as pool:
+        return list(pool.map(send, bodies))
