@@ -25,6 +25,7 @@ from central.config import Settings  # noqa: E402
 from central.migrate import upgrade  # noqa: E402
 from dmpcommon.information import INFORMATION_VERSION  # noqa: E402
 from kiosk.core import Step  # noqa: E402
+from kiosk.core.ports import Delivery  # noqa: E402
 from kiosk.settings import load_settings  # noqa: E402
 from kiosk.ui.app import Kiosk, build_kiosk  # noqa: E402
 from tests.support.aged import write_aged_fixtures  # noqa: E402
@@ -131,6 +132,8 @@ def walk(app: QApplication, kiosk: Kiosk) -> None:
             shot("07-consent")
             run(lambda s: s.create())
             at(Step.CREATED)
+            # The screen says "DMP créé" once the service acknowledged the creation.
+            pump_until(app, lambda: bool(window.view and window.view.creation is Delivery.ACCEPTED))
             shot("08-created")
             run(lambda s: s.finish())
             at(Step.READY)
