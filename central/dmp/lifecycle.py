@@ -30,49 +30,33 @@ class RecordLifecycle:
 
     def close(self, db: Session, actor: Actor, ins: str, now: dt.datetime) -> None:
         """Close the DMP (the patient asks); the patient is told, at the counter's word too."""
-        action = AuditAction.DMP_CLOSE
-        enforce(
-            may_change(Change.CLOSE, standing(db, actor, ins, now)),
-            db,
-            actor,
-            action,
-            now=now,
-            patient_ins=ins,
-        )
-        dmp = repository.get_dmp(db, ins)
-        if dmp.status == DmpStatus.CLOSED:
-            raise Conflict("the DMP is already closed", code="dmp_already_closed")
-        dmp.status = DmpStatus.CLOSED.value
-        trace(db, actor, action, now=now, patient_ins=ins)
-        self.notices.tell(
-            db,
-            dmp,
-            f"closed:{ins}:{now.isoformat()}",
-            messages.dmp_closed(now, self.notices.portal_url),
-            now,
-            even_closed=True,
-        )
+        self._turn(db, actor, ins, now, closed=True)
 
     def reopen(self, db: Session, actor: Actor, ins: str, now: dt.datetime) -> None:
         """Reopen a closed DMP: its content and authorisations as they were."""
-        action = AuditAction.DMP_REOPEN
-        enforce(
-            may_change(Change.REOPEN, standing(db, actor, ins, now)),
-            db,
-            actor,
-            action,
-            now=now,
-            patient_ins=ins,
+        self._turn(db, actor, ins, now, closed=False)
+
+    def _turn(self, db: Session, actor: Actor, ins: str, now: dt.datetime, *, closed: bool) -> None:
+        change, action = (
+            (Change.CLOSE, AuditAction.DMP_CLOSE)
+            if closed
+            else (Change.REOPEN, AuditAction.DMP_REOPEN)
         )
+        who = standing(db, actor, ins, now)
+        enforce(may_change(change, who), db, actor, action, now=now, patient_ins=ins)
         dmp = repository.get_dmp(db, ins)
-        if dmp.status != DmpStatus.CLOSED:
+        if (dmp.status == DmpStatus.CLOSED) is closed:
+            if closed:
+                raise Conflict("the DMP is already closed", code="dmp_already_closed")
             raise Conflict("the DMP is not closed", code="dmp_not_closed")
-        dmp.status = DmpStatus.VALID.value
+        dmp.status = (DmpStatus.CLOSED if closed else DmpStatus.VALID).value
         trace(db, actor, action, now=now, patient_ins=ins)
+        portal = self.notices.portal_url
         self.notices.tell(
             db,
             dmp,
-            f"reopened:{ins}:{now.isoformat()}",
-            messages.dmp_reopened(now, self.notices.portal_url),
+            f"{'closed' if closed else 'reopened'}:{ins}:{now.isoformat()}",
+            messages.dmp_closed(now, portal) if closed else messages.dmp_reopened(now, portal),
             now,
+            even_closed=True,  # the closing notice is the last one a closed DMP sends
         )

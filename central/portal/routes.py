@@ -107,9 +107,24 @@ def _change(
     csrf: str,
     change: Callable[[Session, Actor], object],
     page: str,
+    *,
+    done: str,
+) -> Response:
+    """Apply a change for the logged-in patient, then show the page saying it is `done`; the
+    login page if the session or the form expired; the page again saying in French why the
+    change was refused."""
+    failed = _try_change(request, state, csrf, change, page)
+    return failed or _render(request, state, page, message=done)
+
+
+def _try_change(
+    request: Request,
+    state: AppState,
+    csrf: str,
+    change: Callable[[Session, Actor], object],
+    page: str,
 ) -> Response | None:
-    """Apply a change for the logged-in patient; None when done, else the login page if the
-    session or the form expired, or the page again saying in French why it was refused."""
+    """Apply a change for the logged-in patient; None when done, else the page to show."""
     try:
         _check_csrf(request, state, csrf)
         with _patient(request, state) as (db, actor):
@@ -368,7 +383,7 @@ def add(
         content=text.strip(),
         document_date=state.now().date().isoformat(),
     )
-    failed = _change(
+    failed = _try_change(
         request,
         state,
         csrf,
@@ -391,7 +406,7 @@ def set_masked(
     csrf: Annotated[str, Form(max_length=100)],
 ) -> Response:
     """Mask a document from professionals, or show it to them again."""
-    failed = _change(
+    failed = _try_change(
         request,
         state,
         csrf,
@@ -414,7 +429,7 @@ def delete_document(
     csrf: Annotated[str, Form(max_length=100)],
 ) -> Response:
     """Delete one of the patient's own notes."""
-    failed = _change(
+    return _change(
         request,
         state,
         csrf,
@@ -422,10 +437,8 @@ def delete_document(
             db, actor, str(actor.patient_ins), document_id, state.now()
         ),
         "record.html",
+        done="note supprimée",
     )
-    if failed:
-        return failed
-    return _render(request, state, "record.html", message="note supprimée")
 
 
 @router.get("/acces", response_class=HTMLResponse)
@@ -457,7 +470,7 @@ def set_professional(
             "access.html",
             message="numéro RPPS invalide : 11 chiffres, vérifiez-le sur une ordonnance",
         )
-    failed = _change(
+    failed = _try_change(
         request,
         state,
         csrf,
@@ -494,7 +507,7 @@ def set_treating_doctor(
             "access.html",
             message="numéro RPPS invalide : 11 chiffres, vérifiez-le sur une ordonnance",
         )
-    failed = _change(
+    return _change(
         request,
         state,
         csrf,
@@ -502,10 +515,8 @@ def set_treating_doctor(
             db, actor, str(actor.patient_ins), target, state.now()
         ),
         "access.html",
+        done="médecin traitant désigné",
     )
-    if failed:
-        return failed
-    return _render(request, state, "access.html", message="médecin traitant désigné")
 
 
 @router.post("/acces/urgence", response_class=HTMLResponse)
@@ -518,16 +529,14 @@ def set_emergency(
     masked: Annotated[bool, Form()] = False,
 ) -> Response:
     choices = EmergencyChoices(etreat=etreat, btg=btg, masked=masked)
-    failed = _change(
+    return _change(
         request,
         state,
         csrf,
         lambda db, actor: record.set_emergency(db, actor, choices, state.now()),
         "access.html",
+        done="choix d'urgence enregistrés",
     )
-    if failed:
-        return failed
-    return _render(request, state, "access.html", message="choix d'urgence enregistrés")
 
 
 @router.get("/journal", response_class=HTMLResponse)
@@ -552,16 +561,14 @@ def set_notifications(
     prefs = NotificationPreferences(
         new_document=new_document, first_access=first_access, emergency=emergency
     )
-    failed = _change(
+    return _change(
         request,
         state,
         csrf,
         lambda db, actor: record.set_notifications(db, actor, prefs, state.now()),
         "notifications.html",
+        done="préférences enregistrées",
     )
-    if failed:
-        return failed
-    return _render(request, state, "notifications.html", message="préférences enregistrées")
 
 
 @router.post("/contact", response_class=HTMLResponse)
@@ -579,7 +586,7 @@ def ask_contact_change(
         return _render(
             request, state, "notifications.html", message="adresse e-mail ou mobile invalide"
         )
-    failed = _change(
+    failed = _try_change(
         request,
         state,
         csrf,
@@ -606,7 +613,7 @@ def confirm_contact_change(
         if refusal_ is not None:
             refusals.append(refusal_)  # the failed try is committed with the rest
 
-    failed = _change(request, state, csrf, confirm, "contact_code.html")
+    failed = _try_change(request, state, csrf, confirm, "contact_code.html")
     if failed:
         return failed
     if refusals:
@@ -623,22 +630,20 @@ def confirm_contact_change(
 @router.post("/fermeture", response_class=HTMLResponse)
 def close(request: Request, state: State, csrf: Annotated[str, Form(max_length=100)]) -> Response:
     """Close the record: no professional reads it any more; its content stays."""
-    failed = _change(
+    return _change(
         request,
         state,
         csrf,
         lambda db, actor: state.dmp.lifecycle.close(db, actor, str(actor.patient_ins), state.now()),
         "access.html",
+        done="dossier fermé",
     )
-    if failed:
-        return failed
-    return _render(request, state, "access.html", message="dossier fermé")
 
 
 @router.post("/reouverture", response_class=HTMLResponse)
 def reopen(request: Request, state: State, csrf: Annotated[str, Form(max_length=100)]) -> Response:
     """Reopen a closed record."""
-    failed = _change(
+    return _change(
         request,
         state,
         csrf,
@@ -646,7 +651,5 @@ def reopen(request: Request, state: State, csrf: Annotated[str, Form(max_length=
             db, actor, str(actor.patient_ins), state.now()
         ),
         "access.html",
+        done="dossier rouvert",
     )
-    if failed:
-        return failed
-    return _render(request, state, "access.html", message="dossier rouvert")
