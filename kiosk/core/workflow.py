@@ -682,7 +682,7 @@ class CounterWorkflow:
 
     def tick(self) -> None:
         """Called every second or so: the idle timeout forgets the patient; a creation
-        waiting for the service's answer learns it ("DMP créé" only then)."""
+        waiting for the service's answer learns it (the screen says "done" only then)."""
         if self._delivery is Delivery.PENDING and self._creation is not None:
             self._delivery = self.queue.delivery(self._creation)
         if self._patient_reader is None and self._chosen is None:
