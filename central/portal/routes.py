@@ -406,7 +406,7 @@ def set_masked(
     csrf: Annotated[str, Form(max_length=100)],
 ) -> Response:
     """Mask a document from professionals, or show it to them again."""
-    failed = _try_change(
+    return _change(
         request,
         state,
         csrf,
@@ -414,11 +414,8 @@ def set_masked(
             db, actor, str(actor.patient_ins), document_id, masked, state.now()
         ),
         "record.html",
+        done="document masqué aux professionnels" if masked else "document de nouveau visible",
     )
-    if failed:
-        return failed
-    done = "document masqué aux professionnels" if masked else "document de nouveau visible"
-    return _render(request, state, "record.html", message=done)
 
 
 @router.post("/document/suppression", response_class=HTMLResponse)
@@ -470,7 +467,8 @@ def set_professional(
             "access.html",
             message="numéro RPPS invalide : 11 chiffres, vérifiez-le sur une ordonnance",
         )
-    failed = _try_change(
+    done = {"authorise": "autorisé", "revoke": "retiré", "block": "bloqué", "unblock": "débloqué"}
+    return _change(
         request,
         state,
         csrf,
@@ -478,16 +476,8 @@ def set_professional(
             db, actor, str(actor.patient_ins), target, action, state.now()
         ),
         "access.html",
+        done=f"professionnel {done[action]}",
     )
-    if failed:
-        return failed
-    done = {
-        "authorise": "autorisé",
-        "revoke": "retiré",
-        "block": "bloqué",
-        "unblock": "débloqué",
-    }[action]
-    return _render(request, state, "access.html", message=f"professionnel {done}")
 
 
 @router.post("/acces/medecin-traitant", response_class=HTMLResponse)
