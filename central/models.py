@@ -8,7 +8,7 @@ from central.dmp.models import Dmp, DmpProfessional, Document, FirstAccess, Pati
 from central.identity.models import PatientPresence
 from central.notify.models import OutboxMessage
 from central.patient.models import OneTimeCode, PatientSession
-from central.professionals.models import OperatorSession
+from central.professionals.models import OperatorSession, RevokedCard
 from central.sync.models import EnrollmentToken, Kiosk, Receipt
 
 __all__ = [
@@ -28,4 +28,5 @@ __all__ = [
     "PatientPresence",
     "PatientSession",
     "Receipt",
+    "RevokedCard",
 ]

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from central.db import Base, UtcDateTime
+from central.db import Base, UtcDateTime, utcnow
 
 __all__ = ["AuditEntry", "AuditHead"]
 
@@ -35,7 +35,9 @@ class AuditEntry(Base):
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
     )
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
-    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())  # when it happened (a queued
+    # action: the kiosk's time, bounded by central.sync.timing)
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), default=utcnow)
     actor_id: Mapped[str] = mapped_column(String(40))
     actor_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))

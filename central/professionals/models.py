@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db import Base, UtcDateTime
 
-__all__ = ["OperatorSession"]
+__all__ = ["OperatorSession", "RevokedCard"]
 
 
 class OperatorSession(Base):
@@ -31,3 +31,14 @@ class OperatorSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class RevokedCard(Base):
+    """A professional card revoked before it expires (lost, stolen): by `central card revoke`
+    or from a revocation list. Checked at login, on every live request and at ingest."""
+
+    __tablename__ = "revoked_cards"
+
+    id_nat: Mapped[str] = mapped_column(String(40), primary_key=True)
+    revoked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    source: Mapped[str] = mapped_column(String(200))  # "cli", or the list's file name

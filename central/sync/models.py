@@ -38,6 +38,8 @@ class Kiosk(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
     flagged: Mapped[str | None] = mapped_column(String(200))  # fork, bad signature...
+    # The time of the last envelope whose time was within bounds: the next may not be older.
+    last_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class Receipt(Base):
