@@ -11,12 +11,14 @@ ServiceError (500)
 ├── NotFound (404)
 ├── Conflict (409)              already exists, replaced document...
 ├── Gone (410)                  expired or spent code
-└── TooManyRequests (429)       throttled resends, too many tries
+├── TooManyRequests (429)       throttled resends, too many tries
+└── BadConfiguration (500)      the service cannot start as configured (a weak key file...)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "BadConfiguration",
     "BadRequest",
     "Conflict",
     "Forbidden",
@@ -79,3 +81,9 @@ class Gone(ServiceError):
 class TooManyRequests(ServiceError):
     status_code = 429
     code = "too_many_requests"
+
+
+class BadConfiguration(ServiceError):
+    """The service refuses to start as configured; the detail names what to fix."""
+
+    code = "bad_configuration"
