@@ -17,7 +17,7 @@ from kiosk.cardreader.atr import identify_atr
 from kiosk.cardreader.pcsc import PyscardBackend
 from kiosk.core import CardFamily
 from kiosk.core.errors import CentralUnreachableError, KioskError
-from kiosk.settings import KioskIdentity, KioskSettings
+from kiosk.settings import KioskIdentity, KioskSettings, loose_paths
 from kiosk.sync.keys import load_or_create_device_key
 from kiosk.sync.queue import QueueStore, open_engine
 from kiosk.sync.transport import CentralClient
@@ -127,6 +127,20 @@ def _key(home: Path) -> list[Check]:
     ]
 
 
+def _home(home: Path) -> list[Check]:
+    # Loading the settings tightened them already: what is still loose could not be.
+    loose = loose_paths(home)
+    return [
+        Check(
+            "droits des données",
+            not loose,
+            ", ".join(f"{path} {mode:04o}" for path, mode in loose)
+            or "dossier 0700, fichiers 0600",
+            f"lisibles par d'autres : chown -R <compte du kiosque> {home} ; chmod 700 {home}",
+        )
+    ]
+
+
 def _queue(home: Path, identity: KioskIdentity | None) -> list[Check]:
     path = home / "queue.db"
     if not path.exists():
@@ -187,6 +201,7 @@ def run_checks(settings: KioskSettings) -> list[Check]:
     checks: list[Callable[[], list[Check]]] = [
         _pcscd,
         lambda: _central(identity),
+        lambda: _home(home),
         lambda: _key(home),
         lambda: _queue(home, identity),
     ]

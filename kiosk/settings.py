@@ -6,11 +6,15 @@ twenty lines of merging: pydantic-settings cost a tenth of the kiosk's start-up.
 same `kiosk.toml`, keeping what else the file holds. A value that does not validate is one
 `SettingsError` naming where it came from (`KIOSK_IDLE_S`, `idle_s` in kiosk.toml, a flag),
 never a traceback.
+
+KIOSK_HOME holds the device key, the queue of actions and the enrolment: it is 0700 and its
+files 0600 (`private_folder`, `private_file`), tightened at each start if found looser.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,20 +27,85 @@ from kiosk.core.errors import NotEnrolledError, SettingsError
 
 __all__ = [
     "CONFIG_FILE",
+    "FILE_MODE",
+    "FOLDER_MODE",
     "KioskIdentity",
     "KioskSettings",
     "kiosk_home",
     "load_settings",
+    "loose_paths",
+    "private_file",
+    "private_folder",
     "write_config",
 ]
 
 CONFIG_FILE = "kiosk.toml"
 _ENV_PREFIX = "KIOSK_"
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+# The data files a kiosk writes in its home, tightened with it (older versions left them
+# at the umask's mode). The logs folder tightens its own files.
+_DATA_FILES = ("device.key", "queue.db", "queue.db-wal", "queue.db-shm", CONFIG_FILE)
 
 
 def kiosk_home() -> Path:
     """The kiosk's data folder: KIOSK_HOME, or the platform's user data folder."""
     return Path(os.environ.get("KIOSK_HOME") or user_data_dir("dmp-kiosk"))
+
+
+def _tighten(path: Path, mode: int) -> bool:
+    """chmod to `mode` if the path is looser; whether it is now tight (False if it cannot be:
+    another owner, a read-only or non-POSIX file system)."""
+    try:
+        if stat.S_IMODE(path.stat().st_mode) & ~mode:
+            path.chmod(mode)
+        return stat.S_IMODE(path.stat().st_mode) & ~mode == 0
+    except OSError:
+        return False
+
+
+def private_folder(path: Path) -> bool:
+    """Create the folder 0700 (its parents too), or tighten it; whether it is 0700 or
+    stricter. At the kiosk's home, the data files in it are tightened to 0600 as well."""
+    try:
+        path.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    except OSError:
+        return False
+    tight = _tighten(path, FOLDER_MODE)
+    for name in _DATA_FILES:
+        if (path / name).exists():
+            _tighten(path / name, FILE_MODE)
+    return tight
+
+
+def loose_paths(home: Path) -> list[tuple[Path, int]]:
+    """The home, its data files and its logs that others may read or enter, with their mode
+    (what `kiosk doctor` reports when tightening them failed)."""
+    logs = home / "logs"
+    candidates = [home, *(home / name for name in _DATA_FILES), logs]
+    if logs.is_dir():
+        candidates.extend(sorted(logs.iterdir()))
+    loose = []
+    for path in candidates:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            continue  # absent: nothing to protect
+        if mode & 0o077:
+            loose.append((path, mode))
+    return loose
+
+
+def private_file(path: Path) -> None:
+    """Create the file empty with mode 0600 if it does not exist, or tighten it: before
+    SQLite opens it (its -wal and -shm files then take the database's mode)."""
+    private_folder(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        _tighten(path, FILE_MODE)  # not ours: `kiosk doctor` says so
+    else:
+        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +160,8 @@ def load_settings(**flags: Any) -> KioskSettings:
     KIOSK_* variables, flags (flags set to None are not given)."""
     given = {k: v for k, v in flags.items() if v is not None}
     home = Path(given.pop("home", None) or kiosk_home())
+    if home.exists():
+        private_folder(home)  # a home left looser (older version, hand copy) is tightened
     values: dict[str, Any] = {}
     origin: dict[str, str] = {}
     path = home / CONFIG_FILE
@@ -144,7 +215,10 @@ def write_config(home: Path, values: dict[str, str | int | float | bool]) -> Non
     for key, value in current.items():
         if isinstance(value, str | int | float | bool):
             lines.append(f"{key} = {_toml_value(value)}")
-    home.mkdir(parents=True, exist_ok=True)
+    private_folder(home)
     tmp = home / f"{CONFIG_FILE}.tmp"
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.unlink(missing_ok=True)  # a leftover might be looser: O_EXCL below creates it 0600
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
     tmp.replace(path)

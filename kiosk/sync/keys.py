@@ -13,13 +13,15 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
+from kiosk.settings import private_folder
+
 __all__ = ["load_or_create_device_key"]
 
 
 def load_or_create_device_key(path: Path) -> Ed25519PrivateKey:
     """Load the device key, or create it with mode 0600 (atomically: O_EXCL)."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
         try:

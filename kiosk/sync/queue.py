@@ -35,6 +35,7 @@ from dmpcommon.envelope import GENESIS_HASH, ActionEnvelope, EnvelopeError, enve
 from dmpcommon.sealing import Recipient
 from dmpcommon.signing import SignatureError, sign, verify
 from kiosk.core.ports import Delivery
+from kiosk.settings import private_file
 from kiosk.sync.models import QueuedAction
 from kiosk.sync.sealahead import SealAhead
 
@@ -67,7 +68,7 @@ SCHEMA_HEAD = "k0001"  # the last migration; a test checks it is Alembic's head
 def open_engine(path: Path) -> Engine:
     """The queue's SQLite engine, schema brought up to date by Alembic (imported only when
     there is something to migrate: it is a third of the kiosk's start-up otherwise)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)  # 0600 before SQLite opens it: its -wal and -shm files take its mode
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")

@@ -146,6 +146,33 @@ def test_no_personal_data_in_the_sqlite_files(
             assert secret.encode(encoding) not in raw, (secret, encoding)
 
 
+def test_the_queue_and_the_key_are_private(
+    tmp_path: Path, central_keys: tuple[bytes, bytes]
+) -> None:
+    """The database, its -wal and -shm files and the device key 0600 in a 0700 home,
+    whatever the umask; a database left looser by an older version is tightened."""
+    import stat
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    home = tmp_path / "home"
+    previous = os.umask(0o002)
+    try:
+        queue = _queue(home, central_keys[1])
+        queue.enqueue(CLOSED, session_id="s")
+        files = sorted(p.name for p in home.iterdir())
+        assert files == ["device.key", "queue.db", "queue.db-shm", "queue.db-wal"]
+        assert mode(home) == 0o700
+        assert {name: mode(home / name) for name in files} == dict.fromkeys(files, 0o600)
+        queue.close()
+        (home / "queue.db").chmod(0o644)
+        open_engine(home / "queue.db").dispose()
+        assert mode(home / "queue.db") == 0o600
+    finally:
+        os.umask(previous)
+
+
 def test_every_returned_enqueue_survives_sigkill(
     tmp_path: Path, central_keys: tuple[bytes, bytes]
 ) -> None:

@@ -4,15 +4,18 @@ value is one clear line naming where it came from."""
 from __future__ import annotations
 
 import os
+import shutil
+import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kiosk.core.errors import NotEnrolledError, SettingsError
 from kiosk.messages import describe_error
-from kiosk.settings import load_settings, write_config
+from kiosk.settings import load_settings, loose_paths, write_config
 from tests.support.paths import ROOT
 
 
@@ -131,3 +134,94 @@ def test_a_setting_the_kiosk_does_not_know_is_a_typo_to_fix(tmp_path: Path) -> N
         "idle_secondes (kiosk.toml)",
         "unknown_setting",
     )
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def loose_umask() -> Iterator[None]:
+    """A umask that would leave files readable by all: the modes must not depend on it."""
+    previous = os.umask(0o002)
+    yield
+    os.umask(previous)
+
+
+def test_the_enrolment_file_is_private_in_a_private_home(tmp_path: Path, loose_umask: None) -> None:
+    home = tmp_path / "new" / "home"
+    write_config(home, {"site": "Pharmacie du Port"})
+    assert _mode(home) == 0o700 and _mode(home / "kiosk.toml") == 0o600
+    (home / "kiosk.toml").chmod(0o644)
+    (home / "kiosk.toml.tmp").write_text("left over", "utf-8")  # a crash between write and rename
+    (home / "kiosk.toml.tmp").chmod(0o666)
+    write_config(home, {"idle_s": 60})
+    assert _mode(home / "kiosk.toml") == 0o600 and not (home / "kiosk.toml.tmp").exists()
+    assert load_settings(home=home).idle_s == 60
+
+
+def test_a_looser_home_is_tightened_at_start(tmp_path: Path) -> None:
+    """A home copied by hand or left by an older version: the folder and the data files in
+    it are tightened as soon as the settings are read."""
+    for name in ("device.key", "queue.db", "queue.db-wal", "queue.db-shm", "kiosk.toml"):
+        (tmp_path / name).write_text("", "utf-8")
+        (tmp_path / name).chmod(0o644)
+    tmp_path.chmod(0o755)
+    assert len(loose_paths(tmp_path)) == 6
+    load_settings(home=tmp_path)
+    assert _mode(tmp_path) == 0o700 and loose_paths(tmp_path) == []
+    assert all(_mode(p) == 0o600 for p in tmp_path.iterdir())
+
+
+def test_reading_the_settings_creates_no_home(tmp_path: Path) -> None:
+    load_settings(home=tmp_path / "absent")
+    assert not (tmp_path / "absent").exists()
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root and setpriv to run the kiosk as a user who does not own its home",
+)
+def test_doctor_warns_when_the_home_cannot_be_tightened() -> None:
+    """Run as a user who does not own it, the kiosk cannot tighten its home: no traceback,
+    and `kiosk doctor` names what others can read and what to do."""
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(dir="/tmp"))  # noqa: S108 (pytest's folders are 0700 to others)
+    try:
+        _doctor_as_nobody(top)
+    finally:
+        shutil.rmtree(top)
+
+
+def _doctor_as_nobody(top: Path) -> None:
+    top.chmod(0o755)
+    home = top / "home"
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)
+    (home / "kiosk.toml").write_text("idle_s = 60\n", "utf-8")
+    (home / "kiosk.toml").chmod(0o644)
+    result = subprocess.run(  # noqa: S603
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-m",
+            "kiosk",
+            "doctor",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "KIOSK_HOME": str(home)},
+        timeout=60,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    lines = result.stdout.splitlines()
+    failing = [line for line in lines if line.startswith("ÉCHEC droits des données")]
+    assert len(failing) == 1, lines
+    assert f"{home} 0755" in failing[0] and f"{home / 'kiosk.toml'} 0644" in failing[0]
+    assert any(f"chmod 700 {home}" in line for line in lines)
+    assert _mode(home) == 0o755  # nothing changed, nothing crashed
