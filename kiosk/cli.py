@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from kiosk.cardreader.atr import identify_atr
 from kiosk.cardreader.profiles.cps import ProfessionalCard
@@ -180,10 +180,75 @@ def _cmd_queue_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_enroll(args: argparse.Namespace) -> int:
-    from kiosk.sync.enrolment import enroll
+_URL_PROBLEMS_FR = {
+    "bad_url": "adresse du service central invalide : https://hôte[:port] attendu",
+    "not_https": (
+        "le service central se joint en HTTPS (https://…) : en http://, le jeton et les clés "
+        "passeraient en clair sur le réseau"
+    ),
+    "http_needs_test_flag": (
+        "http:// n'est admis que pour un essai sur cette machine, avec "
+        "--insecure-http-for-tests ; sinon, https://"
+    ),
+}
 
-    identity = enroll(_settings(args).home, central_url=args.central, token=args.token)
+
+class _TokenUnavailable(Exception):
+    """The token could not be read; the French line to show."""
+
+
+def _read_token(args: argparse.Namespace) -> str:
+    """The enrolment token from --token-file (a path, or - for stdin) or a prompt without echo."""
+    if args.token_file == "-":  # noqa: S105 (a path, not a password)
+        text = sys.stdin.readline()
+    elif args.token_file is not None:
+        try:
+            with open(args.token_file, encoding="utf-8") as handle:
+                text = handle.readline()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "illisible"
+            raise _TokenUnavailable(f"fichier du jeton illisible ({reason})") from None
+    elif not sys.stdin.isatty():
+        raise _TokenUnavailable(
+            "pas de terminal pour saisir le jeton : --token-file FICHIER, ou --token-file - "
+            "pour le lire sur l'entrée standard"
+        )
+    else:
+        import getpass
+
+        try:
+            text = getpass.getpass("Jeton d'enrôlement (masqué) : ")
+        except EOFError:
+            text = ""
+    token = text.strip()
+    if not token:
+        raise _TokenUnavailable("jeton d'enrôlement vide")
+    return token
+
+
+def _cmd_enroll(args: argparse.Namespace) -> int:
+    from kiosk.sync.enrolment import central_url_problem, enroll
+
+    if args.legacy_token is not None:
+        # Never echoed: the value is the secret that should not have been typed there.
+        print(
+            "kiosk: --token n'est plus accepté (la ligne de commande se lit dans ps) : "
+            "saisie masquée, --token-file FICHIER ou --token-file - (entrée standard)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    problem = central_url_problem(
+        args.central, insecure_http_for_tests=args.insecure_http_for_tests
+    )
+    if problem is not None:
+        print(f"kiosk: {_URL_PROBLEMS_FR[problem]}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        token = _read_token(args)
+    except _TokenUnavailable as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    identity = enroll(_settings(args).home, central_url=args.central, token=token)
     print(f"kiosque enrôlé : {identity.kiosk_id} ({identity.site})")
     return 0
 
@@ -236,8 +301,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run(_settings(args), windowed=args.windowed)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, minus the echo of unknown arguments' values: a mistyped option may be
+    followed by a secret (`--tokn dmpe_…`), which stderr and its logs must not keep."""
+
+    def error(self, message: str) -> NoReturn:
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):
+            options = [word for word in message[len(prefix) :].split() if word.startswith("-")]
+            message = "arguments non reconnus" + (f" : {' '.join(options)}" if options else "")
+        super().error(message)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kiosk", description="Kiosque DMP")
+    parser = _Parser(prog="kiosk", description="Kiosque DMP")
     parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
     parser.add_argument("--home", help="dossier de données (défaut : KIOSK_HOME)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -257,9 +334,23 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("--json", action="store_true", help="sortie JSON")
     read.add_argument("--timeout", type=float, default=8.0, help=argparse.SUPPRESS)
     read.set_defaults(handler=_cmd_card_read)
-    enroll = sub.add_parser("enroll", help="enrôle le kiosque auprès du service central")
-    enroll.add_argument("--central", required=True, help="URL du service central")
-    enroll.add_argument("--token", required=True, help="jeton d'enrôlement à usage unique")
+    # No abbreviations: "--token" must never be taken for "--token-file".
+    enroll = sub.add_parser(
+        "enroll", help="enrôle le kiosque auprès du service central", allow_abbrev=False
+    )
+    enroll.add_argument("--central", required=True, help="URL du service central (https://)")
+    enroll.add_argument(
+        "--token-file",
+        metavar="FICHIER",
+        help="lit le jeton d'enrôlement dans ce fichier (- : l'entrée standard) ; "
+        "sans cette option, il est demandé sans écho",
+    )
+    enroll.add_argument(
+        "--insecure-http-for-tests",
+        action="store_true",
+        help="tests seulement : admet http:// vers cette machine (127.0.0.1, ::1, localhost)",
+    )
+    enroll.add_argument("--token", dest="legacy_token", help=argparse.SUPPRESS)
     enroll.set_defaults(handler=_cmd_enroll)
     sync = sub.add_parser("sync", help="envoie la file au service central")
     sync.add_argument("--once", action="store_true", help="un passage, puis s'arrête")

@@ -169,11 +169,25 @@ def main() -> int:
             .stdout.strip()
             .splitlines()[-1]
         )
+        # The token on stdin, never on a command line; plain HTTP because the demo's
+        # service listens on loopback only.
         subprocess.run(  # noqa: S603
-            [PY, "-m", "kiosk", "enroll", "--central", url, "--token", token],
+            [
+                PY,
+                "-m",
+                "kiosk",
+                "enroll",
+                "--central",
+                url,
+                "--insecure-http-for-tests",
+                "--token-file",
+                "-",
+            ],
             cwd=ROOT,
             env=env,
             check=True,
+            input=token + "\n",
+            text=True,
         )
         tray = subprocess.Popen(  # noqa: S603
             [PY, "-m", "drivers", "tray"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
