@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central.config import Settings
 from central.dmp.endpoints import router as dmp_router
-from central.errors import ServiceError
+from central.errors import ServiceError, TooManyRequests
 from central.identity.endpoints import router as identity_router
 from central.patient.endpoints import router as patient_router
 from central.portal.routes import router as portal_router
@@ -32,7 +32,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service(_request: Request, exc: ServiceError) -> JSONResponse:
-        return _json(exc.status_code, exc.code, exc.detail)
+        response = _json(exc.status_code, exc.code, exc.detail)
+        if isinstance(exc, TooManyRequests) and exc.retry_after_s is not None:
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

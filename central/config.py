@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     otp_resend_interval_s: int = 60
     otp_max_per_hour: int = 5
     activation_days: int = 30
+    # The patient's doors (code asked, code typed, activation, online creation): tries per
+    # source address and overall (README, "Patient access throttles").
+    patient_source_per_minute: int = 60
+    patient_source_per_hour: int = 600
+    patient_overall_per_minute: int = 600
+    patient_overall_per_hour: int = 10_000
+    # Wrong provisional codes per access sheet before it is locked for a while (never for
+    # good: a new code printed at the counter lifts it), and the most in a day.
+    activation_lock_tries: int = 5
+    activation_lock_minutes: int = 15
+    activation_max_per_day: int = 20
     secret_key_file: Path | None = None  # HMAC key for codes; default: `home`/secret.key
 
     @classmethod

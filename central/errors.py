@@ -82,6 +82,12 @@ class TooManyRequests(ServiceError):
     status_code = 429
     code = "too_many_requests"
 
+    def __init__(
+        self, detail: str, *, code: str | None = None, retry_after_s: int | None = None
+    ) -> None:
+        super().__init__(detail, code=code)
+        self.retry_after_s = retry_after_s  # sent as Retry-After when known
+
 
 class BadConfiguration(ServiceError):
     """The service refuses to start as configured; the detail names what to fix."""

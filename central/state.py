@@ -22,6 +22,7 @@ from central.identity.service import IdentityRegister
 from central.notify.service import Notifier, OutboxWorker, Sender, SmsGatewaySender, SmtpSender
 from central.patient.online_creation import OnlineCreations
 from central.patient.service import PatientService
+from central.patient.throttle import AuthLimits
 from central.professionals.service import ProfessionalService, StructureRegister
 
 __all__ = ["AppState", "bearer", "build_state"]
@@ -128,6 +129,7 @@ def build_state(settings: Settings) -> AppState:
         resend_interval_s=settings.otp_resend_interval_s,
         max_per_hour=settings.otp_max_per_hour,
         session_minutes=settings.patient_session_minutes,
+        limits=AuthLimits.from_settings(settings),
     )
     return AppState(
         settings=settings,

@@ -52,6 +52,9 @@ class AuditAction(StrEnum):
     DOCUMENT_MASK = "document_mask"
     DOCUMENT_UNMASK = "document_unmask"
     DOCUMENT_DELETE = "document_delete"
+    PATIENT_ACTIVATE = "patient_activate"  # refused tries only: a success is a PATIENT_LOGIN
+    ONLINE_CREATION = "online_creation"  # refused proofs and codes
+    CODE_REVOKE = "code_revoke"  # a patient's code voided: replaced, or too many tries
 
 
 class AuditOutcome(StrEnum):

@@ -45,23 +45,27 @@ DocumentId = Annotated[str, Path(min_length=36, max_length=36)]
 
 
 @router.post("/activate", response_model=TokenResponse)
-def activate(body: ActivateRequest, state: State) -> TokenResponse:
+def activate(body: ActivateRequest, request: Request, state: State) -> TokenResponse:
     """First log-in with the access sheet's identifier and provisional code."""
     with state.unit_of_work() as db:
-        attempt = state.patients.activate(db, body.identifier, body.code, state.now())
+        attempt = state.patients.activate(
+            db, body.identifier, body.code, state.now(), source=source_of(request)
+        )
     return TokenResponse(token=attempt.token_or_raise())  # a failed try is committed first
 
 
 @router.post("/code", status_code=202)
-def request_code(body: CodeRequest, state: State) -> dict[str, str]:
+def request_code(body: CodeRequest, request: Request, state: State) -> dict[str, str]:
     """Send a one-time code to the record's contact (the answer never says if it exists)."""
     with state.unit_of_work() as db:
-        state.patients.request_code(db, body.ins, body.birth_date, state.now())
+        state.patients.request_code(
+            db, body.ins, body.birth_date, state.now(), source=source_of(request)
+        )
     return {"status": "sent_if_known"}
 
 
 @router.post("/creation", status_code=202)
-def ask_creation(body: OnlineCreationRequest, state: State) -> Response:
+def ask_creation(body: OnlineCreationRequest, request: Request, state: State) -> Response:
     """Self-creation: the NIR, birth date and Vitale serial prove who asks; a code goes to
     the contact given. Nothing is created before it comes back."""
     with state.unit_of_work() as db:
@@ -72,6 +76,7 @@ def ask_creation(body: OnlineCreationRequest, state: State) -> Response:
             contact=body.contact,
             emergency=body.emergency,
             now=state.now(),
+            source=source_of(request),
         )
     if refusal is not None:  # the failed proof is counted first
         raise refusal
@@ -79,11 +84,21 @@ def ask_creation(body: OnlineCreationRequest, state: State) -> Response:
 
 
 @router.post("/creation/confirm", response_model=TokenResponse, status_code=201)
-def confirm_creation(body: OnlineCreationConfirmation, state: State) -> TokenResponse:
+def confirm_creation(
+    body: OnlineCreationConfirmation, request: Request, state: State
+) -> TokenResponse:
     """The code sent to the contact: the DMP is created and the patient logged in."""
     with state.unit_of_work() as db:
-        attempt = state.online_creations.confirm(db, _proof(body), body.code, state.now())
+        attempt = state.online_creations.confirm(
+            db, _proof(body), body.code, state.now(), source=source_of(request)
+        )
     return TokenResponse(token=attempt.token_or_raise())  # a failed try is committed first
+
+
+def source_of(request: Request) -> str:
+    """The request's source address, which the doors' throttles count (behind a proxy, the
+    proxy's unless uvicorn is told to trust its X-Forwarded-For)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _proof(body: OnlineCreationProof) -> Proof:
@@ -91,10 +106,12 @@ def _proof(body: OnlineCreationProof) -> Proof:
 
 
 @router.post("/login", response_model=TokenResponse)
-def login(body: LoginRequest, state: State) -> TokenResponse:
+def login(body: LoginRequest, request: Request, state: State) -> TokenResponse:
     """Log in with the one-time code."""
     with state.unit_of_work() as db:
-        attempt = state.patients.verify_code(db, body.ins, body.birth_date, body.code, state.now())
+        attempt = state.patients.verify_code(
+            db, body.ins, body.birth_date, body.code, state.now(), source=source_of(request)
+        )
     return TokenResponse(token=attempt.token_or_raise())  # a failed try is committed first
 
 

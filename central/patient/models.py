@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db import Base, UtcDateTime
 
-__all__ = ["OneTimeCode", "OnlineCreation", "PatientSession"]
+__all__ = ["AuthAttempt", "OneTimeCode", "OnlineCreation", "PatientSession"]
 
 
 class OneTimeCode(Base):
@@ -59,3 +59,22 @@ class OnlineCreation(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     tries: Mapped[int] = mapped_column(default=0)
     done_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class AuthAttempt(Base):
+    """One try at a patient's door (a code asked, a code or an activation typed, an online
+    creation), kept a day to throttle by who is asked, by source address and overall. Only
+    keyed hashes: the same row whether or not the person asked about exists."""
+
+    __tablename__ = "patient_auth_attempts"
+    __table_args__ = (
+        Index("ix_patient_auth_attempts_subject", "subject_hash", "at"),
+        Index("ix_patient_auth_attempts_source", "source_hash", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    door: Mapped[str] = mapped_column(String(16))
+    subject_hash: Mapped[str] = mapped_column(String(64))
+    source_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    failed: Mapped[bool] = mapped_column(Boolean)

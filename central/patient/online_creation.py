@@ -15,11 +15,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
-from central.audit.trail import AuditAction, AuditOutcome, trace
+from central.audit.trail import AuditAction, AuditOutcome, trace, trace_kept
+from central.db import keep_on_failure
 from central.dmp.contacts import ContactCodes
 from central.dmp.creation import DmpCreation
 from central.dmp.models import Dmp
@@ -36,8 +37,9 @@ from central.errors import (
 from central.identity.service import IdentityRegister, Person
 from central.notify import messages
 from central.notify.service import Notifier
-from central.patient.models import OnlineCreation
+from central.patient.models import AuthAttempt, OnlineCreation
 from central.patient.service import LoginAttempt, PatientService
+from central.patient.throttle import Door, retry_after
 from central.security import hash_secret, same_secret
 from dmpcommon import InvalidNirError, check_nir
 from dmpcommon.actions import DmpCreated, EmergencyChoices, NotificationContact
@@ -115,15 +117,47 @@ class OnlineCreations:
         mine = OnlineCreation.nir_hash == nir_hash
         last = db.scalar(select(func.max(OnlineCreation.created_at)).where(mine))
         if resend and last is not None and now - last < self.codes.resend_interval:
-            raise TooManyRequests("wait before trying again", code="resend_too_soon")
+            raise TooManyRequests(
+                "wait before trying again",
+                code="resend_too_soon",
+                retry_after_s=retry_after(last + self.codes.resend_interval, now),
+            )
         hour_ago = now - dt.timedelta(hours=1)
-        recent = db.scalar(
-            select(func.count())
-            .select_from(OnlineCreation)
-            .where(mine, OnlineCreation.created_at > hour_ago)
-        )
+        recent, oldest = db.execute(
+            select(func.count(), func.min(OnlineCreation.created_at)).where(
+                mine, OnlineCreation.created_at > hour_ago
+            )
+        ).one()
         if (recent or 0) >= self.codes.max_per_hour:
-            raise TooManyRequests("too many tries this hour", code="too_many_codes")
+            raise TooManyRequests(
+                "too many tries this hour",
+                code="too_many_codes",
+                retry_after_s=retry_after((oldest or now) + dt.timedelta(hours=1), now),
+            )
+
+    def _counted(
+        self,
+        db: Session,
+        door: Door,
+        nir_hash: str,
+        origin: str,
+        refusal: ServiceError | None,
+        now: dt.datetime,
+    ) -> None:
+        """Count the try at the door (per source, overall) and trace a refused one: the
+        detail is the refusal's code, never the NIR, birth date, serial or code."""
+        throttle = self.patients.throttle
+        failed = refusal is not None
+        throttle.record(db, door, subject_hash=nir_hash, source_hash=origin, now=now, failed=failed)
+        if refusal is not None:
+            trace(
+                db,
+                throttle.stranger(origin),
+                AuditAction.ONLINE_CREATION,
+                now=now,
+                outcome=AuditOutcome.REFUSED,
+                detail=f"{door.value}:{refusal.code}",
+            )
 
     def ask(
         self,
@@ -134,14 +168,31 @@ class OnlineCreations:
         contact: NotificationContact,
         emergency: EmergencyChoices,
         now: dt.datetime,
+        source: str,
     ) -> ServiceError | None:
         """Check the proof and send a code to the contact. A failed proof is counted and
         returned as the refusal to raise once committed."""
         if information_version != INFORMATION_VERSION:
             raise Conflict("the information text changed: read it again", code="information_old")
         nir_hash = self._nir_hash(proof)
+        origin = self.patients.throttle.source(source)
         self._lock(db, nir_hash)
+        self.patients.throttle.admit(db, origin, now)
         self._throttle(db, nir_hash, now)
+        refusal = self._asked(db, proof, nir_hash, contact, emergency, information_version, now)
+        self._counted(db, Door.CREATION, nir_hash, origin, refusal, now)
+        return refusal
+
+    def _asked(
+        self,
+        db: Session,
+        proof: Proof,
+        nir_hash: str,
+        contact: NotificationContact,
+        emergency: EmergencyChoices,
+        information_version: str,
+        now: dt.datetime,
+    ) -> ServiceError | None:
         person = self._prove(proof)
         row = OnlineCreation(
             nir_hash=nir_hash,
@@ -178,13 +229,53 @@ class OnlineCreations:
         )
         return None
 
-    def confirm(self, db: Session, proof: Proof, code: str, now: dt.datetime) -> LoginAttempt:
+    def confirm(
+        self, db: Session, proof: Proof, code: str, now: dt.datetime, *, source: str
+    ) -> LoginAttempt:
         """The code typed back: the DMP is created with the consent given on screen, and the
         patient logged in. The proof comes first: without it, every answer is the same
         (nothing said of who exists or is signing up) and the try counts like a failed proof.
         A wrong code is counted too (the caller commits, then raises)."""
         nir_hash = self._nir_hash(proof)
+        origin = self.patients.throttle.source(source)
         self._lock(db, nir_hash)
+        self.patients.throttle.admit(db, origin, now)
+        try:
+            attempt = self._confirmed(db, proof, nir_hash, code, now)
+        except ServiceError as exc:
+            if not isinstance(exc, TooManyRequests):  # a throttled try did nothing
+                self._counted_kept(db, nir_hash, origin, exc, now)
+            raise
+        self._counted(db, Door.CREATION_CONFIRM, nir_hash, origin, attempt.refusal, now)
+        return attempt
+
+    def _counted_kept(
+        self, db: Session, nir_hash: str, origin: str, refusal: ServiceError, now: dt.datetime
+    ) -> None:
+        """A refusal raised (the request rolls back): its count and trace stay anyway."""
+        throttle = self.patients.throttle
+        keep_on_failure(
+            db,
+            insert(AuthAttempt).values(
+                door=Door.CREATION_CONFIRM.value,
+                subject_hash=nir_hash,
+                source_hash=origin,
+                at=now,
+                failed=True,
+            ),
+        )
+        trace_kept(
+            db,
+            throttle.stranger(origin),
+            AuditAction.ONLINE_CREATION,
+            now=now,
+            outcome=AuditOutcome.REFUSED,
+            detail=f"{Door.CREATION_CONFIRM.value}:{refusal.code}",
+        )
+
+    def _confirmed(
+        self, db: Session, proof: Proof, nir_hash: str, code: str, now: dt.datetime
+    ) -> LoginAttempt:
         person = self._prove(proof)
         if person is None:
             self._throttle(db, nir_hash, now, resend=False)

@@ -29,9 +29,10 @@ from central.dmp.schemas import (
     NotificationContact,
     ProfessionalChange,
 )
-from central.errors import ServiceError, Unauthenticated
+from central.errors import ServiceError, TooManyRequests, Unauthenticated
 from central.notify.messages import paris_time
 from central.patient import record
+from central.patient.endpoints import source_of
 from central.patient.online_creation import Proof
 from central.patient.schemas import NotificationPreferences, OnlineCreationProof
 from central.portal.wording import CATEGORY_LABELS, EVENTS, ROLE_LABELS, refusal
@@ -68,6 +69,13 @@ def _csrf(state: AppState, token: str) -> str:
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _waited(page: HTMLResponse, exc: ServiceError) -> HTMLResponse:
+    """A throttled door's page says when to come back, as the API does (Retry-After)."""
+    if isinstance(exc, TooManyRequests) and exc.retry_after_s is not None:
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+    return page
 
 
 def _login_page(request: Request, message: str | None = None, status: int = 200) -> HTMLResponse:
@@ -189,11 +197,11 @@ def activate(
     try:
         with state.unit_of_work() as db:
             attempt = state.patients.activate(
-                db, identifier.strip().upper(), code.strip(), state.now()
+                db, identifier.strip().upper(), code.strip(), state.now(), source=source_of(request)
             )
         token = attempt.token_or_raise()  # a failed try is committed first
     except ServiceError as exc:
-        return _login_page(request, exc.detail, exc.status_code)
+        return _waited(_login_page(request, exc.detail, exc.status_code), exc)
     return _logged_in(state, token)
 
 
@@ -209,11 +217,11 @@ def send_code(
     try:
         BirthDate.parse(birth_date)  # an unknown day or month ("00") is a birth date too
         with state.unit_of_work() as db:
-            state.patients.request_code(db, ins, birth_date, state.now())
+            state.patients.request_code(db, ins, birth_date, state.now(), source=source_of(request))
     except ValueError:
         return _login_page(request, "date de naissance invalide", 400)
     except ServiceError as exc:
-        return _login_page(request, exc.detail, exc.status_code)
+        return _waited(_login_page(request, exc.detail, exc.status_code), exc)
     return _page(request, "code.html", ins=ins, birth_date=birth_date, message=None)
 
 
@@ -227,10 +235,12 @@ def login(
 ) -> Response:
     try:
         with state.unit_of_work() as db:
-            attempt = state.patients.verify_code(db, ins, birth_date, code.strip(), state.now())
+            attempt = state.patients.verify_code(
+                db, ins, birth_date, code.strip(), state.now(), source=source_of(request)
+            )
         token = attempt.token_or_raise()  # a failed try is committed first
     except ServiceError as exc:
-        return _page(
+        page = _page(
             request,
             "code.html",
             exc.status_code,
@@ -238,6 +248,7 @@ def login(
             birth_date=birth_date,
             message=exc.detail,
         )
+        return _waited(page, exc)
     return _logged_in(state, token)
 
 
@@ -305,11 +316,12 @@ def ask_creation(
                 contact=contact,
                 emergency=EmergencyChoices(etreat=etreat, btg=btg, masked=masked),
                 now=state.now(),
+                source=source_of(request),
             )
         if refused is not None:  # the failed proof is counted first
             raise refused
     except ServiceError as exc:
-        return _creation_page(request, form, refusal(exc.code), exc.status_code)
+        return _waited(_creation_page(request, form, refusal(exc.code), exc.status_code), exc)
     form["address"] = contact.address
     page = _page(request, "creation_code.html", form=form, message=None)
     page.headers["Cache-Control"] = "no-store"  # it carries the proof to the next step
@@ -332,13 +344,18 @@ def confirm_creation(
     try:
         with state.unit_of_work() as db:
             attempt = state.online_creations.confirm(
-                db, Proof(nir, birth_date, vitale_serial), code.strip(), state.now()
+                db,
+                Proof(nir, birth_date, vitale_serial),
+                code.strip(),
+                state.now(),
+                source=source_of(request),
             )
         token = attempt.token_or_raise()  # a failed try is committed first
     except ServiceError as exc:
-        return _page(
+        page = _page(
             request, "creation_code.html", exc.status_code, form=form, message=refusal(exc.code)
         )
+        return _waited(page, exc)
     return _logged_in(state, token)
 
 

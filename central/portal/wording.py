@@ -89,6 +89,8 @@ REFUSALS = {
     "no_contact_change": "aucun changement de contact en attente",
     "resend_too_soon": "attendez une minute avant de redemander un code",
     "too_many_codes": "trop de codes demandés : réessayez dans une heure",
+    "too_many_from_source": "trop de demandes depuis cette adresse : réessayez plus tard",
+    "service_busy": "le service reçoit trop de demandes : réessayez dans quelques minutes",
     "not_your_document": "ce document n'est pas le vôtre",
     "category_changed": "une nouvelle version garde la rubrique du document",
     "not_a_patient_note": "vous ajoutez des personnes à prévenir, des notes et des directives",

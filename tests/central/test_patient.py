@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import statistics
+import threading
+import time
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from central.audit.models import AuditEntry
+from central.config import Settings
 from central.notify.models import OutboxMessage
+from central.patient.throttle import AuthLimits
 from tests.support.aged import aged
 from tests.support.central import Server, post_all_at_once
 from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create, open_record
@@ -44,8 +53,10 @@ def test_activation_code_is_single_use_and_expires(server: Server, jeanne: dict[
     body = {"identifier": jeanne["access_identifier"], "code": jeanne["activation_code"]}
     first = _post(server, "/v1/patient/activate", body)
     assert first.status_code == 200
+    # Spent: answered as a wrong code or an unknown sheet are (nothing told of the sheet).
     again = _post(server, "/v1/patient/activate", body)
-    assert (again.status_code, again.json()["error"]) == (410, "activation_spent")
+    assert (again.status_code, again.json()["error"]) == (401, "bad_activation")
+    assert "déjà utilisé" in again.json()["detail"]  # what to do instead, for its holder
 
 
 def test_activation_expiry_and_tries(server: Server, tokens: dict[str, str]) -> None:
@@ -335,3 +346,262 @@ def test_a_representative_does_not_see_what_is_hidden_from_representatives(
         "Vaccin DTP",
         "Consultation confidentielle",
     }
+
+
+# -- the doors tell nothing: known and unknown alike, throttled, traced ----------------------
+
+UNKNOWN = [  # no DMP: a person of the register who has none, a known NIR with another date
+    {"ins": "284027511234577", "birth_date": aged("1984-02-17")},
+    {"ins": JEANNE, "birth_date": aged("1979-03-29")},
+]
+
+
+def _answer(response: Any) -> tuple[int, Any, bool]:
+    """What a caller can compare: status, body, and whether a Retry-After came."""
+    return response.status_code, response.json(), "retry-after" in response.headers
+
+
+def _alike(server: Server, path: str, bodies: list[dict[str, Any]]) -> list[tuple[int, Any, bool]]:
+    answers = [_answer(_post(server, path, body)) for body in bodies]
+    assert all(a == answers[0] for a in answers), answers
+    return answers
+
+
+def test_known_and_unknown_persons_get_the_same_answers_in_the_same_order(
+    server: Server, jeanne: dict[str, Any], mailbox: Mailbox
+) -> None:
+    """Asked the same sequence, a person with a DMP and two without get the same statuses
+    and bodies at every step: codes asked until throttled, then wrong codes until locked."""
+    asked = [{"ins": JEANNE, "birth_date": BORN}, *UNKNOWN]
+    seen = [_alike(server, "/v1/patient/code", asked)[0]]
+    seen.append(_alike(server, "/v1/patient/code", asked)[0])  # again at once
+    for _ in range(5):
+        server.clock.advance(seconds=61)
+        seen.append(_alike(server, "/v1/patient/code", asked)[0])
+    assert [s[0] for s in seen] == [202, 429, 202, 202, 202, 202, 429]
+    assert seen[1][1]["error"] == "resend_too_soon" and seen[-1][1]["error"] == "too_many_codes"
+    assert seen[1][2] and seen[-1][2]  # both with Retry-After
+    assert len(mailbox.wait_for(5)) == 5  # the codes went to the one who exists, only
+    code = mailbox.code_for(EMAIL)
+    wrong = [dict(a, code=f"{(int(code) + 1) % 10**6:06d}") for a in asked]
+    logins = [_alike(server, "/v1/patient/login", wrong)[0] for _ in range(6)]
+    assert [(s, b["error"]) for s, b, _ in logins] == [(401, "bad_code")] * 5 + [
+        (429, "too_many_tries")
+    ]
+    # The access sheet: a real identifier and an unknown one, wrong codes until locked.
+    sheets = [
+        {"identifier": jeanne["access_identifier"], "code": "00000000"},
+        {"identifier": "ZZZZZZZZZZ", "code": "00000000"},
+    ]
+    tries = [_alike(server, "/v1/patient/activate", sheets)[0] for _ in range(6)]
+    assert [(s, b["error"]) for s, b, _ in tries] == [(401, "bad_activation")] * 5 + [
+        (429, "too_many_tries")
+    ]
+
+
+def _statements(server: Server, send: Any) -> list[str]:
+    """The SQL a request runs, as verb and table ('SELECT dmps', 'INSERT audit_entries')."""
+    # One operation at a time on this engine here: the listener sees only this request's.
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if threading.current_thread().name in ("audit-sealer", "outbox"):
+            return  # the service's own background work, not the request's
+        words = statement.split()
+        verb = words[0].upper()
+        into = ("UPDATE", "FROM", "INTO")
+        table = next((words[i + 1] for i, w in enumerate(words[:-1]) if w.upper() in into), "")
+        if verb in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+            seen.append(f"{verb} {table}")
+
+    event.listen(server.state.engine, "before_cursor_execute", note)
+    try:
+        send()
+    finally:
+        event.remove(server.state.engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_the_unknown_path_runs_the_same_queries_and_writes_as_the_known_one(
+    server: Server, jeanne: dict[str, Any], mailbox: Mailbox
+) -> None:
+    """No fast path: for a person without a DMP, the code request and the login read the
+    same tables in the same order as for one with a DMP, and write the attempt row and the
+    audit entry too. What the known path adds is only the code and its message (rows in
+    the same transaction); a timing comparison follows with a generous bound."""
+    known, unknown = {"ins": JEANNE, "birth_date": BORN}, UNKNOWN[0]
+    runs = {
+        name: _statements(server, lambda who=who: _post(server, "/v1/patient/code", who))
+        for name, who in (("known", known), ("unknown", unknown))
+    }
+    message = {"INSERT one_time_codes", "SELECT outbox", "INSERT outbox"}  # the known's own
+    reads = {
+        name: [s for s in run if s.startswith("SELECT") and s not in message]
+        for name, run in runs.items()
+    }
+    assert reads["known"] == reads["unknown"], runs
+    assert "INSERT patient_auth_attempts" in runs["unknown"]
+    extra = {s for s in runs["known"] if s not in runs["unknown"]}
+    assert extra == message, runs
+    code = mailbox.code_for(EMAIL)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    runs = {
+        name: _statements(
+            server, lambda who=who: _post(server, "/v1/patient/login", dict(who, code=wrong))
+        )
+        for name, who in (("known", known), ("unknown", unknown))
+    }
+    for name in runs:  # the known path also counts the try on the code's row
+        runs[name] = [s for s in runs[name] if s != "UPDATE one_time_codes"]
+    assert runs["known"] == runs["unknown"], runs
+    assert {"INSERT patient_auth_attempts", "INSERT audit_entries"} <= set(runs["unknown"])
+
+
+def test_known_and_unknown_take_comparable_time(
+    server: Server, jeanne: dict[str, Any], settings: Settings
+) -> None:
+    """Medians of interleaved requests (load on the machine hits both alike), compared
+    with a generous bound: a lookup that stopped early would be several times faster."""
+    server.state.patients.resend_interval = dt.timedelta(0)
+    server.state.patients.max_per_hour = 1000
+    server.state.patients.otp_max_tries = 1000
+    known, unknown = {"ins": JEANNE, "birth_date": BORN}, UNKNOWN[0]
+    times: dict[str, list[float]] = {"known": [], "unknown": []}
+    with server.client() as client:
+        for _ in range(9):
+            for name, who in (("known", known), ("unknown", unknown)):
+                for path, body in (
+                    ("/v1/patient/code", who),
+                    ("/v1/patient/login", dict(who, code="000000")),
+                ):
+                    start = time.perf_counter()
+                    client.post(path, json=body)
+                    times[name].append(time.perf_counter() - start)
+    fast, slow = sorted(statistics.median(t) for t in times.values())
+    assert slow < 3 * fast, times
+
+
+def _limited(server: Server, settings: Settings, **figures: int) -> None:
+    """Run the service with other throttle figures, as a deployment's settings give them."""
+    tuned = settings.model_copy(update=figures)
+    server.state.patients.throttle.limits = AuthLimits.from_settings(tuned)
+
+
+def _from(server: Server, address: str, path: str, body: dict[str, Any]) -> Any:
+    """A request from another loopback source address."""
+    transport = httpx.HTTPTransport(local_address=address)
+    with httpx.Client(base_url=server.url, transport=transport, timeout=30) as client:
+        return client.post(path, json=body)
+
+
+def test_one_source_is_throttled_per_minute_and_per_hour(
+    server: Server, settings: Settings
+) -> None:
+    _limited(server, settings, patient_source_per_minute=3, patient_source_per_hour=5)
+    people = [{"ins": JEANNE, "birth_date": aged(f"1979-03-{day:02d}")} for day in range(1, 9)]
+    for who in people[:3]:
+        assert _post(server, "/v1/patient/code", who).status_code == 202
+    minute = _post(server, "/v1/patient/code", people[3])
+    assert (minute.status_code, minute.json()["error"]) == (429, "too_many_from_source")
+    assert 1 <= int(minute.headers["retry-after"]) <= 60
+    other = _from(server, "127.0.0.2", "/v1/patient/code", people[3])
+    assert other.status_code == 202  # another address is not held back
+    login = _post(server, "/v1/patient/login", dict(people[4], code="123456"))
+    assert (login.status_code, login.json()["error"]) == (429, "too_many_from_source")
+    server.clock.advance(seconds=61)
+    for who in people[4:6]:
+        assert _post(server, "/v1/patient/code", who).status_code == 202
+    hour = _post(server, "/v1/patient/code", people[6])
+    assert (hour.status_code, hour.json()["error"]) == (429, "too_many_from_source")
+    assert 60 < int(hour.headers["retry-after"]) <= 3600
+
+
+def test_the_service_is_throttled_overall(server: Server, settings: Settings) -> None:
+    _limited(server, settings, patient_overall_per_minute=4)
+    people = [{"ins": JEANNE, "birth_date": aged(f"1979-04-{day:02d}")} for day in range(1, 7)]
+    for n, who in enumerate(people[:4], start=1):
+        address = f"127.0.0.{n}"
+        assert _from(server, address, "/v1/patient/code", who).status_code == 202
+    busy = _from(server, "127.0.0.5", "/v1/patient/code", people[4])
+    assert (busy.status_code, busy.json()["error"]) == (429, "service_busy")
+    assert 1 <= int(busy.headers["retry-after"]) <= 60
+    sheet = _from(
+        server,
+        "127.0.0.6",
+        "/v1/patient/activate",
+        {"identifier": "ZZZZZZZZZZ", "code": "12345678"},
+    )
+    assert (sheet.status_code, sheet.json()["error"]) == (429, "service_busy")
+    server.clock.advance(seconds=61)
+    assert _from(server, "127.0.0.5", "/v1/patient/code", people[4]).status_code == 202
+
+
+def test_a_locked_access_sheet_opens_again_after_a_while_or_with_a_new_code(
+    server: Server, jeanne: dict[str, Any], tokens: dict[str, str]
+) -> None:
+    """Five wrong codes lock the sheet for fifteen minutes, not for good; the page says
+    what to do; a new code printed at the counter opens it at once."""
+    wrong = {"identifier": jeanne["access_identifier"], "code": "00000000"}
+    for _ in range(5):
+        assert _post(server, "/v1/patient/activate", wrong).status_code == 401
+    right = dict(wrong, code=jeanne["activation_code"])
+    locked = _post(server, "/v1/patient/activate", right)
+    assert (locked.status_code, locked.json()["error"]) == (429, "too_many_tries")
+    assert "comptoir" in locked.json()["detail"] and "15 minutes" in locked.json()["detail"]
+    assert 840 <= int(locked.headers["retry-after"]) <= 900
+    server.clock.advance(minutes=16)
+    assert _post(server, "/v1/patient/activate", right).status_code == 200
+    # Locked again, then the counter prints a new code: it works at once.
+    created = create(server, tokens["agent"], "284027511234577")
+    wrong = {"identifier": created["access_identifier"], "code": "00000000"}
+    for _ in range(5):
+        assert _post(server, "/v1/patient/activate", wrong).status_code == 401
+    with server.client(tokens["agent"]) as client:
+        sheet = client.post("/v1/dmp/284027511234577/activation").json()
+    fresh = {"identifier": sheet["access_identifier"], "code": sheet["activation_code"]}
+    assert _post(server, "/v1/patient/activate", fresh).status_code == 200
+
+
+def test_failed_doors_and_revoked_codes_are_traced_without_secrets(
+    server: Server, jeanne: dict[str, Any], mailbox: Mailbox
+) -> None:
+    ask = {"ins": JEANNE, "birth_date": BORN}
+    _post(server, "/v1/patient/code", ask)
+    first = mailbox.code_for(EMAIL)
+    server.clock.advance(seconds=61)
+    _post(server, "/v1/patient/code", ask)  # the first code is void: replaced
+    second = next(c for c in _codes(mailbox) if c != first)
+    typed = [f"{(int(second) + n) % 10**6:06d}" for n in range(1, 6)]
+    for code in typed:
+        _post(server, "/v1/patient/login", dict(ask, code=code))  # the fifth voids it
+    _post(server, "/v1/patient/login", dict(UNKNOWN[0], code="123456"))
+    _post(server, "/v1/patient/activate", {"identifier": "ZZZZZZZZZZ", "code": "12345678"})
+    sheet = {"identifier": jeanne["access_identifier"], "code": "87654321"}
+    _post(server, "/v1/patient/activate", sheet)
+    with server.state.sessions() as db:
+        trail = db.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    doors = [
+        (e.action, e.outcome, e.patient_ins, e.detail)
+        for e in trail
+        if e.action in ("patient_login", "patient_activate", "code_revoke")
+    ]
+    assert doors == [
+        ("code_revoke", "done", JEANNE, "replaced"),
+        *[("patient_login", "refused", JEANNE, "bad_code")] * 4,
+        ("patient_login", "refused", JEANNE, "bad_code"),
+        ("code_revoke", "done", JEANNE, "too_many_tries"),
+        ("patient_login", "refused", None, "bad_code"),
+        ("patient_activate", "refused", None, "bad_activation"),
+        ("patient_activate", "refused", JEANNE, "bad_activation"),
+    ]
+    secrets = [JEANNE, "284027511234577", BORN, UNKNOWN[0]["birth_date"], first, second]
+    secrets += [*typed, "12345678", "87654321", jeanne["activation_code"]]
+    for e in trail:
+        if e.action in ("patient_login", "patient_activate", "code_revoke"):
+            for secret in secrets:
+                assert secret not in e.detail and secret not in e.actor_id + e.actor_name
+
+
+def _codes(mailbox: Mailbox) -> list[str]:
+    mailbox.wait_for(2)
+    return [found for m in mailbox.inbox for found in re.findall(r"\b(\d{6})\b", m.get_content())]
