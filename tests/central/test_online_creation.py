@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import select, text
 
 from central.audit.models import AuditEntry
+from central.config import Settings
 from central.dmp.models import Dmp
 from central.patient.online_creation import Proof
+from central.patient.throttle import AuthLimits
 from dmpcommon.actions import EmergencyChoices, NotificationContact
 from dmpcommon.information import INFORMATION_VERSION
 from dmpcommon.vocabulary import ContactChannel
@@ -160,6 +162,7 @@ def test_a_proof_is_counted_under_the_nirs_lock(server: Server) -> None:
             contact=NotificationContact(channel=ContactChannel.EMAIL, address=EMAIL),
             emergency=EmergencyChoices(),
             now=server.state.now(),
+            source="127.0.0.1",
         )
         assert second.scalar(probe, {"key": key}) is False  # held by the first, uncommitted
         first.commit()
@@ -181,3 +184,77 @@ def test_the_portals_code_page_is_not_kept_by_the_browser(server: Server) -> Non
         page = client.post("/patient/creation", data=form)
     assert page.status_code == 200 and "Code reçu" in page.text
     assert page.headers["cache-control"] == "no-store"
+
+
+def _nir_not_in_register() -> str:
+    body = "1790351215177"
+    return f"{body}{97 - int(body) % 97:02d}"
+
+
+def test_a_nir_in_the_register_or_not_gets_the_same_answers(server: Server) -> None:
+    """Wrong proofs for a person the register knows and for one it does not: the same
+    statuses and bodies at every step, throttles included."""
+    born = _born(server, JEANNE)
+    people = [(JEANNE, born), (_nir_not_in_register(), born)]
+    steps: list[list[tuple[int, Any]]] = []
+    with server.client() as client:
+        for advance in (0, 0, 61, 61, 61, 61, 61):
+            server.clock.advance(seconds=advance)
+            steps.append(
+                [
+                    _said(client.post("/v1/patient/creation", json=_asked(b, "1111111111", n)))
+                    for n, b in people
+                ]
+            )
+        steps.append(
+            [
+                _said(
+                    client.post(
+                        "/v1/patient/creation/confirm",
+                        json={
+                            "nir": n,
+                            "birth_date": b,
+                            "vitale_serial": "1111111111",
+                            "code": "123456",
+                        },
+                    )
+                )
+                for n, b in people
+            ]
+        )
+    for known, unknown in steps:
+        assert known == unknown
+    assert [s[0][0] for s in steps] == [403, 429, 403, 403, 403, 403, 429, 429]
+
+
+def _said(response: Any) -> tuple[int, Any]:
+    return response.status_code, response.json()
+
+
+def test_refused_creations_are_traced_and_counted_per_source(
+    server: Server, settings: Settings
+) -> None:
+    tuned = settings.model_copy(update={"patient_source_per_minute": 2})
+    server.state.patients.throttle.limits = AuthLimits.from_settings(tuned)
+    born = _born(server, JEANNE)
+    with server.client() as client:
+        first = client.post("/v1/patient/creation", json=_asked(born, "1111111111"))
+        assert (first.status_code, first.json()["error"]) == (403, "identity_not_proven")
+        guess = {"nir": JEANNE, "birth_date": born, "vitale_serial": "2222222222"}
+        second = client.post("/v1/patient/creation/confirm", json={**guess, "code": "123456"})
+        assert (second.status_code, second.json()["error"]) == (403, "identity_not_proven")
+        other = _asked(_born(server, LEO), nir=LEO)
+        third = client.post("/v1/patient/creation", json=other)
+    assert (third.status_code, third.json()["error"]) == (429, "too_many_from_source")
+    assert 1 <= int(third.headers["retry-after"]) <= 60
+    with server.state.sessions() as db:
+        trail = db.scalars(
+            select(AuditEntry).where(AuditEntry.action == "online_creation").order_by(AuditEntry.id)
+        ).all()
+    assert [(e.outcome, e.patient_ins, e.detail) for e in trail] == [
+        ("refused", None, "creation:identity_not_proven"),
+        ("refused", None, "creation_confirm:identity_not_proven"),
+    ]
+    for entry in trail:
+        for secret in (JEANNE, born, "1111111111", "2222222222", "123456"):
+            assert secret not in entry.detail + entry.actor_id + entry.actor_name

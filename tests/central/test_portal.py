@@ -380,3 +380,19 @@ def test_the_log_says_what_happened_in_french_and_in_paris_time(
             select(AuditEntry.at).where(AuditEntry.action == "professional_authorise")
         ).one()
     assert at.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y à %H:%M") in text
+
+
+def test_a_locked_access_sheet_says_to_wait_or_to_ask_the_counter(
+    page: Page, server: Server, jeanne: dict[str, str]
+) -> None:
+    """Five wrong provisional codes lock the sheet for a while, not for good: the page says
+    how long and that the counter can print a new code; afterwards the code works."""
+    page.goto(f"{server.url}/patient/connexion")
+    for code in ["00000000"] * 5 + [jeanne["activation_code"]]:
+        page.get_by_label("Identifiant").fill(jeanne["access_identifier"])
+        page.get_by_label("Code provisoire (8 chiffres)").fill(code)
+        page.get_by_role("button", name="Activer mon accès").click()
+    notice = _notice(page)
+    assert "réessayez dans 15 minutes" in notice and "au comptoir un nouveau code" in notice
+    server.clock.advance(minutes=16)
+    _activate(page, server, jeanne)
