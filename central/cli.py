@@ -6,11 +6,15 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from central.config import Settings
 from central.errors import ServiceError
+
+if TYPE_CHECKING:
+    from central.audit.service import VerifyResult
 
 __all__ = ["main"]
 
@@ -78,34 +82,96 @@ def _cmd_kiosk_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_audit_verify(args: argparse.Namespace) -> int:
+def _audit_key(settings: Settings) -> bytes | None:
+    # The command line never creates the key: a new one would only hide the lost one.
+    # No key at all is told only if there are entries to check.
+    if not settings.audit_key_path().exists():
+        return None
+    return settings.audit_key(create=False)
+
+
+def _cmd_audit_head(args: argparse.Namespace) -> int:
     from central.audit.service import AuditLog
     from central.db import make_engine, make_sessionmaker
 
     settings = _settings(args)
+    key = _audit_key(settings)
     engine = make_engine(settings.database_url)
     with make_sessionmaker(engine)() as db:
-        result = AuditLog.verify(db)
+        result = AuditLog.head(db, key=key)
     engine.dispose()
-    if result.ok:
-        pending = f", {result.pending} en attente de scellement" if result.pending else ""
-        print(f"OK : {result.entries} entrées, chaîne intacte{pending}")
-        return 0
-    print(
-        f"audit : entrée {result.first_bad_seq} {_problem_fr(result.problem)} "
-        f"({result.entries} entrées vérifiées avant elle)",
-        file=sys.stderr,
-    )
+    if not result.ok:
+        return _audit_failed(settings, result)
+    print(result.head)  # alone on its line: to be kept elsewhere and given to --expect-head
+    return 0
+
+
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    from central.audit.service import AuditLog, ChainHead
+    from central.db import make_engine, make_sessionmaker
+
+    settings = _settings(args)
+    expect = None
+    if args.expect_head is not None:
+        try:
+            expect = ChainHead.parse(args.expect_head)
+        except ServiceError:
+            print(
+                "central : tête attendue illisible : donnez-la telle que « central audit head »"
+                " l'affiche (NUMÉRO:EMPREINTE)",
+                file=sys.stderr,
+            )
+            return 2
+    key = _audit_key(settings)
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine)() as db:
+        result = AuditLog.verify(db, key=key, expect=expect)
+    engine.dispose()
+    if not result.ok:
+        return _audit_failed(settings, result)
+    pending = f", {result.pending} en attente de scellement" if result.pending else ""
+    checked = f", tête attendue {expect.seq} présente" if expect is not None else ""
+    print(f"OK : {result.entries} entrées, chaîne intacte{checked}{pending} ; tête {result.head}")
+    return 0
+
+
+def _audit_failed(settings: Settings, result: VerifyResult) -> int:
+    from central.audit.service import ChainProblem
+
+    seq, before = result.first_bad_seq, f"({result.entries} entrées vérifiées avant elle)"
+    line = {
+        ChainProblem.DELETED: f"entrée {seq} supprimée {before}",
+        ChainProblem.CHANGED: f"entrée {seq} modifiée ou déplacée {before}",
+        ChainProblem.LINK_BROKEN: (
+            f"entrée {seq} déplacée (ou une entrée avant elle supprimée) {before}"
+        ),
+        ChainProblem.TAIL_DELETED: f"entrée {seq} et suivantes supprimées (fin de la chaîne)",
+        ChainProblem.HEAD_MOVED: (
+            f"la tête enregistrée (entrée {seq}) n'est pas la dernière entrée de la chaîne"
+        ),
+        ChainProblem.WRONG_KEY: (
+            f"la clé d'audit {settings.audit_key_path()} n'est pas celle qui a scellé la chaîne"
+            " (ou l'entrée 1 a été modifiée) : indiquez la bonne clé (CENTRAL_AUDIT_KEY_FILE)"
+        ),
+        ChainProblem.UNKEYED: (
+            "entrée 1 : chaîne scellée sans clé (version antérieure à la clé d'audit, ou chaîne"
+            " refaite par quelqu'un qui n'a pas la clé)"
+        ),
+        ChainProblem.NO_KEY: (
+            f"clé d'audit introuvable : {settings.audit_key_path()} ; la chaîne ne peut être"
+            " vérifiée sans elle : remettez la clé sauvegardée ou indiquez son chemin"
+            " (CENTRAL_AUDIT_KEY_FILE)"
+        ),
+        ChainProblem.EXPECTED_HEAD_MISSING: (
+            f"la tête attendue n'est plus dans la chaîne, qui s'arrête à l'entrée"
+            f" {result.entries} : des entrées ont été supprimées à la fin"
+        ),
+        ChainProblem.EXPECTED_HEAD_DIFFERS: (
+            f"entrée {seq} différente de la tête attendue : la chaîne a été refaite depuis"
+        ),
+    }.get(result.problem or ChainProblem.CHANGED, f"entrée {seq} : {result.problem}")
+    print(f"audit : {line}", file=sys.stderr)
     return 1
-
-
-def _problem_fr(problem: str) -> str:
-    return {
-        "deleted": "supprimée",
-        "changed or moved": "modifiée ou déplacée",
-        "link broken (moved or deleted before it)": "déplacée (ou une entrée avant elle supprimée)",
-        "deleted (entries missing at the end)": "et suivantes supprimées (fin de la chaîne)",
-    }.get(problem, problem)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -133,9 +199,16 @@ def _parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=_cmd_kiosk_revoke)
     audit = sub.add_parser("audit", help="journal d'audit")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", parents=[common], help="vérifie la chaîne").set_defaults(
-        handler=_cmd_audit_verify
+    audit_sub.add_parser(
+        "head", parents=[common], help="affiche la tête de la chaîne, à conserver ailleurs"
+    ).set_defaults(handler=_cmd_audit_head)
+    verify = audit_sub.add_parser("verify", parents=[common], help="vérifie la chaîne")
+    verify.add_argument(
+        "--expect-head",
+        metavar="NUMÉRO:EMPREINTE",
+        help="tête affichée plus tôt par « central audit head » : doit être encore dans la chaîne",
     )
+    verify.set_defaults(handler=_cmd_audit_verify)
     return parser
 
 

@@ -15,6 +15,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from central.errors import BadConfiguration
+
 __all__ = ["TEST_OIDS", "ServiceKeys", "Settings", "central_home"]
 
 # INS-NIR test and demo OIDs: fixtures and demos only, refused in production.
@@ -75,6 +77,7 @@ class Settings(BaseSettings):
     activation_lock_minutes: int = 15
     activation_max_per_day: int = 20
     secret_key_file: Path | None = None  # HMAC key for codes; default: `home`/secret.key
+    audit_key_file: Path | None = None  # HMAC key of the audit chain; default: `home`/audit.key
 
     @classmethod
     def settings_customise_sources(
@@ -140,6 +143,39 @@ class Settings(BaseSettings):
             .public_bytes(Encoding.Raw, PublicFormat.Raw)
         )
         return private, public
+
+    def audit_key_path(self) -> Path:
+        """Where the audit chain's key is: outside the database, to be backed up apart."""
+        return self.audit_key_file or self.home / "audit.key"
+
+    def audit_key(self, *, create: bool = True) -> bytes:
+        """The audit chain's HMAC key, created (0600) on first use when `create`; missing
+        (not `create`), empty or short is refused: nobody could check the chain."""
+        import os
+        import secrets
+
+        path = self.audit_key_path()
+        if not path.exists():
+            if not create:
+                raise BadConfiguration(
+                    f"clé d'audit introuvable : {path} ; remettez la clé sauvegardée ou "
+                    f"indiquez son chemin (CENTRAL_AUDIT_KEY_FILE)"
+                )
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another worker made it first
+            else:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(secrets.token_bytes(32))
+        key = path.read_bytes()
+        if len(key) < 32:
+            raise BadConfiguration(
+                f"clé d'audit {path} {'vide' if not key else f'trop courte ({len(key)} octets)'}"
+                f" : il en faut 32 octets au moins ; remettez la clé sauvegardée"
+            )
+        return key
 
     def keys(self) -> ServiceKeys:
         """Every key, read (or created) now."""

@@ -149,5 +149,5 @@ def build_state(settings: Settings) -> AppState:
         ),
         notifier=notifier,
         worker=worker,
-        sealer=AuditSealer(sessions),
+        sealer=AuditSealer(sessions, key=settings.audit_key()),
     )

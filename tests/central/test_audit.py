@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import os
+import re
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
-from central.audit.models import AuditEntry
-from central.audit.service import AuditLog
+from central.actors import Actor
+from central.audit.models import AuditEntry, AuditHead
+from central.audit.service import AuditLog, AuditSealer, entry_hash, genesis
+from central.audit.trail import AuditAction, AuditOutcome, trace
+from dmpcommon.vocabulary import AccessMode, Role
 from tests.support.central import ROOT, Server, run_sql
 from tests.support.dmp import JEANNE, PHARMACIST, create, open_record
 
 
-def _verify_cli(server: Server) -> subprocess.CompletedProcess[str]:
+def _audit_cli(server: Server, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
             "-m",
             "central",
             "audit",
-            "verify",
+            *args,
             "--db",
             server.state.settings.database_url,
         ],
@@ -30,8 +40,12 @@ def _verify_cli(server: Server) -> subprocess.CompletedProcess[str]:
         text=True,
         cwd=ROOT,
         timeout=60,
-        env={**os.environ, "CENTRAL_HOME": str(server.state.settings.home)},
+        env={**os.environ, "CENTRAL_HOME": str(server.state.settings.home), **env},
     )
+
+
+def _verify_cli(server: Server, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return _audit_cli(server, "verify", *args, **env)
 
 
 @pytest.fixture
@@ -102,7 +116,7 @@ def test_concurrent_appends_keep_one_chain(server: Server, tokens: dict[str, str
     assert codes == [200] * 48
     server.state.sealer.run_once()
     with server.state.sessions() as db:
-        result = AuditLog.verify(db)
+        result = AuditLog.verify(db, key=server.state.sealer.key)
         total = db.scalar(select(func.count()).select_from(AuditEntry))
     assert result.ok, result
     assert (result.entries, result.pending) == (total, 0)
@@ -112,6 +126,245 @@ def test_unsealed_entries_are_reported_pending(server: Server, tokens: dict[str,
     server.state.sealer.stop()  # no background sealing from here on
     create(server, tokens["agent"])
     with server.state.sessions() as db:
-        result = AuditLog.verify(db)
+        result = AuditLog.verify(db, key=server.state.sealer.key)
     assert result.ok and result.pending >= 1
     assert "en attente de scellement" in _verify_cli(server).stdout
+
+
+# -- the keyed chain: an attacker with the database but not the key --------------------------
+
+DOCTOR = Actor(id="810100457828", name="Dr Morvan", role=Role.HEALTH_PROFESSIONAL, session_id="s-1")
+HEAD_LINE = re.compile(r"[1-9][0-9]*:[0-9a-f]{64}")
+
+
+@pytest.fixture
+def traced(server: Server) -> int:
+    """Thirty entries written by the service's own trail and sealed by its sealer, one of
+    them a break-glass opening (the entry someone would most like to erase). Returns the
+    break-glass entry's sequence number."""
+    now = server.state.now()
+    with server.state.sessions() as db, db.begin():
+        for i in range(30):
+            glass = i == 17
+            trace(
+                db,
+                DOCTOR,
+                AuditAction.OPEN,
+                now=now + dt.timedelta(seconds=i),
+                outcome=AuditOutcome.ALLOWED,
+                patient_ins=JEANNE,
+                mode=AccessMode.BREAK_GLASS if glass else AccessMode.NORMAL,
+                detail="URGENCE_VITALE: malaise au comptoir" if glass else "",
+            )
+    server.state.sealer.run_once()
+    with server.state.sessions() as db:
+        assert db.scalar(select(func.count()).where(AuditEntry.seq.is_(None))) == 0
+        glass_seq = db.scalar(select(AuditEntry.seq).where(AuditEntry.mode == "bris_de_glace"))
+    assert glass_seq is not None
+    return glass_seq
+
+
+def _count(server: Server) -> int:
+    with server.state.sessions() as db:
+        return db.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+
+def _head(server: Server) -> str:
+    result = _audit_cli(server, "head")
+    assert result.returncode == 0, result.stderr
+    assert HEAD_LINE.fullmatch(result.stdout.strip()), result.stdout
+    assert result.stdout.count("\n") == 1  # one line, to be stored elsewhere
+    return result.stdout.strip()
+
+
+def _plain_sha256(prev_hash: str, entry: AuditEntry) -> str:
+    """What a plain hash chain does (the chain before the key): anyone can compute it."""
+    fields = [
+        entry.seq,
+        entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        entry.actor_id,
+        entry.actor_name,
+        entry.role,
+        entry.mode,
+        entry.patient_ins,
+        entry.action,
+        entry.outcome,
+        entry.detail,
+    ]
+    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    return hashlib.sha256(prev_hash.encode() + payload).hexdigest()
+
+
+def _rechain(
+    server: Server, *, delete_seq: int | None, rehash: Callable[[str, AuditEntry], str]
+) -> None:
+    """As an attacker with write access to the database: delete an entry, close the gap,
+    recompute every hash after it and move the head."""
+    with server.state.sessions() as db, db.begin():
+        if delete_seq is not None:
+            db.execute(delete(AuditEntry).where(AuditEntry.seq == delete_seq))
+            for entry in db.scalars(
+                select(AuditEntry).where(AuditEntry.seq > delete_seq).order_by(AuditEntry.seq)
+            ):
+                entry.seq = (entry.seq or 0) - 1
+                db.flush()  # one at a time: seq is unique
+        start = delete_seq or 1
+        prev = db.scalar(select(AuditEntry.hash).where(AuditEntry.seq == start - 1))
+        entries = db.scalars(
+            select(AuditEntry).where(AuditEntry.seq >= start).order_by(AuditEntry.seq)
+        ).all()
+        prev = prev or entries[0].prev_hash or "0" * 64
+        for entry in entries:
+            entry.prev_hash = prev
+            entry.hash = prev = rehash(prev, entry)
+        head = db.get(AuditHead, 1)
+        assert head is not None
+        head.seq, head.hash = entries[-1].seq or 0, prev
+
+
+def test_head_is_one_line_and_verify_names_the_same_head(server: Server, traced: int) -> None:
+    head = _head(server)
+    assert head.startswith(f"{_count(server)}:")
+    result = _verify_cli(server, "--expect-head", head)
+    assert result.returncode == 0, result.stderr
+    assert f"tête {head}" in result.stdout and "tête attendue 30 présente" in result.stdout
+
+
+def test_the_key_is_a_private_file_beside_the_database(server: Server, traced: int) -> None:
+    path = server.state.settings.home / "audit.key"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert path.read_bytes() == server.state.sealer.key and len(server.state.sealer.key) == 32
+    assert server.state.sealer.key != server.state.keys.secret  # one key, one purpose
+
+
+def test_a_truncated_chain_is_caught_by_the_exported_head(server: Server, traced: int) -> None:
+    head = _head(server)
+    keep = _count(server) - 3
+    # Cut the tail and move the head back: what is left is a valid chain.
+    with server.state.sessions() as db, db.begin():
+        kept = db.scalar(select(AuditEntry.hash).where(AuditEntry.seq == keep))
+        db.execute(delete(AuditEntry).where(AuditEntry.seq > keep))
+        db.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=keep, hash=kept))
+    assert _verify_cli(server).returncode == 0  # why the head must be kept elsewhere
+    result = _verify_cli(server, "--expect-head", head)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert f"la tête attendue n'est plus dans la chaîne, qui s'arrête à l'entrée {keep}" in (
+        result.stderr
+    )
+
+
+def test_a_deleted_break_glass_entry_rechained_without_the_key_is_caught(
+    server: Server, traced: int
+) -> None:
+    _rechain(server, delete_seq=traced, rehash=_plain_sha256)
+    with server.state.sessions() as db:  # the attack did what it meant to
+        assert db.scalar(select(func.count()).where(AuditEntry.mode == "bris_de_glace")) == 0
+    result = _verify_cli(server)
+    assert result.returncode == 1
+    assert f"audit : entrée {traced} modifiée ou déplacée" in result.stderr
+
+
+def test_a_chain_rebuilt_whole_under_another_key_is_caught(server: Server, traced: int) -> None:
+    forged = b"k" * 32  # the attacker's own key: a chain that is internally consistent
+
+    def rehash(prev: str, entry: AuditEntry) -> str:
+        return entry_hash(forged, prev, entry)
+
+    with server.state.sessions() as db, db.begin():
+        db.execute(update(AuditEntry).where(AuditEntry.seq == 1).values(prev_hash=genesis(forged)))
+    _rechain(server, delete_seq=None, rehash=rehash)
+    with server.state.sessions() as db:  # it verifies under the attacker's key...
+        assert AuditLog.verify(db, key=forged).ok
+    result = _verify_cli(server)  # ...not under the service's
+    assert result.returncode == 1
+    assert "n'est pas celle qui a scellé la chaîne" in result.stderr
+
+
+def test_a_chain_rebuilt_whole_without_a_key_is_caught(server: Server, traced: int) -> None:
+    with server.state.sessions() as db, db.begin():
+        db.execute(update(AuditEntry).where(AuditEntry.seq == 1).values(prev_hash="0" * 64))
+    _rechain(server, delete_seq=None, rehash=_plain_sha256)
+    result = _verify_cli(server)
+    assert result.returncode == 1
+    assert "entrée 1 : chaîne scellée sans clé" in result.stderr
+
+
+def test_a_rewrite_with_the_key_is_caught_by_the_exported_head(server: Server, traced: int) -> None:
+    head = _head(server)
+    key = server.state.sealer.key
+
+    def rehash(prev: str, entry: AuditEntry) -> str:
+        return entry_hash(key, prev, entry)
+
+    # Whoever holds the key too can rewrite the break-glass reason and chain again...
+    with server.state.sessions() as db, db.begin():
+        db.execute(update(AuditEntry).where(AuditEntry.seq == traced).values(detail="AUTRE"))
+    _rechain(server, delete_seq=None, rehash=rehash)
+    assert _verify_cli(server).returncode == 0
+    # ...but not match a head kept elsewhere.
+    result = _verify_cli(server, "--expect-head", head)
+    assert result.returncode == 1
+    assert "entrée 30 différente de la tête attendue" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (None, "clé d'audit introuvable"),
+        (b"", "vide"),
+        (b"short", "trop courte (5 octets)"),
+        (b"w" * 32, "n'est pas celle qui a scellé la chaîne"),
+    ],
+    ids=["missing", "empty", "short", "wrong"],
+)
+def test_a_missing_or_wrong_key_is_one_clear_line(
+    server: Server, traced: int, tmp_path: Path, key: bytes | None, message: str
+) -> None:
+    path = tmp_path / "elsewhere" / "audit.key"
+    if key is not None:
+        path.parent.mkdir()
+        path.write_bytes(key)
+    for command in ("verify", "head"):
+        result = _audit_cli(server, command, CENTRAL_AUDIT_KEY_FILE=str(path))
+        assert result.returncode == 1, command
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        assert "clé d'audit" in result.stderr and message in result.stderr, result.stderr
+        assert result.stdout == ""
+    assert path.exists() == (key is not None)  # the command line never makes a key
+
+
+def test_a_malformed_expected_head_is_one_clear_line(server: Server, traced: int) -> None:
+    for text in ("", "30", "30:xyz", f"-1:{'a' * 64}", f"30:{'a' * 63}"):
+        result = _verify_cli(server, f"--expect-head={text}")
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1 and "tête attendue illisible" in result.stderr
+
+
+def test_two_sealers_racing_keep_one_chain(server: Server) -> None:
+    # Two service workers share the database and the key file: the head row's lock must
+    # keep their batches from interleaving.
+    server.state.sealer.stop()
+    rival = AuditSealer(server.state.sessions, key=server.state.sealer.key)
+    stop = threading.Event()
+
+    def write() -> None:
+        for i in range(120):
+            with server.state.sessions() as db, db.begin():
+                trace(db, DOCTOR, AuditAction.OPEN, now=server.state.now(), detail=str(i))
+
+    def seal(sealer: AuditSealer) -> None:
+        while not stop.is_set():
+            sealer.run_once()
+
+    sealers = [threading.Thread(target=seal, args=(s,)) for s in (server.state.sealer, rival)]
+    for thread in sealers:
+        thread.start()
+    write()
+    stop.set()
+    for thread in sealers:
+        thread.join(30)
+    rival.run_once()
+    with server.state.sessions() as db:
+        result = AuditLog.verify(db, key=server.state.sealer.key)
+    assert result.ok and (result.entries, result.pending) == (120, 0), result

@@ -73,6 +73,18 @@ def test_migrate_then_verify_an_empty_chain(tmp_path: Path) -> None:
     assert verify.returncode == 0 and "OK : 0 entrées" in verify.stdout
 
 
+def test_an_empty_chain_has_a_head_and_the_command_line_makes_no_audit_key(
+    tmp_path: Path,
+) -> None:
+    assert _central("migrate", home=tmp_path).returncode == 0
+    head = _central("audit", "head", home=tmp_path)
+    assert (head.returncode, head.stdout) == (0, f"0:{'0' * 64}\n")
+    verify = _central("audit", "verify", "--expect-head", head.stdout.strip(), home=tmp_path)
+    assert verify.returncode == 0, verify.stderr
+    # A key made here would only hide a lost one: the service makes it, on first use.
+    assert not (tmp_path / "audit.key").exists()
+
+
 def test_production_refuses_the_test_register_in_one_line(tmp_path: Path) -> None:
     result = _central("serve", "--port", "9", home=tmp_path, CENTRAL_PRODUCTION="true")
     assert result.returncode == 1
