@@ -460,15 +460,16 @@ def test_the_unknown_path_runs_the_same_queries_and_writes_as_the_known_one(
 def test_known_and_unknown_take_comparable_time(
     server: Server, jeanne: dict[str, Any], settings: Settings
 ) -> None:
-    """Medians of interleaved requests (load on the machine hits both alike), compared
-    with a generous bound: a lookup that stopped early would be several times faster."""
+    """Medians of interleaved requests (load on the machine hits both alike), per door,
+    within a factor of two: the unknown path used to answer two to four times faster (no
+    write, no code); now its medians are within about a third of the known one's."""
     server.state.patients.resend_interval = dt.timedelta(0)
     server.state.patients.max_per_hour = 1000
     server.state.patients.otp_max_tries = 1000
     known, unknown = {"ins": JEANNE, "birth_date": BORN}, UNKNOWN[0]
-    times: dict[str, list[float]] = {"known": [], "unknown": []}
+    times: dict[tuple[str, str], list[float]] = {}
     with server.client() as client:
-        for _ in range(9):
+        for _ in range(11):
             for name, who in (("known", known), ("unknown", unknown)):
                 for path, body in (
                     ("/v1/patient/code", who),
@@ -476,9 +477,10 @@ def test_known_and_unknown_take_comparable_time(
                 ):
                     start = time.perf_counter()
                     client.post(path, json=body)
-                    times[name].append(time.perf_counter() - start)
-    fast, slow = sorted(statistics.median(t) for t in times.values())
-    assert slow < 3 * fast, times
+                    times.setdefault((path, name), []).append(time.perf_counter() - start)
+    for path in ("/v1/patient/code", "/v1/patient/login"):
+        fast, slow = sorted(statistics.median(times[path, name]) for name in ("known", "unknown"))
+        assert slow < 2 * fast, (path, times)
 
 
 def _limited(server: Server, settings: Settings, **figures: int) -> None:
