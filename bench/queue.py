@@ -301,8 +301,11 @@ def ingest_rate(url: str, home: Path, backlog: Path, key: Ed25519PrivateKey) -> 
                 kiosk_id=KIOSK_ID,
                 items=items,
                 sealing_key=sealing_key,
-                appliers=lambda: appliers(state.professionals, state.dmp, state.register),
+                appliers=lambda: appliers(
+                    state.professionals, state.dmp, state.register, state.bounds
+                ),
                 now=dt.datetime.now(dt.UTC),
+                bounds=state.bounds,
             ).results
             if any(r.outcome != "accepted" for r in results):
                 raise RuntimeError(

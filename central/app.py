@@ -14,6 +14,7 @@ from central.config import Settings
 from central.dmp.endpoints import router as dmp_router
 from central.errors import ServiceError, TooManyRequests
 from central.identity.endpoints import router as identity_router
+from central.limits import BodyLimits
 from central.patient.endpoints import router as patient_router
 from central.portal.routes import router as portal_router
 from central.professionals.endpoints import router as sessions_router
@@ -45,7 +46,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _json(exc.status_code, "http_error", str(exc.detail))
+        return _json(exc.status_code, getattr(exc, "code", "http_error"), str(exc.detail))
 
 
 def create_app(
@@ -68,6 +69,8 @@ def create_app(
 
     app = FastAPI(title="Service central DMP", version="0.1.0", lifespan=lifespan)
     app.state.central = wiring
+    # Added last, so outermost: a body is bounded before anything else reads it.
+    app.add_middleware(BodyLimits)
     _install_error_handlers(app)
     for router in (
         identity_router,

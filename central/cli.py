@@ -82,6 +82,37 @@ def _cmd_kiosk_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_kiosk_clear(args: argparse.Namespace) -> int:
+    from central.db import make_engine, make_sessionmaker, utcnow
+    from central.sync.service import clear
+
+    settings = _settings(args)
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine)() as db, db.begin():
+        kiosk, reason = clear(db, args.kiosk_id, utcnow())
+        site = kiosk.site
+    engine.dispose()
+    print(f"kiosque {args.kiosk_id} ({site}) remis en service ; il était signalé : {reason}")
+    return 0
+
+
+def _cmd_card_revoke(args: argparse.Namespace) -> int:
+    from central.db import make_engine, make_sessionmaker, utcnow
+    from central.professionals.revocation import revoke_card
+
+    settings = _settings(args)
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine)() as db, db.begin():
+        new = revoke_card(db, args.id_nat, now=utcnow())
+    engine.dispose()
+    print(
+        f"carte {args.id_nat} révoquée : plus de connexion, ses sessions ouvertes s'arrêtent"
+        if new
+        else f"carte {args.id_nat} déjà révoquée"
+    )
+    return 0
+
+
 def _audit_key(settings: Settings) -> bytes | None:
     # The command line never creates the key: a new one would only hide the lost one.
     # No key at all is told only if there are entries to check.
@@ -197,6 +228,18 @@ def _parser() -> argparse.ArgumentParser:
     revoke = kiosk_sub.add_parser("revoke", parents=[common], help="révoque un kiosque")
     revoke.add_argument("kiosk_id")
     revoke.set_defaults(handler=_cmd_kiosk_revoke)
+    clear = kiosk_sub.add_parser(
+        "clear", parents=[common], help="remet en service un kiosque signalé (fourche...)"
+    )
+    clear.add_argument("kiosk_id")
+    clear.set_defaults(handler=_cmd_kiosk_clear)
+    card = sub.add_parser("card", help="cartes professionnelles")
+    card_sub = card.add_subparsers(dest="card_command", required=True)
+    card_revoke = card_sub.add_parser(
+        "revoke", parents=[common], help="révoque une carte perdue ou volée"
+    )
+    card_revoke.add_argument("id_nat", help="identifiant national de la carte (RPPS, ADELI...)")
+    card_revoke.set_defaults(handler=_cmd_card_revoke)
     audit = sub.add_parser("audit", help="journal d'audit")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser(

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     portal_url: str = "http://127.0.0.1:8080/patient"
     session_minutes: int = 12 * 60
     attestation_skew_s: int = 300
+    offline_window_days: int = 7  # a queued action older than this is refused
+    clock_skew_s: int = 120  # how far a kiosk's clock may run ahead of the service's
     patient_session_minutes: int = 30
     otp_ttl_s: int = 300
     otp_max_tries: int = 5

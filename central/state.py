@@ -24,6 +24,9 @@ from central.patient.online_creation import OnlineCreations
 from central.patient.service import PatientService
 from central.patient.throttle import AuthLimits
 from central.professionals.service import ProfessionalService, StructureRegister
+from central.sync.service import usable_kiosk
+from central.sync.signatures import verify_kiosk_request
+from central.sync.timing import ClockBounds
 
 __all__ = ["AppState", "bearer", "build_state"]
 
@@ -50,6 +53,14 @@ class AppState:
         """The service's time (the tests move it)."""
         return self.clock()
 
+    @property
+    def bounds(self) -> ClockBounds:
+        """How far the kiosks' clocks are believed."""
+        return ClockBounds(
+            offline_window=dt.timedelta(days=self.settings.offline_window_days),
+            skew=dt.timedelta(seconds=self.settings.clock_skew_s),
+        )
+
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction per request: commit on success, roll back on error. What was
@@ -73,9 +84,31 @@ class AppState:
 
     @contextmanager
     def operator(self, request: Request) -> Iterator[tuple[Session, Actor]]:
-        """A transaction with the operator behind the request's bearer token."""
+        """A transaction with the operator behind the request's bearer token, at the
+        enrolled kiosk that signed the request and where the session was opened."""
         with self.unit_of_work() as db:
-            yield db, self.professionals.authenticate(db, bearer(request), self.now())
+            kiosk_id = self.signing_kiosk(db, request)
+            yield (
+                db,
+                self.professionals.authenticate(db, bearer(request), self.now(), kiosk_id=kiosk_id),
+            )
+
+    def signing_kiosk(self, db: Session, request: Request) -> str:
+        """The enrolled, active, unflagged kiosk whose device key signed this request (RFC
+        9421, as the sync's): every operator request comes from one."""
+        body = getattr(request.state, "raw_body", None)
+        if not isinstance(body, bytes):
+            raise RuntimeError("an operator route without central.deps.read_body")
+        kiosk_id = verify_kiosk_request(
+            db,
+            method=request.method,
+            url=str(request.url),
+            headers=request.headers.raw,
+            body=body,
+            now=self.now(),
+        )
+        usable_kiosk(db, kiosk_id)
+        return kiosk_id
 
     @contextmanager
     def patient(self, request: Request) -> Iterator[tuple[Session, Actor]]:

@@ -20,7 +20,7 @@ from central.db import keep_on_failure
 from central.errors import ServiceError
 from dmpcommon.vocabulary import AccessMode
 
-__all__ = ["AuditAction", "AuditOutcome", "refuse", "trace", "trace_kept"]
+__all__ = ["AuditAction", "AuditOutcome", "refuse", "trace", "trace_admin", "trace_kept"]
 
 
 class AuditAction(StrEnum):
@@ -52,6 +52,9 @@ class AuditAction(StrEnum):
     DOCUMENT_MASK = "document_mask"
     DOCUMENT_UNMASK = "document_unmask"
     DOCUMENT_DELETE = "document_delete"
+    KIOSK_REVOKE = "kiosk_revoke"
+    KIOSK_CLEAR = "kiosk_clear"
+    CARD_REVOKE = "card_revoke"
     PATIENT_ACTIVATE = "patient_activate"  # refused tries only: a success is a PATIENT_LOGIN
     ONLINE_CREATION = "online_creation"  # refused proofs and codes
     CODE_REVOKE = "code_revoke"  # a patient's code voided: replaced, or too many tries
@@ -152,3 +155,21 @@ def refuse(
         detail=error.code,
     )
     raise error
+
+
+def trace_admin(db: Session, action: AuditAction, *, now: dt.datetime, detail: str) -> None:
+    """Record what an administrator did on the service's host (`central kiosk clear`...):
+    no card, no role the access rules know; who had the host's shell is the host's to log."""
+    db.execute(
+        insert(AuditEntry).values(
+            at=now,
+            actor_id="admin",
+            actor_name="administrateur du service (ligne de commande)",
+            role="administrateur",
+            mode=AccessMode.NORMAL.value,
+            patient_ins=None,
+            action=action.value,
+            outcome=AuditOutcome.DONE.value,
+            detail=detail,
+        )
+    )

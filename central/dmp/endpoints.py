@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from central.deps import get_state
+from central.deps import get_state, read_body
 from central.dmp.common import document_out
 from central.dmp.schemas import (
     ID_NAT,
@@ -23,7 +23,8 @@ from central.dmp.schemas import (
 )
 from central.state import AppState
 
-router = APIRouter(prefix="/v1/dmp", tags=["dmp"])
+# Operators only, at an enrolled kiosk that signs each request (central.state.operator).
+router = APIRouter(prefix="/v1/dmp", tags=["dmp"], dependencies=[Depends(read_body)])
 State = Annotated[AppState, Depends(get_state)]
 Ins = Annotated[str, Path(pattern=NIR)]
 IdNat = Annotated[str, Path(pattern=ID_NAT)]

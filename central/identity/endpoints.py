@@ -6,13 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from central.deps import get_state
+from central.deps import get_state, read_body
 from central.identity.schemas import QualifyResponse
 from central.identity.service import qualify_traced
 from central.state import AppState
 from dmpcommon.actions import CardTraits
 
-router = APIRouter(prefix="/v1/identity", tags=["identity"])
+# Operators only, at an enrolled kiosk that signs each request (central.state.operator).
+router = APIRouter(
+    prefix="/v1/identity", tags=["identity"], dependencies=[Depends(read_body)]
+)
 State = Annotated[AppState, Depends(get_state)]
 
 

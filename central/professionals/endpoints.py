@@ -6,19 +6,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from central.deps import get_state
+from central.deps import get_state, read_body
+from central.errors import Forbidden
 from central.professionals.schemas import SessionRequest, SessionResponse
 from central.state import AppState
 
-router = APIRouter(prefix="/v1/sessions", tags=["operators"])
+# Only from an enrolled kiosk that signs each request.
+router = APIRouter(
+    prefix="/v1/sessions", tags=["operators"], dependencies=[Depends(read_body)]
+)
 State = Annotated[AppState, Depends(get_state)]
 
 
 @router.post("", response_model=SessionResponse, status_code=201)
-def open_session(body: SessionRequest, state: State) -> SessionResponse:
-    """Open an operator session from the card's signed attestation."""
+def open_session(body: SessionRequest, request: Request, state: State) -> SessionResponse:
+    """Open an operator session from the card's signed attestation, at the kiosk that signs
+    the request (the attestation names it too)."""
     now = state.now()
     with state.unit_of_work() as db:
+        if state.signing_kiosk(db, request) != body.kiosk_id:
+            raise Forbidden("signed by another kiosk", code="wrong_kiosk")
         token, row = state.professionals.open_session(
             db,
             kiosk_id=body.kiosk_id,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.audit.trail import AuditAction, trace
 from central.errors import BadRequest, Unauthenticated
-from central.professionals.models import OperatorSession
+from central.professionals.models import OperatorSession, RevokedCard
 from central.professionals.roles import Role, role_for
 from central.security import hash_secret, new_token
 from dmpcommon.attestation import attestation_digest
@@ -136,6 +136,9 @@ class ProfessionalService:
         """Verify the attestation, open the session and trace the login; returns the bearer
         token once. `queued`: the login reached us through the kiosk's queue, not live."""
         certificate, identity = self.verify_certificate(_b64(certificate_b64, "certificate"), now)
+        revoked = db.get(RevokedCard, identity.id_nat)
+        if revoked is not None and revoked.revoked_at <= now:
+            raise Unauthenticated("this card is revoked", code="card_revoked")
         try:
             issued = dt.datetime.fromisoformat(issued_at)
         except ValueError as exc:
@@ -192,8 +195,11 @@ class ProfessionalService:
         )
         return token, row
 
-    def authenticate(self, db: Session, token: str, now: dt.datetime) -> Actor:
-        """The actor of a bearer token, or Unauthenticated."""
+    def authenticate(
+        self, db: Session, token: str, now: dt.datetime, *, kiosk_id: str | None = None
+    ) -> Actor:
+        """The actor of a bearer token, or Unauthenticated; `kiosk_id`: the kiosk that signed
+        the request, which must be the one the session was opened at."""
         # Columns, not the ORM entity: this runs on every operator request.
         row = db.execute(
             select(
@@ -206,10 +212,18 @@ class ProfessionalService:
                 OperatorSession.structure_name,
                 OperatorSession.expires_at,
                 OperatorSession.closed_at,
-            ).where(OperatorSession.token_hash == hash_secret(self.key, token, purpose="operator"))
+                OperatorSession.kiosk_id,
+                RevokedCard.revoked_at,
+            )
+            .outerjoin(RevokedCard, RevokedCard.id_nat == OperatorSession.id_nat)
+            .where(OperatorSession.token_hash == hash_secret(self.key, token, purpose="operator"))
         ).first()
         if row is None or row.closed_at is not None or row.expires_at <= now:
             raise Unauthenticated("no open operator session")
+        if row.revoked_at is not None and row.revoked_at <= now:
+            raise Unauthenticated("this card is revoked", code="card_revoked")
+        if kiosk_id is not None and row.kiosk_id != kiosk_id:
+            raise Unauthenticated("session opened at another kiosk", code="wrong_kiosk")
         return actor_of(row)
 
     def close_session(self, db: Session, actor: Actor, now: dt.datetime) -> None:

@@ -2,8 +2,9 @@
 
 One applier per action type, each reading the payload class the kiosk built it with. An
 applier raises a ServiceError to reject the action ("rejected: code"). Action times are the
-kiosk's (the envelope's `created_at`): an offline session is judged as of when it happened at
-the counter.
+kiosk's (the envelope's `created_at`), bounded by the ingest (central.sync.timing) and here by
+the operator session they belong to: an offline session is judged as of when it happened at
+the counter, never outside it.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from central.dmp.schemas import ProfessionalChange
 from central.dmp.services import DmpServices
 from central.errors import NotFound, Unauthenticated
 from central.identity.service import IdentityRegister, qualify_traced
-from central.professionals.models import OperatorSession
+from central.professionals.models import OperatorSession, RevokedCard
 from central.professionals.service import ProfessionalService, actor_of
 from central.sync.ingest import Action, Applier
+from central.sync.timing import ClockBounds
 from dmpcommon.actions import (
     ActionPayload,
     ActionType,
@@ -77,10 +79,12 @@ class _Appliers:
         professionals: ProfessionalService,
         dmp: DmpServices,
         register: IdentityRegister,
+        bounds: ClockBounds,
     ) -> None:
         self.professionals = professionals
         self.dmp = dmp
         self.register = register
+        self.bounds = bounds
         # Rows a batch uses again and again (its operator session, the patient's DMP), held
         # so that the session's weak identity map does not let them go between actions and
         # select them once per action.
@@ -112,6 +116,13 @@ class _Appliers:
         self._held[(OperatorSession, row.id)] = row
         if row.expires_at <= action.at or (row.closed_at is not None and row.closed_at < action.at):
             raise Unauthenticated("operator session over", code="operator_session_over")
+        if action.at < row.created_at - self.bounds.skew:  # a closed session's id, back-dated
+            raise Unauthenticated(
+                "action dated before its operator session", code="action_time_outside_session"
+            )
+        revoked = action.db.get(RevokedCard, row.id_nat)
+        if revoked is not None and revoked.revoked_at <= action.at:
+            raise Unauthenticated("the operator's card is revoked", code="card_revoked")
         return row
 
     def _operator(self, action: Action[Any]) -> Actor:
@@ -254,7 +265,10 @@ class _Appliers:
 
 
 def appliers(
-    professionals: ProfessionalService, dmp: DmpServices, register: IdentityRegister
+    professionals: ProfessionalService,
+    dmp: DmpServices,
+    register: IdentityRegister,
+    bounds: ClockBounds,
 ) -> dict[str, Applier]:
     """The action types the ingest knows, bound to the domain services."""
-    return _Appliers(professionals, dmp, register).table()
+    return _Appliers(professionals, dmp, register, bounds).table()

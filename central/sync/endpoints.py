@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from central.deps import get_state
 from central.errors import Forbidden
@@ -51,16 +53,24 @@ async def raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-@router.post("/sync/batch")
+@router.post(
+    "/sync/batch",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 def sync_batch(
-    body: BatchRequest,
     request: Request,
     raw: Annotated[bytes, Depends(raw_body)],
     state: State,
 ) -> dict[str, object]:
     """Ingest envelopes in order; one answer per envelope (see central.sync.ingest).
 
-    The request must carry the kiosk's RFC 9421 signature (central.sync.signatures).
+    The request must carry the kiosk's RFC 9421 signature (central.sync.signatures), checked
+    before the body is decoded: a stranger's body is never parsed. The body is a BatchRequest.
     """
     with state.unit_of_work() as db:
         signer = verify_kiosk_request(
@@ -71,6 +81,10 @@ def sync_batch(
             body=raw,
             now=state.now(),
         )
+        try:
+            body = BatchRequest.model_validate_json(raw)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from exc
         if signer != body.kiosk_id:
             raise Forbidden("signed by another kiosk", code="wrong_kiosk")
         ingested = ingest(
@@ -78,8 +92,9 @@ def sync_batch(
             kiosk_id=body.kiosk_id,
             items=[(item.envelope, item.signature) for item in body.items],
             sealing_key=state.keys.sealing_private,
-            appliers=lambda: appliers(state.professionals, state.dmp, state.register),
+            appliers=lambda: appliers(state.professionals, state.dmp, state.register, state.bounds),
             now=state.now(),
+            bounds=state.bounds,
         )
     if ingested.refusal is not None:  # raised once what came before it is committed
         raise ingested.refusal

@@ -5,7 +5,9 @@ kiosk's, the sequence follows and the chain holds. Then the payload is opened, t
 applied, and the receipt recorded, in the batch's one transaction. A resend of the same bytes
 gets the same receipt; the same sequence or action id with other bytes is a fork: refused,
 and the kiosk flagged. A gap is answered with the sequence expected. An action that breaks
-a domain rule is recorded with the outcome "rejected: reason" and does not block the rest.
+a domain rule is recorded with the outcome "rejected: reason" and does not block the rest; so
+is an action whose time is not believable (central.sync.timing) and one the database refuses.
+A flagged kiosk is refused until an administrator clears it.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from central.db import drop_kept, kept_mark, replay_kept
 from central.errors import Conflict, Forbidden, NotFound, ServiceError
 from central.sync.models import Kiosk, Receipt
+from central.sync.timing import ClockBounds, TimeRefusal, judge_action_time
 from dmpcommon.actions import ActionPayload, PayloadError, decode_payload
 from dmpcommon.envelope import ActionEnvelope, EnvelopeError, envelope_hash
 from dmpcommon.sealing import SealingError, open_sealed
@@ -42,7 +46,7 @@ class Action(Generic[P]):
     kiosk: Kiosk
     envelope: ActionEnvelope
     payload: P  # dmpcommon.actions: the class the kiosk built it with
-    at: dt.datetime  # the kiosk's time: an offline session is judged as of then
+    at: dt.datetime  # the kiosk's time, bounded (central.sync.timing): judged as of then
 
 
 # An applier raises a ServiceError to reject the action ("rejected: code").
@@ -84,6 +88,7 @@ class ItemResult:
 
 # Marks an item whose bytes or signature are bad: the batch stops there.
 _BAD = ActionEnvelope("", "", 0, "", "", "", "", b"", b"")
+_SEQ_MAX = 2**63 - 1  # the ledger's BIGINT
 
 
 class _NeedsSavepoints(Exception):
@@ -115,6 +120,7 @@ def ingest(
     sealing_key: bytes,
     appliers: Callable[[], dict[str, Applier]],
     now: dt.datetime,
+    bounds: ClockBounds,
 ) -> Ingested:
     """Ingest a batch of (envelope base64, signature base64); the caller commits.
 
@@ -126,7 +132,7 @@ def ingest(
     batch back to that savepoint and runs it again with a savepoint per action, so that a
     rejected action leaves nothing behind. The request's spent nonce stays either way.
     """
-    run = _Run(db, kiosk_id, sealing_key, appliers(), now)  # locks the kiosk's row first
+    run = _Run(db, kiosk_id, sealing_key, appliers(), now, bounds)  # locks the kiosk's row
     mark = kept_mark(db)
     optimistic = db.begin_nested()  # one savepoint for the batch, not one per action
     try:
@@ -135,7 +141,7 @@ def ingest(
         optimistic.rollback()
         drop_kept(db, mark)  # the actions run again: their kept traces are written again
         db.expire_all()  # nothing the rolled-back pass loaded or made is trusted again
-        run = _Run(db, kiosk_id, sealing_key, appliers(), now)
+        run = _Run(db, kiosk_id, sealing_key, appliers(), now, bounds)
         try:
             return Ingested(run.batch(items, savepoints=True))
         except _Refused as refused:
@@ -164,8 +170,10 @@ class _Run:
         sealing_key: bytes,
         appliers: dict[str, Applier],
         now: dt.datetime,
+        bounds: ClockBounds,
     ) -> None:
         self.db = db
+        self.bounds = bounds
         self.sealing_key = sealing_key
         self.appliers = appliers
         self.now = now
@@ -179,11 +187,16 @@ class _Run:
             raise NotFound("unknown kiosk", code="unknown_kiosk")
         if kiosk.status != "active":
             raise Forbidden("this kiosk is revoked", code="kiosk_revoked")
+        if kiosk.flagged is not None:
+            raise Forbidden(
+                "this kiosk is flagged: an administrator must clear it", code="kiosk_flagged"
+            )
         self.kiosk = kiosk
         self.public_key = bytes.fromhex(kiosk.public_key)
         # Where the chain stands, kept here and written once: a dirty kiosk row would be
         # flushed (UPDATEd) before every query of every action.
         self.last_seq, self.last_hash = kiosk.last_seq, kiosk.last_hash
+        self.last_at = kiosk.last_at
         self.receipts: list[dict[str, Any]] = []
 
     def _save(self) -> None:
@@ -192,6 +205,7 @@ class _Run:
             self.db.execute(insert(Receipt), self.receipts)
             self.receipts = []
         self.kiosk.last_seq, self.kiosk.last_hash = self.last_seq, self.last_hash
+        self.kiosk.last_at = self.last_at
         self.db.flush()
 
     def _flag(
@@ -204,7 +218,7 @@ class _Run:
 
     def _known(self, decoded: list[tuple[bytes, ActionEnvelope]]) -> dict[int | str, Receipt]:
         """Receipts already recorded for the batch's sequences or action ids: one query."""
-        seqs = [e.seq for _, e in decoded]
+        seqs = [e.seq for _, e in decoded if e.seq <= _SEQ_MAX]
         ids = [e.action_id for _, e in decoded]
         rows = self.db.scalars(
             select(Receipt).where(
@@ -258,14 +272,28 @@ class _Run:
                     )
                 results.append(ItemResult(seen.seq, "recorded", seen.outcome, seen.reason))
                 continue
-            if envelope.seq != self.last_seq + 1:
+            if envelope.seq != self.last_seq + 1:  # (a sequence past the ledger's range too)
                 results.append(ItemResult(envelope.seq, "gap", expected=self.last_seq + 1))
                 break
             if envelope.prev_hash != self.last_hash:
                 raise self._flag(f"chain broken at seq {envelope.seq}", "fork", results)
-            outcome, reason = _apply(
-                self.db, self.kiosk, envelope, self.sealing_key, self.appliers, savepoints
+            judged = judge_action_time(
+                envelope.created_at, received=self.now, previous=self.last_at, bounds=self.bounds
             )
+            reason: str | None
+            if isinstance(judged, TimeRefusal):
+                outcome, reason = "rejected", judged.value
+            else:
+                outcome, reason = _apply(
+                    self.db,
+                    self.kiosk,
+                    envelope,
+                    judged,
+                    self.sealing_key,
+                    self.appliers,
+                    savepoints,
+                )
+                self.last_at = judged if self.last_at is None else max(self.last_at, judged)
             self.receipts.append(
                 {
                     "kiosk_id": self.kiosk.id,
@@ -288,6 +316,7 @@ def _apply(
     db: Session,
     kiosk: Kiosk,
     envelope: ActionEnvelope,
+    at: dt.datetime,
     sealing_key: bytes,
     appliers: dict[str, Applier],
     savepoints: bool,
@@ -305,11 +334,11 @@ def _apply(
     applier = appliers.get(envelope.action_type)
     if applier is None:
         return "rejected", "unsupported_action_type"
-    action = Action(db, kiosk, envelope, payload, dt.datetime.fromisoformat(envelope.created_at))
+    action = Action(db, kiosk, envelope, payload, at)
     if not savepoints:
         try:
             applier(action)
-        except ServiceError as exc:
+        except (ServiceError, DBAPIError) as exc:
             raise _NeedsSavepoints from exc
         return "accepted", None
     # A rejected action leaves nothing half-applied, but the trace of a refusal is kept.
@@ -321,5 +350,11 @@ def _apply(
         savepoint.rollback()
         replay_kept(db, mark)
         return "rejected", exc.code[:_REASON_MAX]
+    except DBAPIError:
+        # Refused alone (a value the database will not take): the rest of the batch goes on
+        # rather than the kiosk resending the same batch for ever.
+        savepoint.rollback()
+        replay_kept(db, mark)
+        return "rejected", "database_refused"
     savepoint.commit()
     return "accepted", None

@@ -1,4 +1,4 @@
-"""Kiosks: one-time enrolment tokens, enrolment, and revocation."""
+"""Kiosks: one-time enrolment tokens, enrolment, revocation, and clearing a flag."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.errors import BadRequest, Gone, NotFound, Unauthenticated
+from central.audit.trail import AuditAction, trace_admin
+from central.errors import BadRequest, Conflict, Forbidden, Gone, NotFound, Unauthenticated
 from central.security import hash_secret, new_enrollment_token
 from central.sync.models import EnrollmentToken, Kiosk
 from dmpcommon.envelope import GENESIS_HASH
 
-__all__ = ["enroll", "issue_token", "revoke"]
+__all__ = ["clear", "enroll", "issue_token", "revoke", "usable_kiosk"]
 
 
 def issue_token(db: Session, *, key: bytes, site: str, hours: int, now: dt.datetime) -> str:
@@ -72,10 +73,37 @@ def enroll(db: Session, *, key: bytes, token: str, public_key_hex: str, now: dt.
 
 
 def revoke(db: Session, kiosk_id: str, now: dt.datetime) -> Kiosk:
-    """Refuse everything from this kiosk from now on."""
+    """Refuse everything from this kiosk from now on (audited)."""
     kiosk = db.get(Kiosk, kiosk_id)
     if kiosk is None:
         raise NotFound(f"no kiosk {kiosk_id}")
     if kiosk.status != "revoked":
         kiosk.status, kiosk.revoked_at = "revoked", now
+        trace_admin(db, AuditAction.KIOSK_REVOKE, now=now, detail=f"kiosk={kiosk_id}")
     return kiosk
+
+
+def clear(db: Session, kiosk_id: str, now: dt.datetime) -> tuple[Kiosk, str]:
+    """Let a flagged kiosk sync and serve again, once an administrator has looked at why it
+    was flagged (audited, with the reason it had); returns the kiosk and that reason."""
+    kiosk = db.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise NotFound(f"no kiosk {kiosk_id}")
+    if kiosk.flagged is None:
+        raise Conflict(f"kiosk {kiosk_id} is not flagged", code="kiosk_not_flagged")
+    reason, kiosk.flagged = kiosk.flagged, None
+    trace_admin(db, AuditAction.KIOSK_CLEAR, now=now, detail=f"kiosk={kiosk_id}; was: {reason}")
+    return kiosk, reason
+
+
+def usable_kiosk(db: Session, kiosk_id: str) -> None:
+    """Refuse a revoked or flagged kiosk (its signature alone does not make it usable)."""
+    row = db.execute(select(Kiosk.status, Kiosk.flagged).where(Kiosk.id == kiosk_id)).first()
+    if row is None:
+        raise Unauthenticated("unknown kiosk", code="unknown_kiosk")
+    if row.status != "active":
+        raise Forbidden("this kiosk is revoked", code="kiosk_revoked")
+    if row.flagged is not None:
+        raise Forbidden(
+            "this kiosk is flagged: an administrator must clear it", code="kiosk_flagged"
+        )

@@ -101,6 +101,8 @@ class CentralClient:
     ) -> requests.Response:
         if signed and self.signer is None:
             raise CentralRefusedError(0, "not_enrolled", "this kiosk has no device key yet")
+        # An enrolled kiosk signs every request: the service serves operators only at an
+        # enrolled kiosk (only enrolment itself, before there is a key, goes unsigned).
         headers = {"Authorization": f"Bearer {token}"} if token else None
         try:
             return self.session.request(
@@ -109,7 +111,7 @@ class CentralClient:
                 json=body,
                 headers=headers,
                 timeout=self.timeout_s,
-                auth=self.signer if signed else None,
+                auth=self.signer,
             )
         except requests.RequestException as exc:
             raise CentralUnreachableError(type(exc).__name__) from exc
@@ -131,7 +133,6 @@ class CentralClient:
         if (
             response.status_code == 401
             and self.signer is not None
-            and signed
             and self.signer.learn_clock(response)
         ):
             # The kiosk's clock is off (days offline, a flat clock battery): sign again with

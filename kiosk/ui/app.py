@@ -115,7 +115,12 @@ def build_kiosk(settings: KioskSettings) -> Kiosk:
         kiosk_id=identity.kiosk_id,
         cards=CounterCards(service),
         central=OnlineCentral(
-            CentralClient(identity.central_url, timeout_s=settings.central_timeout_s)
+            CentralClient(
+                identity.central_url,
+                timeout_s=settings.central_timeout_s,
+                # Its own signer: each client learns the service's clock on its own thread.
+                signer=RequestSigner(identity.kiosk_id, key),
+            )
         ),
         queue=_WakingQueue(queue, sync),
         idle_s=settings.idle_s,

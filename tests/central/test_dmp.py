@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import concurrent.futures
 
-import httpx
 from sqlalchemy import func, select
 
 from central.audit.models import AuditEntry
@@ -133,9 +132,7 @@ def test_sixty_four_concurrent_creations_give_one_dmp(
     present(server, tokens["agent"], JEANNE)
 
     def attempt(_: int) -> int:
-        with httpx.Client(
-            base_url=server.url, timeout=60, headers={"Authorization": f"Bearer {tokens['agent']}"}
-        ) as client:
+        with server.client(tokens["agent"]) as client:
             return client.post("/v1/dmp", json=body).status_code
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:

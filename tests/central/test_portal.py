@@ -15,9 +15,8 @@ from central.portal.wording import refusal
 from dmpcommon.vocabulary import AccessMode, BreakGlassReason
 from kiosk.core.errors import CentralRefusedError
 from kiosk.sync.online import OnlineCentral
-from kiosk.sync.transport import CentralClient
 from tests.support.aged import aged
-from tests.support.central import Professional, Server, login
+from tests.support.central import Professional, Server, login, signed_kiosk_client
 from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, contact_of, create
 from tests.support.mail import Mailbox, SmsGateway
 
@@ -142,7 +141,7 @@ def test_adding_a_reaction_and_directives(
 def test_blocking_a_professional_refuses_the_kiosks_next_open(
     page: Page, server: Server, pharmacist: Professional, jeanne: dict[str, str]
 ) -> None:
-    kiosk = OnlineCentral(CentralClient(server.url))
+    kiosk = OnlineCentral(signed_kiosk_client(server))
     token = login(server, pharmacist)
     assert kiosk.open_record(
         token, JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None
@@ -161,7 +160,7 @@ def test_blocking_by_rpps_blocks_that_professionals_card(
     page: Page, server: Server, pharmacist: Professional, jeanne: dict[str, str]
 ) -> None:
     """The RPPS number the patient types is the card's "8" + RPPS: the block holds."""
-    kiosk = OnlineCentral(CentralClient(server.url))
+    kiosk = OnlineCentral(signed_kiosk_client(server))
     token = login(server, pharmacist)
     _activate(page, server, jeanne)
     page.get_by_role("link", name="Qui peut lire").click()
@@ -182,7 +181,7 @@ def test_a_break_glass_access_shows_with_its_reason_and_an_emergency_choice_is_e
     from tests.support.central import make_professional
 
     urgentist = make_professional(id_nat="810000000042", nom="LE ROUX", prenom="YVES")
-    kiosk = OnlineCentral(CentralClient(server.url))
+    kiosk = OnlineCentral(signed_kiosk_client(server))
     token = login(server, urgentist)
     reason = "Patiente inconsciente aux urgences de Lorient"
     kiosk.open_record(
@@ -287,7 +286,7 @@ def test_creating_ones_dmp_online_with_the_vitale_serial_and_a_code(
 def test_closing_then_reopening_the_record(
     page: Page, server: Server, pharmacist: Professional, jeanne: dict[str, str]
 ) -> None:
-    kiosk = OnlineCentral(CentralClient(server.url))
+    kiosk = OnlineCentral(signed_kiosk_client(server))
     token = login(server, pharmacist)
     _activate(page, server, jeanne)
     page.get_by_role("link", name="Qui peut lire").click()
@@ -315,7 +314,7 @@ def test_a_masked_report_leaves_the_pharmacists_summary_and_stays_with_its_autho
     physician: Professional,
     jeanne: dict[str, str],
 ) -> None:
-    kiosk = OnlineCentral(CentralClient(server.url))
+    kiosk = OnlineCentral(signed_kiosk_client(server))
     report = "Compte rendu : consultation diabétologie"
 
     def reads(who: Professional) -> set[str]:
@@ -360,7 +359,7 @@ def test_the_log_says_what_happened_in_french_and_in_paris_time(
 
     nurse = make_professional(id_nat="810100999977", nom="LE BRIS", prenom="ANNA")
     token = login(server, nurse)
-    kiosk = OnlineCentral(CentralClient(server.url))
+    kiosk = OnlineCentral(signed_kiosk_client(server))
     with pytest.raises(CentralRefusedError):  # not authorised yet
         kiosk.open_record(token, JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None)
     present(server, token, JEANNE)

@@ -57,7 +57,8 @@ def test_role_comes_from_card_and_structure(
 def test_refusals(server: Server, pharmacist: Professional) -> None:
     pirate = make_professional(id_nat="899700666666", ca=other_ca())
     good = pharmacist.attestation()
-    tampered = dict(good, kiosk_id="kiosk-other")
+    tampered = dict(good, session_id="another-session")
+    elsewhere = dict(good, kiosk_id="kiosk-other")  # signed at this kiosk, made for another
     stale = pharmacist.attestation(issued_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10))
     with server.client() as client:
         assert (
@@ -65,6 +66,7 @@ def test_refusals(server: Server, pharmacist: Professional) -> None:
             == "bad_certificate"
         )
         assert client.post("/v1/sessions", json=tampered).json()["error"] == "bad_signature"
+        assert client.post("/v1/sessions", json=elsewhere).json()["error"] == "wrong_kiosk"
         assert client.post("/v1/sessions", json=stale).json()["error"] == "stale_attestation"
         assert client.post("/v1/sessions", json=good).status_code == 201
         replay = client.post("/v1/sessions", json=good)

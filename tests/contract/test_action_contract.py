@@ -51,7 +51,7 @@ from kiosk.core import (
 )
 from kiosk.sync.online import OnlineCentral
 from kiosk.sync.queue import ActionQueue
-from kiosk.sync.transport import CentralClient
+from kiosk.sync.transport import CentralClient, RequestSigner
 from tests.support.aged import write_aged_fixtures
 from tests.support.central import Server, fixture_professional, start_server, wipe
 from tests.support.dmp import card_traits
@@ -143,7 +143,13 @@ def _the_counters_day(server: Server, cards: Path, queue: RecordingQueue) -> Non
         return CounterWorkflow(
             kiosk_id=queue.queue.kiosk_id,
             cards=readers,
-            central=OnlineCentral(CentralClient(url, timeout_s=5)),
+            central=OnlineCentral(
+                CentralClient(
+                    url,
+                    timeout_s=5,
+                    signer=RequestSigner(queue.queue.kiosk_id, queue.queue.signing_key),
+                )
+            ),
             queue=queue,
         )
 

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import requests
 import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine, delete, text
 
@@ -26,9 +28,11 @@ from central.app import create_app
 from central.config import Settings
 from central.db import make_engine
 from central.migrate import upgrade
-from central.models import AuditHead, Base
+from central.models import AuditHead, Base, Kiosk
 from central.state import AppState, build_state
 from dmpcommon.attestation import attestation_digest
+from dmpcommon.envelope import GENESIS_HASH
+from kiosk.sync.transport import CentralClient, RequestSigner
 
 ROOT = Path(__file__).resolve().parents[2]
 PKI = ROOT / "fixtures" / "pki"
@@ -77,14 +81,66 @@ class Server:
     clock: Clock
     stop: Callable[[], None]
 
-    def client(self, token: str | None = None) -> httpx.Client:
+    def client(
+        self, token: str | None = None, *, kiosk: KioskAuth | None | bool = True
+    ) -> httpx.Client:
+        """A client; its requests signed by the test kiosk (as a kiosk's are), by another
+        kiosk, or (kiosk=False) not at all."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        auth = TEST_KIOSK if kiosk is True else (kiosk or None)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, auth=auth)
+
+
+class KioskAuth(httpx.Auth):
+    """Signs an httpx request as the kiosk's own signer signs its requests (RFC 9421)."""
+
+    def __init__(self, kiosk_id: str, key: Ed25519PrivateKey) -> None:
+        self.kiosk_id = kiosk_id
+        self.key = key
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        prepared = requests.Request(
+            request.method, str(request.url), data=request.content, headers=dict(request.headers)
+        ).prepare()
+        RequestSigner(self.kiosk_id, self.key)(prepared)
+        for name in ("Signature", "Signature-Input", "Content-Digest", "Date"):
+            if name in prepared.headers:
+                request.headers[name] = prepared.headers[name]
+        yield request
+
+
+# The kiosk every test server has enrolled, that signs the tests' operator requests.
+TEST_KIOSK_ID = "kiosk-test"
+TEST_KIOSK = KioskAuth(TEST_KIOSK_ID, Ed25519PrivateKey.from_private_bytes(b"\x07" * 32))
+
+
+def signed_kiosk_client(server: Server) -> CentralClient:
+    """The kiosk's own HTTP client, as the test kiosk."""
+    return CentralClient(server.url, signer=RequestSigner(TEST_KIOSK_ID, TEST_KIOSK.key))
+
+
+def enrol_test_kiosk(state: AppState, kiosk_id: str = TEST_KIOSK_ID) -> None:
+    """Enrol the test kiosk directly in the database (the enrolment route has its tests)."""
+    key = TEST_KIOSK.key.public_key().public_bytes_raw().hex()
+    with state.sessions() as db, db.begin():
+        if db.get(Kiosk, kiosk_id) is None:
+            db.add(
+                Kiosk(
+                    id=kiosk_id,
+                    site="Pharmacie d'essai",
+                    public_key=key,
+                    status="active",
+                    enrolled_at=state.now(),
+                    last_seq=0,
+                    last_hash=GENESIS_HASH,
+                )
+            )
 
 
 def start_server(settings: Settings) -> Server:
     """Build the app and serve it with uvicorn on a free loopback port, in a thread."""
     state = build_state(settings)
+    enrol_test_kiosk(state)
     clock = Clock()
     state.clock = clock
     state.worker.clock = clock

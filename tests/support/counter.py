@@ -24,10 +24,16 @@ from kiosk.core import CounterWorkflow
 from kiosk.sync.enrolment import enroll
 from kiosk.sync.online import OnlineCentral
 from kiosk.sync.queue import ActionQueue
-from kiosk.sync.transport import CentralClient
+from kiosk.sync.transport import CentralClient, RequestSigner
 from tests.support import pcsc
 from tests.support.aged import write_aged_fixtures
-from tests.support.central import Server, enrollment_token, start_server, wipe
+from tests.support.central import (
+    Server,
+    enrol_test_kiosk,
+    enrollment_token,
+    start_server,
+    wipe,
+)
 from tests.support.mail import Mailbox, SmsGateway
 from tests.support.queues import enrolled_queue
 
@@ -69,6 +75,7 @@ def server(tmp_path: Path, mailbox: Mailbox, aged: AgedFixtures) -> Iterator[Ser
     upgrade(settings.database_url)
     running = start_server(settings)
     wipe(running.state.engine)
+    enrol_test_kiosk(running.state)  # the kiosk the tests' own operator requests come from
     yield running
     running.stop()
     gateway.stop()
@@ -100,7 +107,13 @@ def make_workflow(
     server: Server, cards: CounterCards, queue: ActionQueue, url: str | None = None
 ) -> CounterWorkflow:
     """The counter's workflow over the real card thread, service and queue."""
-    central = OnlineCentral(CentralClient(url or server.url, timeout_s=3))
+    central = OnlineCentral(
+        CentralClient(
+            url or server.url,
+            timeout_s=3,
+            signer=RequestSigner(queue.kiosk_id, queue.signing_key),
+        )
+    )
     return CounterWorkflow(kiosk_id=queue.kiosk_id, cards=cards, central=central, queue=queue)
 
 

@@ -341,16 +341,29 @@ def test_a_revoked_kiosk_says_so_on_its_sync_line_and_in_its_log(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The sync thread survives a refusal: the status line gives the reason, the log too,
-    and the thread keeps going (the actions wait, nothing is lost)."""
+    and the thread keeps going (the actions wait, nothing is lost). A revoked kiosk serves
+    no operator either: the next login is refused with the reason."""
     from central.sync.service import revoke
 
     kiosk = make_kiosk()
-    with server.state.sessions() as db, db.begin():
-        revoke(db, kiosk.sync.kiosk_id, server.state.now())
+    card = aged.cards / "cps-pharmacienne-lorient.json"
     with caplog.at_level(logging.ERROR, logger="kiosk.sync.client"):
-        with card_in_slot(aged.cards / "cps-pharmacienne-lorient.json", slot=1):
-            _login(qtbot, kiosk)  # the live login works offline-style; its trace is queued
+        with card_in_slot(card, slot=1):
+            _login(qtbot, kiosk)
             wait_step(qtbot, kiosk, Step.READY)
+            with server.state.sessions() as db, db.begin():
+                revoke(db, kiosk.sync.kiosk_id, server.state.now())
+        # The card pulled out: the logout is queued, and the service refuses the kiosk.
+        with card_in_slot(card, slot=1):
+            _login(qtbot, kiosk)  # and serves it no operator
+            qtbot.waitUntil(
+                lambda: (
+                    kiosk.window.view is not None
+                    and kiosk.window.view.notice is not None
+                    and kiosk.window.view.notice.reason == "kiosk_revoked"
+                ),
+                timeout=10_000,
+            )
             qtbot.waitUntil(lambda: kiosk.sync.state.refusal == "kiosk_revoked", timeout=10_000)
             qtbot.waitUntil(
                 lambda: (

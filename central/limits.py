@@ -1,0 +1,120 @@
+"""Unauthenticated input is bounded before it is parsed (DESIGN.md, "Whom the central service
+trusts"): a size per route, checked on the announced length and again on the bytes as they
+arrive, and no NUL character (no database text column takes one).
+
+A pure ASGI middleware: it answers 413 from the headers alone, without reading a byte of an
+oversized body, so a 50 MB upload costs the service nothing but the refusal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.exceptions import HTTPException
+
+__all__ = ["BodyLimits", "BodyTooLarge", "NulInBody", "RouteLimits"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# A NUL as JSON writes it, or as a form encodes it (any case).
+_NUL = re.compile(rb"\\u0000|%00|\x00", re.IGNORECASE)
+_OVERLAP = 5  # a "\u0000" split across two chunks is still seen
+
+
+@dataclass(frozen=True, slots=True)
+class RouteLimits:
+    """Bytes a request body may have: the sync batch and a document are the big ones."""
+
+    default: int = 64 * 1024
+    sync_batch: int = 2 * 1024 * 1024
+    document: int = 1024 * 1024
+
+    def for_path(self, path: str) -> int:
+        if path == "/v1/sync/batch":
+            return self.sync_batch
+        if path.startswith("/v1/dmp/") and path.endswith("/documents"):
+            return self.document
+        return self.default
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from the body's reading: FastAPI lets an HTTPException through untouched."""
+
+    code = "body_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"body larger than {limit} bytes")
+
+
+class NulInBody(HTTPException):
+    code = "nul_in_body"
+
+    def __init__(self) -> None:
+        super().__init__(400, "the body holds a NUL character")
+
+
+class BodyLimits:
+    """The middleware."""
+
+    def __init__(self, app: ASGIApp, limits: RouteLimits | None = None) -> None:
+        self.app = app
+        self.limits = limits or RouteLimits()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits.for_path(str(scope.get("path", "")))
+        announced = _content_length(scope)
+        if announced is not None and announced > limit:
+            await _refuse(send, 413, "body_too_large", f"body larger than {limit} bytes")
+            return
+        received = 0
+        tail = b""
+
+        async def bounded() -> Message:
+            nonlocal received, tail
+            message = await receive()
+            if message["type"] == "http.request":
+                chunk = bytes(message.get("body", b""))
+                received += len(chunk)
+                if received > limit:
+                    raise BodyTooLarge(limit)
+                if _NUL.search(tail + chunk):
+                    raise NulInBody
+                tail = chunk[-_OVERLAP:]
+            return message
+
+        await self.app(scope, bounded, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            text = value.decode("latin-1").strip()
+            return int(text) if text.isdigit() and len(text) < 20 else 2**63
+    return None
+
+
+async def _refuse(send: Send, status: int, code: str, detail: str) -> None:
+    body = json.dumps({"error": code, "detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
