@@ -3,7 +3,10 @@
 Delivery is at least once; each message carries its outbox id as an idempotency key (the
 e-mail's Message-ID, the SMS gateway's Idempotency-Key), so that a resend after a crash
 between "sent" and "marked" is recognised as the same message by whoever receives it.
-No health data ever goes into a message.
+No health data ever goes into a message. Once a message is delivered its body is wiped (one-time
+codes travel in bodies, and nothing reads a body after delivery); the row stays, with its
+address, subject and times, for the record. A message not yet delivered keeps its body for
+the next try.
 """
 
 from __future__ import annotations
@@ -21,18 +24,19 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from central.db import utcnow
 from central.notify.models import OutboxMessage
 
-__all__ = ["Notifier", "OutboxWorker", "Sender", "SmsGatewaySender", "SmtpSender"]
+__all__ = ["DELIVERED", "Notifier", "OutboxWorker", "Sender", "SmsGatewaySender", "SmtpSender"]
 
 log = logging.getLogger(__name__)
 _LEASE = dt.timedelta(seconds=30)
 _MAX_BACKOFF_S = 600
+DELIVERED = ""  # the body once delivered: what it said (a code, maybe) is gone
 
 
 class Sender(Protocol):
@@ -151,7 +155,22 @@ class OutboxWorker:
         if self._thread is not None:
             self._thread.join(10)
 
+    def wipe_delivered(self) -> int:
+        """Wipe the bodies of messages delivered before bodies were wiped on delivery (a
+        database from an older version); returns how many."""
+        with self.sessions() as db, db.begin():
+            wiped = db.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.sent_at.is_not(None), OutboxMessage.body != DELIVERED)
+                .values(body=DELIVERED)
+            )
+            return int(getattr(wiped, "rowcount", 0) or 0)
+
     def _loop(self) -> None:
+        try:
+            self.wipe_delivered()
+        except Exception:
+            log.exception("outbox: delivered bodies not wiped")
         while not self._stop.is_set():
             try:
                 self.run_once()
@@ -195,6 +214,7 @@ class OutboxWorker:
                 if row is not None and row.sent_at is None:
                     row.sent_at = self.clock()
                     row.attempts += 1
+                    row.body = DELIVERED
             sent += 1
         return sent
 

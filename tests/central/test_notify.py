@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import time
+import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from central.notify.models import OutboxMessage
 from central.notify.service import OutboxWorker, SmsGatewaySender, SmtpSender
+from tests.support.aged import aged
 from tests.support.central import Server, run_sql
 from tests.support.dmp import JEANNE, PHARMACIST, add_doc, create, open_record
 from tests.support.mail import Mailbox, SmsGateway
 
 EMAIL = "jeanne.bernard@exemple.test"
+BORN = aged("1979-03-28")
 GLASS = {"reason_code": "URGENCE_VITALE", "reason_text": "douleur thoracique aiguë"}
 
 
@@ -148,3 +153,83 @@ def test_same_event_is_queued_once(server: Server, tokens: dict[str, str]) -> No
         open_record(server, tokens["pharmacist"], JEANNE)
     first_access = [m for m in _outbox(server) if m.dedup_key.startswith("first_access:")]
     assert len(first_access) == 1
+
+
+# -- no one-time code readable after delivery (issue 14) --------------------------------------
+
+CODE_SUBJECT = "Votre code de connexion au DMP"
+
+
+def _ask_code(server: Server) -> None:
+    with server.client() as client:
+        asked = client.post("/v1/patient/code", json={"ins": JEANNE, "birth_date": BORN})
+    assert asked.status_code == 202, asked.text
+
+
+def _code_row(server: Server, *, sent: bool, timeout_s: float = 10) -> OutboxMessage:
+    """The log-in code's outbox row, once it is (or is not yet) marked delivered."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        rows = [m for m in _outbox(server) if m.subject == CODE_SUBJECT]
+        if rows and (rows[-1].sent_at is not None) is sent and (sent or rows[-1].attempts):
+            return rows[-1]
+        time.sleep(0.05)
+    raise AssertionError("the code's message never got there")
+
+
+def _outbox_text(server: Server) -> str:
+    """Every value of every outbox row, as the database holds them."""
+    with server.state.engine.connect() as conn:
+        return repr(conn.execute(text("SELECT * FROM outbox")).all())
+
+
+def test_a_code_delivered_by_email_is_no_longer_in_the_database(
+    server: Server, tokens: dict[str, str], mailbox: Mailbox
+) -> None:
+    create(server, tokens["agent"], contact={"channel": "email", "address": EMAIL})
+    _ask_code(server)
+    code = mailbox.code_for(EMAIL)  # delivered through the real SMTP server
+    row = _code_row(server, sent=True)
+    assert code not in _outbox_text(server)
+    assert row.body == "" and row.subject == CODE_SUBJECT and row.address == EMAIL
+    assert row.channel == "email" and row.attempts == 1
+
+
+def test_a_code_waiting_for_a_retry_keeps_it_until_the_sms_goes(
+    server: Server, tokens: dict[str, str], sms: SmsGateway
+) -> None:
+    create(server, tokens["agent"], contact={"channel": "sms", "address": "06 12 34 56 78"})
+    sms.fail_next = 1
+    _ask_code(server)
+    waiting = _code_row(server, sent=False)  # the gateway refused it once
+    kept = re.search(r"\b\d{6}\b", waiting.body)
+    assert kept is not None and waiting.last_error  # needed for the next try
+    server.clock.advance(seconds=5)  # past the backoff
+    server.state.worker.kick()
+    code = sms.code_for("+33612345678", "code de connexion")
+    assert code == kept.group(0) and len(sms.requests) == 2
+    row = _code_row(server, sent=True)
+    assert code not in _outbox_text(server)
+    assert row.body == "" and row.address == "+33612345678" and row.attempts == 2
+
+
+def test_bodies_delivered_by_an_older_version_are_wiped(server: Server) -> None:
+    server.state.worker.stop()
+    now = server.state.now()
+    for key, sent_at in (("old-sent", now), ("old-pending", None)):
+        run_sql(
+            server.state.engine,
+            "INSERT INTO outbox (id, dedup_key, channel, address, subject, body, created_at,"
+            " attempts, next_attempt_at, sent_at) VALUES (:id, :key, 'sms', '+33612345678',"
+            " :subject, :body, :now, 1, :later, :sent_at)",
+            id=str(uuid.uuid4()),
+            key=key,
+            subject=CODE_SUBJECT,
+            body="Votre code de connexion au DMP : 482913.",
+            now=now,
+            later=now + dt.timedelta(hours=1),
+            sent_at=sent_at,
+        )
+    assert server.state.worker.wipe_delivered() == 1
+    bodies = {m.dedup_key: m.body for m in _outbox(server)}
+    assert bodies == {"old-sent": "", "old-pending": "Votre code de connexion au DMP : 482913."}
