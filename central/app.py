@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from central.config import Settings
 from central.dmp.endpoints import router as dmp_router
 from central.errors import ServiceError, TooManyRequests
+from central.http_security import SecurityHeaders
 from central.identity.endpoints import router as identity_router
 from central.limits import BodyLimits
 from central.patient.endpoints import router as patient_router
@@ -67,7 +68,17 @@ def create_app(
                 wiring.sealer.stop()
                 wiring.worker.stop()
 
-    app = FastAPI(title="Service central DMP", version="0.1.0", lifespan=lifespan)
+    # In production the interactive docs and the schema are not served: a map for no one.
+    docs = not wiring.settings.production
+    app = FastAPI(
+        title="Service central DMP",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.add_middleware(SecurityHeaders, production=wiring.settings.production)
     app.state.central = wiring
     # Added last, so outermost: a body is bounded before anything else reads it.
     app.add_middleware(BodyLimits)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,17 +19,48 @@ from pydantic_settings import (
 
 from central.errors import BadConfiguration
 
-__all__ = ["TEST_OIDS", "ServiceKeys", "Settings", "central_home"]
+__all__ = ["SECRET_KEY_BYTES", "TEST_OIDS", "ServiceKeys", "Settings", "central_home"]
 
 # INS-NIR test and demo OIDs: fixtures and demos only, refused in production.
 TEST_OIDS = frozenset({"1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11"})
 _ROOT = Path(__file__).resolve().parents[1]
+SECRET_KEY_BYTES = 32  # the HMAC key's least length: 256 bits
+
+
+def _private_folder(path: Path) -> None:
+    """Make `path` a folder only its owner can enter (0700), tightening one of ours."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_uid == os.getuid() and info.st_mode & 0o077:
+        path.chmod(0o700)
+
+
+def _create_once(path: Path, data: bytes) -> None:
+    """Write a new key file (0600) whole or not at all: a worker starting alongside reads
+    either nothing or the full key, never a half-written one."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(draft, path)
+    except FileExistsError:
+        pass  # another worker made it first: theirs is the key
+    finally:
+        os.unlink(draft)
+
+
+def _private_file(path: Path) -> None:
+    """Tighten a key file of ours to 0600 (one copied in with the umask's mode, say)."""
+    info = path.stat()
+    if info.st_uid == os.getuid() and info.st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def central_home() -> Path:
     """The data folder: CENTRAL_HOME, or the platform's user data folder."""
-    import os
-
     return Path(os.environ.get("CENTRAL_HOME") or user_data_dir("dmp-central"))
 
 
@@ -99,24 +132,32 @@ class Settings(BaseSettings):
         """The SQLAlchemy URL to use."""
         return self.db or f"sqlite:///{self.home / 'central.db'}"
 
-    def secret_key(self) -> bytes:
-        """The service's HMAC key, created (mode 0600) on first use."""
-        path = self.secret_key_file or self.home / "secret.key"
-        if not path.exists():
-            import os
-            import secrets
+    def private_home(self) -> Path:
+        """The data folder, made (or tightened to) 0700: it holds the keys and the database."""
+        _private_folder(self.home)
+        return self.home
 
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(secrets.token_bytes(32))
-        return path.read_bytes()
+    def secret_key(self) -> bytes:
+        """The service's HMAC key, created (mode 0600) on first use; an empty or short one is
+        refused: every stored code, token and the CSRF tokens would be guessable."""
+        import secrets
+
+        path = self.secret_key_file or self.private_home() / "secret.key"
+        if not path.exists():
+            _create_once(path, secrets.token_bytes(SECRET_KEY_BYTES))
+        _private_file(path)
+        key = path.read_bytes()
+        if len(key) < SECRET_KEY_BYTES:
+            raise BadConfiguration(
+                f"clé secrète {path} {'vide' if not key else f'trop courte ({len(key)} octets)'}"
+                f" : il en faut {SECRET_KEY_BYTES} octets au moins ; remettez la clé sauvegardée "
+                f"(sur une installation neuve, supprimez ce fichier : le service en crée une)"
+            )
+        return key
 
     def sealing_key(self) -> tuple[bytes, bytes]:
         """The X25519 key kiosks seal payloads to: (raw private, raw public), created (0600)
         on first use."""
-        import os
-
         from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
         from cryptography.hazmat.primitives.serialization import (
             Encoding,
@@ -125,20 +166,19 @@ class Settings(BaseSettings):
             PublicFormat,
         )
 
-        path = self.home / "sealing.key"
+        path = self.private_home() / "sealing.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
             raw = X25519PrivateKey.generate().private_bytes(
                 Encoding.Raw, PrivateFormat.Raw, NoEncryption()
             )
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another worker made it first
-            else:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(raw)
+            _create_once(path, raw)
+        _private_file(path)
         private = path.read_bytes()
+        if len(private) != 32:  # X25519: exactly 32 bytes
+            raise BadConfiguration(
+                f"clé de scellement {path} illisible ({len(private)} octets au lieu de 32) : "
+                f"remettez la clé sauvegardée, sans quoi les kiosques ne peuvent plus envoyer"
+            )
         public = (
             X25519PrivateKey.from_private_bytes(private)
             .public_key()

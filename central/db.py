@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Executable, create_engine, event
+from sqlalchemy import DateTime, Engine, Executable, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -53,9 +55,35 @@ class Base(DeclarativeBase):
     """Base of every table."""
 
 
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would follow the umask, often 0644),
+    and tighten one of ours; SQLite gives its -wal and -shm files the main file's mode."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    # Never open a database file that may be open: closing any descriptor of it drops this
+    # process's SQLite locks (POSIX), which corrupts it. Create it only if it is not there.
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # empty: a database
+    except FileExistsError:
+        pass
+    for name in (path, *(path.with_name(path.name + tail) for tail in ("-wal", "-shm"))):
+        try:
+            info = name.stat()
+        except FileNotFoundError:
+            continue
+        if info.st_uid == os.getuid() and info.st_mode & 0o077:
+            name.chmod(0o600)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine; SQLite gets WAL, foreign keys and writer transactions that start at once."""
+    """An engine; SQLite gets WAL, foreign keys and writer transactions that start at once,
+    and a file only its owner reads."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )

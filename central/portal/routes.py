@@ -1,13 +1,16 @@
 """The patient portal: server-rendered pages in French over the patient service.
 
-The session is the patient service's own token, kept in an HttpOnly, SameSite=Strict cookie;
-every form that changes something also carries a token derived from it (CSRF). The pages use
+The session is the patient service's own token, kept in an HttpOnly, SameSite=Strict cookie,
+Secure behind HTTPS. Every form carries a token (CSRF) derived from a cookie the browser holds:
+the session once logged in; before that (log-in, code, online creation: a forged log-in would
+put the victim in the attacker's record) a random one given with the first page. The pages use
 the same rules and traces as the patient API: nothing here decides who may read what.
 """
 
 from __future__ import annotations
 
 import hmac
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from hashlib import sha256
@@ -55,6 +58,9 @@ templates.env.filters["paris"] = paris_time
 templates.env.globals["refusal"] = refusal
 templates.env.globals["events"] = EVENTS
 COOKIE = "dmp_patient"
+FORM_COOKIE = "dmp_formulaire"  # binds the forms shown before log-in
+STYLESHEET = (Path(__file__).parent / "static" / "portail.css").read_bytes()
+FORGED = "formulaire expiré ou venu d'un autre site : rien n'a été fait, recommencez ici"
 
 ADDITIONS = {
     "contact": (Category.EMERGENCY_CONTACTS, "Personne à prévenir"),
@@ -63,12 +69,42 @@ ADDITIONS = {
 }
 
 
-def _csrf(state: AppState, token: str) -> str:
-    return hmac.new(state.keys.secret, b"csrf\x00" + token.encode(), sha256).hexdigest()
+def _csrf(state: AppState, cookie: str, value: str) -> str:
+    """The form token bound to a cookie's value (the one rule for every form)."""
+    message = b"csrf\x00" + cookie.encode() + b"\x00" + value.encode()
+    return hmac.new(state.keys.secret, message, sha256).hexdigest()
+
+
+def _check_csrf(request: Request, state: AppState, csrf: str, *, cookie: str = COOKIE) -> None:
+    """Refuse a form whose token is not the one bound to the browser's cookie."""
+    value = request.cookies.get(cookie, "")
+    if not value or not hmac.compare_digest(csrf, _csrf(state, cookie, value)):
+        raise Unauthenticated("formulaire expiré : rechargez la page")
+
+
+def _secure(request: Request, state: AppState) -> bool:
+    """Cookies travel over HTTPS only when the page came that way (or in production)."""
+    return state.settings.production or request.url.scheme == "https"
 
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    """A page; its forms carry the pre-log-in token unless the caller gives the session's,
+    and a browser that has no pre-log-in cookie yet is given one."""
+    state = get_state(request)
+    given = request.cookies.get(FORM_COOKIE) or None
+    value = given or secrets.token_urlsafe(32)
+    context.setdefault("csrf", _csrf(state, FORM_COOKIE, value))
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    if given is None:
+        response.set_cookie(
+            FORM_COOKIE,
+            value,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request, state),
+            path="/patient",
+        )
+    return response
 
 
 def _waited(page: HTMLResponse, exc: ServiceError) -> HTMLResponse:
@@ -82,6 +118,15 @@ def _login_page(request: Request, message: str | None = None, status: int = 200)
     return _page(request, "login.html", status, message=message)
 
 
+def _forged(request: Request, state: AppState, csrf: str) -> bool:
+    """A form shown before log-in came back without its token: refused, nothing done."""
+    try:
+        _check_csrf(request, state, csrf, cookie=FORM_COOKIE)
+    except Unauthenticated:
+        return True
+    return False
+
+
 @contextmanager
 def _patient(request: Request, state: AppState) -> Iterator[tuple[Session, Actor]]:
     token = request.cookies.get(COOKIE, "")
@@ -89,24 +134,18 @@ def _patient(request: Request, state: AppState) -> Iterator[tuple[Session, Actor
         yield db, state.patients.authenticate(db, token, state.now())
 
 
-def _logged_in(state: AppState, token: str) -> RedirectResponse:
+def _logged_in(request: Request, state: AppState, token: str) -> RedirectResponse:
     response = RedirectResponse("/patient/dossier", status_code=303)
     response.set_cookie(
         COOKIE,
         token,
         httponly=True,
         samesite="strict",
-        secure=state.settings.production,
+        secure=_secure(request, state),
         max_age=state.settings.patient_session_minutes * 60,
         path="/patient",
     )
     return response
-
-
-def _check_csrf(request: Request, state: AppState, csrf: str) -> None:
-    token = request.cookies.get(COOKIE, "")
-    if not token or not hmac.compare_digest(csrf, _csrf(state, token)):
-        raise Unauthenticated("formulaire expiré : rechargez la page")
 
 
 def _change(
@@ -167,11 +206,17 @@ def _render(
         record=data,
         log=log,
         message=message,
-        csrf=_csrf(state, request.cookies.get(COOKIE, "")),
+        csrf=_csrf(state, COOKIE, request.cookies.get(COOKIE, "")),
         categories=CATEGORY_LABELS,
         roles=ROLE_LABELS,
         **context,
     )
+
+
+@router.get("/portail.css")
+def stylesheet() -> Response:
+    """The portal's styles, the only ones its pages may use (Content-Security-Policy)."""
+    return Response(STYLESHEET, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
 
 # -- log-in ------------------------------------------------------------------------------
@@ -192,8 +237,11 @@ def activate(
     state: State,
     identifier: Annotated[str, Form(max_length=40)],
     code: Annotated[str, Form(max_length=20)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """First log-in with the access sheet; the provisional code is then spent."""
+    if _forged(request, state, csrf):
+        return _login_page(request, FORGED, 403)
     try:
         with state.unit_of_work() as db:
             attempt = state.patients.activate(
@@ -202,7 +250,7 @@ def activate(
         token = attempt.token_or_raise()  # a failed try is committed first
     except ServiceError as exc:
         return _waited(_login_page(request, exc.detail, exc.status_code), exc)
-    return _logged_in(state, token)
+    return _logged_in(request, state, token)
 
 
 @router.post("/code", response_class=HTMLResponse)
@@ -211,8 +259,11 @@ def send_code(
     state: State,
     ins: Annotated[str, Form(max_length=40)],
     birth_date: Annotated[str, Form(max_length=10)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Send a one-time code; the page never says whether the record exists."""
+    if _forged(request, state, csrf):
+        return _login_page(request, FORGED, 403)
     ins = "".join(ins.split()).upper()
     try:
         BirthDate.parse(birth_date)  # an unknown day or month ("00") is a birth date too
@@ -232,7 +283,10 @@ def login(
     ins: Annotated[str, Form(max_length=40)],
     birth_date: Annotated[str, Form(max_length=10)],
     code: Annotated[str, Form(max_length=20)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
+    if _forged(request, state, csrf):
+        return _page(request, "code.html", 403, ins=ins, birth_date=birth_date, message=FORGED)
     try:
         with state.unit_of_work() as db:
             attempt = state.patients.verify_code(
@@ -249,7 +303,7 @@ def login(
             message=exc.detail,
         )
         return _waited(page, exc)
-    return _logged_in(state, token)
+    return _logged_in(request, state, token)
 
 
 # -- creating one's DMP online -------------------------------------------------------------
@@ -289,6 +343,7 @@ def ask_creation(
     etreat: Annotated[bool, Form()] = False,
     btg: Annotated[bool, Form()] = False,
     masked: Annotated[bool, Form()] = False,
+    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """The proof, the consent and the contact: a code goes to the contact."""
     form = {
@@ -298,6 +353,8 @@ def ask_creation(
         "channel": channel.value,
         "address": address,
     }
+    if _forged(request, state, csrf):
+        return _creation_page(request, form, FORGED, 403)
     if not consent:
         return _creation_page(request, form, "cochez la case de consentement", 400)
     try:
@@ -337,10 +394,13 @@ def confirm_creation(
     vitale_serial: Annotated[str, Form(max_length=30)],
     address: Annotated[str, Form(max_length=254)],
     code: Annotated[str, Form(max_length=20)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """The code typed back: the DMP is created and the patient logged in."""
     form = {"nir": nir, "birth_date": birth_date, "vitale_serial": vitale_serial}
     form["address"] = address
+    if _forged(request, state, csrf):
+        return _page(request, "creation_code.html", 403, form=form, message=FORGED)
     try:
         with state.unit_of_work() as db:
             attempt = state.online_creations.confirm(
@@ -356,13 +416,19 @@ def confirm_creation(
             request, "creation_code.html", exc.status_code, form=form, message=refusal(exc.code)
         )
         return _waited(page, exc)
-    return _logged_in(state, token)
+    return _logged_in(request, state, token)
 
 
 @router.post("/deconnexion")
-def logout(request: Request, state: State) -> Response:
+def logout(
+    request: Request, state: State, csrf: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
     token = request.cookies.get(COOKIE, "")
     if token:
+        try:
+            _check_csrf(request, state, csrf)
+        except Unauthenticated:  # a logged-in patient is not logged out from another site
+            return _render(request, state, "record.html", message=FORGED, status=403)
         with state.unit_of_work() as db:
             state.patients.logout(db, token, state.now())
     response = _login_page(request, "vous êtes déconnecté(e)")

@@ -4,6 +4,7 @@ text, the contact confirmed by a code; over HTTP on both databases, codes from r
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -181,7 +182,10 @@ def test_the_portals_code_page_is_not_kept_by_the_browser(server: Server) -> Non
         "consent": "true",
     }
     with server.client() as client:
-        page = client.post("/patient/creation", data=form)
+        blank = client.get("/patient/creation")  # its form cookie stays in the client
+        token = re.search(r'name="csrf" value="([0-9a-f]{64})"', blank.text)
+        assert token is not None
+        page = client.post("/patient/creation", data={**form, "csrf": token.group(1)})
     assert page.status_code == 200 and "Code reçu" in page.text
     assert page.headers["cache-control"] == "no-store"
 

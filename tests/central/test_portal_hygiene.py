@@ -1,0 +1,99 @@
+"""The portal under its Content-Security-Policy and CSRF tokens, in headless Chromium (Debian's,
+driven by Playwright) against the real central service on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from tests.support.central import Professional, Server, login
+from tests.support.dmp import JEANNE, create
+
+CHROMIUM = "/usr/bin/chromium"
+EMAIL = "jeanne.bernard@example.org"
+FORGED = "formulaire expiré ou venu d'un autre site : rien n'a été fait, recommencez ici"
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 412, "height": 915}, locale="fr-FR")
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def jeanne(server: Server, pharmacist: Professional) -> dict[str, str]:
+    return create(
+        server, login(server, pharmacist), JEANNE, contact={"channel": "email", "address": EMAIL}
+    )
+
+
+def _activate(page: Page, jeanne: dict[str, str]) -> None:
+    page.get_by_label("Identifiant").fill(jeanne["access_identifier"])
+    page.get_by_label("Code provisoire (8 chiffres)").fill(jeanne["activation_code"])
+    page.get_by_role("button", name="Activer mon accès").click()
+
+
+def test_the_pages_keep_their_looks_under_the_policy_and_break_none_of_it(
+    page: Page, server: Server, jeanne: dict[str, str]
+) -> None:
+    console: list[str] = []
+    page.on("console", lambda message: console.append(_text(message)))
+    page.goto(f"{server.url}/patient/connexion")
+    header = page.locator("header")
+    # The styles come from the portal's stylesheet, the only source the policy allows.
+    assert header.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(11, 59, 140)"
+    page.goto(f"{server.url}/patient/creation")
+    note = page.locator(".doc.prose")
+    assert note.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-line"
+    page.goto(f"{server.url}/patient/connexion")
+    _activate(page, jeanne)
+    page.wait_for_url("**/patient/dossier")
+    for link in ("Qui peut lire", "Qui a lu", "Notifications", "Ajouter", "Mon dossier"):
+        page.get_by_role("link", name=link).click()
+    logout = page.get_by_role("button", name="Se déconnecter")
+    assert logout.evaluate("e => getComputedStyle(e).minHeight") == "0px"
+    logout.click()
+    assert page.get_by_role("status").inner_text() == "vous êtes déconnecté(e)"
+    assert [m for m in console if "Content Security Policy" in m] == []
+
+
+def _text(message: ConsoleMessage) -> str:
+    return message.text
+
+
+def test_a_log_in_forged_by_another_site_is_refused_and_spends_nothing(
+    page: Page, server: Server, jeanne: dict[str, str]
+) -> None:
+    """An attacker's page logs the visitor into the attacker's record (login CSRF): refused."""
+    page.goto(f"{server.url}/patient/connexion")  # the victim has been on the portal before
+    page.set_content(
+        f"""<form method="post" action="{server.url}/patient/activation">
+        <input type="hidden" name="identifier" value="{jeanne["access_identifier"]}">
+        <input type="hidden" name="code" value="{jeanne["activation_code"]}">
+        <button>Voir la vidéo</button></form>"""
+    )
+    page.get_by_role("button", name="Voir la vidéo").click()
+    page.wait_for_url("**/patient/activation")
+    assert page.get_by_role("status").inner_text() == FORGED
+    assert not [c for c in page.context.cookies() if c["name"] == "dmp_patient"]
+    # The sheet's code was neither spent nor counted: its owner logs in with it.
+    _activate(page, jeanne)
+    page.wait_for_url("**/patient/dossier")
+    assert page.get_by_role("heading", name="Traitements").is_visible()
