@@ -193,7 +193,6 @@ class Settings(BaseSettings):
     def audit_key(self, *, create: bool = True) -> bytes:
         """The audit chain's HMAC key, created (0600) on first use when `create`; missing
         (not `create`), empty or short is refused: nobody could check the chain."""
-        import os
         import secrets
 
         path = self.audit_key_path()
@@ -203,19 +202,15 @@ class Settings(BaseSettings):
                     f"clé d'audit introuvable : {path} ; remettez la clé sauvegardée ou "
                     f"indiquez son chemin (CENTRAL_AUDIT_KEY_FILE)"
                 )
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another worker made it first
-            else:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(secrets.token_bytes(32))
+            if self.audit_key_file is None:
+                self.private_home()
+            _create_once(path, secrets.token_bytes(SECRET_KEY_BYTES))
+        _private_file(path)
         key = path.read_bytes()
-        if len(key) < 32:
+        if len(key) < SECRET_KEY_BYTES:
             raise BadConfiguration(
                 f"clé d'audit {path} {'vide' if not key else f'trop courte ({len(key)} octets)'}"
-                f" : il en faut 32 octets au moins ; remettez la clé sauvegardée"
+                f" : il en faut {SECRET_KEY_BYTES} octets au moins ; remettez la clé sauvegardée"
             )
         return key
 
