@@ -23,6 +23,7 @@ from central.notify.service import Notifier, OutboxWorker, Sender, SmsGatewaySen
 from central.patient.online_creation import OnlineCreations
 from central.patient.service import PatientService
 from central.patient.throttle import AuthLimits
+from central.production import check_production
 from central.professionals.service import ProfessionalService, StructureRegister
 from central.sync.service import usable_kiosk
 from central.sync.signatures import verify_kiosk_request
@@ -131,8 +132,14 @@ def build_state(settings: Settings) -> AppState:
     keys = settings.keys()
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
-    register = IdentityRegister.load(settings.identities, production=settings.production)
     ca_pem = settings.professional_ca.read_bytes()
+    if settings.production:
+        check_production(
+            ca_path=settings.professional_ca,
+            ca_certificates=x509.load_pem_x509_certificates(ca_pem),
+            portal_url=settings.portal_url,
+        )
+    register = IdentityRegister.load(settings.identities, production=settings.production)
     professionals = ProfessionalService(
         ca_certificates=x509.load_pem_x509_certificates(ca_pem),
         structures=StructureRegister.load(settings.structures),

@@ -214,11 +214,31 @@ class NotificationContact(BaseModel):
         return self
 
 
+def _holds_nul(value: object) -> bool:
+    """Whether a NUL character hides anywhere in a payload (no database text takes one)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, BaseModel):
+        return _holds_nul(value.model_dump())
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 class ActionPayload(BaseModel):
     """What one action carries; `action_type` names it in the envelope."""
 
     model_config = _DEFERRED
     action_type: ClassVar[ActionType]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if _holds_nul(data):
+            raise ValueError("nul_character")
+        return data
 
 
 class PatientPayload(ActionPayload):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.audit.trail import AuditAction, AuditOutcome, refuse, trace, trace_kept
 from central.config import TEST_OIDS
-from central.errors import BadRequest, ForbiddenParty
+from central.errors import BadConfiguration, BadRequest, ForbiddenParty
 from central.identity.models import PatientPresence
 from central.professionals.roles import FORBIDDEN_ROLES
 from dmpcommon import InvalidNirError, check_nir
@@ -93,7 +93,11 @@ class IdentityRegister:
 
     def __init__(self, persons: list[Person], *, production: bool = False) -> None:
         if production and any(p.oid in TEST_OIDS for p in persons):
-            raise BadRequest("the register holds test or demo INS: refused in production")
+            raise BadConfiguration(
+                "production refusée : le registre des identités contient des INS de test ou de"
+                " démonstration (CENTRAL_IDENTITIES)",
+                code="production_refused",
+            )
         self.persons = persons
         self._by_nir: dict[str, list[Person]] = {}
         for person in persons:

@@ -27,8 +27,12 @@ State = Annotated[AppState, Depends(get_state)]
 
 
 @router.post("/kiosks/enroll", response_model=EnrollResponse, status_code=201)
-def enroll(body: EnrollRequest, state: State) -> EnrollResponse:
-    """Enrol a kiosk with a one-time token; returns its id and the key to seal payloads to."""
+def enroll(body: EnrollRequest, request: Request, state: State) -> EnrollResponse:
+    """Enrol a kiosk with a one-time token; returns its id and the key to seal payloads to.
+    In production, over HTTPS only (behind a proxy: uvicorn's --proxy-headers): the token
+    and the key that all the kiosk's signatures rest on must not cross in clear."""
+    if state.settings.production and request.url.scheme != "https":
+        raise Forbidden("enrolment over HTTPS only", code="https_required")
     with state.unit_of_work() as db:
         kiosk = service.enroll(
             db,

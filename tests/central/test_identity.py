@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from central.errors import BadRequest
+from central.errors import BadConfiguration
 from central.identity.service import IdentityRegister
 from tests.support.aged import aged
 from tests.support.central import ROOT, Server
@@ -110,5 +110,5 @@ def test_ambiguous_when_two_people_match(tmp_path: Path) -> None:
 
 
 def test_production_refuses_test_and_demo_oids() -> None:
-    with pytest.raises(BadRequest):
+    with pytest.raises(BadConfiguration, match="CENTRAL_IDENTITIES"):
         IdentityRegister.load(REGISTER, production=True)

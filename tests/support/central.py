@@ -239,8 +239,10 @@ def make_professional(
     nom: str = "TEST",
     prenom: str = "PRO",
     ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None = None,
+    valid: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> Professional:
-    """A card certificate made now, for roles the fixture cards do not cover."""
+    """A card certificate made now (valid a year unless told), for roles the fixture cards
+    do not cover."""
     ca_key, ca_cert = ca or _test_ca()
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
@@ -263,8 +265,8 @@ def make_professional(
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365))
+        .not_valid_before(valid[0] if valid else now - dt.timedelta(days=1))
+        .not_valid_after(valid[1] if valid else now + dt.timedelta(days=365))
         .sign(ca_key, hashes.SHA256())
     )
     return Professional(id_nat, key, cert.public_bytes(serialization.Encoding.DER))
