@@ -101,6 +101,25 @@ SYNC_REFUSALS = {
     "access_not_served": "consultation inconnue du service central",
     "invalid_payload": "action mal formée : prévenez le support",
     "unsupported_action_type": "action inconnue du service central : mettez le kiosque à jour",
+    # How far the service believes this kiosk (its clock, its key, the operator's card).
+    "kiosk_flagged": "kiosque mis en attente par le service central après une anomalie : "
+    "prévenez le support (rien n'est perdu)",
+    "card_revoked": "carte professionnelle révoquée (perdue ou volée) : utilisez une autre carte",
+    "action_time_in_future": "action datée dans le futur : vérifiez la date et l'heure du kiosque",
+    "action_time_too_old": "action plus ancienne que la durée hors ligne permise : refaites-la",
+    "action_time_before_previous": "action datée avant la précédente : vérifiez l'horloge du "
+    "kiosque",
+    "action_time_outside_session": "action datée hors de la session de l'opérateur : vérifiez "
+    "l'horloge du kiosque",
+    "action_time_unreadable": "action sans date lisible : prévenez le support",
+    "operator_session_over": "session de l'opérateur terminée avant l'action : refaites-la",
+    "no_operator_session": "session de l'opérateur inconnue du service central : refaites l'action",
+    "database_refused": "action refusée par la base du service central : prévenez le support",
+    "bad_request_signature": "signature du kiosque refusée : vérifiez la date et l'heure, puis "
+    "prévenez le support",
+    "request_signature_time": "horloge du kiosque décalée : vérifiez la date et l'heure",
+    "body_too_large": "envoi trop volumineux pour le service central : prévenez le support",
+    "https_required": "enrôlement refusé : le service central n'accepte que HTTPS",
 }
 
 _SETTINGS = {

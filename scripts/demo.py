@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from central.identity.service import IdentityRegister  # noqa: E402
-from tests.support.central import fixture_professional  # noqa: E402
+from tests.support.central import KioskAuth, fixture_professional  # noqa: E402
 
 PY = sys.executable
 PHARMACIST, PHYSICIAN = "899700218896", "810100457828"
@@ -67,18 +67,27 @@ def _wait_http(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the central service did not start")
 
 
-def _seed(url: str) -> None:
+def _seed(url: str, kiosk_home: Path) -> None:
+    """The demo's records, written as the enrolled demo kiosk (the service serves operators
+    only at an enrolled kiosk that signs its requests)."""
     import datetime as dt
 
+    from kiosk.settings import load_settings
+    from kiosk.sync.keys import load_or_create_device_key
+
+    kiosk_id = load_settings(home=kiosk_home).identity().kiosk_id
+    kiosk = KioskAuth(kiosk_id, load_or_create_device_key(kiosk_home / "device.key"))
+
     def login(id_nat: str) -> str:
-        response = httpx.post(f"{url}/v1/sessions", json=fixture_professional(id_nat).attestation())
+        attestation = fixture_professional(id_nat).attestation(kiosk_id=kiosk_id)
+        response = httpx.post(f"{url}/v1/sessions", json=attestation, auth=kiosk)
         response.raise_for_status()
         return str(response.json()["token"])
 
     pharmacist, physician = login(PHARMACIST), login(PHYSICIAN)
     register = IdentityRegister.load(ROOT / "fixtures" / "identities.json")
     today = dt.date.today()
-    with httpx.Client(base_url=url, timeout=10) as client:
+    with httpx.Client(base_url=url, timeout=10, auth=kiosk) as client:
         for ins, authorised in RECORDS.items():
             # The patient at the counter: their card read and qualified, then the creation.
             person = register.by_ins(ins)
@@ -156,7 +165,6 @@ def main() -> int:
         )
         started.append(central)
         _wait_http(url, central)
-        _seed(url)
         token = (
             subprocess.run(  # noqa: S603
                 [PY, "-m", "central", "enroll-token", "--db", db, "--site", "Pharmacie du Port"],
@@ -189,6 +197,7 @@ def main() -> int:
             input=token + "\n",
             text=True,
         )
+        _seed(url, demo / "kiosk")
         tray = subprocess.Popen(  # noqa: S603
             [PY, "-m", "drivers", "tray"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
         )
