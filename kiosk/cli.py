@@ -15,6 +15,7 @@ from kiosk.cardreader.reading import CardContents, read_card
 from kiosk.cardreader.service import CardService
 from kiosk.core import CardFamily
 from kiosk.core.errors import KioskError, NoReaderError
+from kiosk.logs import redact_every_handler
 from kiosk.messages import describe_error, describe_refusal
 from kiosk.settings import KioskSettings, load_settings
 
@@ -373,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    redact_every_handler()  # stderr too: under systemd it is the journal
     try:
         code: int = args.handler(args)
     except KioskError as exc:

@@ -18,7 +18,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JsonFormatter", "RedactingFilter", "RedactingFormatter", "redact", "setup_logging"]
+__all__ = [
+    "JsonFormatter",
+    "RedactingFilter",
+    "RedactingFormatter",
+    "redact",
+    "redact_every_handler",
+    "setup_logging",
+]
 
 _SEP = r"[\s.-]?"  # a space (also non-breaking), a dot or a dash between the groups
 _PATTERNS = (
@@ -154,4 +161,16 @@ def setup_logging(
     root = logging.getLogger()
     root.setLevel(level)
     root.addHandler(handler)
+    redact_every_handler()
     return path
+
+
+def redact_every_handler() -> None:
+    """Mask personal data on every handler of the root logger, not only the file's: the
+    command line's stderr handler ends up in journald under systemd."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+        if not isinstance(handler.formatter, (RedactingFormatter, JsonFormatter)):
+            fmt = handler.formatter._fmt if handler.formatter is not None else None
+            handler.setFormatter(RedactingFormatter(fmt))

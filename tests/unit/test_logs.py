@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.logs import redact, setup_logging
+from kiosk.logs import redact, redact_every_handler, setup_logging
 
 
 @pytest.fixture
@@ -224,3 +224,24 @@ def test_the_logs_are_private(tmp_path: Path, clean_root: None) -> None:
     files = sorted(path.parent.iterdir())
     assert [p.name for p in files] == ["kiosk.log", "kiosk.log.1", "kiosk.log.2"]
     assert all(mode(p) == 0o600 for p in files), [oct(mode(p)) for p in files]
+
+
+def test_every_handler_of_the_root_logger_is_masked(clean_root: None) -> None:
+    """The command line's stderr handler (basicConfig) ends up in journald: masked too."""
+    import io
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    redact_every_handler()
+    redact_every_handler()  # twice changes nothing
+    try:
+        raise ValueError("2 79 03 51 215 189 89")
+    except ValueError:
+        logging.getLogger("kiosk.test").exception("carte 279035121518989, jeanne@example.org")
+    text = stream.getvalue()
+    assert "279035121518989" not in text and "jeanne@example.org" not in text
+    assert "2 79 03 51 215 189 89" not in text
+    assert text.startswith("ERROR ") and text.count("[masqué]") >= 3
+    assert len([f for f in handler.filters if f.__class__.__name__ == "RedactingFilter"]) == 1
