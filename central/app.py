@@ -78,10 +78,11 @@ def create_app(
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
-    app.add_middleware(SecurityHeaders, production=wiring.settings.production)
     app.state.central = wiring
-    # Added last, so outermost: a body is bounded before anything else reads it.
+    # The last added is the outermost: bodies are bounded before anything reads them (the
+    # headers only touch the answer, so even a 413 from the limits carries them).
     app.add_middleware(BodyLimits)
+    app.add_middleware(SecurityHeaders, production=wiring.settings.production)
     _install_error_handlers(app)
     for router in (
         identity_router,

@@ -90,7 +90,7 @@ class BodyLimits:
                     raise BodyTooLarge(limit)
                 if _NUL.search(tail + chunk):
                     raise NulInBody
-                tail = chunk[-_OVERLAP:]
+                tail = (tail + chunk)[-_OVERLAP:]  # chunks of any size, even of one byte
             return message
 
         await self.app(scope, bounded, send)

@@ -13,9 +13,7 @@ from central.state import AppState
 from dmpcommon.actions import CardTraits
 
 # Operators only, at an enrolled kiosk that signs each request (central.state.operator).
-router = APIRouter(
-    prefix="/v1/identity", tags=["identity"], dependencies=[Depends(read_body)]
-)
+router = APIRouter(prefix="/v1/identity", tags=["identity"], dependencies=[Depends(read_body)])
 State = Annotated[AppState, Depends(get_state)]
 
 

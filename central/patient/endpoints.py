@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -96,9 +97,19 @@ def confirm_creation(
 
 
 def source_of(request: Request) -> str:
-    """The request's source address, which the doors' throttles count (behind a proxy, the
-    proxy's unless uvicorn is told to trust its X-Forwarded-For)."""
-    return request.client.host if request.client else "unknown"
+    """The request's source, which the doors' throttles count (behind a proxy, the proxy's
+    unless uvicorn is told to trust its X-Forwarded-For). An IPv6 source counts by its /64:
+    one subscriber holds a whole /64, and would otherwise pass for millions of sources."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def _proof(body: OnlineCreationProof) -> Proof:

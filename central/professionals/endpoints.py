@@ -12,9 +12,7 @@ from central.professionals.schemas import SessionRequest, SessionResponse
 from central.state import AppState
 
 # Only from an enrolled kiosk that signs each request.
-router = APIRouter(
-    prefix="/v1/sessions", tags=["operators"], dependencies=[Depends(read_body)]
-)
+router = APIRouter(prefix="/v1/sessions", tags=["operators"], dependencies=[Depends(read_body)])
 State = Annotated[AppState, Depends(get_state)]
 
 

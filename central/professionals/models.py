@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String
+from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db import Base, UtcDateTime
@@ -31,6 +31,9 @@ class OperatorSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # The kiosk envelope that closed it: a later envelope cannot be of this session (a
+    # stolen kiosk dating actions just before the close).
+    closed_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RevokedCard(Base):

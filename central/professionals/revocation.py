@@ -5,6 +5,7 @@ dated from the revocation on are rejected."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy.orm import Session
 
@@ -17,8 +18,8 @@ __all__ = ["revoke_card"]
 
 def revoke_card(db: Session, id_nat: str, *, now: dt.datetime, source: str = "cli") -> bool:
     """Revoke a card by its national id; False if it already was (audited once)."""
-    id_nat = id_nat.strip()
-    if not id_nat or len(id_nat) > 40 or not id_nat.isalnum():
+    id_nat = id_nat.strip().upper()  # as certificates write it
+    if not re.fullmatch(r"[0-9A-Z]{1,40}", id_nat):
         raise BadRequest(
             "l'identifiant national d'une carte compte 1 à 40 lettres et chiffres",
             code="bad_id_nat",

@@ -137,7 +137,9 @@ class ProfessionalService:
         token once. `queued`: the login reached us through the kiosk's queue, not live."""
         certificate, identity = self.verify_certificate(_b64(certificate_b64, "certificate"), now)
         revoked = db.get(RevokedCard, identity.id_nat)
-        if revoked is not None and revoked.revoked_at <= now:
+        # A queued login reaching us after the revocation is refused whatever its date: a
+        # thief with the card, its PIN and a kiosk would date it before the revocation.
+        if revoked is not None and (queued or revoked.revoked_at <= now):
             raise Unauthenticated("this card is revoked", code="card_revoked")
         try:
             issued = dt.datetime.fromisoformat(issued_at)

@@ -116,6 +116,9 @@ class _Appliers:
         self._held[(OperatorSession, row.id)] = row
         if row.expires_at <= action.at or (row.closed_at is not None and row.closed_at < action.at):
             raise Unauthenticated("operator session over", code="operator_session_over")
+        if row.closed_seq is not None and action.envelope.seq > row.closed_seq:
+            # The kiosk wrote its close before this: dated inside the session, it is forged.
+            raise Unauthenticated("operator session over", code="operator_session_over")
         if action.at < row.created_at - self.bounds.skew:  # a closed session's id, back-dated
             raise Unauthenticated(
                 "action dated before its operator session", code="action_time_outside_session"
@@ -161,7 +164,19 @@ class _Appliers:
 
     @_applies(OperatorSessionClosed)
     def session_closed(self, action: Action[OperatorSessionClosed]) -> None:
-        self.professionals.close_session(action.db, self._operator(action), action.at)
+        # Not _session: a session already closed live still takes the kiosk's own close,
+        # whose sequence then bounds the session (nothing the kiosk wrote after is of it).
+        row = action.db.get(OperatorSession, action.envelope.session_id)
+        if row is None or row.kiosk_id != action.kiosk.id:
+            raise Unauthenticated("no operator session for this action", code="no_operator_session")
+        if row.closed_seq is not None:
+            raise Unauthenticated("operator session over", code="operator_session_over")
+        if action.at < row.created_at - self.bounds.skew:
+            raise Unauthenticated(
+                "action dated before its operator session", code="action_time_outside_session"
+            )
+        self.professionals.close_session(action.db, actor_of(row), action.at)
+        row.closed_seq = action.envelope.seq
 
     @_applies(IdentityToQualify)
     def identity_to_qualify(self, action: Action[IdentityToQualify]) -> None:

@@ -21,10 +21,11 @@ from http_message_signatures import (
     InvalidSignature,
     algorithms,
 )
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from central.db import keep_on_failure
 from central.errors import Unauthenticated
 from central.sync.models import Kiosk, RequestNonce
 
@@ -123,10 +124,12 @@ def verify_kiosk_request(
         )
     kiosk_id = str(result.parameters["keyid"])
     db.execute(delete(RequestNonce).where(RequestNonce.seen_at < now - 2 * REPLAY_WINDOW))
+    spend = insert(RequestNonce).values(nonce=result.nonce[:64], kiosk_id=kiosk_id, seen_at=now)
     try:
         with db.begin_nested():
-            db.add(RequestNonce(nonce=result.nonce[:64], kiosk_id=kiosk_id, seen_at=now))
-            db.flush()
+            # Spent even if the request then fails: a refused request replayed later (once
+            # an authorisation exists, say) must not succeed.
+            keep_on_failure(db, spend)
     except IntegrityError as exc:
         raise Unauthenticated("replayed request", code="replayed_request") from exc
     return kiosk_id

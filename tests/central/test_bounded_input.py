@@ -111,6 +111,7 @@ def test_a_body_without_a_length_is_cut_at_the_routes_limit(server: Server) -> N
             "/v1/sessions", content=chunks(), headers={"Content-Type": "application/json"}
         )
     assert (answer.status_code, answer.json()["error"]) == (413, "body_too_large")
+    assert answer.headers["x-content-type-options"] == "nosniff"  # a refusal is an answer too
 
 
 def test_nul_characters_are_refused_cleanly_live_and_queued(
@@ -126,6 +127,19 @@ def test_nul_characters_are_refused_cleanly_live_and_queued(
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
     assert (live.status_code, live.json()["error"]) == (400, "nul_in_body")
+
+    def one_byte_at_a_time() -> object:  # "\u0000" cut across six chunks
+        body = f'{{"nom": "BER\\u0000NARD", "prenom": "{traits["prenom"]}"}}'.encode()
+        for i in range(len(body)):
+            yield body[i : i + 1]
+
+    with server.client(token, kiosk=False) as client:  # read (and refused) before any check
+        trickled = client.post(
+            "/v1/identity/qualify",
+            content=one_byte_at_a_time(),
+            headers={"Content-Type": "application/json"},
+        )
+    assert (trickled.status_code, trickled.json()["error"]) == (400, "nul_in_body")
     assert (form.status_code, form.json()["error"]) == (400, "nul_in_body")
 
     queue_login(queue, pharmacist, "session-nul-1")

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from central.audit.models import AuditEntry
 from central.dmp.models import Dmp
+from central.errors import BadRequest
 from central.identity.models import PatientPresence
 from central.professionals.models import OperatorSession
 from central.professionals.revocation import revoke_card
@@ -202,6 +203,24 @@ def test_an_expired_cards_login_dated_back_is_refused(
     assert (live.status_code, live.json()["error"]) == (401, "bad_certificate")
 
 
+def test_the_audit_keeps_the_actions_time_and_the_services(
+    server: Server, queue: ActionQueue, pharmacist: Professional, kiosk_clock: KioskClock
+) -> None:
+    """Half an hour offline: the entry says when it happened at the counter and when the
+    service learnt of it."""
+    at_counter = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)
+    kiosk_clock.set(at_counter)
+    _login_at(queue, pharmacist, "session-1", at_counter)
+    queue.enqueue(IdentityToQualify.of(JEANNE_CARD), session_id="session-1")
+    before = dt.datetime.now(dt.UTC)
+    assert _sync(server, queue) == [(1, "accepted", None), (2, "accepted", None)]
+    after = dt.datetime.now(dt.UTC)
+    with server.state.sessions() as db:
+        entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "identity_qualify")).one()
+    assert entry.at == at_counter
+    assert entry.recorded_at is not None and before <= entry.recorded_at <= after
+
+
 # -- kiosks ----------------------------------------------------------------------------------
 
 
@@ -361,3 +380,99 @@ def test_production_enrols_over_https_only(server: Server) -> None:
         json={"token": enrollment_token(server), "public_key": "00" * 32},
     )
     assert (answer.status_code, answer.json()["error"]) == (403, "https_required")
+
+
+def test_the_test_ca_is_known_by_its_key_even_installed_without_fixtures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed from a wheel there is no fixtures folder: the test CA, copied anywhere, is
+    still refused; another CA is not."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from central import production
+    from tests.support.central import PKI, other_ca
+
+    test_ca = x509.load_pem_x509_certificate((PKI / "ca.pem").read_bytes())
+    assert production.key_fingerprint(test_ca) in production.TEST_CA_KEYS
+    monkeypatch.setattr(production, "_FIXTURES", tmp_path / "no-fixtures")
+    copied = tmp_path / "etc" / "ca.pem"
+    copied.parent.mkdir()
+    copied.write_bytes((PKI / "ca.pem").read_bytes())
+    problems = production.production_problems(
+        ca_path=copied, ca_certificates=[test_ca], portal_url="https://dmp.example/patient"
+    )
+    assert len(problems) == 1 and "CENTRAL_PROFESSIONAL_CA" in problems[0]
+    other = other_ca()[1]
+    copied.write_bytes(other.public_bytes(Encoding.PEM))
+    assert not production.production_problems(
+        ca_path=copied, ca_certificates=[other], portal_url="https://dmp.example/patient"
+    )
+
+
+def test_nothing_the_kiosk_wrote_after_a_sessions_close_is_of_that_session(
+    server: Server, queue: ActionQueue, pharmacist: Professional, kiosk_clock: KioskClock
+) -> None:
+    """A thief with the device key dates an action just before the last close (within the
+    clocks' tolerance), to pass the patient for present: the close's sequence bounds it."""
+    now = dt.datetime.now(dt.UTC)
+    kiosk_clock.set(now - dt.timedelta(minutes=10))
+    _login_at(queue, pharmacist, "session-1", now - dt.timedelta(minutes=10))
+    kiosk_clock.set(now - dt.timedelta(minutes=9))
+    queue.enqueue(OperatorSessionClosed(), session_id="session-1")
+    kiosk_clock.set(now - dt.timedelta(minutes=9, seconds=30))  # before the close
+    queue.enqueue(IdentityToQualify.of(JEANNE_CARD), session_id="session-1")
+    queue.enqueue(OperatorSessionClosed(), session_id="session-1")  # and a second close
+    assert _sync(server, queue) == [
+        (1, "accepted", None),
+        (2, "accepted", None),
+        (3, "rejected", "operator_session_over"),
+        (4, "rejected", "operator_session_over"),
+    ]
+    with server.state.sessions() as db:
+        assert db.scalars(select(PatientPresence)).first() is None
+
+
+def test_a_queued_login_of_a_revoked_card_is_refused_whatever_its_date(
+    server: Server, queue: ActionQueue, pharmacist: Professional, kiosk_clock: KioskClock
+) -> None:
+    """A thief with the card, its PIN and a kiosk dates the login before the revocation."""
+    now = dt.datetime.now(dt.UTC)
+    with server.state.sessions() as db, db.begin():
+        assert revoke_card(db, pharmacist.id_nat.lower(), now=now)  # as written by hand
+    kiosk_clock.set(now - dt.timedelta(minutes=1))
+    _login_at(queue, pharmacist, "session-1", now - dt.timedelta(minutes=1))
+    assert _sync(server, queue) == [(1, "rejected", "card_revoked")]
+    with server.state.sessions() as db:
+        with pytest.raises(BadRequest):
+            revoke_card(db, "89970021889é", now=now)
+
+
+def test_a_refused_signed_request_cannot_be_replayed(
+    server: Server, queue: ActionQueue, pharmacist: Professional
+) -> None:
+    """Refused now, it would pass later (once authorised): its nonce is spent all the same."""
+    import requests
+
+    from kiosk.sync.transport import RequestSigner
+
+    signer = RequestSigner(queue.kiosk_id, queue.signing_key)
+    opened = requests.post(
+        f"{server.url}/v1/sessions",
+        json=pharmacist.attestation(kiosk_id=queue.kiosk_id),
+        auth=signer,
+        timeout=10,
+    )
+    token = opened.json()["token"]
+    prepared = requests.Request(
+        "POST",
+        f"{server.url}/v1/dmp/{JEANNE}/open",
+        json={"mode": "normal"},
+        headers={"Authorization": f"Bearer {token}"},
+    ).prepare()
+    signer(prepared)
+    with requests.Session() as http:
+        first = http.send(prepared.copy(), timeout=10)
+        again = http.send(prepared.copy(), timeout=10)
+    assert first.status_code in (403, 404), first.text
+    assert (again.status_code, again.json()["error"]) == (401, "replayed_request")

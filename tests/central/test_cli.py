@@ -86,9 +86,22 @@ def test_an_empty_chain_has_a_head_and_the_command_line_makes_no_audit_key(
 
 
 def test_production_refuses_the_test_register_in_one_line(tmp_path: Path) -> None:
-    result = _central("serve", "--port", "9", home=tmp_path, CENTRAL_PRODUCTION="true")
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from tests.support.central import other_ca
+
+    (tmp_path / "ca.pem").write_bytes(other_ca()[1].public_bytes(Encoding.PEM))
+    result = _central(
+        "serve",
+        "--port",
+        "9",
+        home=tmp_path,
+        CENTRAL_PRODUCTION="true",
+        CENTRAL_PROFESSIONAL_CA=str(tmp_path / "ca.pem"),  # not the test CA, refused too
+        CENTRAL_PORTAL_URL="https://dmp.example/patient",
+    )
     assert result.returncode == 1
-    assert result.stderr.count("\n") == 1 and "refused in production" in result.stderr
+    assert result.stderr.count("\n") == 1 and "CENTRAL_IDENTITIES" in result.stderr
 
 
 def test_unreachable_database_is_one_line(tmp_path: Path) -> None:

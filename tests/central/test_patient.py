@@ -607,3 +607,19 @@ def test_failed_doors_and_revoked_codes_are_traced_without_secrets(
 def _codes(mailbox: Mailbox) -> list[str]:
     mailbox.wait_for(2)
     return [found for m in mailbox.inbox for found in re.findall(r"\b(\d{6})\b", m.get_content())]
+
+
+def test_an_ipv6_source_counts_by_its_64() -> None:
+    """One subscriber holds a whole /64: counted per address, it would pass for millions of
+    sources and spend the overall budget on its own."""
+    from starlette.requests import Request
+
+    from central.patient.endpoints import source_of
+
+    def source(host: str) -> str:
+        return source_of(Request({"type": "http", "client": (host, 40000), "headers": []}))
+
+    assert source("2001:db8:1:2::1") == source("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert source("2001:db8:1:3::1") != source("2001:db8:1:2::1")
+    assert source("::ffff:192.0.2.7") == source("192.0.2.7") == "192.0.2.7"
+    assert source("192.0.2.8") != source("192.0.2.7")
