@@ -138,7 +138,7 @@ def _cmd_audit_head(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
-    from central.audit.service import AuditLog, ChainHead
+    from central.audit.service import AuditLog, ChainHead, read_anchor
     from central.db import make_engine, make_sessionmaker
 
     settings = _settings(args)
@@ -154,6 +154,9 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
             )
             return 2
     key = _audit_key(settings)
+    if expect is None:  # the last head the service sealed, kept beside the key
+        anchored = read_anchor(settings.audit_key_path().with_name("audit.head"))
+        expect = anchored if anchored.seq else None
     engine = make_engine(settings.database_url)
     with make_sessionmaker(engine)() as db:
         result = AuditLog.verify(db, key=key, expect=expect)

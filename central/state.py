@@ -189,5 +189,9 @@ def build_state(settings: Settings) -> AppState:
         ),
         notifier=notifier,
         worker=worker,
-        sealer=AuditSealer(sessions, key=settings.audit_key()),
+        sealer=AuditSealer(
+            sessions,
+            key=settings.audit_key(),
+            anchor=settings.audit_key_path().with_name("audit.head"),
+        ),
     )

@@ -11,6 +11,11 @@ previous hash and the entry: whoever holds only the database can edit, delete or
 entries but cannot chain them again. Cutting the tail and moving the head back keeps a
 valid chain; the head exported earlier (`central audit head`) and checked later
 (`central audit verify --expect-head`) catches that, and a rewrite by whoever has the key.
+
+The sealer holds the key, so it must not chain again what someone unsealed in the database
+(seq set back to NULL, the head moved back): it remembers the last head it sealed, in memory
+and in a file beside the key (`audit.head`), and refuses to seal once that head is no longer
+in the chain, unchanged. `central audit verify` checks that file's head too.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import re
+import tempfile
 import threading
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +43,7 @@ __all__ = [
     "EMPTY_HEAD",
     "AuditLog",
     "AuditSealer",
+    "AuditTampered",
     "ChainHead",
     "ChainProblem",
     "VerifyResult",
@@ -156,21 +165,31 @@ class AuditLog:
     """The append-only log."""
 
     @staticmethod
-    def seal(db: Session, *, key: bytes, limit: int = 2000) -> int:
-        """Chain the oldest unsealed entries; the caller commits. Returns how many."""
+    def seal(
+        db: Session, *, key: bytes, limit: int = 2000, known: ChainHead = EMPTY_HEAD
+    ) -> ChainHead:
+        """Chain the oldest unsealed entries; the caller commits. Returns the new head.
+
+        `known`: a head this sealer sealed before; if it is no longer in the chain, unchanged,
+        someone unsealed or cut what was sealed, and nothing is chained again (AuditTampered).
+        """
         head = db.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+        if known.seq and known != ChainHead(head.seq, head.hash):
+            still = db.scalar(select(AuditEntry.hash).where(AuditEntry.seq == known.seq))
+            if head.seq < known.seq or still is None or not hmac.compare_digest(still, known.hash):
+                raise AuditTampered(known)
         entries = db.scalars(
             select(AuditEntry).where(AuditEntry.seq.is_(None)).order_by(AuditEntry.id).limit(limit)
         ).all()
         if not entries:
-            return 0
+            return ChainHead(head.seq, head.hash) if head.seq else EMPTY_HEAD
         seq, prev = head.seq, head.hash if head.seq else genesis(key)
         for entry in entries:
             seq += 1
             entry.seq, entry.prev_hash = seq, prev
             entry.hash = prev = entry_hash(key, prev, entry)
         head.seq, head.hash = seq, prev
-        return len(entries)
+        return ChainHead(seq, prev)
 
     @staticmethod
     def verify(
@@ -266,15 +285,48 @@ class AuditLog:
         )
 
 
+class AuditTampered(Exception):
+    """A head the sealer sealed is no longer in the chain, unchanged: it stops sealing."""
+
+    def __init__(self, known: ChainHead) -> None:
+        super().__init__(f"sealed head {known.seq} no longer in the chain")
+        self.known = known
+
+
+def read_anchor(path: Path | None) -> ChainHead:
+    """The head kept in `audit.head` (EMPTY_HEAD if there is none)."""
+    if path is None or not path.exists():
+        return EMPTY_HEAD
+    return ChainHead.parse(path.read_text(encoding="ascii"))
+
+
+def write_anchor(path: Path, head: ChainHead) -> None:
+    """Replace `audit.head` whole (0600): a crash leaves the old head or the new one."""
+    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=".audit.head.")
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(f"{head}\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(draft, path)
+
+
 class AuditSealer:
-    """Seals new entries every `period_s` on a thread of its own."""
+    """Seals new entries every `period_s` on a thread of its own; remembers the last head it
+    sealed (in `anchor`, a file outside the database, when given)."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], *, key: bytes, period_s: float = 0.2
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        key: bytes,
+        period_s: float = 0.2,
+        anchor: Path | None = None,
     ) -> None:
         self.sessions = sessions
         self.key = key
         self.period_s = period_s
+        self.anchor = anchor
+        self.known = read_anchor(anchor)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -283,9 +335,15 @@ class AuditSealer:
         total = 0
         while True:
             with self.sessions() as db, db.begin():
-                sealed = AuditLog.seal(db, key=self.key)
-            total += sealed
-            if sealed == 0:
+                before = self.known
+                head = AuditLog.seal(db, key=self.key, known=before)
+            sealed = head.seq - before.seq if head.seq > before.seq else 0
+            if head != before:
+                self.known = head
+                if self.anchor is not None:
+                    write_anchor(self.anchor, head)
+            total += max(sealed, 0)
+            if head == before:
                 return total
 
     def start(self) -> None:
@@ -296,12 +354,21 @@ class AuditSealer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
-        self.run_once()  # nothing left unsealed behind a clean stop
+        try:
+            self.run_once()  # nothing left unsealed behind a clean stop
+        except AuditTampered as exc:
+            log.critical("audit: the head sealed at %s is no longer in the chain", exc.known.seq)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.period_s):
             try:
                 self.run_once()
+            except AuditTampered as exc:
+                log.critical(
+                    "audit: the head sealed at %s is no longer in the chain: sealing stopped,"
+                    " run `central audit verify`",
+                    exc.known.seq,
+                )
             except Exception:  # a database hiccup must not end sealing
                 log.exception("audit sealing pass failed")
 

@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select, update
 
 from central.actors import Actor
 from central.audit.models import AuditEntry, AuditHead
-from central.audit.service import AuditLog, AuditSealer, entry_hash, genesis
+from central.audit.service import AuditLog, AuditSealer, AuditTampered, entry_hash, genesis
 from central.audit.trail import AuditAction, AuditOutcome, trace
 from dmpcommon.vocabulary import AccessMode, Role
 from tests.support.central import ROOT, Server, run_sql
@@ -245,13 +245,44 @@ def test_a_truncated_chain_is_caught_by_the_exported_head(server: Server, traced
         kept = db.scalar(select(AuditEntry.hash).where(AuditEntry.seq == keep))
         db.execute(delete(AuditEntry).where(AuditEntry.seq > keep))
         db.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=keep, hash=kept))
-    assert _verify_cli(server).returncode == 0  # why the head must be kept elsewhere
+    anchor = server.state.settings.home / "audit.head"  # the sealer's own last head
+    assert _verify_cli(server).returncode == 1
+    anchor.unlink()  # whoever has the host too: why the head must be kept elsewhere as well
+    assert _verify_cli(server).returncode == 0
     result = _verify_cli(server, "--expect-head", head)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert f"la tête attendue n'est plus dans la chaîne, qui s'arrête à l'entrée {keep}" in (
         result.stderr
     )
+
+
+def test_the_sealer_does_not_chain_again_what_was_unsealed(server: Server, traced: int) -> None:
+    """With only the database: delete the break-glass entry, mark what follows unsealed and
+    move the head back, for the service's own sealer (which holds the key) to chain again."""
+    keep = traced - 1
+    with server.state.sessions() as db, db.begin():
+        kept = db.scalar(select(AuditEntry.hash).where(AuditEntry.seq == keep))
+        db.execute(delete(AuditEntry).where(AuditEntry.seq == traced))
+        db.execute(
+            update(AuditEntry)
+            .where(AuditEntry.seq > keep)
+            .values(seq=None, prev_hash=None, hash=None)
+        )
+        db.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=keep, hash=kept))
+    with pytest.raises(AuditTampered):
+        server.state.sealer.run_once()
+    restarted = AuditSealer(  # a service started again reads the head it kept
+        server.state.sessions,
+        key=server.state.sealer.key,
+        anchor=server.state.settings.home / "audit.head",
+    )
+    with pytest.raises(AuditTampered):
+        restarted.run_once()
+    with server.state.sessions() as db:
+        assert db.scalar(select(func.count()).where(AuditEntry.seq.is_(None))) == 30 - traced
+    result = _verify_cli(server)
+    assert result.returncode == 1 and "la tête attendue n'est plus dans la chaîne" in result.stderr
 
 
 def test_a_deleted_break_glass_entry_rechained_without_the_key_is_caught(
@@ -301,6 +332,7 @@ def test_a_rewrite_with_the_key_is_caught_by_the_exported_head(server: Server, t
     with server.state.sessions() as db, db.begin():
         db.execute(update(AuditEntry).where(AuditEntry.seq == traced).values(detail="AUTRE"))
     _rechain(server, delete_seq=None, rehash=rehash)
+    (server.state.settings.home / "audit.head").unlink()  # and the host: the sealer's head
     assert _verify_cli(server).returncode == 0
     # ...but not match a head kept elsewhere.
     result = _verify_cli(server, "--expect-head", head)
