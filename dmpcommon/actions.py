@@ -233,12 +233,13 @@ class ActionPayload(BaseModel):
     model_config = _DEFERRED
     action_type: ClassVar[ActionType]
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        if _holds_nul(data):
+    @model_validator(mode="after")
+    def _no_nul(self) -> Self:
+        # After the fields' own rules (a name's pattern names its field first): this catches
+        # the free texts that have none.
+        if _holds_nul(self):
             raise ValueError("nul_character")
-        return data
+        return self
 
 
 class PatientPayload(ActionPayload):

@@ -143,10 +143,10 @@ def test_nul_characters_are_refused_cleanly_live_and_queued(
     assert (form.status_code, form.json()["error"]) == (400, "nul_in_body")
 
     queue_login(queue, pharmacist, "session-nul-1")
-    queue.enqueue_encoded(
-        "identity_to_qualify",
-        b'{"nom":"BER\\u0000NARD","prenom":"Jeanne","birth_date":"1979-03-28",'
-        b'"nir":"279035121518989"}',
+    queue.enqueue_encoded(  # a free text, which no pattern of its own guards
+        "dmp_opened",
+        b'{"ins":"279035121518989","mode":"bris_de_glace","reason_code":"AUTRE",'
+        b'"reason_text":"malaise\\u0000 au comptoir"}',
         session_id="session-nul-1",
     )
     code, body = post_batch(server, batch(queue), queue)

@@ -119,6 +119,12 @@ def test_a_payload_that_does_not_validate_is_refused_with_where_and_why(
             % JEANNE.encode(),
             "invalid_payload:nom",
         ),
+        (  # a free text has no pattern: a NUL is refused all the same (no database takes it)
+            "dmp_opened",
+            b'{"ins":"%s","mode":"bris_de_glace","reason_code":"AUTRE",'
+            b'"reason_text":"malaise\\u0000 au comptoir"}' % JEANNE.encode(),
+            "invalid_payload:payload:nul_character",
+        ),
         (
             "operator_session_opened",
             b'{"issued_at":"2031-05-17T09:30:00","certificate":"MIIB","signature":"MEUC"}',
