@@ -1,10 +1,18 @@
-"""Central service benchmark: status check and summary read under 16 concurrent clients.
+"""Central service benchmark: status check and summary read under 16 concurrent clients,
+and what the trust checks cost (issue 14) against the service before them, in the same run.
 
 Loads 100,000 DMPs and 500,000 documents into PostgreSQL (database `dmp_bench`, made by the
 test role), serves the app with uvicorn (2 workers, this machine has 2 cores), and measures
 from 16 client threads: throughput and latency at saturation (closed loop), and latency at a
 fixed offered load (open loop, timed from the scheduled send). Baseline in the same run:
-GET /health (no database) under the same load. Prints one JSON line. Needs `make postgres`.
+GET /health (no database) under the same load.
+
+Every request is signed by an enrolled kiosk (RFC 9421), as the kiosks sign them. The cost of
+the checks (signature and nonce, kiosk and card state, bounded action times) is measured
+against the service as it was before them (git ref BENCH_BEFORE_REF, default 56549d9), served
+on the same database in the same run: status at saturation and at the offered load, and the
+ingest rate of bench/queue.py's backlog (in process, PostgreSQL), alternating before and after.
+Prints one JSON line. Needs `make postgres` and the project's git history.
 Run: `.venv/bin/python bench/central.py`.
 """
 
@@ -17,13 +25,16 @@ from pathlib import Path
 # import path, or urllib3 and psycopg would import the benchmark.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
+import base64
 import datetime as dt
+import hashlib
 import http.client
 import io
 import json
 import os
 import platform
 import random
+import secrets
 import subprocess
 import tempfile
 import threading
@@ -37,8 +48,13 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import requests  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
 from central.migrate import upgrade  # noqa: E402
+from dmpcommon.envelope import GENESIS_HASH  # noqa: E402
 from dmpcommon.nir import nir_key  # noqa: E402
+from kiosk.sync.transport import RequestSigner  # noqa: E402
 from tests.support.central import fixture_professional  # noqa: E402
 
 DMPS = int(os.environ.get("BENCH_DMPS", "100000"))
@@ -51,6 +67,10 @@ PHARMACIST = "899700218896"
 STATUS_OFFERED_RPS = float(os.environ.get("BENCH_STATUS_RPS", "150"))
 SUMMARY_OFFERED_RPS = float(os.environ.get("BENCH_SUMMARY_RPS", "100"))
 HEALTH_OFFERED_RPS = 150.0
+BEFORE_REF = os.environ.get("BENCH_BEFORE_REF", "56549d9")  # the service before the checks
+INGEST_BACKLOG = int(os.environ.get("BENCH_INGEST_BACKLOG", "5000"))
+KIOSK_ID = "kiosk-bench"
+KIOSK_KEY = Ed25519PrivateKey.from_private_bytes(b"\x42" * 32)  # a bench key, no secret
 CATEGORIES = ["medications", "pathologies_allergies", "care_history", "reports", "exam_results"]
 
 
@@ -160,13 +180,33 @@ def load(url: str) -> float:
             ],
             docs,
         )
+        conn.execute(
+            "INSERT INTO kiosks (id, site, public_key, status, enrolled_at, last_seq, last_hash)"
+            " VALUES (%s, 'Bench', %s, 'active', now(), 0, %s)",
+            (KIOSK_ID, KIOSK_KEY.public_key().public_bytes_raw().hex(), GENESIS_HASH),
+        )
         conn.execute("ANALYZE")
     return time.perf_counter() - start
 
 
-def serve(url: str, home: Path) -> tuple[subprocess.Popen[bytes], str]:
+def tree_before(into: Path) -> Path:
+    """The project as it was at BENCH_BEFORE_REF, extracted from git."""
+    archive = subprocess.run(
+        ["git", "archive", BEFORE_REF], cwd=ROOT, check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    (into / ".postgres-url").write_text((ROOT / ".postgres-url").read_text())  # not in git
+    return into
+
+
+def serve(url: str, home: Path, tree: Path = ROOT) -> tuple[subprocess.Popen[bytes], str]:
     port = 18000 + os.getpid() % 1000
-    env = {**os.environ, "CENTRAL_DB": url, "CENTRAL_HOME": str(home)}
+    env = {
+        **os.environ,
+        "CENTRAL_DB": url,
+        "CENTRAL_HOME": str(home),
+        "PYTHONPATH": str(tree),  # that tree's service, not the installed one
+    }
     process = subprocess.Popen(
         [
             sys.executable,
@@ -183,7 +223,7 @@ def serve(url: str, home: Path) -> tuple[subprocess.Popen[bytes], str]:
             "--log-level",
             "warning",
         ],
-        cwd=ROOT,
+        cwd=tree,
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
@@ -203,17 +243,40 @@ class LightClient:
 
     def __init__(self, base: str, token: str) -> None:
         host, port = base.removeprefix("http://").split(":")
+        self.authority = f"{host}:{port}"
         self.conn = http.client.HTTPConnection(host, int(port), timeout=30)
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
+    def _signed(self, method: str, path: str, body: bytes) -> dict[str, str]:
+        """RFC 9421 headers as the kiosk's signer writes them, built by hand: the library's
+        per-request cost would be the load generator's, not the service's, on 2 shared cores.
+        The service verifies them with its own library: a wrong one is a 401, not a figure."""
+        digest = "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
+        params = (
+            '("@method" "@authority" "@path" "content-digest")'
+            f';created={int(time.time())};keyid="{KIOSK_ID}";alg="ed25519"'
+            f';nonce="{secrets.token_urlsafe(16)}"'
+        )
+        base = (
+            f'"@method": {method}\n"@authority": {self.authority}\n"@path": {path}\n'
+            f'"content-digest": {digest}\n"@signature-params": {params}'
+        )
+        signature = base64.b64encode(KIOSK_KEY.sign(base.encode())).decode()
+        return self.headers | {
+            "Content-Digest": digest,
+            "Signature-Input": f"sig1={params}",
+            "Signature": f"sig1=:{signature}:",
+        }
+
     def get(self, path: str) -> int:
-        self.conn.request("GET", path, headers=self.headers)
+        self.conn.request("GET", path, headers=self._signed("GET", path, b""))
         response = self.conn.getresponse()
         response.read()
         return response.status
 
     def post(self, path: str, body: dict[str, object]) -> int:
-        self.conn.request("POST", path, body=json.dumps(body), headers=self.headers)
+        data = json.dumps(body).encode()
+        self.conn.request("POST", path, body=data, headers=self._signed("POST", path, data))
         response = self.conn.getresponse()
         response.read()
         return response.status
@@ -274,35 +337,98 @@ def _p(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
 
+_INGEST_DRIVER = """
+import importlib.util, json, sys, tempfile
+from pathlib import Path
+tree, size, database = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+spec = importlib.util.spec_from_file_location("bench_queue", tree / "bench" / "queue.py")
+q = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(q)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+q.build_payload_types()
+with tempfile.TemporaryDirectory(dir=tree) as tmp:
+    work = Path(tmp)
+    home = work / "central"
+    home.mkdir()
+    central_key = q.Settings(home=home).sealing_key()[1]
+    key = Ed25519PrivateKey.generate()
+    backlog = work / "backlog.db"
+    queue = q._queue(backlog, key, central_key)
+    for payload in q._payloads(size):
+        queue.enqueue(payload, session_id=q.SESSION)
+    queue.close()
+    rate = q.ingest_rate(q._postgres_database(database), home, backlog, key)
+print(json.dumps({"ingest_per_s": rate}))
+"""
+
+
+def ingest_per_s(tree: Path) -> float:
+    """bench/queue.py's ingest rate (in process, PostgreSQL) with that tree's code."""
+    done = subprocess.run(
+        [sys.executable, "-c", _INGEST_DRIVER, str(tree), str(INGEST_BACKLOG), "dmp_bench_ingest"],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["ingest_per_s"])
+
+
+def _login(base: str) -> str:
+    attestation = fixture_professional(PHARMACIST).attestation(kiosk_id=KIOSK_ID)
+    answer = requests.post(
+        f"{base}/v1/sessions", json=attestation, auth=RequestSigner(KIOSK_ID, KIOSK_KEY), timeout=30
+    )
+    answer.raise_for_status()
+    return str(answer.json()["token"])
+
+
+def _status(http: LightClient, rng: random.Random) -> int:
+    return http.get(f"/v1/dmp/{_ins(rng.randrange(DMPS))}/status")
+
+
 def main() -> None:
     url = _database_url()
     load_s = load(url)
-    with tempfile.TemporaryDirectory() as home:
+    with tempfile.TemporaryDirectory() as home, tempfile.TemporaryDirectory() as old:
+        before_tree = tree_before(Path(old))
+        # Before the checks: the same database, the same signed requests (the old service
+        # ignores the signature), the same load generator.
+        process, base = serve(url, Path(home), before_tree)
+        try:
+            token = _login(base)
+            before_sat, before_rps = measure(base, token, _status)
+            before_ms, _ = measure(base, token, _status, STATUS_OFFERED_RPS)
+        finally:
+            process.terminate()
+            process.wait(30)
         process, base = serve(url, Path(home))
         try:
-            attestation = fixture_professional(PHARMACIST).attestation(kiosk_id="bench")
-            token = httpx.post(f"{base}/v1/sessions", json=attestation).json()["token"]
+            token = _login(base)
 
             def health(http: LightClient, rng: random.Random) -> int:
                 return http.get("/health")
-
-            def status(http: LightClient, rng: random.Random) -> int:
-                return http.get(f"/v1/dmp/{_ins(rng.randrange(DMPS))}/status")
 
             def summary(http: LightClient, rng: random.Random) -> int:
                 return http.post(f"/v1/dmp/{_ins(rng.randrange(DMPS))}/open", {"mode": "normal"})
 
             health_sat, health_rps = measure(base, token, health)
-            status_sat, status_rps = measure(base, token, status)
+            status_sat, status_rps = measure(base, token, _status)
             summary_sat, summary_rps = measure(base, token, summary)
             # Latency at a fixed offered load (open loop): what a counter waits on a busy day,
             # not the queue of a saturated server (that is the *_saturated_* figures).
             health_ms, _ = measure(base, token, health, HEALTH_OFFERED_RPS)
-            status_ms, _ = measure(base, token, status, STATUS_OFFERED_RPS)
+            status_ms, _ = measure(base, token, _status, STATUS_OFFERED_RPS)
             summary_ms, _ = measure(base, token, summary, SUMMARY_OFFERED_RPS)
         finally:
             process.terminate()
             process.wait(30)
+        # Alternating, so that the machine's drift hits both alike; the best of two each.
+        ingest_before, ingest_after = [], []
+        for _ in range(2):
+            ingest_before.append(ingest_per_s(before_tree))
+            ingest_after.append(ingest_per_s(ROOT))
     print(
         json.dumps(
             {
@@ -327,6 +453,16 @@ def main() -> None:
                 "health_saturated_p95_ms": _p(health_sat, 0.95),
                 "status_rps_over_health_rps": round(status_rps / health_rps, 2),
                 "status_p95_over_health_p95": round(_p(status_ms, 0.95) / _p(health_ms, 0.95), 1),
+                "before_ref": BEFORE_REF,
+                "before_status_p50_ms": _p(before_ms, 0.5),
+                "before_status_p95_ms": _p(before_ms, 0.95),
+                "before_status_rps": round(before_rps),
+                "before_status_saturated_p95_ms": _p(before_sat, 0.95),
+                "status_rps_after_over_before": round(status_rps / before_rps, 2),
+                "ingest_backlog": INGEST_BACKLOG,
+                "before_ingest_per_s": round(max(ingest_before)),
+                "ingest_per_s": round(max(ingest_after)),
+                "ingest_after_over_before": round(max(ingest_after) / max(ingest_before), 2),
                 "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
                 f"{platform.python_version()}",
             }

@@ -19,6 +19,7 @@ __all__ = [
     "kept_mark",
     "make_engine",
     "make_sessionmaker",
+    "replay_after_rollback",
     "replay_kept",
     "take_kept",
     "utcnow",
@@ -118,6 +119,12 @@ def keep_on_failure(db: Session, statement: Executable) -> None:
     request (central.state), or the ingest for one action's savepoint (central.sync.ingest).
     """
     db.execute(statement)
+    replay_after_rollback(db, statement)
+
+
+def replay_after_rollback(db: Session, statement: Executable) -> None:
+    """Keep a write already done (its result read by the caller) to be done again after a
+    rollback, as keep_on_failure does."""
     db.info.setdefault(_KEPT, []).append(statement)
 
 

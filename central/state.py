@@ -25,7 +25,7 @@ from central.patient.service import PatientService
 from central.patient.throttle import AuthLimits
 from central.production import check_production
 from central.professionals.service import ProfessionalService, StructureRegister
-from central.sync.service import usable_kiosk
+from central.sync.service import refuse_unusable
 from central.sync.signatures import verify_kiosk_request
 from central.sync.timing import ClockBounds
 
@@ -100,7 +100,7 @@ class AppState:
         body = getattr(request.state, "raw_body", None)
         if not isinstance(body, bytes):
             raise RuntimeError("an operator route without central.deps.read_body")
-        kiosk_id = verify_kiosk_request(
+        signer = verify_kiosk_request(
             db,
             method=request.method,
             url=str(request.url),
@@ -108,8 +108,8 @@ class AppState:
             body=body,
             now=self.now(),
         )
-        usable_kiosk(db, kiosk_id)
-        return kiosk_id
+        refuse_unusable(signer.status, signer.flagged)
+        return signer.kiosk_id
 
     @contextmanager
     def patient(self, request: Request) -> Iterator[tuple[Session, Actor]]:

@@ -9,6 +9,7 @@ the counter, never outside it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -89,6 +90,8 @@ class _Appliers:
         # so that the session's weak identity map does not let them go between actions and
         # select them once per action.
         self._held: dict[tuple[type, str], object] = {}
+        # Each card's revocation, looked up once per batch (not once per action).
+        self._revoked: dict[str, dt.datetime | None] = {}
 
     def table(self) -> dict[str, Applier]:
         def bound(method: _Method) -> Applier:
@@ -123,8 +126,11 @@ class _Appliers:
             raise Unauthenticated(
                 "action dated before its operator session", code="action_time_outside_session"
             )
-        revoked = action.db.get(RevokedCard, row.id_nat)
-        if revoked is not None and revoked.revoked_at <= action.at:
+        if row.id_nat not in self._revoked:
+            found = action.db.get(RevokedCard, row.id_nat)
+            self._revoked[row.id_nat] = None if found is None else found.revoked_at
+        revoked_at = self._revoked[row.id_nat]
+        if revoked_at is not None and revoked_at <= action.at:
             raise Unauthenticated("the operator's card is revoked", code="card_revoked")
         return row
 

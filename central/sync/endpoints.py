@@ -89,7 +89,7 @@ def sync_batch(
             body = BatchRequest.model_validate_json(raw)
         except ValidationError as exc:
             raise RequestValidationError(exc.errors()) from exc
-        if signer != body.kiosk_id:
+        if signer.kiosk_id != body.kiosk_id:
             raise Forbidden("signed by another kiosk", code="wrong_kiosk")
         ingested = ingest(
             db,

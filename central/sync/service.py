@@ -15,7 +15,7 @@ from central.security import hash_secret, new_enrollment_token
 from central.sync.models import EnrollmentToken, Kiosk
 from dmpcommon.envelope import GENESIS_HASH
 
-__all__ = ["clear", "enroll", "issue_token", "revoke", "usable_kiosk"]
+__all__ = ["clear", "enroll", "issue_token", "refuse_unusable", "revoke"]
 
 
 def issue_token(db: Session, *, key: bytes, site: str, hours: int, now: dt.datetime) -> str:
@@ -96,14 +96,11 @@ def clear(db: Session, kiosk_id: str, now: dt.datetime) -> tuple[Kiosk, str]:
     return kiosk, reason
 
 
-def usable_kiosk(db: Session, kiosk_id: str) -> None:
+def refuse_unusable(status: str, flagged: str | None) -> None:
     """Refuse a revoked or flagged kiosk (its signature alone does not make it usable)."""
-    row = db.execute(select(Kiosk.status, Kiosk.flagged).where(Kiosk.id == kiosk_id)).first()
-    if row is None:
-        raise Unauthenticated("unknown kiosk", code="unknown_kiosk")
-    if row.status != "active":
+    if status != "active":
         raise Forbidden("this kiosk is revoked", code="kiosk_revoked")
-    if row.flagged is not None:
+    if flagged is not None:
         raise Forbidden(
             "this kiosk is flagged: an administrator must clear it", code="kiosk_flagged"
         )

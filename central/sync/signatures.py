@@ -21,15 +21,16 @@ from http_message_signatures import (
     InvalidSignature,
     algorithms,
 )
-from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from central.db import keep_on_failure
+from central.db import replay_after_rollback
 from central.errors import Unauthenticated
 from central.sync.models import Kiosk, RequestNonce
 
-__all__ = ["COVERED_COMPONENTS", "REPLAY_WINDOW", "verify_kiosk_request"]
+__all__ = ["COVERED_COMPONENTS", "REPLAY_WINDOW", "SignedBy", "verify_kiosk_request"]
 
 REPLAY_WINDOW = dt.timedelta(minutes=5)
 COVERED_COMPONENTS = ("@method", "@authority", "@path", "content-digest")
@@ -49,17 +50,28 @@ class _Verifier(HTTPMessageVerifier):
             raise _TimeRefused(str(exc)) from exc
 
 
+@dataclass(frozen=True, slots=True)
+class SignedBy:
+    """The kiosk whose key signed a request, and its standing, read in the same query."""
+
+    kiosk_id: str
+    status: str  # active | revoked
+    flagged: str | None
+
+
 class _KioskKeys(HTTPSignatureKeyResolver):
     def __init__(self, db: Session) -> None:
         self.db = db
+        self.kiosk: SignedBy | None = None
 
     def resolve_public_key(self, key_id: str) -> Ed25519PublicKey | None:
-        public_key = self.db.scalar(select(Kiosk.public_key).where(Kiosk.id == key_id))
-        return (
-            None
-            if public_key is None
-            else Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key))
-        )
+        row = self.db.execute(
+            select(Kiosk.public_key, Kiosk.status, Kiosk.flagged).where(Kiosk.id == key_id)
+        ).first()
+        if row is None:
+            return None
+        self.kiosk = SignedBy(key_id, row.status, row.flagged)
+        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(row.public_key))
 
     def resolve_private_key(self, key_id: str) -> Any:
         raise NotImplementedError("the service never signs as a kiosk")
@@ -102,9 +114,10 @@ def verify_kiosk_request(
     headers: Iterable[tuple[bytes, bytes]],
     body: bytes,
     now: dt.datetime,
-) -> str:
-    """Verify the request's signature and spend its nonce; returns the signing kiosk's id."""
-    verifier = _Verifier(signature_algorithm=algorithms.ED25519, key_resolver=_KioskKeys(db))
+) -> SignedBy:
+    """Verify the request's signature and spend its nonce; returns the signing kiosk."""
+    keys = _KioskKeys(db)
+    verifier = _Verifier(signature_algorithm=algorithms.ED25519, key_resolver=keys)
     message = _Message(method.upper(), url, _Headers(headers))
     try:
         (result,) = verifier.verify(
@@ -122,14 +135,34 @@ def verify_kiosk_request(
         raise Unauthenticated(
             "the request signature carries no nonce", code="bad_request_signature"
         )
-    kiosk_id = str(result.parameters["keyid"])
-    db.execute(delete(RequestNonce).where(RequestNonce.seen_at < now - 2 * REPLAY_WINDOW))
-    spend = insert(RequestNonce).values(nonce=result.nonce[:64], kiosk_id=kiosk_id, seen_at=now)
-    try:
-        with db.begin_nested():
-            # Spent even if the request then fails: a refused request replayed later (once
-            # an authorisation exists, say) must not succeed.
-            keep_on_failure(db, spend)
-    except IntegrityError as exc:
-        raise Unauthenticated("replayed request", code="replayed_request") from exc
-    return kiosk_id
+    signer = keys.kiosk
+    if signer is None or signer.kiosk_id != str(result.parameters["keyid"]):
+        raise Unauthenticated("bad request signature", code="bad_request_signature")
+    _purge_now_and_then(db, now)
+    # Spent even if the request then fails: a refused request replayed later (once an
+    # authorisation exists, say) must not succeed. ON CONFLICT: no savepoint round trips,
+    # and the replay after a rollback cannot fail.
+    spend = _insert_for(db)(RequestNonce).values(
+        nonce=result.nonce[:64], kiosk_id=signer.kiosk_id, seen_at=now
+    )
+    spend = spend.on_conflict_do_nothing(index_elements=["nonce"])
+    if db.execute(spend.returning(RequestNonce.nonce)).first() is None:
+        raise Unauthenticated("replayed request", code="replayed_request")
+    replay_after_rollback(db, spend)
+    return signer
+
+
+_PURGE_EVERY = dt.timedelta(minutes=1)
+_purged_at: dt.datetime | None = None  # per process: old nonces go once a minute, not per request
+
+
+def _purge_now_and_then(db: Session, now: dt.datetime) -> None:
+    global _purged_at
+    if _purged_at is None or not now - _PURGE_EVERY < _purged_at <= now:
+        _purged_at = now
+        db.execute(delete(RequestNonce).where(RequestNonce.seen_at < now - 2 * REPLAY_WINDOW))
+
+
+def _insert_for(db: Session) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
+    return pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
