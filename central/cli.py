@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -14,9 +14,13 @@ from central.config import Settings
 from central.errors import ServiceError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from central.audit.service import VerifyResult
 
 __all__ = ["main"]
+
+T = TypeVar("T")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -68,43 +72,45 @@ def _cmd_enroll_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _in_transaction(args: argparse.Namespace, work: Callable[[Session], T]) -> T:
+    """One administrator's change, in one transaction on the database the flags name."""
+    from central.db import make_engine, make_sessionmaker
+
+    engine = make_engine(_settings(args).database_url)
+    try:
+        with make_sessionmaker(engine)() as db, db.begin():
+            return work(db)
+    finally:
+        engine.dispose()
+
+
 def _cmd_kiosk_revoke(args: argparse.Namespace) -> int:
-    from central.db import make_engine, make_sessionmaker, utcnow
+    from central.db import utcnow
     from central.sync.service import revoke
 
-    settings = _settings(args)
-    engine = make_engine(settings.database_url)
-    with make_sessionmaker(engine)() as db, db.begin():
-        kiosk = revoke(db, args.kiosk_id, utcnow())
-        site = kiosk.site
-    engine.dispose()
+    site = _in_transaction(args, lambda db: revoke(db, args.kiosk_id, utcnow()).site)
     print(f"kiosque {args.kiosk_id} ({site}) révoqué : ses actions seront refusées")
     return 0
 
 
 def _cmd_kiosk_clear(args: argparse.Namespace) -> int:
-    from central.db import make_engine, make_sessionmaker, utcnow
+    from central.db import utcnow
     from central.sync.service import clear
 
-    settings = _settings(args)
-    engine = make_engine(settings.database_url)
-    with make_sessionmaker(engine)() as db, db.begin():
+    def work(db: Session) -> tuple[str, str]:
         kiosk, reason = clear(db, args.kiosk_id, utcnow())
-        site = kiosk.site
-    engine.dispose()
+        return kiosk.site, reason
+
+    site, reason = _in_transaction(args, work)
     print(f"kiosque {args.kiosk_id} ({site}) remis en service ; il était signalé : {reason}")
     return 0
 
 
 def _cmd_card_revoke(args: argparse.Namespace) -> int:
-    from central.db import make_engine, make_sessionmaker, utcnow
+    from central.db import utcnow
     from central.professionals.revocation import revoke_card
 
-    settings = _settings(args)
-    engine = make_engine(settings.database_url)
-    with make_sessionmaker(engine)() as db, db.begin():
-        new = revoke_card(db, args.id_nat, now=utcnow())
-    engine.dispose()
+    new = _in_transaction(args, lambda db: revoke_card(db, args.id_nat, now=utcnow()))
     print(
         f"carte {args.id_nat} révoquée : plus de connexion, ses sessions ouvertes s'arrêtent"
         if new
