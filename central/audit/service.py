@@ -64,10 +64,19 @@ def genesis(key: bytes) -> str:
 def entry_hash(key: bytes, prev_hash: str, entry: AuditEntry) -> str:
     """HMAC-SHA256 over the previous hash and every field of the entry, in one fixed
     encoding."""
+    return hmac.new(
+        key, prev_hash.encode() + _encoded(entry, keyed=True), hashlib.sha256
+    ).hexdigest()
+
+
+def _encoded(entry: AuditEntry, *, keyed: bool) -> bytes:
+    """The entry's fields in the chain's one encoding; the chains sealed before the key had
+    no service time."""
+    service_time = [_instant(entry.recorded_at)] if keyed else []
     fields = [
         entry.seq,
         _instant(entry.at),
-        _instant(entry.recorded_at),
+        *service_time,
         entry.actor_id,
         entry.actor_name,
         entry.role,
@@ -77,8 +86,7 @@ def entry_hash(key: bytes, prev_hash: str, entry: AuditEntry) -> str:
         entry.outcome,
         entry.detail,
     ]
-    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
-    return hmac.new(key, prev_hash.encode() + payload, hashlib.sha256).hexdigest()
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _instant(value: dt.datetime | None) -> str | None:
@@ -87,20 +95,7 @@ def _instant(value: dt.datetime | None) -> str | None:
 
 def _plain_hash(prev_hash: str, entry: AuditEntry) -> str:
     """The unkeyed SHA-256 of the chains sealed before the key (told apart, never accepted)."""
-    fields = [
-        entry.seq,
-        _instant(entry.at),
-        entry.actor_id,
-        entry.actor_name,
-        entry.role,
-        entry.mode,
-        entry.patient_ins,
-        entry.action,
-        entry.outcome,
-        entry.detail,
-    ]
-    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
-    return hashlib.sha256(prev_hash.encode() + payload).hexdigest()
+    return hashlib.sha256(prev_hash.encode() + _encoded(entry, keyed=False)).hexdigest()
 
 
 _HEAD = re.compile(r"(0|[1-9][0-9]{0,17}):([0-9a-f]{64})")

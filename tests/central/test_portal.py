@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
 from central.portal.wording import refusal
 from dmpcommon.vocabulary import AccessMode, BreakGlassReason
 from kiosk.core.errors import CentralRefusedError
 from kiosk.sync.online import OnlineCentral
 from tests.support.aged import aged
+from tests.support.browser import browser, page
 from tests.support.central import Professional, Server, login, signed_kiosk_client
 from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, contact_of, create
 from tests.support.mail import Mailbox, SmsGateway
@@ -26,37 +26,12 @@ SHOTS = (
     if os.environ.get("PORTAL_SCREENSHOTS") == "1"
     else Path(tempfile.gettempdir()) / "dmp-portal-screens"
 )
-CHROMIUM = "/usr/bin/chromium"
 EMAIL = "jeanne.bernard@example.org"
 
 # One backend is enough here: the portal adds pages, not storage.
+__all__ = ["browser", "page"]  # fixtures from tests.support.browser
+
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 412, "height": 915}, locale="fr-FR")
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture

@@ -3,38 +3,19 @@ driven by Playwright) against the real central service on loopback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page
 
+from tests.support.browser import browser, page
 from tests.support.central import Professional, Server, login
 from tests.support.dmp import JEANNE, create
 
-CHROMIUM = "/usr/bin/chromium"
 EMAIL = "jeanne.bernard@example.org"
 FORGED = "formulaire expiré ou venu d'un autre site : rien n'a été fait, recommencez ici"
 
+__all__ = ["browser", "page"]  # fixtures from tests.support.browser
+
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 412, "height": 915}, locale="fr-FR")
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture
