@@ -12,12 +12,17 @@ refused alone, with its reason (`PayloadError`).
 | identity_to_qualify      | IdentityToQualify      | traits read offline                  |
 | consent_recorded         | ConsentRecorded        | at creation                          |
 | dmp_created              | DmpCreated             | at creation                          |
-| authorisation_granted    | AuthorisationGranted   | not yet                              |
+| authorisation_granted    | AuthorisationGranted   | "le patient m'autorise"              |
 | authorisation_revoked    | AuthorisationRevoked   | not yet                              |
-| contact_set              | ContactSet             | not yet                              |
-| treating_doctor_set      | TreatingDoctorSet      | not yet                              |
+| contact_set              | ContactSet             | a new notification contact           |
+| treating_doctor_set      | TreatingDoctorSet      | a new treating doctor                |
 | dmp_opened               | DmpOpened              | at every opening                     |
 | card_read_refused        | CardReadRefused        | a card the kiosk does not read       |
+| identity_checked         | IdentityChecked        | an identity document checked         |
+| document_added           | DocumentAdded          | a short form filed at the counter    |
+| dmp_closed               | DmpClosed              | closed at the patient's request      |
+| dmp_reopened             | DmpReopened            | reopened at the patient's request    |
+| activation_reissued      | ActivationReissued     | a new access sheet (old code void)   |
 
 A patient is named by a qualified INS, or, when the kiosk could not qualify them online, by
 the traits read from the card (`identity`): the service qualifies them when the action
@@ -49,21 +54,30 @@ from dmpcommon.vocabulary import (
     AccessMode,
     BreakGlassReason,
     ContactChannel,
+    CounterDocument,
+    IdentityDocument,
 )
 
 __all__ = [
+    "DOCUMENT_CONTENT_MAX",
     "PAYLOAD_TYPES",
     "ActionPayload",
     "ActionType",
+    "ActivationReissued",
     "AuthorisationGranted",
     "AuthorisationRevoked",
     "CardReadRefused",
     "CardTraits",
     "ConsentRecorded",
     "ContactSet",
+    "DmpClosed",
     "DmpCreated",
     "DmpOpened",
+    "DmpReopened",
+    "DocumentAdded",
     "EmergencyChoices",
+    "IdentityChecked",
+    "IdentitySearch",
     "IdentityToQualify",
     "NotificationContact",
     "OperatorSessionClosed",
@@ -71,6 +85,7 @@ __all__ = [
     "PatientPayload",
     "PayloadError",
     "RefusedCard",
+    "Representative",
     "TreatingDoctorSet",
     "build_payload_types",
     "decode_payload",
@@ -92,6 +107,11 @@ class ActionType(StrEnum):
     TREATING_DOCTOR_SET = "treating_doctor_set"
     DMP_OPENED = "dmp_opened"
     CARD_READ_REFUSED = "card_read_refused"
+    IDENTITY_CHECKED = "identity_checked"
+    DOCUMENT_ADDED = "document_added"
+    DMP_CLOSED = "dmp_closed"
+    DMP_REOPENED = "dmp_reopened"
+    ACTIVATION_REISSUED = "activation_reissued"
 
 
 class RefusedCard(StrEnum):
@@ -154,6 +174,14 @@ def _base64(value: str) -> str:
     return value
 
 
+def _date(value: str) -> str:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError("not_a_date") from exc
+    return value
+
+
 def _utc_time(value: str) -> str:
     try:
         parsed = dt.datetime.fromisoformat(value)
@@ -169,6 +197,10 @@ Name = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f
 BirthDateText = Annotated[str, Field(pattern=BIRTH_DATE_PATTERN), AfterValidator(_birth_date)]
 ProfessionalIdNat = Annotated[str, Field(max_length=12), AfterValidator(_professional)]
 PhysicianIdNat = Annotated[str, Field(max_length=12), AfterValidator(_physician)]
+DOCUMENT_CONTENT_MAX = 4000  # a short form's text; files come through other doors
+DocumentText = Annotated[str, Field(min_length=1, max_length=DOCUMENT_CONTENT_MAX)]
+DocumentTitle = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+IsoDate = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), AfterValidator(_date)]
 InformationVersion = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z.-]+$")]
 
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -186,6 +218,43 @@ class CardTraits(BaseModel):
     prenom: Name
     birth_date: BirthDateText
     nir: Nir
+
+
+class IdentitySearch(BaseModel):
+    """A patient without a Vitale card (forgotten, none yet): the strict traits read from the
+    identity document the operator checked, to look up in the register (no NIR)."""
+
+    model_config = _STRICT
+    nom: Name  # birth name
+    prenom: Name  # first first name
+    birth_date: BirthDateText
+    sexe: Literal["F", "M"]
+    birth_place: str | None = Field(default=None, pattern=r"^[0-9][0-9AB][0-9]{3}$")  # INSEE
+
+
+class Representative(BaseModel):
+    """A minor's legal representative: an adult of the child's Vitale card (with its NIR), or
+    another adult (the other parent) whose identity document the operator checked."""
+
+    model_config = _STRICT
+    nom: Name
+    prenom: Name
+    birth_date: BirthDateText
+    nir: Nir | None = None
+    identity_document: IdentityDocument | None = Field(default=None, strict=False)
+
+    @model_validator(mode="after")
+    def _proven(self) -> Self:
+        if self.nir is None and self.identity_document is None:
+            raise ValueError("representative_unproven")
+        return self
+
+    @classmethod
+    def of_card(cls, traits: CardTraits) -> Representative:
+        """A holder of the card, as representative."""
+        return cls(
+            nom=traits.nom, prenom=traits.prenom, birth_date=traits.birth_date, nir=traits.nir
+        )
 
 
 class EmergencyChoices(BaseModel):
@@ -298,7 +367,7 @@ class ConsentRecorded(PatientPayload):
 
     action_type = ActionType.CONSENT_RECORDED
     information_version: InformationVersion
-    representative: CardTraits | None = None
+    representative: Representative | None = None
 
 
 class DmpCreated(PatientPayload):
@@ -308,7 +377,7 @@ class DmpCreated(PatientPayload):
     action_type = ActionType.DMP_CREATED
     consent: Literal[True]
     information_version: InformationVersion
-    representative: CardTraits | None = None
+    representative: Representative | None = None
     emergency: EmergencyChoices = EmergencyChoices()
     contact: NotificationContact | None = None
     treating_doctor: PhysicianIdNat | None = None
@@ -379,6 +448,47 @@ class CardReadRefused(ActionPayload):
     reason: RefusedCard = Field(strict=False)
 
 
+class IdentityChecked(PatientPayload):
+    """The operator checked the patient's identity document (identity vigilance): with the
+    register's answer, the identity is "qualifiée"."""
+
+    action_type = ActionType.IDENTITY_CHECKED
+    document: IdentityDocument = Field(strict=False)
+
+
+class DocumentAdded(PatientPayload):
+    """A document filed at the counter from a short form (the professional must be
+    authorised on the record); the service gives it its category and document type."""
+
+    action_type = ActionType.DOCUMENT_ADDED
+    kind: CounterDocument = Field(strict=False)
+    title: DocumentTitle
+    content: DocumentText
+    document_date: IsoDate
+    masked: bool = False  # hidden from other professionals, at deposit
+
+
+class DmpClosed(PatientPayload):
+    """The DMP closed at the patient's request, the patient present."""
+
+    action_type = ActionType.DMP_CLOSED
+
+
+class DmpReopened(PatientPayload):
+    """A closed DMP reopened at the patient's request, the patient present."""
+
+    action_type = ActionType.DMP_REOPENED
+
+
+class ActivationReissued(PatientPayload):
+    """A new access sheet for a lost one or a locked-out patient: the kiosk drew the new
+    identifier and code (printed at once); the old ones are void once this is applied."""
+
+    action_type = ActionType.ACTIVATION_REISSUED
+    access_identifier: str = Field(pattern=ACCESS_IDENTIFIER_PATTERN)
+    activation_code: str = Field(pattern=ACTIVATION_CODE_PATTERN)
+
+
 PAYLOAD_TYPES: dict[ActionType, type[ActionPayload]] = {
     cls.action_type: cls
     for cls in (
@@ -393,6 +503,11 @@ PAYLOAD_TYPES: dict[ActionType, type[ActionPayload]] = {
         TreatingDoctorSet,
         DmpOpened,
         CardReadRefused,
+        IdentityChecked,
+        DocumentAdded,
+        DmpClosed,
+        DmpReopened,
+        ActivationReissued,
     )
 }
 

@@ -11,7 +11,9 @@ __all__ = [
     "Authorisation",
     "BreakGlassReason",
     "ContactChannel",
+    "CounterDocument",
     "DmpStatus",
+    "IdentityDocument",
     "QualificationStatus",
     "Role",
 ]
@@ -58,6 +60,26 @@ class ContactChannel(StrEnum):
 
     EMAIL = "email"
     SMS = "sms"
+
+
+class IdentityDocument(StrEnum):
+    """The identity document an operator checked (identity vigilance: with the register's
+    answer, it makes the identity "qualifiée"; without it, "récupérée")."""
+
+    ID_CARD = "carte_identite"
+    PASSPORT = "passeport"
+    RESIDENCE_PERMIT = "titre_sejour"
+    FAMILY_RECORD_BOOK = "livret_famille"  # a minor's, with the representative's own document
+
+
+class CounterDocument(StrEnum):
+    """What a professional may file at the counter from a short form (the service gives
+    each its category and document type)."""
+
+    VACCINATION = "vaccination"
+    MEDICATION_REVIEW = "medication_review"
+    PHARMACEUTICAL_NOTE = "pharmaceutical_note"
+    ALLERGY = "allergy"
 
 
 class QualificationStatus(StrEnum):

@@ -29,6 +29,7 @@ class AuditAction(StrEnum):
     OPERATOR_LOGIN = "operator_login"
     OPERATOR_LOGOUT = "operator_logout"
     IDENTITY_QUALIFY = "identity_qualify"
+    IDENTITY_CHECKED = "identity_checked"  # an identity document seen at the counter
     STATUS = "status"
     CONSENT = "consent"
     CREATE = "create"

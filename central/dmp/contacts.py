@@ -20,7 +20,15 @@ from central.dmp import repository
 from central.dmp.changes import Change, may_change
 from central.dmp.common import PatientNotices, enforce, relation, standing
 from central.dmp.models import ContactChange, Dmp, PatientAccess
-from central.errors import Forbidden, Gone, NotFound, ServiceError, TooManyRequests, Unauthenticated
+from central.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    NotFound,
+    ServiceError,
+    TooManyRequests,
+    Unauthenticated,
+)
 from central.notify import messages
 from central.security import hash_secret, same_secret
 from dmpcommon.actions import NotificationContact
@@ -81,10 +89,18 @@ class RecordContacts:
         trace(db, actor, action, now=now, patient_ins=ins)
 
     def reissue_activation(
-        self, db: Session, actor: Actor, ins: str, now: dt.datetime
+        self,
+        db: Session,
+        actor: Actor,
+        ins: str,
+        now: dt.datetime,
+        *,
+        drawn: tuple[str, str] | None = None,
     ) -> tuple[PatientAccess, str]:
         """A new activation code for a lost sheet or a locked-out patient; the old one is
-        void. Returns the access (its identifier) and the code, printed on a new sheet."""
+        void. Returns the access (its identifier) and the code, printed on a new sheet.
+        `drawn`: the identifier and code a kiosk drew and printed (a queued reissue); the
+        old identifier is void as well then."""
         action = AuditAction.ACTIVATION_REISSUE
         decision = may_change(Change.REISSUE_ACTIVATION, standing(db, actor, ins, now))
         enforce(decision, db, actor, action, now=now, patient_ins=ins)
@@ -102,7 +118,17 @@ class RecordContacts:
         access = db.get(PatientAccess, ins, with_for_update=True)
         if access is None:
             raise NotFound("no access for this DMP", code="no_dmp")
-        code = new_activation_code()
+        if drawn is None:
+            code = new_activation_code()
+        else:
+            identifier, code = drawn
+            if identifier != access.identifier:
+                taken = db.scalar(
+                    select(PatientAccess.dmp_ins).where(PatientAccess.identifier == identifier)
+                )
+                if taken is not None:
+                    raise Conflict("identifier already in use", code="identifier_taken")
+                access.identifier = identifier
         access.activation_hash = hash_secret(self.key, code, purpose="activation")
         access.activation_expires_at = now + dt.timedelta(days=self.activation_days)
         access.activation_tries = 0

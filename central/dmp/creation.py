@@ -17,7 +17,7 @@ from central.dmp.professionals import check_treating_doctor
 from central.errors import BadRequest, Conflict, NotFound
 from central.identity.service import IdentityRegister, Person
 from central.security import hash_secret
-from dmpcommon.actions import CardTraits, ConsentRecorded, DmpCreated
+from dmpcommon.actions import ConsentRecorded, DmpCreated, Representative
 from dmpcommon.identifiers import new_access_identifier, new_activation_code
 from dmpcommon.people import BirthDate, check_representative
 from dmpcommon.vocabulary import Authorisation, DmpStatus, Role
@@ -25,7 +25,7 @@ from dmpcommon.vocabulary import Authorisation, DmpStatus, Role
 __all__ = ["DmpCreation", "check_consent"]
 
 
-def check_consent(birth_date: str, representative: CardTraits | None, today: dt.date) -> None:
+def check_consent(birth_date: str, representative: Representative | None, today: dt.date) -> None:
     """A minor consents through an adult legal representative, an adult alone (BadRequest)."""
     try:
         patient = BirthDate.parse(birth_date)

@@ -24,9 +24,10 @@ from central.dmp.policy import may_open
 from central.dmp.schemas import Category, DocumentIn
 from central.errors import BadRequest, Conflict, Forbidden, NotFound
 from central.notify import messages
-from dmpcommon.vocabulary import AccessMode, DmpStatus, Role
+from dmpcommon.actions import DocumentAdded
+from dmpcommon.vocabulary import AccessMode, CounterDocument, DmpStatus, Role
 
-__all__ = ["RecordDocuments"]
+__all__ = ["COUNTER_DOCUMENTS", "RecordDocuments", "counter_document"]
 
 _PATIENTS = (Role.PATIENT, Role.REPRESENTATIVE)
 # What the patient files themselves: their own notes.
@@ -36,6 +37,28 @@ _PATIENT_CATEGORIES = (
     Category.ADVANCE_DIRECTIVES,
     Category.PATHOLOGIES_ALLERGIES,
 )
+
+
+# What each short form of the counter files: its category and LOINC document type.
+COUNTER_DOCUMENTS: dict[CounterDocument, tuple[Category, str]] = {
+    CounterDocument.VACCINATION: (Category.OTHER, "11369-6"),  # History of immunization
+    CounterDocument.MEDICATION_REVIEW: (Category.MEDICATIONS, "10160-0"),  # medication use
+    CounterDocument.PHARMACEUTICAL_NOTE: (Category.MEDICATIONS, "10160-0"),
+    CounterDocument.ALLERGY: (Category.PATHOLOGIES_ALLERGIES, "48765-2"),  # allergies
+}
+
+
+def counter_document(payload: DocumentAdded) -> DocumentIn:
+    """The document a counter's short form files."""
+    category, loinc = COUNTER_DOCUMENTS[payload.kind]
+    return DocumentIn(
+        category=category,
+        loinc=loinc,
+        title=payload.title,
+        content=payload.content,
+        document_date=payload.document_date,
+        masked_to_professionals=payload.masked,
+    )
 
 
 def _own(actor: Actor, doc: Document) -> bool:

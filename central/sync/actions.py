@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.audit.models import AuditEntry
 from central.audit.trail import AuditAction, AuditOutcome, trace
+from central.dmp.documents import counter_document
 from central.dmp.models import Dmp
 from central.dmp.schemas import ProfessionalChange
 from central.dmp.services import DmpServices
@@ -31,14 +32,19 @@ from central.sync.timing import ClockBounds
 from dmpcommon.actions import (
     ActionPayload,
     ActionType,
+    ActivationReissued,
     AuthorisationGranted,
     AuthorisationRevoked,
     CardReadRefused,
     CardTraits,
     ConsentRecorded,
     ContactSet,
+    DmpClosed,
     DmpCreated,
     DmpOpened,
+    DmpReopened,
+    DocumentAdded,
+    IdentityChecked,
     IdentityToQualify,
     OperatorSessionClosed,
     OperatorSessionOpened,
@@ -282,6 +288,51 @@ class _Appliers:
             now=action.at,
             outcome=AuditOutcome.REFUSED,
             detail=action.payload.reason.value,
+        )
+
+    @_applies(IdentityChecked)
+    def identity_checked(self, action: Action[IdentityChecked]) -> None:
+        actor = self._operator(action)
+        ins = self._patient(action, actor)
+        trace(
+            action.db,
+            actor,
+            AuditAction.IDENTITY_CHECKED,
+            now=action.at,
+            patient_ins=ins,
+            detail=action.payload.document.value,
+        )
+
+    @_applies(DocumentAdded)
+    def document_added(self, action: Action[DocumentAdded]) -> None:
+        actor = self._operator(action)
+        ins = self._patient(action, actor)
+        self._hold(action.db, Dmp, ins)
+        self.dmp.documents.add_document(
+            action.db, actor, ins, counter_document(action.payload), action.at
+        )
+
+    @_applies(DmpClosed)
+    def dmp_closed(self, action: Action[DmpClosed]) -> None:
+        actor = self._operator(action)
+        self.dmp.lifecycle.close(action.db, actor, self._patient(action, actor), action.at)
+
+    @_applies(DmpReopened)
+    def dmp_reopened(self, action: Action[DmpReopened]) -> None:
+        actor = self._operator(action)
+        self.dmp.lifecycle.reopen(action.db, actor, self._patient(action, actor), action.at)
+
+    @_applies(ActivationReissued)
+    def activation_reissued(self, action: Action[ActivationReissued]) -> None:
+        actor = self._operator(action)
+        ins = self._patient(action, actor)
+        payload = action.payload
+        self.dmp.contacts.reissue_activation(
+            action.db,
+            actor,
+            ins,
+            action.at,
+            drawn=(payload.access_identifier, payload.activation_code),
         )
 
 

@@ -16,10 +16,13 @@ from kiosk.core.domain import (
 from kiosk.core.notices import Notice, NoticeCode, notice_for
 from kiosk.core.views import (
     AccessSheet,
+    Change,
+    ChangeView,
     CounterView,
     CreationForm,
     HolderView,
     OperatorView,
+    OtherRepresentative,
     Step,
 )
 from kiosk.core.workflow import CounterWorkflow
@@ -27,6 +30,8 @@ from kiosk.core.workflow import CounterWorkflow
 __all__ = [
     "AccessSheet",
     "CardFamily",
+    "Change",
+    "ChangeView",
     "CounterView",
     "CounterWorkflow",
     "CreationForm",
@@ -35,6 +40,7 @@ __all__ = [
     "NoticeCode",
     "OperatorView",
     "OperatorCard",
+    "OtherRepresentative",
     "ProfessionalIdentity",
     "RetrievedIdentity",
     "Step",

@@ -72,6 +72,7 @@ class Notice:
     code: NoticeCode
     reason: str | None = None
     tries_left: int | None = None
+    field: str | None = None  # the form field it is about: said beside that field
 
 
 def notice_for(error: KioskError) -> Notice:

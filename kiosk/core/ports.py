@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from dmpcommon.actions import ActionPayload, CardTraits
+from dmpcommon.actions import ActionPayload, CardTraits, IdentitySearch
 from dmpcommon.vocabulary import (
     AccessMode,
     Authorisation,
@@ -32,6 +32,7 @@ __all__ = [
     "QueuePort",
     "RecordStatus",
     "RecordSummary",
+    "StrictTraits",
     "SummaryDocument",
     "SummarySection",
 ]
@@ -62,11 +63,23 @@ class OnlineSession:
 
 
 @dataclass(frozen=True, slots=True)
+class StrictTraits:
+    """The register's traits of a qualified identity (what identity vigilance shows)."""
+
+    nom_naissance: str
+    prenoms: tuple[str, ...]
+    sexe: str  # "F" | "M"
+    birth_date: str  # YYYY-MM-DD
+    birth_place: str  # the INSEE code of the birthplace (99xxx: born abroad)
+
+
+@dataclass(frozen=True, slots=True)
 class Qualification:
     """The INS the identity service gave for a holder (qualified), or why not."""
 
     status: QualificationStatus
     ins: str | None = None
+    traits: StrictTraits | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +150,19 @@ class CentralPort(Protocol):
         """Open an operator session from the card's attestation."""
         ...
 
+    def resume_session(self, session_id: str) -> OnlineSession:
+        """A token for a session opened offline (its queued login applied) or whose token
+        was lost with the network: the kiosk's signature proves the kiosk, the card proved
+        the operator at login (CentralRefusedError if the session is over)."""
+        ...
+
     def qualify(self, token: str, traits: CardTraits) -> Qualification:
         """Qualify the card's traits into an INS."""
+        ...
+
+    def search_identity(self, token: str, search: IdentitySearch) -> Qualification:
+        """Find a patient without a Vitale card by the traits of a checked identity
+        document (qualified, or not_found / ambiguous)."""
         ...
 
     def status(self, token: str, ins: str) -> RecordStatus:
@@ -177,11 +201,18 @@ class Delivery(StrEnum):
 class QueuePort(Protocol):
     """The signed, sealed local queue."""
 
-    def enqueue(self, payload: ActionPayload, *, session_id: str) -> object:
+    def enqueue(
+        self, payload: ActionPayload, *, session_id: str, subject: str | None = None
+    ) -> object:
         """Store the action durably; returns once it survives a power cut (a handle for
-        delivery())."""
+        delivery()). `subject`: the patient's initials, kept in clear only until the
+        service accepts the action, so that a refusal can say for whom."""
         ...
 
     def delivery(self, entry: object) -> Delivery:
         """Whether the central service has answered this action yet, and how."""
+        ...
+
+    def refusal(self, entry: object) -> str | None:
+        """The service's reason code for a rejected action (None otherwise)."""
         ...

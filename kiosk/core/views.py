@@ -9,16 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from dmpcommon.vocabulary import Authorisation, ContactChannel, DmpStatus
+from dmpcommon.vocabulary import (
+    Authorisation,
+    ContactChannel,
+    CounterDocument,
+    DmpStatus,
+    IdentityDocument,
+)
 from kiosk.core.notices import Notice
-from kiosk.core.ports import Delivery, RecordSummary
+from kiosk.core.ports import Delivery, RecordSummary, StrictTraits
 
 __all__ = [
     "AccessSheet",
+    "Change",
+    "ChangeView",
     "CounterView",
     "CreationForm",
     "HolderView",
     "OperatorView",
+    "OtherRepresentative",
     "Step",
 ]
 
@@ -30,12 +39,52 @@ class Step(StrEnum):
     PIN = "pin"  # professional card in: PIN pad
     READY = "ready"  # operator in: insert the patient's Carte Vitale
     HOLDERS = "holders"  # the card's holders: choose the person
+    SEARCH = "search"  # a patient without a Vitale card: traits of an identity document
     PATIENT = "patient"  # identity and DMP status: create, open, finish
+    IDENTITY_CHECK = "identity_check"  # which identity document the operator checked
+    REPRESENTATIVE = "representative"  # a minor: who consents, before anything else
     INFORMATION = "information"  # the information text, before consent
-    CONSENT = "consent"  # consent, representative, emergency choices, contact, doctor
-    CREATED = "created"  # the creation is in the queue: the access sheet
+    CONSENT = "consent"  # consent, emergency choices, contact, doctor
+    CREATED = "created"  # the creation (or a new code) is in the queue: the access sheet
     BREAK_GLASS = "break_glass"  # the reason for an emergency opening
+    AUTHORISE = "authorise"  # "le patient m'autorise": what it means, then confirm
+    DOCUMENT = "document"  # a short form: vaccination, medication review, note, allergy
+    CONTACT = "contact"  # a new notification contact
+    DOCTOR = "doctor"  # a new treating doctor
     SUMMARY = "summary"  # the record's summary (health professionals only)
+
+
+class Change(StrEnum):
+    """A change made at the counter on an existing DMP, sent through the queue."""
+
+    AUTHORISE = "authorise"
+    DOCUMENT = "document"
+    CONTACT = "contact"
+    DOCTOR = "doctor"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    IDENTITY = "identity"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeView:
+    """The last change queued for this patient, as the service answered it: the screen says
+    "done" only once it is accepted, and the refusal's reason when it is not."""
+
+    change: Change
+    delivery: Delivery
+    reason: str | None = None  # the service's refusal code
+
+
+@dataclass(frozen=True, slots=True)
+class OtherRepresentative:
+    """A minor's representative who is not on the card: traits typed from the identity
+    document the operator checked."""
+
+    nom: str
+    prenom: str
+    birth_date: str  # YYYY-MM-DD
+    document: IdentityDocument
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +93,7 @@ class CreationForm:
 
     consent: bool = False  # a checkbox, never pre-ticked
     representative: int | None = None  # index in the card's holders (an adult), for a minor
+    other_representative: OtherRepresentative | None = None  # or another adult, checked
     etreat: bool = True  # SAMU regulator may read in an emergency
     btg: bool = True  # break-glass access in an emergency
     masked: bool = True  # masked documents visible in an emergency
@@ -66,6 +116,12 @@ class AccessSheet:
     masked: bool
     online: bool  # False: "activated once the kiosk is back online"
     reissued: bool = False  # a new code for an existing DMP: the old one void
+    issued_on: str = ""  # YYYY-MM-DD, the counter's day
+    expires_on: str = ""  # YYYY-MM-DD: the activation code's last day
+    counter: str = ""  # the operator's structure ("Pharmacie du Port, Lorient")
+    representative: str | None = None  # "Prénom NOM" of a minor's legal representative
+    provisional: bool = False  # offline, DMP status unknown: the creation may be refused
+    information_version: str = ""  # the information text the consent was given on
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +132,7 @@ class HolderView:
     prenom: str
     birth_date: str  # YYYY-MM-DD as the card says it
     minor: bool
+    sex: str | None = None  # "F" | "M", from the NIR's first digit (None: not told)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +155,15 @@ class CounterView:
     operator: OperatorView | None = None
     online: bool = True
     pin_tries_left: int | None = None
+    idle_warning_s: int | None = None  # seconds before the patient is wiped, when warned
+    card_to_return: bool = False  # wiped while the Vitale card is still in: give it back
+    vitale_waiting: bool = False  # a Vitale card in before login: read once logged in
     holders: tuple[HolderView, ...] = ()
     patient: HolderView | None = None
     identity_qualified: bool = False  # False for a patient: to qualify when back online
+    identity_document: IdentityDocument | None = None  # checked: "qualifiée" with the INS
+    traits: StrictTraits | None = None  # the register's strict traits, once qualified
+    without_card: bool = False  # found by traits (no Vitale card at the counter)
     dmp: DmpStatus | None = None  # None: unknown (offline)
     authorisation: Authorisation | None = None
     minor: bool = False
@@ -108,7 +171,10 @@ class CounterView:
     form: CreationForm = field(default_factory=CreationForm)
     sheet: AccessSheet | None = None
     creation: Delivery | None = None  # the queued creation, as the service answered it
+    creation_refusal: str | None = None  # the service's reason, when refused
+    change: ChangeView | None = None  # the last change queued for this patient
     summary: RecordSummary | None = None
+    document_kind: CounterDocument | None = None  # the short form being filled in
     can_create: bool = False
     can_open: bool = False
     can_open_as_regulator: bool = False
@@ -118,3 +184,11 @@ class CounterView:
     can_close: bool = False
     can_reopen: bool = False
     can_finish: bool = False
+    can_authorise_self: bool = False  # "le patient m'autorise" on an existing DMP
+    can_add_document: bool = False
+    can_set_contact: bool = False
+    can_set_doctor: bool = False
+    can_check_identity: bool = False
+    can_other_holder: bool = False  # back to the card's holders without pulling it
+    can_search: bool = False  # a patient without a Vitale card
+    status_unknown: bool = False  # offline: whether the patient has a DMP is not known

@@ -30,6 +30,7 @@ from dmpcommon.actions import (
     OperatorSessionClosed,
     OperatorSessionOpened,
     RefusedCard,
+    Representative,
 )
 from dmpcommon.attestation import attestation_digest
 from dmpcommon.contact import ContactError, normalise_contact
@@ -486,7 +487,7 @@ class CounterWorkflow:
             else {"identity": holder.traits()}
         )
         chosen = self._representative(form)
-        representative = chosen.traits() if chosen is not None else None
+        representative = Representative.of_card(chosen.traits()) if chosen is not None else None
         contact = (
             NotificationContact(channel=form.contact_channel, address=form.contact_address)
             if form.contact_channel

@@ -27,3 +27,5 @@ class QueuedAction(QueueBase):
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     reason: Mapped[str | None] = mapped_column(String(200))
     acked_at: Mapped[str | None] = mapped_column(String(32))
+    # The patient's initials, so that a refusal can say for whom; wiped once accepted.
+    subject: Mapped[str | None] = mapped_column(String(16))

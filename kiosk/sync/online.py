@@ -11,7 +11,7 @@ import base64
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from dmpcommon.actions import CardTraits
+from dmpcommon.actions import CardTraits, IdentitySearch
 from dmpcommon.vocabulary import (
     AccessMode,
     Authorisation,
@@ -27,6 +27,7 @@ from kiosk.core.ports import (
     Qualification,
     RecordStatus,
     RecordSummary,
+    StrictTraits,
     SummaryDocument,
     SummarySection,
 )
@@ -65,14 +66,21 @@ class OnlineCentral:
         )
         return OnlineSession(token=_text(document, "token"), role=_enum(Role, document, "role"))
 
+    def resume_session(self, session_id: str) -> OnlineSession:
+        document = self.client.request("POST", f"/v1/sessions/{session_id}/resume", {})
+        return OnlineSession(token=_text(document, "token"), role=_enum(Role, document, "role"))
+
     def qualify(self, token: str, traits: CardTraits) -> Qualification:
         document = self.client.request(
             "POST", "/v1/identity/qualify", traits.model_dump(), token=token
         )
-        ins = document.get("ins")
-        return Qualification(
-            _enum(QualificationStatus, document, "status"), ins if isinstance(ins, str) else None
+        return _qualification(document)
+
+    def search_identity(self, token: str, search: IdentitySearch) -> Qualification:
+        document = self.client.request(
+            "POST", "/v1/identity/search", search.model_dump(exclude_none=True), token=token
         )
+        return _qualification(document)
 
     def status(self, token: str, ins: str) -> RecordStatus:
         document = self.client.request("GET", f"/v1/dmp/{ins}/status", token=token)
@@ -113,6 +121,30 @@ class OnlineCentral:
     def reissue_activation(self, token: str, ins: str) -> NewAccess:
         document = self.client.request("POST", f"/v1/dmp/{ins}/activation", {}, token=token)
         return NewAccess(_text(document, "access_identifier"), _text(document, "activation_code"))
+
+
+def _qualification(document: dict[str, Any]) -> Qualification:
+    status = _enum(QualificationStatus, document, "status")
+    ins = document.get("ins")
+    if status is not QualificationStatus.QUALIFIED or not isinstance(ins, str):
+        return Qualification(status)
+    traits = document.get("traits")
+    if not isinstance(traits, dict):
+        raise CentralUnreachableError("unexpected answer: no traits")
+    prenoms = traits.get("prenoms")
+    if not isinstance(prenoms, list) or not all(isinstance(p, str) for p in prenoms):
+        raise CentralUnreachableError("unexpected answer: prenoms")
+    return Qualification(
+        status,
+        ins,
+        StrictTraits(
+            nom_naissance=_text(traits, "nom_naissance"),
+            prenoms=tuple(prenoms),
+            sexe=_text(traits, "sexe"),
+            birth_date=_text(traits, "birth_date"),
+            birth_place=_text(traits, "birth_place"),
+        ),
+    )
 
 
 def _document(document: object) -> SummaryDocument:

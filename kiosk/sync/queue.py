@@ -20,6 +20,7 @@ from sqlalchemy import (
     Engine,
     PoolProxiedConnection,
     bindparam,
+    case,
     create_engine,
     event,
     func,
@@ -54,15 +55,21 @@ _LAST_SQL = "SELECT seq, hash FROM actions ORDER BY seq DESC LIMIT 1"
 _RECORD = (
     update(QueuedAction)
     .where(QueuedAction.seq == bindparam("b_seq"), QueuedAction.status == "pending")
-    .values(status=bindparam("b_status"), reason=bindparam("b_reason"), acked_at=bindparam("b_at"))
+    .values(
+        status=bindparam("b_status"),
+        reason=bindparam("b_reason"),
+        acked_at=bindparam("b_at"),
+        # Initials are kept only to tell a refusal: an accepted action forgets them.
+        subject=case((bindparam("b_status") == "acknowledged", None), else_=QueuedAction.subject),
+    )
 )
 _INSERT_SQL = (
     "INSERT INTO actions (seq, action_id, action_type, created_at, envelope, signature, hash,"
-    " status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')"
+    " status, subject) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)"
 )
 
 
-SCHEMA_HEAD = "k0001"  # the last migration; a test checks it is Alembic's head
+SCHEMA_HEAD = "k0002"  # the last migration; a test checks it is Alembic's head
 
 
 def open_engine(path: Path) -> Engine:
@@ -176,6 +183,18 @@ class QueueStore:
             return Delivery.ACCEPTED
         return Delivery.REJECTED if status == "rejected" else Delivery.PENDING
 
+    def refusal(self, entry: object) -> str | None:
+        """The service's reason for a rejected action (None: not rejected, or no reason)."""
+        if not isinstance(entry, QueuedEntry):
+            raise TypeError("not an entry of this queue")
+        with self.sessions() as db:
+            row = db.execute(
+                select(QueuedAction.status, QueuedAction.reason).where(
+                    QueuedAction.seq == entry.seq
+                )
+            ).first()
+        return row.reason if row is not None and row.status == "rejected" else None
+
     def pending(self, limit: int = 100) -> list[QueuedAction]:
         """The oldest actions the central service has not answered yet, in order."""
         with self.sessions() as db:
@@ -225,7 +244,14 @@ class QueueStore:
             )
             last_ack = db.scalar(select(func.max(QueuedAction.acked_at)))
             rejected = [
-                {"seq": r.seq, "action_id": r.action_id, "type": r.action_type, "reason": r.reason}
+                {
+                    "seq": r.seq,
+                    "action_id": r.action_id,
+                    "type": r.action_type,
+                    "reason": r.reason,
+                    "created_at": r.created_at,
+                    "subject": r.subject,
+                }
                 for r in db.scalars(
                     select(QueuedAction)
                     .where(QueuedAction.status == "rejected")
@@ -298,14 +324,16 @@ class ActionQueue(QueueStore):
                 self._seals = None
         super().close()
 
-    def enqueue(self, payload: ActionPayload, *, session_id: str) -> QueuedEntry:
+    def enqueue(
+        self, payload: ActionPayload, *, session_id: str, subject: str | None = None
+    ) -> QueuedEntry:
         """Seal, chain, sign and store one action; durable when this returns."""
         return self.enqueue_encoded(
-            payload.action_type, encode_payload(payload), session_id=session_id
+            payload.action_type, encode_payload(payload), session_id=session_id, subject=subject
         )
 
     def enqueue_encoded(
-        self, action_type: str, plaintext: bytes, *, session_id: str
+        self, action_type: str, plaintext: bytes, *, session_id: str, subject: str | None = None
     ) -> QueuedEntry:
         """Store a payload already encoded. The kiosk always goes through `enqueue`; this is
         for what the typed payloads would refuse to build (the tests' malformed actions)."""
@@ -313,9 +341,11 @@ class ActionQueue(QueueStore):
         # SQLAlchemy's per-statement work cost as much as sealing and signing together
         # (bench/queue.py). The connection still comes from the engine, with its pragmas.
         with self._write_lock:
-            return self._enqueue(action_type, plaintext, session_id)
+            return self._enqueue(action_type, plaintext, session_id, subject)
 
-    def _enqueue(self, action_type: str, plaintext: bytes, session_id: str) -> QueuedEntry:
+    def _enqueue(
+        self, action_type: str, plaintext: bytes, session_id: str, subject: str | None
+    ) -> QueuedEntry:
         if self._writer is None:  # one connection for all writes, kept between them
             self._writer = self.engine.raw_connection()
         if self._seals is None:
@@ -351,6 +381,7 @@ class ActionQueue(QueueStore):
                         data,
                         sign(self.signing_key, data),
                         envelope_hash(data),
+                        subject[:16] if subject else None,
                     ),
                 )
                 self._seals.request()  # prepared while the commit is flushed to disk

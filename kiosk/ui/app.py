@@ -37,13 +37,18 @@ class _WakingQueue:
     def __init__(self, queue: ActionQueue, sync: SyncClient) -> None:
         self.queue, self.sync = queue, sync
 
-    def enqueue(self, payload: ActionPayload, *, session_id: str) -> object:
-        entry = self.queue.enqueue(payload, session_id=session_id)
+    def enqueue(
+        self, payload: ActionPayload, *, session_id: str, subject: str | None = None
+    ) -> object:
+        entry = self.queue.enqueue(payload, session_id=session_id, subject=subject)
         self.sync.wake()
         return entry
 
     def delivery(self, entry: object) -> Delivery:
         return self.queue.delivery(entry)
+
+    def refusal(self, entry: object) -> str | None:
+        return self.queue.refusal(entry)
 
 
 class _CardBridge(QObject):

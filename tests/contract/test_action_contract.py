@@ -56,6 +56,7 @@ from tests.support.aged import write_aged_fixtures
 from tests.support.central import Server, fixture_professional, start_server, wipe
 from tests.support.dmp import card_traits
 from tests.support.fakes import PATIENT_READER, PRO_READER, FakeCards
+from tests.support.payloads import SAMPLES
 from tests.support.queues import enrolled_queue, queue_login, sync
 
 PHARMACIST = ProfessionalIdentity(
@@ -70,6 +71,11 @@ NOT_EMITTED_YET = {
     ActionType.AUTHORISATION_REVOKED,
     ActionType.CONTACT_SET,
     ActionType.TREATING_DOCTOR_SET,
+    ActionType.IDENTITY_CHECKED,
+    ActionType.DOCUMENT_ADDED,
+    ActionType.DMP_CLOSED,
+    ActionType.DMP_REOPENED,
+    ActionType.ACTIVATION_REISSUED,
 }
 # Fields the service need not read, and why.
 CHECKED_BY_VALIDATION = {
@@ -249,6 +255,11 @@ def test_every_action_type_built_by_the_kiosk_is_read_by_the_central_appliers(
     for payload in (
         IdentityToQualify.model_validate(card_traits(running, JEANNE)),
         AuthorisationGranted(ins=JEANNE, id_nat=pharmacist, patient_agreement=True),
+        SAMPLES[ActionType.IDENTITY_CHECKED],
+        SAMPLES[ActionType.DOCUMENT_ADDED],
+        SAMPLES[ActionType.DMP_CLOSED],
+        SAMPLES[ActionType.DMP_REOPENED],
+        SAMPLES[ActionType.ACTIVATION_REISSUED],
         AuthorisationRevoked(ins=JEANNE, id_nat=pharmacist),
         ContactSet(
             ins=JEANNE,

@@ -18,6 +18,7 @@ from dmpcommon.actions import (
     OperatorSessionClosed,
     OperatorSessionOpened,
     RefusedCard,
+    Representative,
 )
 from dmpcommon.attestation import attestation_digest
 from dmpcommon.identifiers import is_access_identifier
@@ -468,9 +469,13 @@ def test_a_minor_with_the_parent_as_representative() -> None:
     counter.workflow.update_form(consent=True, representative=0)
     counter.workflow.create()
     [created] = counter.queue.of(DmpCreated)
-    assert isinstance(created, DmpCreated) and created.representative == PARENT.traits()
+    assert isinstance(created, DmpCreated) and created.representative == Representative.of_card(
+        PARENT.traits()
+    )
     [consent] = counter.queue.of(ConsentRecorded)
-    assert isinstance(consent, ConsentRecorded) and consent.representative == PARENT.traits()
+    assert isinstance(
+        consent, ConsentRecorded
+    ) and consent.representative == Representative.of_card(PARENT.traits())
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from dmpcommon.actions import ActionPayload, CardTraits
+from dmpcommon.actions import ActionPayload, CardTraits, IdentitySearch
 from dmpcommon.nir import is_valid_nir, nir_key
 from dmpcommon.vocabulary import (
     AccessMode,
@@ -39,6 +39,7 @@ from kiosk.core.ports import (
     Qualification,
     RecordStatus,
     RecordSummary,
+    StrictTraits,
     SummaryDocument,
     SummarySection,
 )
@@ -141,6 +142,7 @@ class FakeCentral:
     refuse_open: str | None = None
     refuse_reissue: str | None = None
     reissued: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
     sessions: dict[str, str] = field(default_factory=dict)  # token -> id_nat
     opened: list[tuple[str, AccessMode, BreakGlassReason | None, str | None]] = field(
         default_factory=list
@@ -168,6 +170,26 @@ class FakeCentral:
         token = f"token-{session_id}"
         self.sessions[token] = session_id
         return OnlineSession(token, self.roles.get(self.operator, Role.HEALTH_PROFESSIONAL))
+
+    def resume_session(self, session_id: str) -> OnlineSession:
+        self._reachable()
+        if self.refuse_login:
+            raise CentralRefusedError(401, self.refuse_login, "refused")
+        token = f"token-{session_id}"
+        self.sessions[token] = session_id
+        self.resumed.append(session_id)
+        return OnlineSession(token, self.roles.get(self.operator, Role.HEALTH_PROFESSIONAL))
+
+    def search_identity(self, token: str, search: IdentitySearch) -> Qualification:
+        self._reachable()
+        ins = self.register.get((search.nom, search.prenom, search.birth_date))
+        if ins is None:
+            return Qualification(QualificationStatus.NOT_FOUND)
+        return Qualification(QualificationStatus.QUALIFIED, ins, self._traits(search, ins))
+
+    @staticmethod
+    def _traits(search: IdentitySearch, ins: str) -> StrictTraits:
+        return StrictTraits(search.nom, (search.prenom,), search.sexe, search.birth_date, "29103")
 
     def qualify(self, token: str, traits: CardTraits) -> Qualification:
         self._reachable()
@@ -220,14 +242,31 @@ class FakeQueue:
 
     actions: list[tuple[ActionPayload, str]] = field(default_factory=list)
     answers: dict[int, Delivery] = field(default_factory=dict)  # entry (1-based) -> answer
+    reasons: dict[int, str] = field(default_factory=dict)  # entry -> the refusal's code
+    subjects: list[str | None] = field(default_factory=list)
 
-    def enqueue(self, payload: ActionPayload, *, session_id: str) -> object:
+    def enqueue(
+        self, payload: ActionPayload, *, session_id: str, subject: str | None = None
+    ) -> object:
         self.actions.append((payload, session_id))
+        self.subjects.append(subject)
         return len(self.actions)
 
     def delivery(self, entry: object) -> Delivery:
         """As the service answered: what the test set for this entry, pending until then."""
         return self.answers.get(int(str(entry)), Delivery.PENDING)
+
+    def refusal(self, entry: object) -> str | None:
+        if self.delivery(entry) is not Delivery.REJECTED:
+            return None
+        return self.reasons.get(int(str(entry)))
+
+    def answer_all(self, delivery: Delivery = Delivery.ACCEPTED, reason: str | None = None) -> None:
+        """The service answers every action queued so far."""
+        for entry in range(1, len(self.actions) + 1):
+            self.answers.setdefault(entry, delivery)
+            if reason is not None and delivery is Delivery.REJECTED:
+                self.reasons.setdefault(entry, reason)
 
     def types(self) -> list[str]:
         return [payload.action_type.value for payload, _ in self.actions]

@@ -5,27 +5,41 @@ from __future__ import annotations
 from dmpcommon.actions import (
     ActionPayload,
     ActionType,
+    ActivationReissued,
     AuthorisationGranted,
     AuthorisationRevoked,
     CardReadRefused,
     CardTraits,
     ConsentRecorded,
     ContactSet,
+    DmpClosed,
     DmpCreated,
     DmpOpened,
+    DmpReopened,
+    DocumentAdded,
     EmergencyChoices,
+    IdentityChecked,
     IdentityToQualify,
     NotificationContact,
     OperatorSessionClosed,
     OperatorSessionOpened,
     RefusedCard,
+    Representative,
     TreatingDoctorSet,
 )
-from dmpcommon.vocabulary import AccessMode, BreakGlassReason, ContactChannel
+from dmpcommon.vocabulary import (
+    AccessMode,
+    BreakGlassReason,
+    ContactChannel,
+    CounterDocument,
+    IdentityDocument,
+)
 
 JEANNE = "279035121518989"
 TRAITS = CardTraits(nom="BERNARD", prenom="JEANNE", birth_date="1979-03-28", nir=JEANNE)
-PARENT = CardTraits(nom="MARTIN", prenom="CLAIRE", birth_date="1984-02-11", nir="284027511234577")
+PARENT = Representative.of_card(
+    CardTraits(nom="MARTIN", prenom="CLAIRE", birth_date="1984-02-11", nir="284027511234577")
+)
 PHYSICIAN = "810100457828"
 NURSE = "860012345678"
 
@@ -66,4 +80,18 @@ SAMPLES: dict[ActionType, ActionPayload] = {
         reason_text="Patiente inconsciente au comptoir",
     ),
     ActionType.CARD_READ_REFUSED: CardReadRefused(reason=RefusedCard.APCV),
+    ActionType.IDENTITY_CHECKED: IdentityChecked(ins=JEANNE, document=IdentityDocument.PASSPORT),
+    ActionType.DOCUMENT_ADDED: DocumentAdded(
+        ins=JEANNE,
+        kind=CounterDocument.VACCINATION,
+        title="Vaccin grippe saisonnière",
+        content="Influvac Tetra, lot 4421, bras gauche",
+        document_date="2026-11-20",
+        masked=True,
+    ),
+    ActionType.DMP_CLOSED: DmpClosed(ins=JEANNE),
+    ActionType.DMP_REOPENED: DmpReopened(ins=JEANNE),
+    ActionType.ACTIVATION_REISSUED: ActivationReissued(
+        ins=JEANNE, access_identifier="ABCDEFGH23", activation_code="01234567"
+    ),
 }

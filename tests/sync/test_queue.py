@@ -213,19 +213,26 @@ def test_every_returned_enqueue_survives_sigkill(
 def test_queue_commands(tmp_path: Path, central_keys: tuple[bytes, bytes]) -> None:
     queue = _queue(tmp_path, central_keys[1])
     for _ in range(4):
-        queue.enqueue(CLOSED, session_id="s")
+        queue.enqueue(CLOSED, session_id="s", subject="J. B.")
     queue.record_outcome(1, accepted=False, reason="representative_required")
+    queue.record_outcome(2, accepted=True)
     queue.close()
     status = json.loads(run_kiosk("queue", "status", "--json", home=tmp_path).stdout)
-    assert status["pending"] == 3 and status["acknowledged"] == 1
+    assert status["pending"] == 2 and status["acknowledged"] == 2
     assert status["rejected"] == [
         {
             "seq": 1,
             "action_id": status["rejected"][0]["action_id"],
             "type": "operator_session_closed",
             "reason": "representative_required",
+            "created_at": status["rejected"][0]["created_at"],
+            "subject": "J. B.",  # kept to say for whom it was refused
         }
     ]
+    # An accepted action forgets the patient's initials; a pending one keeps them.
+    with sqlite3.connect(tmp_path / "queue.db") as db:
+        subjects = dict(db.execute("SELECT seq, subject FROM actions").fetchall())
+    assert subjects == {1: "J. B.", 2: None, 3: "J. B.", 4: "J. B."}
     ok = run_kiosk("queue", "verify", home=tmp_path)
     assert ok.returncode == 0 and "OK : 4 actions" in ok.stdout
     _tamper(tmp_path, "DELETE FROM actions WHERE seq=2")
