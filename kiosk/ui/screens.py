@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -149,57 +148,6 @@ class WelcomeScreen(Screen):
             text("Insérez votre carte professionnelle (CPS ou CPE) pour commencer.", "lead")
         )
         self.layout_.addStretch()
-
-
-class PinScreen(Screen):
-    """A PIN pad: the digits stay in this widget until "Valider", then are wiped."""
-
-    step = Step.PIN
-
-    def __init__(self, submit: Submit) -> None:
-        super().__init__(submit)
-        self._pin = ""
-        self.layout_.addWidget(title("Code porteur de votre carte"))
-        self.tries = text("", "lead")
-        self.layout_.addWidget(self.tries)
-        self.display = text("", "pin")
-        self.display.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.layout_.addWidget(self.display)
-        grid = QGridLayout()
-        grid.setSpacing(12)
-        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "Effacer", "0", "Valider"]
-        for i, key in enumerate(keys):
-            button = big_button(key, f"key-{key}")
-            button.setMinimumSize(140, 80)
-            button.clicked.connect(lambda _=False, k=key: self._key(k))
-            grid.addWidget(button, i // 3, i % 3)
-        self.layout_.addLayout(grid)
-        self.layout_.addStretch()
-
-    def _key(self, key: str) -> None:
-        if key == "Effacer":
-            self._pin = ""
-        elif key == "Valider":
-            pin, self._pin = self._pin, ""
-            if pin:
-                self.submit(lambda s: s.submit_pin(pin))
-        elif len(self._pin) < 8:
-            self._pin += key
-        self.display.setText("●" * len(self._pin))
-
-    def type_pin(self, pin: str) -> None:
-        """Tap the digits then "Valider" (what the operator's finger does; screenshots)."""
-        for digit in pin:
-            self._key(digit)
-        self._key("Valider")
-
-    def draw(self, view: CounterView) -> None:
-        self._pin = ""
-        self.display.setText("")
-        tries = view.pin_tries_left
-        self.tries.setText(
-            f"{tries} essai(s) avant blocage de la carte." if tries is not None else ""
-        )
 
 
 class ReadyScreen(Screen):
@@ -624,7 +572,6 @@ def _escape(value: object) -> str:
 
 SCREENS: tuple[type[Screen], ...] = (
     WelcomeScreen,
-    PinScreen,
     HoldersScreen,
     PatientScreen,
     InformationScreen,

@@ -23,6 +23,7 @@ from kiosk.core import CounterView, Step
 from kiosk.messages import describe_notice, describe_refusal
 from kiosk.sync.client import SyncState
 from kiosk.sync.queue import QueueStatus, QueueStore
+from kiosk.ui.pin import PinScreen
 from kiosk.ui.screens import (
     SCREENS,
     CreatedScreen,
@@ -159,6 +160,7 @@ class KioskWindow(QMainWindow):
         self.screens: dict[Step, Screen] = {}
         for screen_type in SCREENS:
             self._add(screen_type(submit))
+        self._add(PinScreen(submit))
         self._add(ReadyScreen(submit, self.show_admin))
         self._add(CreatedScreen(submit, self.print_sheet))
         self.admin = AdminScreen(lambda: self.draw(self.view) if self.view else None)

@@ -14,7 +14,7 @@ from central.dmp.models import Dmp
 from kiosk.core import NoticeCode, Step
 from kiosk.messages import describe_notice, describe_refusal
 from kiosk.ui.app import Kiosk
-from kiosk.ui.screens import PinScreen
+from kiosk.ui.pin import PinScreen
 from tests.support.central import Server
 from tests.support.counter import AgedFixtures
 from tests.support.pcsc import card_in_slot
