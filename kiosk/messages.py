@@ -11,7 +11,9 @@ from kiosk.core.errors import KioskError, NoReaderError, SettingsError
 from kiosk.core.notices import Notice, NoticeCode, notice_for
 
 __all__ = [
+    "ACTION_LABELS",
     "SYNC_REFUSALS",
+    "describe_action",
     "describe_error",
     "describe_notice",
     "describe_refusal",
@@ -121,6 +123,32 @@ SYNC_REFUSALS = {
     "body_too_large": "envoi trop volumineux pour le service central : prévenez le support",
     "https_required": "enrôlement refusé : le service central n'accepte que HTTPS",
 }
+
+# What each queued action was, as the counter would say it (the refused actions' list).
+ACTION_LABELS = {
+    "operator_session_opened": "Connexion de l'opérateur",
+    "operator_session_closed": "Déconnexion de l'opérateur",
+    "identity_to_qualify": "Vérification d'identité (INSi)",
+    "consent_recorded": "Consentement du patient",
+    "dmp_created": "Création du DMP",
+    "authorisation_granted": "Autorisation d'accès",
+    "authorisation_revoked": "Retrait d'autorisation",
+    "contact_set": "Contact de notification",
+    "treating_doctor_set": "Médecin traitant",
+    "dmp_opened": "Consultation du DMP",
+    "card_read_refused": "Carte refusée",
+    "identity_checked": "Pièce d'identité contrôlée",
+    "document_added": "Document ajouté",
+    "dmp_closed": "Fermeture du DMP",
+    "dmp_reopened": "Réouverture du DMP",
+    "activation_reissued": "Nouveau code d'accès",
+}
+
+
+def describe_action(action_type: str) -> str:
+    """A queued action's type, in French."""
+    return ACTION_LABELS.get(action_type, f"Action « {action_type} »")
+
 
 _SETTINGS = {
     "float_parsing": "un nombre est attendu",

@@ -119,6 +119,7 @@ class AccessSheet:
     issued_on: str = ""  # YYYY-MM-DD, the counter's day
     expires_on: str = ""  # YYYY-MM-DD: the activation code's last day
     counter: str = ""  # the operator's structure ("Pharmacie du Port, Lorient")
+    operator: str = ""  # "Prénom NOM" of the operator who took the consent
     representative: str | None = None  # "Prénom NOM" of a minor's legal representative
     provisional: bool = False  # offline, DMP status unknown: the creation may be refused
     information_version: str = ""  # the information text the consent was given on

@@ -168,6 +168,11 @@ class CounterWorkflow:
         self._last_activity = self.clock()
         self.notice = None
 
+    def activity(self) -> None:
+        """Someone is using the screen (a key, a tap, a scroll): the idle clock starts
+        again; what the notice says stays."""
+        self._last_activity = self.clock()
+
     def _say(self, code: NoticeCode, reason: str | None = None) -> None:
         self.notice = Notice(code, reason)
 
