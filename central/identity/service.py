@@ -3,6 +3,10 @@
 A card gives a retrieved identity (traits + a NIR that, for a child, is the parent's). A
 person matches when birth name, first name and birth date agree (ignoring case and accents)
 and the card NIR is the person's INS or their opening holder's NIR.
+
+Without a card (forgotten, none yet), the operator types the strict traits of the identity
+document they checked: birth name, first first name, birth date, sex and, when known, birth
+place. Those must designate exactly one person of the register.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from central.errors import BadConfiguration, BadRequest, ForbiddenParty
 from central.identity.models import PatientPresence
 from central.professionals.roles import FORBIDDEN_ROLES
 from dmpcommon import InvalidNirError, check_nir
-from dmpcommon.actions import CardTraits
+from dmpcommon.actions import CardTraits, IdentitySearch
 from dmpcommon.vocabulary import QualificationStatus, Role
 
 __all__ = [
@@ -35,6 +39,7 @@ __all__ = [
     "is_present",
     "normalise",
     "qualify_traced",
+    "search_traced",
 ]
 
 # "The patient is present": their card read and identity qualified in this operator session
@@ -100,10 +105,14 @@ class IdentityRegister:
             )
         self.persons = persons
         self._by_nir: dict[str, list[Person]] = {}
+        # A search without a card has no NIR: birth name and date narrow it first.
+        self._by_name_and_birth: dict[tuple[str, str], list[Person]] = {}
         for person in persons:
             self._by_nir.setdefault(person.ins, []).append(person)
             if person.opening_holder_nir:
                 self._by_nir.setdefault(person.opening_holder_nir, []).append(person)
+            key = (normalise(person.nom_naissance), person.birth_date)
+            self._by_name_and_birth.setdefault(key, []).append(person)
 
     @classmethod
     def load(cls, path: Path, *, production: bool = False) -> IdentityRegister:
@@ -157,6 +166,68 @@ class IdentityRegister:
             return QualifyResult(QualificationStatus.AMBIGUOUS)
         return QualifyResult(QualificationStatus.QUALIFIED, next(iter(matches.values())))
 
+    def search(
+        self,
+        *,
+        nom: str,
+        prenom: str,
+        birth_date: str,
+        sexe: str,
+        birth_place: str | None = None,
+    ) -> QualifyResult:
+        """Find the one person an identity document's strict traits designate."""
+        wanted_prenom = normalise(prenom)
+        matches = {
+            p.ins: p
+            for p in self._by_name_and_birth.get((normalise(nom), birth_date), [])
+            # The first first name only, as INSi's strict traits: "Annick" alone is not
+            # Marie-Hélène Annick.
+            if p.prenoms
+            and normalise(p.prenoms[0]) == wanted_prenom
+            and p.sexe == sexe
+            and (birth_place is None or p.birth_place == birth_place)
+        }
+        if not matches:
+            return QualifyResult(QualificationStatus.NOT_FOUND)
+        if len(matches) > 1:
+            return QualifyResult(QualificationStatus.AMBIGUOUS)
+        return QualifyResult(QualificationStatus.QUALIFIED, next(iter(matches.values())))
+
+
+def _refuse_forbidden(db: Session, actor: Actor, now: dt.datetime) -> None:
+    if actor.role in FORBIDDEN_ROLES:
+        refuse(
+            db,
+            actor,
+            AuditAction.IDENTITY_QUALIFY,
+            ForbiddenParty("identity qualification is forbidden to this party"),
+            now=now,
+        )
+
+
+def _record(
+    db: Session,
+    actor: Actor,
+    result: QualifyResult,
+    *,
+    now: dt.datetime,
+    queued: bool = False,
+    detail: str = "",
+) -> None:
+    """The patient's presence when an operator qualified them, and the trace."""
+    if result.person is not None and actor.role not in (Role.PATIENT, Role.REPRESENTATIVE):
+        db.add(PatientPresence(session_id=actor.session_id, ins=result.person.ins, at=now))
+        db.flush()
+    (trace_kept if queued else trace)(
+        db,
+        actor,
+        AuditAction.IDENTITY_QUALIFY,
+        now=now,
+        outcome=AuditOutcome(result.status.value),
+        patient_ins=result.person.ins if result.person else None,
+        detail=detail,
+    )
+
 
 def qualify_traced(
     register: IdentityRegister,
@@ -170,14 +241,7 @@ def qualify_traced(
     """Qualify card traits and trace it. A queued qualification's trace stays even when the
     action it belongs to is then rejected (the attempt happened). Employers, insurers, banks
     and occupational medicine learn nothing, not even whether the person exists."""
-    if actor.role in FORBIDDEN_ROLES:
-        refuse(
-            db,
-            actor,
-            AuditAction.IDENTITY_QUALIFY,
-            ForbiddenParty("identity qualification is forbidden to this party"),
-            now=now,
-        )
+    _refuse_forbidden(db, actor, now)
     try:
         checked = check_nir(traits.nir)
     except InvalidNirError as exc:
@@ -185,18 +249,30 @@ def qualify_traced(
     result = register.qualify(
         nom=traits.nom, prenom=traits.prenom, birth_date=traits.birth_date, nir=checked
     )
-    if result.person is not None and actor.role not in (Role.PATIENT, Role.REPRESENTATIVE):
-        db.add(PatientPresence(session_id=actor.session_id, ins=result.person.ins, at=now))
-        db.flush()
-    (trace_kept if queued else trace)(
-        db,
-        actor,
-        AuditAction.IDENTITY_QUALIFY,
-        now=now,
-        outcome=AuditOutcome(result.status.value),
-        patient_ins=result.person.ins if result.person else None,
-        detail="queued" if queued else "",
+    _record(db, actor, result, now=now, queued=queued, detail="queued" if queued else "")
+    return result
+
+
+def search_traced(
+    register: IdentityRegister,
+    db: Session,
+    actor: Actor,
+    search: IdentitySearch,
+    *,
+    now: dt.datetime,
+) -> QualifyResult:
+    """Look a patient without a card up by the strict traits of the identity document the
+    operator checked, and trace it as a qualification (the trace says how: "search"). Found,
+    the patient is present in this session as with their card."""
+    _refuse_forbidden(db, actor, now)
+    result = register.search(
+        nom=search.nom,
+        prenom=search.prenom,
+        birth_date=search.birth_date,
+        sexe=search.sexe,
+        birth_place=search.birth_place,
     )
+    _record(db, actor, result, now=now, detail="search")
     return result
 
 
