@@ -1,14 +1,21 @@
-"""Operator sessions: POST /v1/sessions, DELETE /v1/sessions/current."""
+"""Operator sessions: POST /v1/sessions, POST /v1/sessions/{id}/resume,
+DELETE /v1/sessions/current."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from central.deps import get_state, read_body
 from central.errors import Forbidden
-from central.professionals.schemas import SessionRequest, SessionResponse
+from central.professionals.models import OperatorSession
+from central.professionals.schemas import (
+    SESSION_ID_PATTERN,
+    ResumeRequest,
+    SessionRequest,
+    SessionResponse,
+)
 from central.state import AppState
 
 # Only from an enrolled kiosk that signs each request.
@@ -33,6 +40,28 @@ def open_session(body: SessionRequest, request: Request, state: State) -> Sessio
             signature_b64=body.signature,
             now=now,
         )
+    return _response(token, row)
+
+
+@router.post("/{session_id}/resume", response_model=SessionResponse)
+def resume_session(
+    session_id: Annotated[str, Path(min_length=8, max_length=64, pattern=SESSION_ID_PATTERN)],
+    body: ResumeRequest,
+    request: Request,
+    state: State,
+) -> SessionResponse:
+    """A new token for an open session of the kiosk that signs the request (its token lost
+    with the network, or its login made offline and since synced). No bearer token: the
+    kiosk's signature is the proof."""
+    del body  # empty; declared so that anything else in it is refused
+    with state.unit_of_work() as db:
+        token, row = state.professionals.resume_session(
+            db, session_id=session_id, kiosk_id=state.signing_kiosk(db, request), now=state.now()
+        )
+    return _response(token, row)
+
+
+def _response(token: str, row: OperatorSession) -> SessionResponse:
     return SessionResponse(
         token=token,
         expires_at=row.expires_at,

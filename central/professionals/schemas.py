@@ -6,7 +6,9 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["SessionRequest", "SessionResponse"]
+__all__ = ["SESSION_ID_PATTERN", "ResumeRequest", "SessionRequest", "SessionResponse"]
+
+SESSION_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
 
 
 class SessionRequest(BaseModel):
@@ -14,10 +16,16 @@ class SessionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     kiosk_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-    session_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    session_id: str = Field(min_length=8, max_length=64, pattern=SESSION_ID_PATTERN)
     issued_at: str = Field(min_length=20, max_length=40)
     certificate: str = Field(min_length=100, max_length=8000)
     signature: str = Field(min_length=40, max_length=200)
+
+
+class ResumeRequest(BaseModel):
+    """Nothing: the path names the session, the request's kiosk signature is the proof."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class SessionResponse(BaseModel):

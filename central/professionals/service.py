@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
-from central.audit.trail import AuditAction, trace
-from central.errors import BadRequest, Unauthenticated
+from central.audit.trail import AuditAction, AuditOutcome, trace, trace_kept
+from central.errors import BadRequest, Forbidden, ServiceError, Unauthenticated
 from central.professionals.models import OperatorSession, RevokedCard
 from central.professionals.roles import Role, role_for
 from central.security import hash_secret, new_token
@@ -197,6 +197,33 @@ class ProfessionalService:
         )
         return token, row
 
+    def resume_session(
+        self, db: Session, *, session_id: str, kiosk_id: str, now: dt.datetime
+    ) -> tuple[str, OperatorSession]:
+        """A new bearer token for a session this kiosk opened (live, or its queued login
+        applied) and still open: the kiosk lost its token, or logged in offline. The kiosk's
+        request signature is the proof; the card proved the operator at login. The old token
+        stops serving; the session ends when it was going to."""
+        # Locked: two resumes at once are served one after the other (the last token serves).
+        row = db.get(OperatorSession, session_id, with_for_update=True)
+        if row is None:
+            # Nobody to name in the audit (it names an actor), as a refused login.
+            raise Unauthenticated("no operator session of this id", code="no_operator_session")
+        refusal = _resume_refusal(db, row, kiosk_id, now)
+        if refusal is not None:
+            _refuse_resume(db, row, kiosk_id, now, refusal)
+        token = new_token()
+        row.token_hash = hash_secret(self.key, token, purpose="operator")
+        db.flush()
+        trace(
+            db,
+            actor_of(row),
+            AuditAction.OPERATOR_LOGIN,
+            now=now,
+            detail=f"kiosk={kiosk_id};resumed",
+        )
+        return token, row
+
     def authenticate(
         self, db: Session, token: str, now: dt.datetime, *, kiosk_id: str | None = None
     ) -> Actor:
@@ -234,6 +261,36 @@ class ProfessionalService:
         if row is not None and row.closed_at is None:
             row.closed_at = now
             trace(db, actor, AuditAction.OPERATOR_LOGOUT, now=now)
+
+
+def _resume_refusal(
+    db: Session, row: OperatorSession, kiosk_id: str, now: dt.datetime
+) -> ServiceError | None:
+    """Why this kiosk may not have a new token for this session, if it may not."""
+    if row.kiosk_id != kiosk_id:
+        return Forbidden("session opened at another kiosk", code="wrong_kiosk")
+    if row.closed_at is not None or row.expires_at <= now:
+        return Unauthenticated("operator session over", code="operator_session_over")
+    revoked = db.get(RevokedCard, row.id_nat)
+    if revoked is not None and revoked.revoked_at <= now:
+        return Unauthenticated("this card is revoked", code="card_revoked")
+    return None
+
+
+def _refuse_resume(
+    db: Session, row: OperatorSession, kiosk_id: str, now: dt.datetime, error: ServiceError
+) -> NoReturn:
+    """Trace a refused resume under the session's operator (kept through the rollback): a
+    kiosk asking for someone's session is worth knowing, whichever kiosk it is."""
+    trace_kept(
+        db,
+        actor_of(row),
+        AuditAction.OPERATOR_LOGIN,
+        now=now,
+        outcome=AuditOutcome.REFUSED,
+        detail=f"{error.code};kiosk={kiosk_id};resume",
+    )
+    raise error
 
 
 class _SessionColumns(Protocol):

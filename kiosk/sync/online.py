@@ -8,6 +8,7 @@ KeyError further up.
 from __future__ import annotations
 
 import base64
+import urllib.parse
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -67,7 +68,9 @@ class OnlineCentral:
         return OnlineSession(token=_text(document, "token"), role=_enum(Role, document, "role"))
 
     def resume_session(self, session_id: str) -> OnlineSession:
-        document = self.client.request("POST", f"/v1/sessions/{session_id}/resume", {})
+        # No token: the request's signature is the proof (a kiosk without its key cannot).
+        path = f"/v1/sessions/{urllib.parse.quote(session_id, safe='')}/resume"
+        document = self.client.request("POST", path, {}, signed=True)
         return OnlineSession(token=_text(document, "token"), role=_enum(Role, document, "role"))
 
     def qualify(self, token: str, traits: CardTraits) -> Qualification:
