@@ -18,6 +18,7 @@ from pydantic_settings import (
 )
 
 from central.errors import BadConfiguration
+from dmpcommon.identifiers import ACTIVATION_CODE_DAYS
 
 __all__ = ["SECRET_KEY_BYTES", "TEST_OIDS", "ServiceKeys", "Settings", "central_home"]
 
@@ -99,7 +100,7 @@ class Settings(BaseSettings):
     otp_max_tries: int = 5
     otp_resend_interval_s: int = 60
     otp_max_per_hour: int = 5
-    activation_days: int = 30
+    activation_days: int = ACTIVATION_CODE_DAYS  # what the kiosk's sheet prints
     # The patient's doors (code asked, code typed, activation, online creation): tries per
     # source address and overall (README, "Patient access throttles").
     patient_source_per_minute: int = 60

@@ -229,7 +229,7 @@ class IdentitySearch(BaseModel):
     prenom: Name  # first first name
     birth_date: BirthDateText
     sexe: Literal["F", "M"]
-    birth_place: str | None = Field(default=None, pattern=r"^[0-9][0-9AB][0-9]{3}$")  # INSEE
+    birth_place: str | None = Field(default=None, pattern=r"^(?:[0-9]{2}|2[AB])[0-9]{3}$")  # INSEE
 
 
 class Representative(BaseModel):

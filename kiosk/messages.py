@@ -17,6 +17,7 @@ __all__ = [
     "describe_error",
     "describe_notice",
     "describe_refusal",
+    "sentence",
 ]
 
 _UNKNOWN_CARD = (
@@ -100,7 +101,33 @@ SYNC_REFUSALS = {
     "identity_ambiguous": "identité ambiguë au référentiel INS",
     "invalid_nir": "numéro de sécurité sociale invalide (clé fausse)",
     "representative_required": _REPRESENTATIVE["representative_required"],
+    "representative_not_adult": _REPRESENTATIVE["representative_not_adult"],
+    "representative_for_adult": _REPRESENTATIVE["representative_for_adult"],
+    "birth_date_invalid": _REPRESENTATIVE["birth_date_invalid"],
     "access_not_served": "consultation inconnue du service central",
+    # What the patient's rules refuse at the counter (central.dmp.changes and policy).
+    "blocked_by_patient": "le patient vous a bloqué sur ce DMP : lui seul peut lever ce "
+    "blocage, dans son espace en ligne",
+    "patient_agreement_required": "l'accord du patient est nécessaire : confirmez-le avec lui",
+    "patient_absent": "le patient doit être présent : relisez sa carte Vitale ou sa pièce "
+    "d'identité, puis recommencez",
+    "agents_are_never_authorised": "un agent administratif ne peut pas être autorisé sur un DMP",
+    "only_the_patient_authorises_others": "seul le patient autorise d'autres professionnels, "
+    "dans son espace en ligne",
+    "only_the_patient_blocks": "seul le patient bloque ou débloque un professionnel",
+    "not_authorised": "vous n'êtes pas autorisé sur ce DMP : le patient peut vous autoriser",
+    "no_medical_content_for_agents": "le contenu du DMP est réservé aux professionnels de santé",
+    "structure_unknown": "votre structure est inconnue du service central : prévenez le support",
+    "not_for_operators": "cette action est réservée au patient, dans son espace en ligne",
+    "no_dmp": "ce patient n'a pas de DMP",
+    "dmp_closed": "ce DMP est fermé : le patient peut le rouvrir",
+    "dmp_already_closed": "ce DMP était déjà fermé",
+    "dmp_not_closed": "ce DMP n'était pas fermé",
+    "identifier_taken": "identifiant d'accès déjà pris : refaites un nouveau code",
+    "professional_blocked": "le patient a bloqué ce médecin : choisissez-en un autre",
+    "not_a_physician": "ce numéro RPPS n'est pas celui d'un médecin",
+    "id_nat_not_rpps": "médecin traitant : un numéro RPPS est attendu",
+    "ins_not_qualified": "identité non qualifiée au référentiel INS : vérifiez l'identité",
     "invalid_payload": "action mal formée : prévenez le support",
     "unsupported_action_type": "action inconnue du service central : mettez le kiosque à jour",
     # How far the service believes this kiosk (its clock, its key, the operator's card).
@@ -175,14 +202,23 @@ _FIXED = {
     "(hors du kiosque)",
     NoticeCode.OFFLINE_LOGIN: "hors ligne : vous pouvez créer des DMP, ils seront transmis au "
     "retour du réseau ; la consultation attend le réseau",
+    NoticeCode.BACK_ONLINE: "de retour en ligne : la consultation est de nouveau possible",
+    NoticeCode.SIGNED_OUT: "session fermée : retirez votre carte professionnelle",
+    NoticeCode.VITALE_WAITING: "carte Vitale en attente : connectez-vous, elle sera lue ensuite",
+    NoticeCode.SEARCH_NEEDS_NETWORK: "recherche sans carte Vitale impossible hors ligne : "
+    "réessayez au retour du réseau",
+    NoticeCode.FIELD_REQUIRED: "ce champ est à remplir",
+    NoticeCode.DATE_INVALID: "date illisible : utilisez le format JJ/MM/AAAA",
+    NoticeCode.DATE_IN_FUTURE: "cette date est dans le futur : corrigez-la",
+    NoticeCode.TEXT_TOO_LONG: "texte trop long : raccourcissez-le (4 000 caractères au plus)",
     NoticeCode.NIR_INVALID: "numéro de sécurité sociale de la carte invalide (clé fausse) : "
     "orientez le patient vers sa caisse",
     NoticeCode.TO_QUALIFY: "hors ligne : l'identité sera vérifiée (INSi) au retour du réseau ; "
     "le statut du DMP n'est pas connu",
     NoticeCode.CONSENT_REQUIRED: "cochez le consentement du patient pour créer son DMP",
     NoticeCode.AGENT_NO_CONTENT: "le contenu du DMP est réservé aux professionnels de santé",
-    NoticeCode.REASON_REQUIRED: "accès d'urgence : choisissez le motif et précisez la situation "
-    "(il est tracé et le patient prévenu)",
+    NoticeCode.REASON_REQUIRED: "accès d'urgence : choisissez le motif et décrivez la situation "
+    "en quelques mots (c'est tracé et le patient est prévenu)",
     NoticeCode.OPEN_NEEDS_NETWORK: "consultation impossible hors ligne : réessayez au retour du "
     "réseau",
     NoticeCode.REISSUE_NEEDS_NETWORK: "nouveau code impossible hors ligne : réessayez au retour "
@@ -192,7 +228,7 @@ _FIXED = {
     NoticeCode.DMP_CLOSED: "DMP fermé : plus aucun professionnel ne le lit ; le patient peut le "
     "rouvrir en ligne ou ici",
     NoticeCode.DMP_REOPENED: "DMP rouvert : les autorisations du patient s'appliquent de nouveau",
-    NoticeCode.IDLE_TIMEOUT: "inactivité : les données du patient ont été effacées",
+    NoticeCode.IDLE_TIMEOUT: "inactivité : les données du patient ont été effacées de l'écran",
     NoticeCode.CENTRAL_UNREACHABLE: "service central injoignable : vérifiez le réseau ; rien "
     "n'est perdu, réessayez",
     NoticeCode.SYNC_ERROR: "synchronisation impossible : rien n'est perdu, prévenez le support",
@@ -215,8 +251,21 @@ def _pin_wrong(tries_left: int | None) -> str:
     return "code porteur faux"
 
 
+def sentence(words: str) -> str:
+    """One voice everywhere: a capital first, a full stop last (the tables hold fragments,
+    so that a refusal reads as well inside another line)."""
+    if not words:
+        return words
+    words = words[0].upper() + words[1:]
+    return words if words[-1] in ".!?…" else words + "."
+
+
 def describe_notice(notice: Notice) -> str:
-    """One French line for the notice bar."""
+    """One French sentence for the notice bar (or beside the field it is about)."""
+    return sentence(_notice_words(notice))
+
+
+def _notice_words(notice: Notice) -> str:
     code, reason = notice.code, notice.reason or ""
     if code in _FIXED:
         return _FIXED[code]
@@ -244,11 +293,11 @@ def describe_notice(notice: Notice) -> str:
 def describe_error(error: KioskError) -> str:
     """One French line for a person: what went wrong, and what to do."""
     if isinstance(error, NoReaderError) and error.reader:
-        return f"lecteur « {error.reader} » introuvable : vérifiez son branchement"
+        return sentence(f"lecteur « {error.reader} » introuvable : vérifiez son branchement")
     if isinstance(error, SettingsError):
         expected = _SETTINGS.get(error.problem, "valeur inattendue")
         seen = f" (lu : « {error.value} »)" if error.value else ""
-        return f"réglage {error.name} invalide : {expected}{seen}"
+        return sentence(f"réglage {error.name} invalide : {expected}{seen}")
     if error.code == "not_enrolled":
-        return "kiosque non enrôlé : lancez d'abord « kiosk enroll »"
+        return sentence("kiosque non enrôlé : lancez d'abord « kiosk enroll »")
     return describe_notice(notice_for(error))

@@ -41,6 +41,9 @@ class NoticeCode(StrEnum):
     PIN_WRONG = "pin_wrong"  # tries_left, when the card says
     PIN_BLOCKED = "pin_blocked"
     OFFLINE_LOGIN = "offline_login"
+    BACK_ONLINE = "back_online"  # the session came back with the network
+    SIGNED_OUT = "signed_out"
+    VITALE_WAITING = "vitale_waiting"  # a Vitale card in before login: read after it
     # the patient
     NIR_INVALID = "nir_invalid"
     TO_QUALIFY = "to_qualify"
@@ -58,6 +61,12 @@ class NoticeCode(StrEnum):
     DMP_CLOSED = "dmp_closed"  # done, at the patient's request
     DMP_REOPENED = "dmp_reopened"
     IDLE_TIMEOUT = "idle_timeout"
+    SEARCH_NEEDS_NETWORK = "search_needs_network"
+    # a form field (Notice.field names it)
+    FIELD_REQUIRED = "field_required"
+    DATE_INVALID = "date_invalid"
+    DATE_IN_FUTURE = "date_in_future"
+    TEXT_TOO_LONG = "text_too_long"
     # the central service, and the rest
     CENTRAL_UNREACHABLE = "central_unreachable"
     CENTRAL_REFUSED = "central_refused"  # reason: the service's error code

@@ -47,7 +47,7 @@ class Step(StrEnum):
     CONSENT = "consent"  # consent, emergency choices, contact, doctor
     CREATED = "created"  # the creation (or a new code) is in the queue: the access sheet
     BREAK_GLASS = "break_glass"  # the reason for an emergency opening
-    AUTHORISE = "authorise"  # "le patient m'autorise": what it means, then confirm
+    CONFIRM = "confirm"  # what a change means ("le patient m'autorise", closing), then yes
     DOCUMENT = "document"  # a short form: vaccination, medication review, note, allergy
     CONTACT = "contact"  # a new notification contact
     DOCTOR = "doctor"  # a new treating doctor
@@ -176,6 +176,7 @@ class CounterView:
     change: ChangeView | None = None  # the last change queued for this patient
     summary: RecordSummary | None = None
     document_kind: CounterDocument | None = None  # the short form being filled in
+    confirming: Change | None = None  # the change the confirmation screen explains
     can_create: bool = False
     can_open: bool = False
     can_open_as_regulator: bool = False

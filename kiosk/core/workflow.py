@@ -19,22 +19,33 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from dmpcommon.actions import (
+    DOCUMENT_CONTENT_MAX,
     ActionPayload,
+    ActivationReissued,
+    AuthorisationGranted,
     CardReadRefused,
     ConsentRecorded,
+    ContactSet,
+    DmpClosed,
     DmpCreated,
     DmpOpened,
+    DmpReopened,
+    DocumentAdded,
     EmergencyChoices,
+    IdentityChecked,
+    IdentitySearch,
     IdentityToQualify,
     NotificationContact,
     OperatorSessionClosed,
     OperatorSessionOpened,
     RefusedCard,
     Representative,
+    TreatingDoctorSet,
 )
 from dmpcommon.attestation import attestation_digest
 from dmpcommon.contact import ContactError, normalise_contact
 from dmpcommon.identifiers import (
+    ACTIVATION_CODE_DAYS,
     IdentifierError,
     check_health_professional_id_nat,
     id_nat_of_rpps,
@@ -47,7 +58,10 @@ from dmpcommon.vocabulary import (
     AccessMode,
     Authorisation,
     BreakGlassReason,
+    ContactChannel,
+    CounterDocument,
     DmpStatus,
+    IdentityDocument,
     QualificationStatus,
     Role,
 )
@@ -76,16 +90,26 @@ from kiosk.core.ports import (
 )
 from kiosk.core.views import (
     AccessSheet,
+    Change,
+    ChangeView,
     CounterView,
     CreationForm,
     HolderView,
     OperatorView,
+    OtherRepresentative,
     Step,
 )
 
-__all__ = ["NO_SESSION", "CounterWorkflow"]
+__all__ = ["IDLE_WARNING_S", "LONG_READING_FACTOR", "NO_SESSION", "CounterWorkflow"]
 
 NO_SESSION = "none"  # the session id of what happens with nobody logged in
+IDLE_WARNING_S = 15  # "Êtes-vous toujours là ?" this long before the patient is wiped
+# Screens a patient reads or fills in at their pace get this many times the idle time.
+LONG_READING_FACTOR = 3
+_LONG_READING = frozenset(
+    {Step.INFORMATION, Step.CONSENT, Step.SUMMARY, Step.DOCUMENT, Step.REPRESENTATIVE}
+)
+RESUME_EVERY_S = 10.0  # offline: how often the operator's session is tried again
 
 
 @dataclass
@@ -95,6 +119,17 @@ class _Operator:
     session_id: str
     token: str | None  # None: logged in offline, the login goes through the queue
     role: Role | None
+    resumable: bool = True  # False: the service ended the session, no point asking again
+
+
+@dataclass
+class _Pending:
+    """A change queued for this patient, until the service answers it."""
+
+    change: Change
+    entry: object
+    delivery: Delivery = Delivery.PENDING
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +145,33 @@ class _Capabilities:
     close: bool = False
     reopen: bool = False
     finish: bool = False
+    authorise_self: bool = False
+    add_document: bool = False
+    set_contact: bool = False
+    set_doctor: bool = False
+    check_identity: bool = False
+    other_holder: bool = False
+    search: bool = False
+
+
+def _sex_of(nir: str) -> str | None:
+    """The sex the NIR's first digit tells (1/3/7 a man, 2/4/8 a woman)."""
+    return {"1": "M", "3": "M", "7": "M", "2": "F", "4": "F", "8": "F"}.get(nir[:1])
 
 
 def _holder_view(holder: RetrievedIdentity, today: dt.date) -> HolderView:
-    return HolderView(holder.nom, holder.prenom, holder.birth_date, holder.minor_on(today))
+    return HolderView(
+        holder.nom, holder.prenom, holder.birth_date, holder.minor_on(today), _sex_of(holder.nir)
+    )
+
+
+def _initials(holder: RetrievedIdentity) -> str:
+    """What the refused actions' list says of the patient: initials, nothing more."""
+    return f"{holder.prenom[:1]}. {holder.nom[:1]}.".upper()
+
+
+def _display_name(prenom: str, nom: str) -> str:
+    return f"{prenom} {nom}".strip()
 
 
 class CounterWorkflow:
@@ -127,6 +185,7 @@ class CounterWorkflow:
         central: CentralPort,
         queue: QueuePort,
         idle_s: float = 90.0,
+        activation_days: int = ACTIVATION_CODE_DAYS,
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], dt.date] = dt.date.today,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
@@ -136,6 +195,7 @@ class CounterWorkflow:
         self.central = central
         self.queue = queue
         self.idle_s = idle_s
+        self.activation_days = activation_days
         self.clock = clock
         self.today = today
         self.now = now
@@ -146,6 +206,9 @@ class CounterWorkflow:
         self._pin_card: OperatorCard | None = None
         self._pin_tries: int | None = None
         self._last_activity = clock()
+        self._vitale_waiting: str | None = None  # a Vitale card in before anyone logged in
+        self._returning: str | None = None  # wiped by the timer, the card still in its reader
+        self._last_resume = clock()
         self._clear_patient()
 
     # -- state ---------------------------------------------------------------------------
@@ -162,11 +225,27 @@ class CounterWorkflow:
         self._sheet: AccessSheet | None = None
         self._creation: object | None = None  # the queued creation, until answered
         self._delivery: Delivery | None = None
+        self._creation_refusal: str | None = None
         self._summary: RecordSummary | None = None
+        self._identity_document: IdentityDocument | None = None
+        self._without_card = False
+        self._pending: _Pending | None = None
+        self._document_kind: CounterDocument | None = None
+        self._confirming: Change | None = None
 
     def _touch(self) -> None:
         self._last_activity = self.clock()
         self.notice = None
+
+    def _idle_limit(self) -> float:
+        return self.idle_s * (LONG_READING_FACTOR if self.step in _LONG_READING else 1)
+
+    def _idle_warning(self) -> int | None:
+        """Seconds left before the patient is wiped, once inside the warning."""
+        if self._holder is None and self._patient_reader is None:
+            return None
+        left = self._idle_limit() - (self.clock() - self._last_activity)
+        return max(0, int(left + 0.999)) if left <= IDLE_WARNING_S else None
 
     def activity(self) -> None:
         """Someone is using the screen (a key, a tap, a scroll): the idle clock starts
@@ -188,12 +267,17 @@ class CounterWorkflow:
             return _Capabilities(
                 authorise_operator=authorisable,
                 finish=self.step in (Step.CREATED, Step.SUMMARY),
+                search=op is not None and self.step is Step.READY and op.token is not None,
             )
         online = op.token is not None and self._qualification is not None
         valid = status is not None and status.dmp is DmpStatus.VALID
+        exists = status is not None and status.dmp is not DmpStatus.NONE
         authorisation = status.authorisation if status else None
+        # One change at a time: the next waits for the service's answer to the last.
+        free = self._pending is None or self._pending.delivery is not Delivery.PENDING
         return _Capabilities(
-            # Offline the status is unknown: the service says "dmp_exists" if there was one.
+            # Offline the status is unknown: creation is offered with a warning and a
+            # provisional sheet (the service refuses it if there was a DMP).
             create=status is None or status.dmp is DmpStatus.NONE,
             open=professional and online and valid and authorisation is Authorisation.AUTHORISED,
             open_as_regulator=professional and online and valid and op.role is Role.SAMU_REGULATOR,
@@ -202,11 +286,21 @@ class CounterWorkflow:
             ),
             authorise_operator=authorisable,
             # A lost sheet or a locked-out patient: a new code, the patient at the counter.
-            reissue_activation=online and status is not None and status.dmp is not DmpStatus.NONE,
+            reissue_activation=exists and free,
             # At the patient's request, the patient here: the patient's own pages do it too.
-            close=online and valid,
-            reopen=online and status is not None and status.dmp is DmpStatus.CLOSED,
+            close=valid and free,
+            reopen=status is not None and status.dmp is DmpStatus.CLOSED and free,
             finish=True,
+            authorise_self=(
+                authorisable and valid and authorisation is Authorisation.NOT_AUTHORISED and free
+            ),
+            add_document=(
+                professional and valid and authorisation is Authorisation.AUTHORISED and free
+            ),
+            set_contact=valid and free,
+            set_doctor=valid and free,
+            check_identity=self._identity_document is None,
+            other_holder=self._patient_reader is not None and len(self._holders) > 1,
         )
 
     def _capabilities_of_consent(self) -> bool:
@@ -243,9 +337,15 @@ class CounterWorkflow:
             ),
             online=bool(op is None or op.token is not None),
             pin_tries_left=self._pin_tries,
+            idle_warning_s=self._idle_warning(),
+            card_to_return=self._returning is not None,
+            vitale_waiting=self._vitale_waiting is not None,
             holders=tuple(_holder_view(h, today) for h in self._holders),
             patient=_holder_view(holder, today) if holder else None,
             identity_qualified=self._qualification is not None,
+            identity_document=self._identity_document,
+            traits=self._qualification.traits if self._qualification else None,
+            without_card=self._without_card,
             dmp=self._status.dmp if self._status else None,
             authorisation=self._status.authorisation if self._status else None,
             minor=bool(holder and holder.minor_on(today)),
@@ -257,7 +357,15 @@ class CounterWorkflow:
             form=self._form,
             sheet=self._sheet,
             creation=self._delivery,
+            creation_refusal=self._creation_refusal,
+            change=(
+                ChangeView(self._pending.change, self._pending.delivery, self._pending.reason)
+                if self._pending
+                else None
+            ),
             summary=self._summary,
+            document_kind=self._document_kind,
+            confirming=self._confirming,
             can_create=can.create,
             can_open=can.open,
             can_open_as_regulator=can.open_as_regulator,
@@ -267,6 +375,14 @@ class CounterWorkflow:
             can_close=can.close,
             can_reopen=can.reopen,
             can_finish=can.finish,
+            can_authorise_self=can.authorise_self,
+            can_add_document=can.add_document,
+            can_set_contact=can.set_contact,
+            can_set_doctor=can.set_doctor,
+            can_check_identity=can.check_identity,
+            can_other_holder=can.other_holder,
+            can_search=can.search,
+            status_unknown=holder is not None and self._status is None,
         )
 
     # -- cards ---------------------------------------------------------------------------
@@ -292,6 +408,10 @@ class CounterWorkflow:
         elif reader == self._pin_reader:
             self._forget_pin_card()
             self.step = Step.WELCOME
+        elif reader == self._vitale_waiting:
+            self._vitale_waiting = None
+        elif reader == self._returning:
+            self._returning = None  # given back: nothing to say
         elif reader == self._patient_reader:
             self._clear_patient()
             self.step = Step.READY if self._operator else Step.WELCOME
@@ -317,11 +437,14 @@ class CounterWorkflow:
 
     def _patient_in(self, reader: str) -> None:
         if self._operator is None:
-            self._say(NoticeCode.LOGIN_FIRST)
+            # Read once someone logs in: the patient need not pull it out and back.
+            self._vitale_waiting = reader
+            self._say(NoticeCode.VITALE_WAITING)
             return
-        if self._patient_reader is not None:
+        if self._patient_reader is not None or self._holder is not None:
             self._say(NoticeCode.ONE_PATIENT_AT_A_TIME)
             return
+        self._returning = None
         try:
             holders = self.cards.read_vitale(reader)
         except CardError as exc:
@@ -391,9 +514,26 @@ class CounterWorkflow:
         )
         self._operator = _Operator(card, reader, session_id, token, role)
         self._forget_pin_card()
+        self._last_resume = self.clock()
         self.step = Step.READY
         if token is None:
             self._say(NoticeCode.OFFLINE_LOGIN)
+        waiting, self._vitale_waiting = self._vitale_waiting, None
+        if waiting is not None:
+            notice = self.notice
+            self._patient_in(waiting)
+            self.notice = self.notice or notice
+
+    def sign_out(self) -> None:
+        """ "Se déconnecter", the card still in: the session closes, the card must come out
+        before anyone logs in again."""
+        self._touch()
+        if self._operator is None:
+            return
+        patient_card = self._patient_reader
+        self.logout()
+        self._returning = patient_card
+        self._say(NoticeCode.SIGNED_OUT)
 
     def logout(self) -> None:
         """The professional card left, or the operator logs out: close the session."""
@@ -403,6 +543,7 @@ class CounterWorkflow:
         self._operator = None
         self._forget_pin_card()
         self._clear_patient()
+        self._returning = None
         self.step = Step.WELCOME
 
     # -- patient -------------------------------------------------------------------------
@@ -419,6 +560,7 @@ class CounterWorkflow:
             return
         self._chosen = index
         self._qualification, self._status = None, None
+        self._identity_document, self._pending = None, None
         traits = holder.traits()
         if op.token is not None:
             try:
@@ -445,11 +587,135 @@ class CounterWorkflow:
             self._say(NoticeCode.TO_QUALIFY)
         self.step = Step.PATIENT
 
-    def start_creation(self) -> None:
-        """The operator starts a creation: the information text comes first."""
+    def other_holder(self) -> None:
+        """Another person of the same card (a second child, the parent): back to the list
+        without pulling the card out."""
         self._touch()
-        if self._capabilities().create:
-            self.step = Step.INFORMATION
+        if not self._capabilities().other_holder:
+            return
+        reader, holders = self._patient_reader, self._holders
+        self._clear_patient()
+        self._patient_reader, self._holders = reader, holders
+        self.step = Step.HOLDERS
+
+    def back_to_patient(self) -> None:
+        """ "Retour au patient" from the summary (or any side screen)."""
+        self.back()
+
+    # -- a patient without a Vitale card ----------------------------------------------------
+
+    def start_search(self) -> None:
+        """A patient without a Vitale card: the traits of a checked identity document."""
+        self._touch()
+        if self._capabilities().search:
+            self.step = Step.SEARCH
+        elif self.step is Step.READY and self._operator is not None:
+            self._say(NoticeCode.SEARCH_NEEDS_NETWORK)
+
+    def search_patient(self, search: IdentitySearch, document: IdentityDocument) -> None:
+        """Look the patient up in the register by the document's traits (online only)."""
+        self._touch()
+        op = self._operator
+        if op is None or self.step is not Step.SEARCH:
+            return
+        if op.token is None:
+            self._say(NoticeCode.SEARCH_NEEDS_NETWORK)
+            return
+        try:
+            qualification = self.central.search_identity(op.token, search)
+            if qualification.status is not QualificationStatus.QUALIFIED or not qualification.ins:
+                self._say(NoticeCode.IDENTITY_NOT_QUALIFIED, qualification.status.value)
+                return
+            status = self.central.status(op.token, qualification.ins)
+        except CentralUnreachableError:
+            self._went_offline()
+            self._say(NoticeCode.SEARCH_NEEDS_NETWORK)
+            return
+        except CentralRefusedError as exc:
+            self.notice = notice_for(exc)
+            return
+        self._clear_patient()
+        # The person as the document names them; no NIR: every action names the INS.
+        self._holders = (
+            RetrievedIdentity(search.nom, search.prenom, search.birth_date, "", nir_valid=False),
+        )
+        self._chosen, self._without_card = 0, True
+        self._qualification, self._status = qualification, status
+        self._identity_document = document
+        self._enqueue(IdentityChecked(ins=qualification.ins, document=document))
+        self.step = Step.PATIENT
+
+    # -- identity vigilance ----------------------------------------------------------------
+
+    def ask_identity_check(self) -> None:
+        """Which identity document the operator checked."""
+        self._touch()
+        if self._capabilities().check_identity:
+            self.step = Step.IDENTITY_CHECK
+
+    def check_identity(self, document: IdentityDocument) -> None:
+        """The operator saw this identity document: with the register's answer, the
+        identity is "qualifiée"; the service traces it."""
+        self._touch()
+        if self.step is not Step.IDENTITY_CHECK or self._holder is None:
+            return
+        self._identity_document = document
+        self._enqueue(IdentityChecked(**self._patient(), document=document))
+        self.step = Step.PATIENT
+
+    # -- creation --------------------------------------------------------------------------
+
+    def start_creation(self) -> None:
+        """The operator starts a creation: a minor's representative first, then the
+        information text."""
+        self._touch()
+        if not self._capabilities().create:
+            return
+        holder = self._holder
+        minor = holder is not None and holder.minor_on(self.today())
+        self.step = Step.REPRESENTATIVE if minor else Step.INFORMATION
+
+    def choose_representative(self, index: int) -> None:
+        """A minor's representative: an adult of the card."""
+        self._touch()
+        if self.step is not Step.REPRESENTATIVE:
+            return
+        form = replace(self._form, representative=index, other_representative=None)
+        if self._representative(form) is None:
+            self._say(NoticeCode.REPRESENTATIVE_INVALID, "representative_required")
+            return
+        problem = self._representative_problem(form)
+        if problem is not None:
+            self.notice = problem
+            return
+        self._form = form
+        self.step = Step.INFORMATION
+
+    def declare_representative(self, other: OtherRepresentative) -> None:
+        """A minor's representative who is not on the card (the other parent): traits typed
+        from the identity document the operator checked."""
+        self._touch()
+        if self.step is not Step.REPRESENTATIVE:
+            return
+        for name, value in (("rep_nom", other.nom), ("rep_prenom", other.prenom)):
+            if not value.strip():
+                self.notice = Notice(NoticeCode.FIELD_REQUIRED, field=name)
+                return
+        try:
+            dt.date.fromisoformat(other.birth_date)
+        except ValueError:
+            self.notice = Notice(NoticeCode.DATE_INVALID, field="rep_birth_date")
+            return
+        cleaned = OtherRepresentative(
+            other.nom.strip().upper(), other.prenom.strip(), other.birth_date, other.document
+        )
+        form = replace(self._form, representative=None, other_representative=cleaned)
+        problem = self._representative_problem(form)
+        if problem is not None:
+            self.notice = problem
+            return
+        self._form = form
+        self.step = Step.INFORMATION
 
     def accept_information(self, information_version: str) -> None:
         """The patient read the information text of this version: the consent screen."""
@@ -461,15 +727,56 @@ class CounterWorkflow:
     def update_form(self, **changes: Any) -> None:
         """A tap on the consent screen (consent, choices, contact...)."""
         self._touch()
-        if self.step is Step.CONSENT:
+        if self.step in (Step.CONSENT, Step.REPRESENTATIVE):
             self._form = replace(self._form, **changes)
 
     def back(self) -> None:
-        """Back from the information, consent, break-glass or summary screens."""
+        """Back to the patient screen from any screen about this patient."""
         self._touch()
-        if self.step in (Step.INFORMATION, Step.CONSENT, Step.BREAK_GLASS, Step.SUMMARY):
-            self._summary = None
+        if self.step in (
+            Step.INFORMATION,
+            Step.CONSENT,
+            Step.BREAK_GLASS,
+            Step.SUMMARY,
+            Step.REPRESENTATIVE,
+            Step.IDENTITY_CHECK,
+            Step.CONFIRM,
+            Step.DOCUMENT,
+            Step.CONTACT,
+            Step.DOCTOR,
+        ):
+            self._summary, self._document_kind, self._confirming = None, None, None
             self.step = Step.PATIENT
+        elif self.step is Step.SEARCH:
+            self.step = Step.READY
+
+    def _patient(self) -> dict[str, Any]:
+        """How an action names the patient: the INS, or the card's traits to qualify."""
+        holder = self._holder
+        if self._qualification is not None and self._qualification.ins:
+            return {"ins": self._qualification.ins}
+        if holder is None:  # every caller checked that a patient is chosen
+            raise RuntimeError("no patient")
+        return {"identity": holder.traits()}
+
+    def _sheet_for(
+        self, holder: RetrievedIdentity, identifier: str, code: str, **extra: Any
+    ) -> AccessSheet:
+        op = self._operator
+        today = self.today()
+        identity = op.card.identity if op else None
+        return AccessSheet(
+            nom=holder.nom,
+            prenom=holder.prenom,
+            identifier=identifier,
+            activation_code=code,
+            online=op is not None and op.token is not None,
+            issued_on=today.isoformat(),
+            expires_on=(today + dt.timedelta(days=self.activation_days)).isoformat(),
+            counter=identity.structure_name if identity else "",
+            operator=_display_name(identity.prenom, identity.nom) if identity else "",
+            **extra,
+        )
 
     def create(self) -> None:
         """Queue the consent and the creation; then the access sheet."""
@@ -486,13 +793,8 @@ class CounterWorkflow:
         if problem is not None:
             self.notice = problem
             return
-        patient: dict[str, Any] = (
-            {"ins": self._qualification.ins}
-            if self._qualification is not None
-            else {"identity": holder.traits()}
-        )
-        chosen = self._representative(form)
-        representative = Representative.of_card(chosen.traits()) if chosen is not None else None
+        patient = self._patient()
+        representative = self._chosen_representative(form)
         contact = (
             NotificationContact(channel=form.contact_channel, address=form.contact_address)
             if form.contact_channel
@@ -520,16 +822,19 @@ class CounterWorkflow:
         )
         self._enqueue(consent)
         self._creation = self._enqueue(created)
-        self._delivery = Delivery.PENDING
-        self._sheet = AccessSheet(
-            nom=holder.nom,
-            prenom=holder.prenom,
-            identifier=identifier,
-            activation_code=code,
+        self._delivery, self._creation_refusal = Delivery.PENDING, None
+        self._sheet = self._sheet_for(
+            holder,
+            identifier,
+            code,
             etreat=form.etreat,
             btg=form.btg,
             masked=form.masked,
-            online=op.token is not None,
+            representative=(
+                _display_name(representative.prenom, representative.nom) if representative else None
+            ),
+            provisional=self._status is None,
+            information_version=version,
         )
         self.step = Step.CREATED
 
@@ -542,10 +847,26 @@ class CounterWorkflow:
         holder = self._holders[index]
         return holder if holder.qualifiable else None
 
-    def _form_problem(self, holder: RetrievedIdentity, form: CreationForm) -> Notice | None:
-        if not form.consent:
-            return Notice(NoticeCode.CONSENT_REQUIRED)
-        representative = self._representative(form)
+    def _chosen_representative(self, form: CreationForm) -> Representative | None:
+        """The representative as the consent records them: from the card, or checked."""
+        holder = self._representative(form)
+        if holder is not None:
+            return Representative.of_card(holder.traits())
+        other = form.other_representative
+        if other is None:
+            return None
+        return Representative(
+            nom=other.nom,
+            prenom=other.prenom,
+            birth_date=other.birth_date,
+            identity_document=other.document,
+        )
+
+    def _representative_problem(self, form: CreationForm) -> Notice | None:
+        holder = self._holder
+        if holder is None:
+            return Notice(NoticeCode.REPRESENTATIVE_INVALID, "representative_required")
+        representative = self._chosen_representative(form)
         try:
             consent_problem = check_representative(
                 BirthDate.parse(holder.birth_date),
@@ -556,17 +877,27 @@ class CounterWorkflow:
             return Notice(NoticeCode.REPRESENTATIVE_INVALID, "birth_date_invalid")
         if consent_problem is not None:
             return Notice(NoticeCode.REPRESENTATIVE_INVALID, consent_problem.value)
+        return None
+
+    def _form_problem(self, holder: RetrievedIdentity, form: CreationForm) -> Notice | None:
+        if not form.consent:
+            return Notice(NoticeCode.CONSENT_REQUIRED, field="consent")
+        problem = self._representative_problem(form)
+        if problem is not None:
+            return problem
         if form.contact_channel:
             try:
                 normalise_contact(form.contact_channel, form.contact_address)
             except ContactError as exc:
-                return Notice(NoticeCode.CONTACT_INVALID, exc.problem.value)
+                return Notice(NoticeCode.CONTACT_INVALID, exc.problem.value, field="address")
         if form.treating_doctor.strip():
             try:
                 id_nat_of_rpps(form.treating_doctor)
             except IdentifierError as exc:
-                return Notice(NoticeCode.DOCTOR_INVALID, exc.problem.value)
+                return Notice(NoticeCode.DOCTOR_INVALID, exc.problem.value, field="doctor")
         return None
+
+    # -- opening ---------------------------------------------------------------------------
 
     def ask_break_glass(self) -> None:
         """The operator asks for a break-glass opening: the reason screen."""
@@ -595,8 +926,11 @@ class CounterWorkflow:
         if mode is AccessMode.BREAK_GLASS:
             if self.step is not Step.BREAK_GLASS:
                 return
-            if reason_code is None or not reason_text or len(reason_text) < REASON_TEXT_MIN:
-                self._say(NoticeCode.REASON_REQUIRED)
+            if reason_code is None:
+                self.notice = Notice(NoticeCode.REASON_REQUIRED, field="reason")
+                return
+            if not _reason_ok(reason_text):
+                self.notice = Notice(NoticeCode.REASON_REQUIRED, field="reason-text")
                 return
         else:
             can = self._capabilities()
@@ -613,6 +947,7 @@ class CounterWorkflow:
                 reason_text=reason_text,
             )
         except CentralUnreachableError:
+            self._went_offline()
             self._say(NoticeCode.OPEN_NEEDS_NETWORK)
             return
         except CentralRefusedError as exc:
@@ -626,82 +961,254 @@ class CounterWorkflow:
         self._summary = summary
         self.step = Step.SUMMARY
 
-    def reissue_activation(self) -> None:
-        """A new activation code for the patient's existing DMP (online only): the old one
-        is void, the service has told the patient, and a new sheet is printed."""
-        self._touch()
-        op, holder, qualification = self._operator, self._holder, self._qualification
-        if not self._capabilities().reissue_activation:
-            return
-        if op is None or op.token is None or holder is None or qualification is None:
-            return
-        if qualification.ins is None:
-            return
-        try:
-            access = self.central.reissue_activation(op.token, qualification.ins)
-        except CentralUnreachableError:
-            self._say(NoticeCode.REISSUE_NEEDS_NETWORK)
-            return
-        except CentralRefusedError as exc:
-            self._say(NoticeCode.CENTRAL_REFUSED, exc.reason)
-            return
-        self._sheet = AccessSheet(
-            nom=holder.nom,
-            prenom=holder.prenom,
-            identifier=access.identifier,
-            activation_code=access.activation_code,
-            etreat=False,
-            btg=False,
-            masked=False,
-            online=True,
-            reissued=True,
-        )
-        self._delivery = Delivery.ACCEPTED  # the service answered at once
-        self.step = Step.CREATED
+    # -- changes on an existing DMP (through the queue, "done" once the service says so) ----
 
-    def set_closed(self, closed: bool) -> None:
-        """Close the DMP, or reopen it, at the patient's request (online only)."""
+    def ask_confirmation(self, change: Change) -> None:
+        """A change whose meaning the patient must hear first ("le patient m'autorise",
+        closing, reopening): the confirmation screen says it."""
         self._touch()
         can = self._capabilities()
-        op, qualification = self._operator, self._qualification
-        if not (can.close if closed else can.reopen):
+        allowed = {
+            Change.AUTHORISE: can.authorise_self,
+            Change.CLOSE: can.close,
+            Change.REOPEN: can.reopen,
+        }
+        if allowed.get(change, False):
+            self._confirming = change
+            self.step = Step.CONFIRM
+
+    def confirm(self) -> None:
+        """The patient agreed to the change the confirmation screen explained."""
+        self._touch()
+        change, op = self._confirming, self._operator
+        if self.step is not Step.CONFIRM or change is None or op is None:
             return
-        if op is None or op.token is None or qualification is None or qualification.ins is None:
+        self._confirming = None
+        self.step = Step.PATIENT
+        if change is Change.AUTHORISE:
+            payload: ActionPayload = AuthorisationGranted(
+                **self._patient(), id_nat=op.card.identity.id_nat, patient_agreement=True
+            )
+        elif change is Change.CLOSE:
+            payload = DmpClosed(**self._patient())
+        else:
+            payload = DmpReopened(**self._patient())
+        self._queue_change(change, payload)
+
+    def set_closed(self, closed: bool) -> None:
+        """Close the DMP, or reopen it, at the patient's request (confirmed)."""
+        self.ask_confirmation(Change.CLOSE if closed else Change.REOPEN)
+        if self.step is Step.CONFIRM:
+            self.confirm()
+
+    def start_change(self, change: Change, kind: CounterDocument | None = None) -> None:
+        """One of the short forms: a document, the contact, the treating doctor."""
+        self._touch()
+        can = self._capabilities()
+        if change is Change.DOCUMENT and can.add_document and kind is not None:
+            self._document_kind = kind
+            self.step = Step.DOCUMENT
+        elif change is Change.CONTACT and can.set_contact:
+            self.step = Step.CONTACT
+        elif change is Change.DOCTOR and can.set_doctor:
+            self.step = Step.DOCTOR
+
+    def add_document(
+        self, *, title: str, content: str, document_date: str, masked: bool = False
+    ) -> None:
+        """File the short form's document (the service checks the authorisation again)."""
+        self._touch()
+        kind = self._document_kind
+        if self.step is not Step.DOCUMENT or kind is None:
+            return
+        title, content = title.strip(), content.strip()
+        if not title:
+            self.notice = Notice(NoticeCode.FIELD_REQUIRED, field="title")
+            return
+        if not content:
+            self.notice = Notice(NoticeCode.FIELD_REQUIRED, field="content")
+            return
+        if len(content) > DOCUMENT_CONTENT_MAX or len(title) > 200:
+            self.notice = Notice(NoticeCode.TEXT_TOO_LONG, field="content")
             return
         try:
-            self.central.set_closed(op.token, qualification.ins, closed=closed)
-            self._status = self.central.status(op.token, qualification.ins)
-        except CentralUnreachableError:
-            self._say(NoticeCode.CLOSE_NEEDS_NETWORK)
+            day = dt.date.fromisoformat(document_date)
+        except ValueError:
+            self.notice = Notice(NoticeCode.DATE_INVALID, field="document_date")
             return
-        except CentralRefusedError as exc:
-            self._say(NoticeCode.CENTRAL_REFUSED, exc.reason)
+        if day > self.today():
+            self.notice = Notice(NoticeCode.DATE_IN_FUTURE, field="document_date")
             return
-        self._say(NoticeCode.DMP_CLOSED if closed else NoticeCode.DMP_REOPENED)
+        payload = DocumentAdded(
+            **self._patient(),
+            kind=kind,
+            title=title,
+            content=content,
+            document_date=day.isoformat(),
+            masked=masked,
+        )
+        self._document_kind = None
+        self.step = Step.PATIENT
+        self._queue_change(Change.DOCUMENT, payload)
+
+    def set_contact(self, channel: ContactChannel, address: str) -> None:
+        """A new notification contact (the service tells the old one and the new)."""
+        self._touch()
+        if self.step is not Step.CONTACT:
+            return
+        try:
+            canonical = normalise_contact(channel, address)
+        except ContactError as exc:
+            self.notice = Notice(NoticeCode.CONTACT_INVALID, exc.problem.value, field="address")
+            return
+        contact = NotificationContact(channel=channel, address=canonical)
+        self.step = Step.PATIENT
+        self._queue_change(Change.CONTACT, ContactSet(**self._patient(), contact=contact))
+
+    def set_doctor(self, rpps: str) -> None:
+        """A new treating doctor, named by RPPS."""
+        self._touch()
+        if self.step is not Step.DOCTOR:
+            return
+        try:
+            id_nat = id_nat_of_rpps(rpps)
+        except IdentifierError as exc:
+            self.notice = Notice(NoticeCode.DOCTOR_INVALID, exc.problem.value, field="doctor")
+            return
+        self.step = Step.PATIENT
+        self._queue_change(Change.DOCTOR, TreatingDoctorSet(**self._patient(), id_nat=id_nat))
+
+    def reissue_activation(self) -> None:
+        """A new access sheet for the patient's existing DMP: the kiosk draws the new
+        identifier and code, prints them, and the old ones are void once the service
+        applies it (the screen says "done" only then)."""
+        self._touch()
+        holder = self._holder
+        if not self._capabilities().reissue_activation or holder is None:
+            return
+        identifier, code = new_access_identifier(), new_activation_code()
+        payload = ActivationReissued(
+            **self._patient(), access_identifier=identifier, activation_code=code
+        )
+        self._creation = self._enqueue(payload)
+        self._delivery, self._creation_refusal = Delivery.PENDING, None
+        self._sheet = self._sheet_for(
+            holder, identifier, code, etreat=False, btg=False, masked=False, reissued=True
+        )
+        self.step = Step.CREATED
+
+    def _queue_change(self, change: Change, payload: ActionPayload) -> None:
+        self._pending = _Pending(change, self._enqueue(payload))
 
     def finish(self) -> None:
         """The operator is done with this patient: forget them, wait for the next card."""
         self._touch()
+        reader = self._patient_reader
         self._clear_patient()
         if self._operator is not None:
             self.step = Step.READY
+            self._returning = reader  # the card is still in: give it back
+
+    # -- the clock -------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Called every second or so: the idle timeout forgets the patient; a creation
-        waiting for the service's answer learns it (the screen says "done" only then)."""
-        if self._delivery is Delivery.PENDING and self._creation is not None:
-            self._delivery = self.queue.delivery(self._creation)
-        if self._patient_reader is None and self._chosen is None:
+        """Called every second or so: answers from the service for what was queued; the
+        session back when the network is; the idle warning, then the wipe."""
+        self._learn_answers()
+        self._resume()
+        if self._holder is None and self._patient_reader is None:
             return
-        if self.clock() - self._last_activity >= self.idle_s:
+        if self.clock() - self._last_activity >= self._idle_limit():
+            reader = self._patient_reader
             self._clear_patient()
             self.step = Step.READY if self._operator else Step.WELCOME
+            self._returning = reader
             self._say(NoticeCode.IDLE_TIMEOUT)
+
+    def _learn_answers(self) -> None:
+        if self._delivery is Delivery.PENDING and self._creation is not None:
+            self._delivery = self.queue.delivery(self._creation)
+            if self._delivery is Delivery.REJECTED:
+                self._creation_refusal = self.queue.refusal(self._creation)
+        pending = self._pending
+        if pending is None or pending.delivery is not Delivery.PENDING:
+            return
+        pending.delivery = self.queue.delivery(pending.entry)
+        if pending.delivery is Delivery.REJECTED:
+            pending.reason = self.queue.refusal(pending.entry)
+        elif pending.delivery is Delivery.ACCEPTED:
+            self._refresh_status()
+
+    def _refresh_status(self) -> None:
+        """The DMP's status again, after a change the service applied."""
+        op, qualification = self._operator, self._qualification
+        if op is None or op.token is None or qualification is None or not qualification.ins:
+            return
+        try:
+            self._status = self.central.status(op.token, qualification.ins)
+        except CentralUnreachableError:
+            self._went_offline()
+        except CentralRefusedError as exc:
+            self.notice = notice_for(exc)
+
+    def _went_offline(self) -> None:
+        """The network went during a live call: carry on offline, try again later."""
+        if self._operator is not None:
+            self._operator.token = None
+            self._last_resume = self.clock()
+
+    def _resume(self) -> None:
+        """Offline, now and then: a token for the session, then the patient's identity and
+        status if they were only queued."""
+        op = self._operator
+        if op is None or op.token is not None or not op.resumable:
+            return
+        if self.clock() - self._last_resume < RESUME_EVERY_S:
+            return
+        self._last_resume = self.clock()
+        try:
+            session = self.central.resume_session(op.session_id)
+        except CentralUnreachableError:
+            return
+        except CentralRefusedError as exc:
+            if exc.reason != "no_operator_session":  # not applied yet: ask again later
+                op.resumable = False
+                self.notice = notice_for(exc)
+            return
+        op.token, op.role = session.token, session.role
+        self._say(NoticeCode.BACK_ONLINE)
+        holder = self._holder
+        if holder is not None and self._qualification is None and holder.qualifiable:
+            self._requalify(holder)
+
+    def _requalify(self, holder: RetrievedIdentity) -> None:
+        op = self._operator
+        if op is None or op.token is None:
+            return
+        try:
+            qualification = self.central.qualify(op.token, holder.traits())
+            if qualification.status is QualificationStatus.QUALIFIED and qualification.ins:
+                self._qualification = qualification
+                self._status = self.central.status(op.token, qualification.ins)
+        except CentralUnreachableError:
+            self._went_offline()
+        except CentralRefusedError:
+            return  # still queued as "to qualify": the service will do it
 
     # -- queue ---------------------------------------------------------------------------
 
     def _enqueue(self, payload: ActionPayload, *, session_id: str | None = None) -> object:
-        op = self._operator
+        op, holder = self._operator, self._holder
         return self.queue.enqueue(
-            payload, session_id=session_id or (op.session_id if op else NO_SESSION)
+            payload,
+            session_id=session_id or (op.session_id if op else NO_SESSION),
+            subject=_initials(holder) if holder is not None else None,
         )
+
+
+def _reason_ok(text: str | None) -> bool:
+    """A break-glass reason someone wrote: long enough, and words, not "aaaaa"."""
+    if not text or len(text) < REASON_TEXT_MIN:
+        return False
+    letters = [c.lower() for c in text if c.isalpha()]
+    return len(letters) >= REASON_TEXT_MIN and len(set(letters)) >= 3 and " " in text.strip()

@@ -17,7 +17,7 @@ import pytest
 from central.sync.models import Kiosk
 from dmpcommon.signing import public_bytes
 from kiosk.core.errors import CentralUnreachableError
-from kiosk.messages import describe_error, describe_refusal
+from kiosk.messages import describe_error, describe_refusal, sentence
 from kiosk.sync.keys import load_or_create_device_key
 from tests.support.central import ROOT, Server
 
@@ -85,7 +85,7 @@ def test_enrol_then_the_token_is_spent(server: Server, tmp_path: Path) -> None:
         assert kiosk.public_key == device.hex()
     again = _enroll(server.url, token, tmp_path / "other")
     assert again.returncode == 1
-    assert again.stderr.strip() == f"kiosk: {describe_refusal('token_used')}"
+    assert again.stderr.strip() == f"kiosk: {sentence(describe_refusal('token_used'))}"
 
     revoked = _run(
         "central",
@@ -107,10 +107,10 @@ def test_expired_and_unknown_tokens(server: Server, tmp_path: Path) -> None:
     server.clock.advance(hours=73)
     expired = _enroll(server.url, token, tmp_path)
     assert expired.returncode == 1
-    assert expired.stderr.strip() == f"kiosk: {describe_refusal('token_expired')}"
+    assert expired.stderr.strip() == f"kiosk: {sentence(describe_refusal('token_expired'))}"
     unknown = _enroll(server.url, "x" * 43, tmp_path)
     assert unknown.returncode == 1
-    assert unknown.stderr.strip() == f"kiosk: {describe_refusal('bad_token')}"
+    assert unknown.stderr.strip() == f"kiosk: {sentence(describe_refusal('bad_token'))}"
     assert not (tmp_path / "kiosk.toml").exists()
 
 

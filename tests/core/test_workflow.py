@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -27,10 +28,12 @@ from dmpcommon.vocabulary import (
     Authorisation,
     BreakGlassReason,
     ContactChannel,
+    CounterDocument,
     DmpStatus,
+    IdentityDocument,
     Role,
 )
-from kiosk.core import CardFamily, NoticeCode, Step
+from kiosk.core import CardFamily, Change, NoticeCode, OtherRepresentative, Step
 from kiosk.core.errors import CardMuteError, CardRemovedError
 from kiosk.core.ports import Delivery, SummarySection
 from kiosk.core.workflow import NO_SESSION
@@ -207,11 +210,25 @@ def test_the_professional_card_pulled_during_the_pin_leaves_nothing() -> None:
 # -- the patient's card -----------------------------------------------------------------------
 
 
-def test_a_vitale_before_any_login_is_refused() -> None:
+def test_a_vitale_before_any_login_waits_unread_then_is_read_after_login() -> None:
     counter = make_counter()
     counter.vitale(ADULT)
-    assert (counter.workflow.view().step, _code(counter)) == (Step.WELCOME, NoticeCode.LOGIN_FIRST)
-    assert counter.cards.jobs == []
+    view = counter.workflow.view()
+    assert (view.step, _code(counter)) == (Step.WELCOME, NoticeCode.VITALE_WAITING)
+    assert view.vitale_waiting and counter.cards.jobs == []  # nothing read without an operator
+    counter.login()
+    assert counter.workflow.view().step is Step.HOLDERS  # no need to pull it out and back
+    assert counter.cards.jobs[-1] == "read_vitale"
+
+
+def test_a_vitale_pulled_before_login_is_forgotten() -> None:
+    counter = make_counter()
+    counter.vitale(ADULT)
+    counter.workflow.card_removed(PATIENT_READER)
+    counter.login()
+    view = counter.workflow.view()
+    assert view.step is Step.READY and not view.vitale_waiting
+    assert "read_vitale" not in counter.cards.jobs
 
 
 @pytest.mark.parametrize("family", [CardFamily.VITALE1, CardFamily.APCV, CardFamily.UNKNOWN])
@@ -430,33 +447,50 @@ def test_consent_is_never_assumed() -> None:
 
 
 @pytest.mark.parametrize(
-    ("person", "representative", "reason"),
+    ("representative", "reason"),
     [
-        (CHILD, None, "representative_required"),
-        (CHILD, 1, "representative_required"),  # the child for themself: no one chosen
-        (CHILD, 7, "representative_required"),  # not a holder of the card
-        (CHILD, 2, "representative_not_adult"),  # the 17-year-old sister
-        (PARENT, 1, None),  # an adult's form carries no representative: ignored if the same
+        (1, "representative_required"),  # the child for themself: no one chosen
+        (7, "representative_required"),  # not a holder of the card
+        (2, "representative_not_adult"),  # the 17-year-old sister
     ],
 )
-def test_who_consents_for_a_minor(
-    person: object, representative: int | None, reason: str | None
-) -> None:
+def test_who_consents_for_a_minor_is_chosen_first(representative: int, reason: str) -> None:
     counter = make_counter()
     counter.login()
-    _at_patient(counter, person, ins=CHILD_INS, holders=FAMILY)
-    _to_consent(counter)
-    counter.workflow.update_form(consent=True, representative=representative)
-    counter.workflow.create()
+    _at_patient(counter, CHILD, ins=CHILD_INS, holders=FAMILY)
+    counter.workflow.start_creation()
+    view = counter.workflow.view()
+    # Before the information and the consent box, and nobody pre-selected.
+    assert view.step is Step.REPRESENTATIVE and view.form.representative is None
+    counter.workflow.choose_representative(representative)
     notice = counter.workflow.view().notice
-    if person is PARENT:
-        assert notice is not None and notice.reason == "representative_for_adult"
-        return
     assert notice is not None and (notice.code, notice.reason) == (
         NoticeCode.REPRESENTATIVE_INVALID,
         reason,
     )
-    assert counter.queue.of(DmpCreated) == []
+    assert counter.workflow.view().step is Step.REPRESENTATIVE
+    counter.workflow.accept_information(VERSION)  # no way round the representative
+    assert counter.workflow.view().step is Step.REPRESENTATIVE
+
+
+def test_an_adult_consents_alone() -> None:
+    counter = make_counter()
+    counter.login()
+    _at_patient(counter, PARENT, ins=ADULT_INS, holders=FAMILY)
+    counter.workflow.start_creation()
+    assert counter.workflow.view().step is Step.INFORMATION  # no representative step
+    counter.workflow.accept_information(VERSION)
+    counter.workflow.update_form(consent=True, representative=1)  # a forged form
+    counter.workflow.create()
+    notice = counter.workflow.view().notice
+    assert notice is not None and notice.reason == "representative_for_adult"
+
+
+def _minor_to_consent(counter: Counter, representative: int) -> None:
+    counter.workflow.start_creation()
+    counter.workflow.choose_representative(representative)
+    assert counter.workflow.view().step is Step.INFORMATION, counter.workflow.view().notice
+    counter.workflow.accept_information(VERSION)
 
 
 def test_a_minor_with_the_parent_as_representative() -> None:
@@ -465,17 +499,49 @@ def test_a_minor_with_the_parent_as_representative() -> None:
     _at_patient(counter, CHILD, ins=CHILD_INS, holders=FAMILY)
     view = counter.workflow.view()
     assert view.minor and [i for i, _ in view.adults] == [0]  # the sister is not an adult yet
-    _to_consent(counter)
-    counter.workflow.update_form(consent=True, representative=0)
+    _minor_to_consent(counter, 0)
+    counter.workflow.update_form(consent=True)
+    counter.workflow.create()
+    parent = Representative.of_card(PARENT.traits())
+    [created] = counter.queue.of(DmpCreated)
+    assert isinstance(created, DmpCreated) and created.representative == parent
+    [consent] = counter.queue.of(ConsentRecorded)
+    assert isinstance(consent, ConsentRecorded) and consent.representative == parent
+    sheet = counter.workflow.view().sheet
+    assert sheet is not None and sheet.representative == f"{PARENT.prenom} {PARENT.nom}"
+
+
+def test_a_minor_with_the_other_parent_whose_identity_document_was_checked() -> None:
+    counter = make_counter()
+    counter.login()
+    _at_patient(counter, CHILD, ins=CHILD_INS, holders=(CHILD,))  # no adult on this card
+    counter.workflow.start_creation()
+    assert counter.workflow.view().adults == ()
+    other = OtherRepresentative(
+        "  le goff ", "Marie-Hélène", "1980-03-02", IdentityDocument.ID_CARD
+    )
+    counter.workflow.declare_representative(replace(other, nom=" "))
+    notice = counter.workflow.view().notice
+    assert notice is not None and (notice.code, notice.field) == (
+        NoticeCode.FIELD_REQUIRED,
+        "rep_nom",
+    )
+    counter.workflow.declare_representative(replace(other, birth_date="2015-01-01"))
+    notice = counter.workflow.view().notice
+    assert notice is not None and notice.reason == "representative_not_adult"
+    counter.workflow.declare_representative(other)
+    counter.workflow.accept_information(VERSION)
+    counter.workflow.update_form(consent=True)
     counter.workflow.create()
     [created] = counter.queue.of(DmpCreated)
-    assert isinstance(created, DmpCreated) and created.representative == Representative.of_card(
-        PARENT.traits()
+    assert isinstance(created, DmpCreated) and created.representative == Representative(
+        nom="LE GOFF",
+        prenom="Marie-Hélène",
+        birth_date="1980-03-02",
+        identity_document=IdentityDocument.ID_CARD,
     )
-    [consent] = counter.queue.of(ConsentRecorded)
-    assert isinstance(
-        consent, ConsentRecorded
-    ) and consent.representative == Representative.of_card(PARENT.traits())
+    sheet = counter.workflow.view().sheet
+    assert sheet is not None and sheet.representative == "Marie-Hélène LE GOFF"
 
 
 @pytest.mark.parametrize(
@@ -522,9 +588,8 @@ def test_the_patient_is_never_their_own_representative_nor_a_holder_whose_nir_is
     assert isinstance(created, DmpCreated) and created.representative is None
     counter.workflow.finish()
     _at_patient(counter, CHILD, ins=CHILD_INS, holders=family)
-    _to_consent(counter)
-    counter.workflow.update_form(consent=True, representative=3)  # the holder with a bad key
-    counter.workflow.create()
+    counter.workflow.start_creation()
+    counter.workflow.choose_representative(3)  # the holder with a bad key
     notice = counter.workflow.view().notice
     assert notice is not None and notice.reason == "representative_required"
 
@@ -573,54 +638,6 @@ def test_the_creation_is_done_only_once_the_service_answered(answer: Delivery) -
     assert counter.workflow.view().creation is answer
     counter.workflow.finish()
     assert counter.workflow.view().creation is None
-
-
-def test_a_new_access_code_is_given_only_online_and_only_for_an_existing_dmp() -> None:
-    counter = make_counter()
-    counter.login()
-    _at_patient(counter)  # no DMP: nothing to give a code for
-    assert not counter.workflow.view().can_reissue_activation
-    counter.workflow.reissue_activation()
-    assert counter.central.reissued == [] and counter.workflow.view().step is Step.PATIENT
-    counter.workflow.finish()
-    _at_patient(counter, status=DmpStatus.VALID)
-    assert counter.workflow.view().can_reissue_activation
-    counter.central.refuse_reissue = "patient_absent"
-    counter.workflow.reissue_activation()
-    assert _code(counter) is NoticeCode.CENTRAL_REFUSED
-    assert counter.workflow.view().step is Step.PATIENT
-    counter.central.refuse_reissue = None
-    counter.central.online = False
-    counter.workflow.reissue_activation()
-    assert _code(counter) is NoticeCode.REISSUE_NEEDS_NETWORK
-    counter.central.online = True
-    counter.workflow.reissue_activation()
-    view = counter.workflow.view()
-    assert view.step is Step.CREATED and view.sheet is not None and view.sheet.reissued
-    assert (view.sheet.identifier, view.sheet.activation_code) == ("ABCDEFGH23", "87654321")
-    assert counter.central.reissued == [ADULT_INS] and view.creation is Delivery.ACCEPTED
-    assert counter.queue.actions[-1][0].action_type.value != "dmp_created"  # nothing queued
-
-
-def test_the_counter_closes_and_reopens_at_the_patients_request_online_only() -> None:
-    counter = make_counter()
-    counter.login()
-    _at_patient(counter, status=DmpStatus.VALID)
-    view = counter.workflow.view()
-    assert view.can_close and not view.can_reopen
-    counter.workflow.set_closed(False)  # not closed: nothing to reopen
-    assert counter.central.dmps[ADULT_INS] is DmpStatus.VALID
-    counter.workflow.set_closed(True)
-    view = counter.workflow.view()
-    assert _code(counter) is NoticeCode.DMP_CLOSED and view.dmp is DmpStatus.CLOSED
-    assert view.can_reopen and not view.can_close and not view.can_open
-    counter.central.online = False
-    counter.workflow.set_closed(False)
-    assert _code(counter) is NoticeCode.CLOSE_NEEDS_NETWORK
-    counter.central.online = True
-    counter.workflow.set_closed(False)
-    assert _code(counter) is NoticeCode.DMP_REOPENED
-    assert counter.workflow.view().dmp is DmpStatus.VALID
 
 
 def test_offline_no_new_access_code_is_offered() -> None:
@@ -772,6 +789,28 @@ STEPS: dict[Step, Callable[[Counter], None]] = {
         _at_patient(c, status=DmpStatus.VALID),
         c.workflow.open_record(),
     ),  # type: ignore[func-returns-value]
+    Step.REPRESENTATIVE: lambda c: (
+        _at_patient(c, CHILD, ins=CHILD_INS, holders=FAMILY),
+        c.workflow.start_creation(),
+    ),  # type: ignore[func-returns-value]
+    Step.IDENTITY_CHECK: lambda c: (_at_patient(c), c.workflow.ask_identity_check()),  # type: ignore[func-returns-value]
+    Step.CONFIRM: lambda c: (
+        _at_patient(c, status=DmpStatus.VALID),
+        c.workflow.ask_confirmation(Change.AUTHORISE),
+    ),  # type: ignore[func-returns-value]
+    Step.DOCUMENT: lambda c: (
+        c.central.authorised.setdefault(ADULT_INS, {PHARMACIST.id_nat}),
+        _at_patient(c, status=DmpStatus.VALID),
+        c.workflow.start_change(Change.DOCUMENT, CounterDocument.VACCINATION),
+    ),  # type: ignore[func-returns-value]
+    Step.CONTACT: lambda c: (
+        _at_patient(c, status=DmpStatus.VALID),
+        c.workflow.start_change(Change.CONTACT),
+    ),  # type: ignore[func-returns-value]
+    Step.DOCTOR: lambda c: (
+        _at_patient(c, status=DmpStatus.VALID),
+        c.workflow.start_change(Change.DOCTOR),
+    ),  # type: ignore[func-returns-value]
 }
 
 
@@ -827,10 +866,10 @@ def test_idle_time_forgets_the_patient_and_activity_postpones_it() -> None:
     counter.clock.advance(80)
     counter.workflow.tick()
     assert counter.workflow.view().step is Step.PATIENT
-    counter.workflow.start_creation()  # a tap: the timer starts again
+    counter.workflow.activity()  # a key, a scroll: the timer starts again
     counter.clock.advance(80)
     counter.workflow.tick()
-    assert counter.workflow.view().step is Step.INFORMATION
+    assert counter.workflow.view().step is Step.PATIENT
     counter.clock.advance(10)
     counter.workflow.tick()
     assert (counter.workflow.view().step, _code(counter)) == (Step.READY, NoticeCode.IDLE_TIMEOUT)

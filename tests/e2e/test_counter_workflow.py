@@ -13,8 +13,8 @@ from dmpcommon.identifiers import rpps_of_id_nat
 from dmpcommon.information import INFORMATION_VERSION
 from dmpcommon.vocabulary import Authorisation, ContactChannel, DmpStatus
 from kiosk.cardreader.counter import CounterCards
-from kiosk.core import CounterWorkflow, NoticeCode, Step
-from kiosk.core.ports import SummarySection
+from kiosk.core import Change, CounterWorkflow, NoticeCode, Step
+from kiosk.core.ports import Delivery, SummarySection
 from kiosk.sync.queue import ActionQueue
 from tests.support.central import Server, fixture_professional, login
 from tests.support.counter import AgedFixtures, inserted, make_workflow
@@ -105,16 +105,17 @@ def test_a_minor_needs_an_adult_of_the_card_as_representative(
             ]
             workflow.choose_holder(1)
             workflow.start_creation()
-            workflow.accept_information(INFORMATION_VERSION)
-            view = workflow.view()
+            view = workflow.view()  # the representative first, nobody pre-selected
+            assert view.step is Step.REPRESENTATIVE and view.form.representative is None
             assert view.minor and [i for i, _ in view.adults] == [0]
-            assert not view.can_authorise_operator  # an agent never authorises themself
-            workflow.update_form(consent=True)
-            workflow.create()
+            workflow.choose_representative(2)  # JADE, a minor too
             notice = workflow.view().notice
             assert notice is not None and notice.code is NoticeCode.REPRESENTATIVE_INVALID
-            assert notice.reason == "representative_required"
-            workflow.update_form(representative=0, contact_channel=ContactChannel.SMS)
+            assert notice.reason == "representative_not_adult"
+            workflow.choose_representative(0)
+            workflow.accept_information(INFORMATION_VERSION)
+            assert not workflow.view().can_authorise_operator  # an agent never is
+            workflow.update_form(consent=True, contact_channel=ContactChannel.SMS)
             workflow.update_form(contact_address="06 12 34 56 78")
             workflow.create()
             assert workflow.view().step is Step.CREATED
@@ -168,8 +169,8 @@ def test_the_treating_doctor_named_at_the_counter_opens_the_record(
 def test_an_agent_gives_a_locked_out_patient_a_new_code_and_the_old_one_is_void(
     server: Server, cards: CounterCards, queue: ActionQueue, aged: AgedFixtures
 ) -> None:
-    """A patient lost the sheet: at the counter, their card read, the agent asks the service
-    for a new code and prints it; the old code no longer opens the portal, the new one does."""
+    """A patient lost the sheet: at the counter, their card read, the agent prints a new one;
+    once the service applied it, the old code no longer opens the portal, the new one does."""
     created = create(server, login(server, fixture_professional(PHARMACIST)), JEANNE)
     workflow = make_workflow(server, cards, queue)
     with inserted(workflow, aged.cards / "cpe-agent-enim-paimpol.json", slot=1):
@@ -180,12 +181,15 @@ def test_an_agent_gives_a_locked_out_patient_a_new_code_and_the_old_one_is_void(
             workflow.reissue_activation()
             view = workflow.view()
             assert view.step is Step.CREATED and view.sheet is not None and view.sheet.reissued
+            assert view.creation is Delivery.PENDING  # not said done before the service
             sheet = view.sheet
-    assert sheet.identifier == created["access_identifier"]  # the same identifier
+            sync(server, queue)
+            workflow.tick()
+            assert workflow.view().creation is Delivery.ACCEPTED
     with httpx.Client(base_url=server.url) as client:
         old = client.post(
             "/v1/patient/activate",
-            json={"identifier": sheet.identifier, "code": created["activation_code"]},
+            json={"identifier": created["access_identifier"], "code": created["activation_code"]},
         )
         new = client.post(
             "/v1/patient/activate",
@@ -203,12 +207,18 @@ def test_the_counter_closes_the_record_at_the_patients_request_and_reopens_it(
         workflow.submit_pin("1234")
         with inserted(workflow, aged.cards / "vitale-adulte-seul.json", slot=0):
             workflow.choose_holder(0)
-            workflow.set_closed(True)
+            workflow.ask_confirmation(Change.CLOSE)
+            workflow.confirm()
+            assert workflow.view().dmp is DmpStatus.VALID  # queued, not done yet
+            sync(server, queue)
+            workflow.tick()
             assert workflow.view().dmp is DmpStatus.CLOSED
             with server.state.sessions() as db:
                 dmp = db.get(Dmp, JEANNE)
                 assert dmp is not None and dmp.status == "FERME"
             workflow.set_closed(False)
+            sync(server, queue)
+            workflow.tick()
             assert workflow.view().dmp is DmpStatus.VALID
     with server.state.sessions() as db:
         done = db.scalars(

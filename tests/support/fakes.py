@@ -196,7 +196,9 @@ class FakeCentral:
         ins = self.register.get((traits.nom, traits.prenom, traits.birth_date))
         if ins is None:
             return Qualification(QualificationStatus.NOT_FOUND)
-        return Qualification(QualificationStatus.QUALIFIED, ins)
+        sex = "F" if traits.nir[:1] in "248" else "M"
+        strict = StrictTraits(traits.nom, (traits.prenom,), sex, traits.birth_date, "56121")
+        return Qualification(QualificationStatus.QUALIFIED, ins, strict)
 
     def status(self, token: str, ins: str) -> RecordStatus:
         self._reachable()
