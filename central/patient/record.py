@@ -46,6 +46,7 @@ _EVENTS = {
     AuditAction.ACTIVATION_REISSUE: "reissued_activation",
     AuditAction.DMP_CLOSE: "closed",
     AuditAction.DMP_REOPEN: "reopened",
+    AuditAction.IDENTITY_CHECKED: "checked_identity_document",
 }
 # The same act on oneself reads otherwise ("s'est déclaré autorisé avec votre accord").
 _ON_ITSELF = {
@@ -67,6 +68,8 @@ def _event(entry: AuditEntry) -> str | None:
         return _IN_EMERGENCY[entry.mode]
     if action in _ON_ITSELF and entry.detail == entry.actor_id:
         return _ON_ITSELF[action]
+    if action is AuditAction.IDENTITY_QUALIFY and entry.detail == "search":
+        return "searched_identity"  # no card at the counter: looked up by a document's traits
     return _EVENTS.get(action)
 
 

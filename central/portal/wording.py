@@ -34,6 +34,8 @@ EVENTS = {
     "consulted_break_glass": "a consulté votre dossier en urgence (bris de glace)",
     "checked_status": "a vérifié si vous avez un dossier",
     "read_card": "a lu votre carte Vitale",
+    "searched_identity": "vous a recherché au répertoire national, sur pièce d'identité",
+    "checked_identity_document": "a contrôlé votre pièce d'identité",
     "recorded_consent": "a enregistré votre consentement",
     "created": "a créé votre dossier",
     "added_document": "a ajouté un document",

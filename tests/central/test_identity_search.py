@@ -25,7 +25,7 @@ from tests.support.central import (
     start_server,
     wipe,
 )
-from tests.support.dmp import JEANNE
+from tests.support.dmp import JEANNE, patient_token
 
 AGENT = "3220098765ENIM42"
 
@@ -117,8 +117,13 @@ def test_the_one_person_found_is_present_for_the_session(
         },
     }
     with server.client(token) as client:  # the rules now see the patient at the counter
-        assert client.post("/v1/dmp", json=creation).status_code == 201
+        created = client.post("/v1/dmp", json=creation)
+    assert created.status_code == 201
     assert _traced(server, AGENT) == [("qualified", JEANNE, "search")]
+    # The patient's log says what happened: a search on a document, not a card read.
+    with server.client(patient_token(server, created.json())) as client:
+        events = [entry["event"] for entry in client.get("/v1/patient/access-log").json()]
+    assert "searched_identity" in events and "read_card" not in events
 
 
 def test_only_the_first_first_name_and_every_given_trait_count(
