@@ -14,14 +14,15 @@ files 0600 (`private_folder`, `private_file`), tightened at each start if found 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kiosk.core.errors import NotEnrolledError, SettingsError
 
@@ -34,6 +35,7 @@ __all__ = [
     "kiosk_home",
     "load_settings",
     "loose_paths",
+    "portal_of",
     "private_file",
     "private_folder",
     "write_config",
@@ -46,6 +48,15 @@ FILE_MODE = 0o600
 # The data files a kiosk writes in its home, tightened with it (older versions left them
 # at the umask's mode). The logs folder tightens its own files.
 _DATA_FILES = ("device.key", "queue.db", "queue.db-wal", "queue.db-shm", CONFIG_FILE)
+
+
+_HTTP_URL = re.compile(r"^https?://[^\s]+$")
+_PORTAL_PATH = "/patient"  # where the central service serves the portal (central/portal)
+
+
+def portal_of(central_url: str) -> str:
+    """The patient portal of a central service: it serves it under `/patient`."""
+    return central_url.rstrip("/") + _PORTAL_PATH
 
 
 def kiosk_home() -> Path:
@@ -127,9 +138,11 @@ class KioskSettings(BaseModel):
     idle_s: float = Field(default=90.0, gt=0, le=3600)  # forget the patient after this
     printer: str | None = None  # None: the default printer
     sheet_dir: Path | None = None  # write access sheets as PDF files there (demo, tests)
-    portal_url: str = Field(
-        default="https://www.monespacesante.fr", pattern=r"^https?://[^\s]+$", max_length=200
-    )
+    # The patient portal printed on the access sheet. By default the one the central service
+    # this kiosk is enrolled with serves (`/patient`): the codes it issues work there only.
+    # Empty on a kiosk not enrolled, which prints no sheet.
+    portal_url: str = Field(default="", pattern=r"^(https?://[^\s]+)?$", max_length=200)
+    sheet_layout: Literal["a4", "ticket"] = "a4"  # an A4 sheet, or an 80 mm receipt ticket
     log_json: bool = False
     central_timeout_s: float = Field(default=5.0, gt=0, le=120)  # the counter is waiting
     # The enrolment, as `kiosk enroll` writes it.
@@ -137,6 +150,15 @@ class KioskSettings(BaseModel):
     site: str | None = Field(default=None, max_length=200)
     central_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=200)
     central_key: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _portal_of_central(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("portal_url"):
+            central = data.get("central_url")
+            if isinstance(central, str) and _HTTP_URL.match(central):
+                return {**data, "portal_url": portal_of(central)}
+        return data
 
     def identity(self) -> KioskIdentity:
         """The enrolment, or NotEnrolledError."""
