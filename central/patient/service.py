@@ -118,7 +118,8 @@ class PatientService:
         The caller commits, then raises the attempt's refusal if there is one. Wrong codes
         lock the sheet for a while (AuthLimits.activation), never for good: a new code
         printed at the counter lifts the lock."""
-        asked = identifier.strip().upper()
+        # The sheet prints them in groups ("ABCD EFGH 23"): spaces typed as printed are no error.
+        asked = "".join(identifier.split()).upper()
         subject = self.throttle.subject("activation", asked)
         origin = self.throttle.source(source)
         self.throttle.lock(db, subject)
@@ -135,7 +136,7 @@ class PatientService:
             )
         )
         self.throttle.activation_lock(db, subject, now, since=reissued)
-        wanted = hash_secret(self.key, code.strip(), purpose="activation")
+        wanted = hash_secret(self.key, "".join(code.split()), purpose="activation")
         stored = access.activation_hash if access is not None else None
         right = same_secret(stored or _NO_HASH, wanted) and stored is not None
         refusal: ServiceError | None = None
