@@ -9,6 +9,9 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Qt offscreen and its text need these libraries and a font (without one, text is boxes).
 PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools gcc python3-venv python3-dev
     fonts-dejavu-core libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
+    # Qt's xcb platform, for `make demo` on a real screen (offscreen does without them)
+    libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
+    libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0
     chromium  # the patient portal's browser tests (Playwright drives it, no download)
     tzdata)  # Paris time in what the patient reads (zoneinfo reads the system's database)
 

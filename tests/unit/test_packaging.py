@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,19 @@ def test_the_kiosk_runs_without_the_central_side() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "ok"
+
+
+def test_the_kiosk_can_open_a_real_window_on_this_machine() -> None:
+    """`make demo` on a screen uses Qt's xcb platform: every library it loads is installed
+    (the bootstrap's list), not only those the offscreen tests need."""
+    import PySide6
+
+    qt = Path(PySide6.__file__).parent / "Qt"
+    libraries = [qt / "plugins" / "platforms" / "libqxcb.so", *qt.glob("lib/libQt6XcbQpa.so*")]
+    assert libraries[0].exists() and len(libraries) > 1, libraries
+    for library in libraries:
+        linked = subprocess.run(
+            ["ldd", str(library)], capture_output=True, text=True, check=True
+        ).stdout
+        missing = [line.split()[0] for line in linked.splitlines() if "not found" in line]
+        assert missing == [], f"{library.name} needs {missing}: add them to the bootstrap"
