@@ -178,6 +178,7 @@ def describe_action(action_type: str) -> str:
 
 
 _SETTINGS = {
+    "literal_error": "valeurs possibles : a4 ou ticket",
     "float_parsing": "un nombre est attendu",
     "int_parsing": "un nombre entier est attendu",
     "bool_parsing": "1 ou 0 (oui ou non) est attendu",
@@ -210,6 +211,8 @@ _FIXED = {
     NoticeCode.FIELD_REQUIRED: "ce champ est à remplir",
     NoticeCode.DATE_INVALID: "date illisible : utilisez le format JJ/MM/AAAA",
     NoticeCode.DATE_IN_FUTURE: "cette date est dans le futur : corrigez-la",
+    NoticeCode.BIRTH_PLACE_INVALID: "lieu de naissance : le code INSEE a 5 caractères "
+    "(2A ou 2B pour la Corse, 99 suivi du pays pour l'étranger), ou laissez vide",
     NoticeCode.TEXT_TOO_LONG: "texte trop long : raccourcissez-le (4 000 caractères au plus)",
     NoticeCode.NIR_INVALID: "numéro de sécurité sociale de la carte invalide (clé fausse) : "
     "orientez le patient vers sa caisse",

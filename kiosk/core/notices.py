@@ -67,6 +67,7 @@ class NoticeCode(StrEnum):
     DATE_INVALID = "date_invalid"
     DATE_IN_FUTURE = "date_in_future"
     TEXT_TOO_LONG = "text_too_long"
+    BIRTH_PLACE_INVALID = "birth_place_invalid"
     # the central service, and the rest
     CENTRAL_UNREACHABLE = "central_unreachable"
     CENTRAL_REFUSED = "central_refused"  # reason: the service's error code

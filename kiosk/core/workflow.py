@@ -100,7 +100,13 @@ from kiosk.core.views import (
     Step,
 )
 
-__all__ = ["IDLE_WARNING_S", "LONG_READING_FACTOR", "NO_SESSION", "CounterWorkflow"]
+__all__ = [
+    "IDLE_WARNING_S",
+    "LONG_READING_FACTOR",
+    "NO_SESSION",
+    "CounterWorkflow",
+    "parse_day",
+]
 
 NO_SESSION = "none"  # the session id of what happens with nobody logged in
 IDLE_WARNING_S = 15  # "Êtes-vous toujours là ?" this long before the patient is wiped
@@ -612,6 +618,50 @@ class CounterWorkflow:
         elif self.step is Step.READY and self._operator is not None:
             self._say(NoticeCode.SEARCH_NEEDS_NETWORK)
 
+    def search_form(
+        self,
+        *,
+        nom: str,
+        prenom: str,
+        birth_date: str,
+        sexe: str,
+        birth_place: str,
+        document: IdentityDocument | None,
+    ) -> None:
+        """The search screen's fields as typed: each problem said beside its field."""
+        self._touch()
+        if self.step is not Step.SEARCH:
+            return
+        for field, value in (("nom", nom), ("prenom", prenom)):
+            if not value.strip():
+                self.notice = Notice(NoticeCode.FIELD_REQUIRED, field=field)
+                return
+        day = parse_day(birth_date)
+        if day is None or day > self.today():
+            self.notice = Notice(NoticeCode.DATE_INVALID, field="birth_date")
+            return
+        if sexe not in ("F", "M"):
+            self.notice = Notice(NoticeCode.FIELD_REQUIRED, field="sexe")
+            return
+        place = birth_place.strip().upper() or None
+        if document is None:
+            self.notice = Notice(NoticeCode.FIELD_REQUIRED, field="document")
+            return
+        try:
+            search = IdentitySearch.model_validate(
+                {
+                    "nom": nom.strip().upper(),
+                    "prenom": prenom.strip().upper(),
+                    "birth_date": day.isoformat(),
+                    "sexe": sexe,
+                    "birth_place": place,
+                }
+            )
+        except ValueError:
+            self.notice = Notice(NoticeCode.BIRTH_PLACE_INVALID, field="birth_place")
+            return
+        self.search_patient(search, document)
+
     def search_patient(self, search: IdentitySearch, document: IdentityDocument) -> None:
         """Look the patient up in the register by the document's traits (online only)."""
         self._touch()
@@ -701,13 +751,12 @@ class CounterWorkflow:
             if not value.strip():
                 self.notice = Notice(NoticeCode.FIELD_REQUIRED, field=name)
                 return
-        try:
-            dt.date.fromisoformat(other.birth_date)
-        except ValueError:
+        day = parse_day(other.birth_date)
+        if day is None:
             self.notice = Notice(NoticeCode.DATE_INVALID, field="rep_birth_date")
             return
         cleaned = OtherRepresentative(
-            other.nom.strip().upper(), other.prenom.strip(), other.birth_date, other.document
+            other.nom.strip().upper(), other.prenom.strip(), day.isoformat(), other.document
         )
         form = replace(self._form, representative=None, other_representative=cleaned)
         problem = self._representative_problem(form)
@@ -1005,8 +1054,8 @@ class CounterWorkflow:
         """One of the short forms: a document, the contact, the treating doctor."""
         self._touch()
         can = self._capabilities()
-        if change is Change.DOCUMENT and can.add_document and kind is not None:
-            self._document_kind = kind
+        if change is Change.DOCUMENT and can.add_document:
+            self._document_kind = kind  # None: the form asks which
             self.step = Step.DOCUMENT
         elif change is Change.CONTACT and can.set_contact:
             self.step = Step.CONTACT
@@ -1014,13 +1063,23 @@ class CounterWorkflow:
             self.step = Step.DOCTOR
 
     def add_document(
-        self, *, title: str, content: str, document_date: str, masked: bool = False
+        self,
+        *,
+        title: str,
+        content: str,
+        document_date: str,
+        masked: bool = False,
+        kind: CounterDocument | None = None,
     ) -> None:
         """File the short form's document (the service checks the authorisation again)."""
         self._touch()
-        kind = self._document_kind
-        if self.step is not Step.DOCUMENT or kind is None:
+        if self.step is not Step.DOCUMENT:
             return
+        kind = kind or self._document_kind
+        if kind is None:
+            self.notice = Notice(NoticeCode.FIELD_REQUIRED, field="kind")
+            return
+        self._document_kind = kind
         title, content = title.strip(), content.strip()
         if not title:
             self.notice = Notice(NoticeCode.FIELD_REQUIRED, field="title")
@@ -1031,9 +1090,8 @@ class CounterWorkflow:
         if len(content) > DOCUMENT_CONTENT_MAX or len(title) > 200:
             self.notice = Notice(NoticeCode.TEXT_TOO_LONG, field="content")
             return
-        try:
-            day = dt.date.fromisoformat(document_date)
-        except ValueError:
+        day = parse_day(document_date)
+        if day is None:
             self.notice = Notice(NoticeCode.DATE_INVALID, field="document_date")
             return
         if day > self.today():
@@ -1204,6 +1262,18 @@ class CounterWorkflow:
             session_id=session_id or (op.session_id if op else NO_SESSION),
             subject=_initials(holder) if holder is not None else None,
         )
+
+
+def parse_day(text: str) -> dt.date | None:
+    """A date as the counter types it: JJ/MM/AAAA (or AAAA-MM-JJ); None if it is not one."""
+    text = text.strip()
+    try:
+        if "/" in text:
+            day, month, year = (int(part) for part in text.split("/"))
+            return dt.date(year, month, day) if year >= 1000 else None
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _reason_ok(text: str | None) -> bool:

@@ -32,7 +32,7 @@ from dmpcommon.vocabulary import (
 )
 from kiosk.core import CardFamily, Change, NoticeCode, Step
 from kiosk.core.ports import Delivery
-from kiosk.core.workflow import IDLE_WARNING_S, LONG_READING_FACTOR, RESUME_EVERY_S
+from kiosk.core.workflow import IDLE_WARNING_S, LONG_READING_FACTOR, RESUME_EVERY_S, parse_day
 from tests.support.fakes import (
     ADULT,
     AGENT,
@@ -474,3 +474,63 @@ def test_a_minor_creation_queues_nothing_before_the_representative() -> None:
     )
     counter.workflow.card_inserted(PATIENT_READER, CardFamily.VITALE2)  # no second card
     assert _code(counter) is NoticeCode.ONE_PATIENT_AT_A_TIME
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("17/05/2031", dt.date(2031, 5, 17)),
+        (" 2031-05-17 ", dt.date(2031, 5, 17)),
+        ("31/02/2031", None),
+        ("17/05/31", None),
+        ("17-05", None),
+        ("", None),
+    ],
+)
+def test_a_typed_date_is_read_as_the_counter_writes_it(text: str, day: dt.date | None) -> None:
+    assert parse_day(text) == day
+
+
+def test_the_search_form_names_each_field_that_is_wrong() -> None:
+    counter = make_counter()
+    counter.login()
+    counter.workflow.start_search()
+    good = {
+        "nom": "bernard",
+        "prenom": "jeanne",
+        "birth_date": ADULT.birth_date,
+        "sexe": "F",
+        "birth_place": "",
+        "document": IdentityDocument.PASSPORT,
+    }
+    for change, field in (
+        ({"nom": " "}, "nom"),
+        ({"birth_date": "12/13/1979"}, "birth_date"),
+        ({"birth_date": "01/01/2099"}, "birth_date"),
+        ({"sexe": ""}, "sexe"),
+        ({"birth_place": "2C123"}, "birth_place"),
+        ({"document": None}, "document"),
+    ):
+        counter.workflow.search_form(**{**good, **change})  # type: ignore[arg-type]
+        notice = counter.workflow.view().notice
+        assert notice is not None and notice.field == field, change
+    counter.central.qualifies(ADULT, ADULT_INS)
+    counter.workflow.search_form(**good)  # type: ignore[arg-type]
+    view = counter.workflow.view()
+    assert view.step is Step.PATIENT and view.identity_document is IdentityDocument.PASSPORT
+
+
+def test_the_document_form_asks_which_kind() -> None:
+    counter = make_counter()
+    counter.login()
+    counter.central.authorised[ADULT_INS] = {PHARMACIST.id_nat}
+    _patient(counter, status=DmpStatus.VALID)
+    counter.workflow.start_change(Change.DOCUMENT)
+    fields = {"title": "Note", "content": "Observance bonne", "document_date": "17/05/2031"}
+    counter.workflow.add_document(**fields)
+    notice = counter.workflow.view().notice
+    assert notice is not None and notice.field == "kind"
+    counter.workflow.add_document(**fields, kind=CounterDocument.PHARMACEUTICAL_NOTE)
+    [added] = counter.queue.of(DocumentAdded)
+    assert isinstance(added, DocumentAdded)
+    assert (added.kind, added.document_date) == (CounterDocument.PHARMACEUTICAL_NOTE, "2031-05-17")
