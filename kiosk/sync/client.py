@@ -14,7 +14,7 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kiosk.core.errors import CentralRefusedError, CentralUnreachableError, SyncError
 from kiosk.sync.queue import Outcome, QueueStore
@@ -66,6 +66,9 @@ class SyncState:
 
     online: bool | None = None  # None: not tried yet
     refusal: str | None = None  # the service's code (kiosk_revoked, fork...) or ours
+    # time.monotonic() when the batch in flight was sent (None: no request in flight): a
+    # service that hangs is told apart from one that answered.
+    request_started: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +106,13 @@ class SyncClient:
             pending = self.store.pending(limit=self.batch_size)
             if not pending:
                 return SyncReport(sent, accepted, rejected)
-            results = self.transport.send_batch(
-                self.kiosk_id, [(row.envelope, row.signature) for row in pending]
-            )
+            self.state = replace(self.state, request_started=time.monotonic())
+            try:
+                results = self.transport.send_batch(
+                    self.kiosk_id, [(row.envelope, row.signature) for row in pending]
+                )
+            finally:
+                self.state = replace(self.state, request_started=None)
             outcomes: list[Outcome] = []
             gap = None
             for result in results:

@@ -28,7 +28,9 @@ from kiosk.sync.transport import CentralClient, RequestSigner
 from kiosk.ui.window import KioskWindow, PrintSettings, StatusPoller, start_ticking
 from kiosk.ui.worker import WorkflowRunner
 
-__all__ = ["Kiosk", "build_kiosk", "run"]
+__all__ = ["READING_CARD", "Kiosk", "build_kiosk", "run"]
+
+READING_CARD = "Lecture de la carte…"
 
 
 class _WakingQueue:
@@ -64,7 +66,8 @@ class _CardBridge(QObject):
         reader = event.reader or ""
         if event.kind is CardEventKind.CARD_INSERTED and event.card is not None:
             family = event.card.family
-            self.runner.submit(lambda s: s.card_inserted(reader, family))
+            # Busy: a tap while the card is read would land on a screen about to change.
+            self.runner.submit(lambda s: s.card_inserted(reader, family), busy=READING_CARD)
         elif event.kind in (CardEventKind.CARD_REMOVED, CardEventKind.READER_REMOVED):
             self.runner.submit(lambda s: s.card_removed(reader))
         self.card_event.emit(event)

@@ -1,15 +1,20 @@
-"""The PIN pad: the operator's card code, typed on screen (the digits never leave this widget
-until "Valider", then are wiped)."""
+"""The PIN pad: the operator's card code, typed on screen or on a keyboard (the digits never
+leave this widget until "Valider", then are wiped)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QGridLayout
 
 from kiosk.core import CounterView, Step
-from kiosk.ui.screens import Screen, Submit, big_button, text, title
+from kiosk.ui.screens import Screen, big_button, text, title
+from kiosk.ui.worker import Submit
 
-__all__ = ["PinScreen"]
+__all__ = ["CHECKING_PIN", "PinScreen"]
+
+CHECKING_PIN = "Vérification du code porteur…"
+_MAX_DIGITS = 8
 
 
 class PinScreen(Screen):
@@ -19,7 +24,10 @@ class PinScreen(Screen):
 
     def __init__(self, submit: Submit) -> None:
         super().__init__(submit)
+        self.submit_busy = submit
         self._pin = ""
+        # The screen holds the focus, so digits typed on a desk keyboard reach it.
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.layout_.addWidget(title("Code porteur de votre carte"))
         self.tries = text("", "lead")
         self.layout_.addWidget(self.tries)
@@ -32,6 +40,7 @@ class PinScreen(Screen):
         for i, key in enumerate(keys):
             button = big_button(key, f"key-{key}")
             button.setMinimumSize(140, 80)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a tap leaves the focus here
             button.clicked.connect(lambda _=False, k=key: self._key(k))
             grid.addWidget(button, i // 3, i % 3)
         self.layout_.addLayout(grid)
@@ -43,10 +52,27 @@ class PinScreen(Screen):
         elif key == "Valider":
             pin, self._pin = self._pin, ""
             if pin:
-                self.submit(lambda s: s.submit_pin(pin))
-        elif len(self._pin) < 8:
+                self.submit_busy(lambda s: s.submit_pin(pin), busy=CHECKING_PIN)
+        elif len(self._pin) < _MAX_DIGITS:
             self._pin += key
         self.display.setText("●" * len(self._pin))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """A desk keyboard: digits, Backspace, Enter = "Valider", Escape = "Effacer"."""
+        key, typed = event.key(), event.text()
+        if len(typed) == 1 and typed in "0123456789":  # not "²", which isdigit() accepts
+            self._key(typed)
+        elif key == Qt.Key.Key_Backspace:
+            self._pin = self._pin[:-1]
+            self.display.setText("●" * len(self._pin))
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._key("Valider")
+        elif key == Qt.Key.Key_Escape:
+            self._key("Effacer")
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
 
     def type_pin(self, pin: str) -> None:
         """Tap the digits then "Valider" (what the operator's finger does; screenshots)."""

@@ -58,8 +58,15 @@ def wait_step(qtbot: QtBot, kiosk: Kiosk, step: Step, timeout_ms: int = 10_000) 
     qtbot.waitUntil(reached, timeout=timeout_ms)
 
 
+def wait_not_busy(qtbot: QtBot, kiosk: Kiosk, timeout_ms: int = 10_000) -> None:
+    """Wait until no busy command is queued or running (taps would be swallowed)."""
+    qtbot.waitUntil(lambda: kiosk.runner.busy_label is None, timeout=timeout_ms)
+
+
 def tap(qtbot: QtBot, kiosk: Kiosk, name: str) -> None:
-    """Tap the visible control with this object name on the current screen."""
+    """Tap the visible control with this object name on the current screen, once the
+    kiosk is no longer busy (a tap while busy is swallowed, as on the counter)."""
+    wait_not_busy(qtbot, kiosk)
     screen = kiosk.window.stack.currentWidget()
     assert isinstance(screen, QWidget)
     control = screen.findChild(QAbstractButton, name)
