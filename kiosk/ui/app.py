@@ -139,7 +139,10 @@ def build_kiosk(settings: KioskSettings) -> Kiosk:
     runner.submit(lambda _workflow: build_payload_types())
     bridge = _CardBridge(runner)
     printing = PrintSettings(
-        portal_url=settings.portal_url, printer=settings.printer, pdf_dir=settings.sheet_dir
+        portal_url=settings.portal_url,
+        printer=settings.printer,
+        pdf_dir=settings.sheet_dir,
+        layout=settings.sheet_layout,
     )
     window = KioskWindow(runner, printing)
     poller = StatusPoller(queue, lambda: sync.state)

@@ -1,11 +1,14 @@
 """One small screen per step of the workflow; each draws a CounterView and sends taps.
 
 Screens hold no patient data of their own beyond what they show: the session is the one
-place it lives, and a new view (card out, "Terminer", idle) redraws them empty.
+place it lives, and a new view (card out, "Terminer", idle) redraws them empty. Every
+decision is the workflow's (`can_*` flags); a screen draws it and says it in French.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
-    QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -31,34 +34,59 @@ from dmpcommon.vocabulary import (
     Authorisation,
     BreakGlassReason,
     ContactChannel,
+    CounterDocument,
     DmpStatus,
+    IdentityDocument,
 )
-from kiosk.core import CounterView, CounterWorkflow, HolderView, OperatorView, Step
+from kiosk.core import (
+    Change,
+    CounterView,
+    CounterWorkflow,
+    HolderView,
+    OperatorView,
+    OtherRepresentative,
+    Step,
+)
 from kiosk.core.ports import Delivery, SummarySection
+from kiosk.messages import describe_notice, describe_refusal, sentence
+from kiosk.ui.sheet import PrintResult
+from kiosk.ui.worker import Submit
 
-__all__ = ["SCREENS", "Screen", "holder_label", "operator_label"]
+__all__ = [
+    "SCREENS",
+    "FormScreen",
+    "Screen",
+    "Submit",
+    "first_names",
+    "holder_label",
+    "operator_label",
+]
 
-Submit = Callable[[Callable[[CounterWorkflow], object]], None]
+CENTRAL = "Interrogation du service central…"
+KEYBOARD = "keyboard"  # the QLineEdit property that asks for the on-screen keyboard
 
 _DMP_STATUS = {
     DmpStatus.VALID: "Le patient a un DMP.",
     DmpStatus.NONE: "Le patient n'a pas encore de DMP.",
-    DmpStatus.CLOSED: "Le DMP de ce patient est fermé.",
+    DmpStatus.CLOSED: "Le DMP de ce patient est fermé : aucun professionnel ne peut le lire.",
 }
 _AUTHORISATION = {
-    Authorisation.AUTHORISED: "Vous êtes autorisé(e) à le consulter.",
-    Authorisation.NOT_AUTHORISED: "Vous n'êtes pas autorisé(e) à le consulter.",
-    Authorisation.BLOCKED: "Le patient vous a bloqué(e) sur ce DMP.",
+    Authorisation.AUTHORISED: "Vous êtes autorisé à le consulter.",
+    Authorisation.NOT_AUTHORISED: "Vous n'êtes pas autorisé à le consulter : le patient peut "
+    "vous autoriser.",
+    Authorisation.BLOCKED: "Le patient vous a bloqué sur ce DMP : lui seul peut lever ce "
+    "blocage, dans son espace en ligne.",
 }
+# Allergies first: the one thing a professional must not miss.
 _SECTIONS = {
-    SummarySection.MEDICATIONS: "Traitements en cours",
     SummarySection.PATHOLOGIES_ALLERGIES: "Allergies et pathologies",
+    SummarySection.MEDICATIONS: "Traitements en cours",
     SummarySection.CARE_HISTORY: "Soins des 24 derniers mois",
     SummarySection.REPORTS: "Derniers comptes rendus",
     SummarySection.EXAM_RESULTS: "Derniers résultats d'examens",
     SummarySection.ADVANCE_DIRECTIVES: "Directives anticipées",
     SummarySection.EMERGENCY_CONTACTS: "Personnes à prévenir",
-    SummarySection.OTHER: "Autres documents",
+    SummarySection.OTHER: "Autres documents (vaccinations, notes…)",
 }
 _MODES = {
     AccessMode.NORMAL: "",
@@ -68,23 +96,57 @@ _MODES = {
 BREAK_GLASS_REASONS = {
     BreakGlassReason.VITAL_EMERGENCY: "Urgence vitale",
     BreakGlassReason.UNCONSCIOUS_PATIENT: "Patient inconscient ou hors d'état de consentir",
-    BreakGlassReason.OTHER: "Autre situation d'urgence (à préciser)",
+    BreakGlassReason.OTHER: "Autre situation d'urgence",
 }
 _CHANNELS = (
     (None, "Pas de contact", "none"),
     (ContactChannel.EMAIL, "E-mail", "email"),
     (ContactChannel.SMS, "SMS (mobile)", "sms"),
 )
+IDENTITY_DOCUMENTS = {
+    IdentityDocument.ID_CARD: "Carte nationale d'identité",
+    IdentityDocument.PASSPORT: "Passeport",
+    IdentityDocument.RESIDENCE_PERMIT: "Titre de séjour",
+    IdentityDocument.FAMILY_RECORD_BOOK: "Livret de famille (avec la pièce du parent)",
+}
+COUNTER_DOCUMENTS = {
+    CounterDocument.VACCINATION: "Vaccination",
+    CounterDocument.MEDICATION_REVIEW: "Bilan de médication",
+    CounterDocument.PHARMACEUTICAL_NOTE: "Note pharmaceutique",
+    CounterDocument.ALLERGY: "Allergie constatée",
+}
+_CHANGES = {
+    Change.AUTHORISE: "autorisation",
+    Change.DOCUMENT: "document",
+    Change.CONTACT: "contact de notification",
+    Change.DOCTOR: "médecin traitant",
+    Change.CLOSE: "fermeture du DMP",
+    Change.REOPEN: "réouverture du DMP",
+    Change.IDENTITY: "pièce d'identité",
+}
+
+
+def first_names(prenom: str) -> str:
+    """ "MARIE-HÉLÈNE" as "Marie-Hélène", "D'ARTAGNAN" as "D'Artagnan"."""
+    return re.sub(r"[^\s\-']+", lambda m: m.group(0)[:1].upper() + m.group(0)[1:].lower(), prenom)
 
 
 def holder_label(holder: HolderView) -> str:
     """NOM Prénom: twins differ by first name."""
-    return f"{holder.nom} {holder.prenom.capitalize()}"
+    return f"{holder.nom} {first_names(holder.prenom)}"
 
 
 def operator_label(operator: OperatorView) -> str:
     """ "Prénom NOM, structure"."""
-    return f"{operator.prenom.capitalize()} {operator.nom}, {operator.structure}"
+    return f"{first_names(operator.prenom)} {operator.nom}, {operator.structure}"
+
+
+def born(sex: str | None) -> str:
+    return {"F": "née", "M": "né"}.get(sex or "", "né(e)")
+
+
+def minor_word(sex: str | None) -> str:
+    return {"F": "mineure", "M": "mineur"}.get(sex or "", "mineur(e)")
 
 
 def _date(iso: str) -> str:
@@ -116,8 +178,54 @@ def text(value: str = "", name: str = "") -> QLabel:
     return label
 
 
+def _escape(value: object) -> str:
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clear_layout(layout: QVBoxLayout | QGridLayout) -> None:
+    while layout.count():
+        item = layout.takeAt(0)
+        if item is not None and (widget := item.widget()) is not None:
+            widget.setParent(None)
+            widget.deleteLater()
+
+
+def _scrolled(body: QWidget) -> QScrollArea:
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(body)
+    return scroll
+
+
+def _radios(
+    parent: QWidget, layout: QVBoxLayout, options: dict[Any, str], prefix: str
+) -> QButtonGroup:
+    """A column of radio buttons, none checked: a choice is always the operator's."""
+    group = QButtonGroup(parent)
+    for i, (value, label) in enumerate(options.items()):
+        radio = QRadioButton(label)
+        radio.setObjectName(f"{prefix}-{getattr(value, 'value', value)}")
+        group.addButton(radio, i)
+        layout.addWidget(radio)
+    return group
+
+
+def _checked(group: QButtonGroup, options: dict[Any, str]) -> Any:
+    index = group.checkedId()
+    values = list(options)
+    return values[index] if 0 <= index < len(values) else None
+
+
+def _uncheck(group: QButtonGroup) -> None:
+    group.setExclusive(False)
+    for button in group.buttons():
+        button.setChecked(False)
+    group.setExclusive(True)
+
+
 class Screen(QWidget):
-    """A step's screen: `render` draws a view; taps go to `submit`."""
+    """A step's screen: `draw` draws a view; taps go to `submit`."""
 
     step: Step
     keeps_input = False  # True: drawn on entering only, so typing is never reset
@@ -126,15 +234,69 @@ class Screen(QWidget):
         super().__init__()
         self.submit = submit
         self.layout_ = QVBoxLayout(self)
-        self.layout_.setContentsMargins(48, 32, 48, 32)
-        self.layout_.setSpacing(18)
+        self.layout_.setContentsMargins(48, 24, 48, 24)
+        self.layout_.setSpacing(14)
 
     def draw(self, view: CounterView) -> None:
         """Draw the view (called as this screen becomes or stays the current one)."""
 
+    def refresh(self, view: CounterView) -> None:
+        """A new view while this screen keeps its input (a notice about a field)."""
+
     def clear(self) -> None:
         """Forget what was shown (called when the screen is left): no patient data stays
         in a hidden widget."""
+
+    def back_row(self, label: str, name: str, on_go: Callable[[], None]) -> QHBoxLayout:
+        """ "Retour" and the screen's main action, side by side at the bottom."""
+        row = QHBoxLayout()
+        back = big_button("Retour", "back")
+        back.clicked.connect(lambda: self.submit(lambda s: s.back()))
+        go = big_button(label, name)
+        go.clicked.connect(on_go)
+        row.addWidget(back, 1)
+        row.addWidget(go, 3)
+        return row
+
+
+class FormScreen(Screen):
+    """A form: what is typed stays while the operator corrects it; each problem is said
+    beside its field (the notice's `field`)."""
+
+    keeps_input = True
+
+    def __init__(self, submit: Submit) -> None:
+        super().__init__(submit)
+        self.errors: dict[str, QLabel] = {}
+
+    def error_label(self, field: str) -> QLabel:
+        label = text("", "field-error")
+        label.setObjectName(f"error-{field}")
+        label.setVisible(False)
+        self.errors[field] = label
+        return label
+
+    def field(
+        self, layout: QVBoxLayout, label: str, name: str, keyboard: str = "text"
+    ) -> QLineEdit:
+        """A labelled line with its error under it, and the on-screen keyboard it needs."""
+        layout.addWidget(text(label, "section"))
+        edit = QLineEdit()
+        edit.setObjectName(name)
+        edit.setProperty(KEYBOARD, keyboard)
+        layout.addWidget(edit)
+        layout.addWidget(self.error_label(name))
+        return edit
+
+    def refresh(self, view: CounterView) -> None:
+        notice = view.notice
+        for field, label in self.errors.items():
+            shown = notice is not None and notice.field == field
+            label.setText(describe_notice(notice) if shown and notice else "")
+            label.setVisible(shown)
+
+    def draw(self, view: CounterView) -> None:
+        self.refresh(view)
 
 
 class WelcomeScreen(Screen):
@@ -144,10 +306,17 @@ class WelcomeScreen(Screen):
         super().__init__(submit)
         self.layout_.addStretch()
         self.layout_.addWidget(title("Dossier Médical Partagé"))
-        self.layout_.addWidget(
-            text("Insérez votre carte professionnelle (CPS ou CPE) pour commencer.", "lead")
-        )
+        self.lead = text("", "lead")
+        self.layout_.addWidget(self.lead)
         self.layout_.addStretch()
+
+    def draw(self, view: CounterView) -> None:
+        lead = "Insérez votre carte professionnelle (CPS ou CPE) pour commencer."
+        if view.card_to_return:
+            lead = "Rendez sa carte Vitale au patient. " + lead
+        elif view.vitale_waiting:
+            lead += " La carte Vitale insérée sera lue dès votre connexion."
+        self.lead.setText(lead)
 
 
 class ReadyScreen(Screen):
@@ -158,16 +327,27 @@ class ReadyScreen(Screen):
         self.hello = title("")
         self.layout_.addWidget(self.hello)
         self.layout_.addStretch()
-        self.layout_.addWidget(text("Insérez la carte Vitale du patient.", "lead"))
+        self.lead = text("", "lead")
+        self.layout_.addWidget(self.lead)
+        self.search = big_button("Patient sans carte Vitale (pièce d'identité)", "search")
+        self.search.clicked.connect(lambda: submit(lambda s: s.start_search()))
+        self.layout_.addWidget(self.search)
         self.layout_.addStretch()
         admin = QPushButton("Actions refusées par le service central")
         admin.setObjectName("admin")
+        admin.setMinimumHeight(56)
         admin.clicked.connect(on_admin)
         self.layout_.addWidget(admin, alignment=Qt.AlignmentFlag.AlignRight)
 
     def draw(self, view: CounterView) -> None:
         operator = view.operator
         self.hello.setText(f"Bonjour, {operator_label(operator)}" if operator else "")
+        self.lead.setText(
+            "Rendez sa carte Vitale au patient, puis insérez celle du patient suivant."
+            if view.card_to_return
+            else "Insérez la carte Vitale du patient."
+        )
+        self.search.setVisible(view.can_search)
 
 
 class HoldersScreen(Screen):
@@ -182,95 +362,345 @@ class HoldersScreen(Screen):
         self.layout_.addStretch()
 
     def clear(self) -> None:
-        while self.buttons.count():
-            item = self.buttons.takeAt(0)
-            if item is not None and (widget := item.widget()) is not None:
-                widget.deleteLater()
+        _clear_layout(self.buttons)
 
     def draw(self, view: CounterView) -> None:
         self.clear()
         for index, holder in enumerate(view.holders):
-            label = f"{holder_label(holder)} — né(e) le {_date(holder.birth_date)}"
+            label = f"{holder_label(holder)} — {born(holder.sex)} le {_date(holder.birth_date)}"
             if holder.minor:
-                label += " — mineur(e)"
+                label += f" — {minor_word(holder.sex)}"
             button = big_button(label, f"holder-{index}")
             button.clicked.connect(
-                lambda _=False, i=index: self.submit(lambda s: s.choose_holder(i))
+                lambda _=False, i=index: self.submit(lambda s: s.choose_holder(i), busy=CENTRAL)
             )
             self.buttons.addWidget(button)
 
 
+class SearchScreen(FormScreen):
+    """A patient without a Vitale card: the strict traits of the identity document."""
+
+    step = Step.SEARCH
+
+    def __init__(self, submit: Submit) -> None:
+        super().__init__(submit)
+        self.layout_.addWidget(title("Patient sans carte Vitale"))
+        self.layout_.addWidget(
+            text("Recopiez les traits de la pièce d'identité que vous avez contrôlée.", "hint")
+        )
+        body = QWidget()
+        form = QVBoxLayout(body)
+        self.nom = self.field(form, "Nom de naissance", "nom")
+        self.prenom = self.field(form, "Premier prénom", "prenom")
+        self.birth_date = self.field(form, "Date de naissance (JJ/MM/AAAA)", "birth_date", "digits")
+        form.addWidget(text("Sexe", "section"))
+        sexes = QHBoxLayout()
+        self.sexe = QButtonGroup(self)
+        for i, (code, label) in enumerate((("F", "Féminin"), ("M", "Masculin"))):
+            radio = QRadioButton(label)
+            radio.setObjectName(f"sexe-{code}")
+            self.sexe.addButton(radio, i)
+            sexes.addWidget(radio)
+        form.addLayout(sexes)
+        form.addWidget(self.error_label("sexe"))
+        self.birth_place = self.field(
+            form, "Lieu de naissance (code INSEE, facultatif)", "birth_place", "text"
+        )
+        form.addWidget(text("Pièce d'identité contrôlée", "section"))
+        self.document = _radios(self, form, IDENTITY_DOCUMENTS, "document")
+        form.addWidget(self.error_label("document"))
+        form.addStretch()
+        self.layout_.addWidget(_scrolled(body), stretch=1)
+        self.layout_.addLayout(self.back_row("Rechercher le patient", "confirm", self._search))
+
+    def _search(self) -> None:
+        sexe = {0: "F", 1: "M"}.get(self.sexe.checkedId(), "")
+        fields = {
+            "nom": self.nom.text(),
+            "prenom": self.prenom.text(),
+            "birth_date": self.birth_date.text(),
+            "sexe": sexe,
+            "birth_place": self.birth_place.text(),
+            "document": _checked(self.document, IDENTITY_DOCUMENTS),
+        }
+        self.submit(lambda s: s.search_form(**fields), busy=CENTRAL)
+
+    def clear(self) -> None:
+        for edit in (self.nom, self.prenom, self.birth_date, self.birth_place):
+            edit.clear()
+        _uncheck(self.sexe)
+        _uncheck(self.document)
+
+
 class PatientScreen(Screen):
+    """Who the patient is, their DMP's status, and what the counter may do now."""
+
     step = Step.PATIENT
 
     def __init__(self, submit: Submit) -> None:
         super().__init__(submit)
         self.name = title("")
-        self.identity = text("", "lead")
+        self.traits = text("", "lead")
+        self.identity = text("", "")
         self.status = text("", "lead")
-        for widget in (self.name, self.identity, self.status):
+        self.change = text("", "change")
+        for widget in (self.name, self.traits, self.identity, self.status, self.change):
             self.layout_.addWidget(widget)
-        self.create_button = big_button("Créer le DMP", "create")
-        self.open_button = big_button("Consulter le DMP", "open")
-        self.regulator_button = big_button("Accès régulateur SAMU", "regulator")
-        self.break_glass_button = big_button("Accès d'urgence (bris de glace)", "break-glass")
-        self.reissue_button = big_button("Nouveau code d'accès pour le patient", "reissue")
-        self.close_button = big_button("Fermer le DMP (à la demande du patient)", "close")
-        self.reopen_button = big_button("Rouvrir le DMP (à la demande du patient)", "reopen")
-        self.close_button.clicked.connect(lambda: submit(lambda s: s.set_closed(True)))
-        self.reopen_button.clicked.connect(lambda: submit(lambda s: s.set_closed(False)))
-        self.finish_button = big_button("Terminer", "finish")
-        self.create_button.clicked.connect(lambda: submit(lambda s: s.start_creation()))
-        self.reissue_button.clicked.connect(lambda: submit(lambda s: s.reissue_activation()))
-        self.open_button.clicked.connect(lambda: submit(lambda s: s.open_record()))
-        self.regulator_button.clicked.connect(
-            lambda: submit(lambda s: s.open_record(AccessMode.REGULATOR))
-        )
-        self.break_glass_button.clicked.connect(lambda: submit(lambda s: s.ask_break_glass()))
-        self.finish_button.clicked.connect(lambda: submit(lambda s: s.finish()))
-        for button in (
-            self.create_button,
-            self.open_button,
-            self.regulator_button,
-            self.break_glass_button,
-            self.reissue_button,
-            self.close_button,
-            self.reopen_button,
-            self.finish_button,
-        ):
-            self.layout_.addWidget(button)
+        buttons: list[tuple[str, str, Callable[[CounterWorkflow], object], str | None]] = [
+            ("Créer le DMP", "create", lambda s: s.start_creation(), None),
+            ("Consulter le DMP", "open", lambda s: s.open_record(), CENTRAL),
+            (
+                "Le patient m'autorise",
+                "authorise-self",
+                lambda s: s.ask_confirmation(Change.AUTHORISE),
+                None,
+            ),
+            (
+                "Accès régulateur SAMU",
+                "regulator",
+                lambda s: s.open_record(AccessMode.REGULATOR),
+                CENTRAL,
+            ),
+            ("Accès d'urgence (bris de glace)", "break-glass", lambda s: s.ask_break_glass(), None),
+            (
+                "Ajouter un document",
+                "add-document",
+                lambda s: s.start_change(Change.DOCUMENT),
+                None,
+            ),
+            (
+                "Pièce d'identité contrôlée",
+                "check-identity",
+                lambda s: s.ask_identity_check(),
+                None,
+            ),
+            ("Contact de notification", "contact", lambda s: s.start_change(Change.CONTACT), None),
+            ("Médecin traitant", "doctor", lambda s: s.start_change(Change.DOCTOR), None),
+            ("Nouveau code d'accès", "reissue", lambda s: s.reissue_activation(), None),
+            ("Fermer le DMP", "close", lambda s: s.ask_confirmation(Change.CLOSE), None),
+            ("Rouvrir le DMP", "reopen", lambda s: s.ask_confirmation(Change.REOPEN), None),
+            ("Autre personne de la carte", "other-holder", lambda s: s.other_holder(), None),
+            ("Terminer", "finish", lambda s: s.finish(), None),
+        ]
+        self.buttons: dict[str, QPushButton] = {}
+        for label, name, command, busy in buttons:
+            button = big_button(label, name)
+            button.clicked.connect(lambda _=False, c=command, b=busy: submit(c, busy=b))
+            button.setParent(self)  # the screen's, laid out or not
+            button.setVisible(False)
+            self.buttons[name] = button
+        self.grid = QGridLayout()
+        self.grid.setSpacing(10)
+        self.layout_.addLayout(self.grid)
         self.layout_.addStretch()
 
     def clear(self) -> None:
-        for label in (self.name, self.identity, self.status):
+        for label in (self.name, self.traits, self.identity, self.status, self.change):
             label.clear()
 
     def draw(self, view: CounterView) -> None:
         patient = view.patient
-        self.name.setText(
-            f"{holder_label(patient)}, né(e) le {_date(patient.birth_date)}" if patient else ""
+        self.name.setText(holder_label(patient) if patient else "")
+        self.traits.setText(self._traits(view))
+        self.identity.setText(self._identity(view))
+        self.status.setText(self._status(view))
+        self.change.setText(self._change(view))
+        visible = {
+            "create": view.can_create,
+            "open": view.can_open,
+            "authorise-self": view.can_authorise_self,
+            "regulator": view.can_open_as_regulator,
+            "break-glass": view.can_break_glass,
+            "add-document": view.can_add_document,
+            "check-identity": view.can_check_identity,
+            "contact": view.can_set_contact,
+            "doctor": view.can_set_doctor,
+            "reissue": view.can_reissue_activation,
+            "close": view.can_close,
+            "reopen": view.can_reopen,
+            "other-holder": view.can_other_holder,
+            "finish": view.can_finish,
+        }
+        self.buttons["create"].setText(
+            "Créer le DMP (fiche provisoire)" if view.status_unknown else "Créer le DMP"
         )
-        self.identity.setText(
-            "Identité récupérée du répertoire national (INS)."
-            if view.identity_qualified
-            else "Identité à vérifier au retour du réseau (hors ligne)."
-        )
+        # Only the buttons that apply, two per row, the main ones first.
+        for button in self.buttons.values():
+            self.grid.removeWidget(button)
+            button.setVisible(False)
+        shown = [name for name, on in visible.items() if on]
+        for i, name in enumerate(shown):
+            button = self.buttons[name]
+            self.grid.addWidget(button, i // 2, i % 2)
+            button.setVisible(True)
+
+    @staticmethod
+    def _traits(view: CounterView) -> str:
+        strict, patient = view.traits, view.patient
+        if strict is not None:
+            names = " ".join(first_names(p) for p in strict.prenoms)
+            sex = {"F": "femme", "M": "homme"}.get(strict.sexe, strict.sexe)
+            return (
+                f"{strict.nom_naissance} {names} — {sex}, {born(strict.sexe)} le "
+                f"{_date(strict.birth_date)} — lieu de naissance (code INSEE) "
+                f"{strict.birth_place}"
+            )
+        if patient is not None:
+            return f"{born(patient.sex).capitalize()} le {_date(patient.birth_date)}"
+        return ""
+
+    @staticmethod
+    def _identity(view: CounterView) -> str:
+        document = view.identity_document
+        if not view.identity_qualified:
+            checked = (
+                f" Pièce contrôlée : {IDENTITY_DOCUMENTS[document].lower()}." if document else ""
+            )
+            return "Identité à vérifier au répertoire national (INS) au retour du réseau." + checked
+        if document is None:
+            return (
+                "Identité récupérée du répertoire national (INS) : contrôlez une pièce "
+                "d'identité pour la qualifier."
+            )
+        return f"INS qualifiée — pièce contrôlée : {IDENTITY_DOCUMENTS[document].lower()}."
+
+    @staticmethod
+    def _status(view: CounterView) -> str:
         if view.dmp is None:
-            self.status.setText("Statut du DMP inconnu hors ligne.")
-        else:
-            status = _DMP_STATUS[view.dmp]
-            professional = view.operator is not None and view.operator.health_professional
-            if view.dmp is DmpStatus.VALID and professional and view.authorisation:
-                status += " " + _AUTHORISATION[view.authorisation]
-            self.status.setText(status)
-        self.create_button.setVisible(view.can_create)
-        self.open_button.setVisible(view.can_open)
-        self.regulator_button.setVisible(view.can_open_as_regulator)
-        self.break_glass_button.setVisible(view.can_break_glass)
-        self.reissue_button.setVisible(view.can_reissue_activation)
-        self.close_button.setVisible(view.can_close)
-        self.reopen_button.setVisible(view.can_reopen)
-        self.finish_button.setVisible(view.can_finish)
+            return (
+                "Hors ligne : on ne sait pas si ce patient a déjà un DMP. Une création sera "
+                "refusée s'il en a un ; sa fiche d'accès sera marquée provisoire."
+            )
+        status = _DMP_STATUS[view.dmp]
+        professional = view.operator is not None and view.operator.health_professional
+        if view.dmp is DmpStatus.VALID and professional and view.authorisation:
+            status += " " + _AUTHORISATION[view.authorisation]
+        return status
+
+    @staticmethod
+    def _change(view: CounterView) -> str:
+        change = view.change
+        if change is None:
+            return ""
+        what = _CHANGES[change.change]
+        if change.delivery is Delivery.PENDING:
+            return f"Envoi au service central ({what}) : en attente de sa réponse…"
+        if change.delivery is Delivery.ACCEPTED:
+            return f"Fait : {what} enregistré par le service central."
+        return sentence(f"Refusé ({what}) : {describe_refusal(change.reason or '')}")
+
+
+class IdentityCheckScreen(FormScreen):
+    """Identity vigilance: which document the operator held in their hands."""
+
+    step = Step.IDENTITY_CHECK
+
+    def __init__(self, submit: Submit) -> None:
+        super().__init__(submit)
+        self.layout_.addWidget(title("Pièce d'identité contrôlée"))
+        self.layout_.addWidget(
+            text(
+                "Vérifiez que la photo, les noms, la date de naissance et le sexe "
+                "correspondent à la personne et à l'identité affichée, puis choisissez la "
+                "pièce présentée.",
+                "lead",
+            )
+        )
+        column = QVBoxLayout()
+        self.document = _radios(self, column, IDENTITY_DOCUMENTS, "document")
+        self.layout_.addLayout(column)
+        self.layout_.addWidget(self.error_label("document"))
+        self.layout_.addStretch()
+        self.layout_.addLayout(self.back_row("La pièce correspond", "confirm", self._confirm))
+
+    def _confirm(self) -> None:
+        document = _checked(self.document, IDENTITY_DOCUMENTS)
+        if document is not None:
+            self.submit(lambda s: s.check_identity(document))
+
+    def clear(self) -> None:
+        _uncheck(self.document)
+
+
+class RepresentativeScreen(FormScreen):
+    """A minor: who consents, before anything else. An adult of the card, or another adult
+    (the other parent) whose identity document the operator checks."""
+
+    step = Step.REPRESENTATIVE
+
+    def __init__(self, submit: Submit) -> None:
+        super().__init__(submit)
+        self.heading = title("")
+        self.layout_.addWidget(self.heading)
+        body = QWidget()
+        form = QVBoxLayout(body)
+        form.addWidget(text("Un adulte de la carte Vitale :", "section"))
+        self.adults = QVBoxLayout()
+        form.addLayout(self.adults)
+        self.no_adult = text("Aucun adulte sur cette carte.", "hint")
+        form.addWidget(self.no_adult)
+        form.addWidget(
+            text(
+                "Ou un autre adulte (l'autre parent, un tuteur), sur pièce d'identité :", "section"
+            )
+        )
+        self.rep_nom = self.field(form, "Nom", "rep_nom")
+        self.rep_prenom = self.field(form, "Prénom", "rep_prenom")
+        self.rep_birth_date = self.field(
+            form, "Date de naissance (JJ/MM/AAAA)", "rep_birth_date", "digits"
+        )
+        form.addWidget(text("Pièce d'identité contrôlée", "section"))
+        self.document = _radios(self, form, IDENTITY_DOCUMENTS, "rep-document")
+        form.addWidget(self.error_label("rep_document"))
+        form.addWidget(self.error_label("representative"))
+        form.addStretch()
+        self.layout_.addWidget(_scrolled(body), stretch=1)
+        self.layout_.addLayout(self.back_row("Cet adulte consent", "confirm", self._declare))
+
+    def draw(self, view: CounterView) -> None:
+        patient = view.patient
+        self.heading.setText(
+            f"Qui consent pour {first_names(patient.prenom)} ({minor_word(patient.sex)}) ?"
+            if patient
+            else "Représentant légal"
+        )
+        _clear_layout(self.adults)
+        for index, adult in view.adults:
+            button = big_button(
+                f"{holder_label(adult)} — {born(adult.sex)} le {_date(adult.birth_date)}",
+                f"representative-{index}",
+            )
+            button.clicked.connect(
+                lambda _=False, i=index: self.submit(lambda s: s.choose_representative(i))
+            )
+            self.adults.addWidget(button)
+        self.no_adult.setVisible(not view.adults)
+        self.refresh(view)
+
+    def refresh(self, view: CounterView) -> None:
+        super().refresh(view)
+        notice = view.notice
+        label = self.errors["representative"]
+        shown = notice is not None and notice.field is None and notice.reason is not None
+        label.setText(describe_notice(notice) if shown and notice else "")
+        label.setVisible(shown)
+
+    def _declare(self) -> None:
+        document = _checked(self.document, IDENTITY_DOCUMENTS)
+        if document is None:
+            self.errors["rep_document"].setText("Choisissez la pièce d'identité contrôlée.")
+            self.errors["rep_document"].setVisible(True)
+            return
+        other = OtherRepresentative(
+            self.rep_nom.text(), self.rep_prenom.text(), self.rep_birth_date.text(), document
+        )
+        self.submit(lambda s: s.declare_representative(other))
+
+    def clear(self) -> None:
+        _clear_layout(self.adults)
+        for edit in (self.rep_nom, self.rep_prenom, self.rep_birth_date):
+            edit.clear()
+        _uncheck(self.document)
 
 
 class InformationScreen(Screen):
@@ -283,39 +713,36 @@ class InformationScreen(Screen):
         browser.setObjectName("information")
         browser.setPlainText(INFORMATION_TEXT + f"\n(version {INFORMATION_VERSION})")
         self.layout_.addWidget(browser, stretch=1)
-        row = QHBoxLayout()
-        back = big_button("Retour", "back")
-        back.clicked.connect(lambda: submit(lambda s: s.back()))
-        accept = big_button("Le patient a lu l'information : continuer", "accept")
-        accept.clicked.connect(lambda: submit(lambda s: s.accept_information(INFORMATION_VERSION)))
-        row.addWidget(back, 1)
-        row.addWidget(accept, 3)
-        self.layout_.addLayout(row)
+        self.layout_.addLayout(
+            self.back_row(
+                "Le patient a lu l'information : continuer",
+                "accept",
+                lambda: submit(lambda s: s.accept_information(INFORMATION_VERSION)),
+            )
+        )
 
 
-class ConsentScreen(Screen):
-    """Consent (never pre-ticked), representative, emergency choices, contact, doctor."""
+class ConsentScreen(FormScreen):
+    """Consent (never pre-ticked), the operator's authorisation right under it, emergency
+    choices, contact, doctor."""
 
     step = Step.CONSENT
-    keeps_input = True
 
     def __init__(self, submit: Submit) -> None:
         super().__init__(submit)
         self.layout_.addWidget(title("Consentement et choix du patient"))
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QWidget()
         form = QVBoxLayout(body)
-        form.setSpacing(14)
+        form.setSpacing(12)
+        self.representative = text("", "lead")
+        form.addWidget(self.representative)
         self.consent = QCheckBox("Le patient consent à la création de son DMP")
         self.consent.setObjectName("consent")
         form.addWidget(self.consent)
-        self.rep_label = text("Représentant légal (le patient est mineur) :")
-        self.representative = QComboBox()
-        self.representative.setObjectName("representative")
-        form.addWidget(self.rep_label)
-        form.addWidget(self.representative)
+        form.addWidget(self.error_label("consent"))
+        self.authorise = QCheckBox("Autoriser le professionnel présent à consulter ce DMP")
+        self.authorise.setObjectName("authorise")
+        form.addWidget(self.authorise)
         form.addWidget(text("En cas d'urgence (chaque choix peut être décoché) :", "section"))
         self.etreat = QCheckBox("Accès du médecin régulateur du SAMU (15)")
         self.btg = QCheckBox("Accès d'urgence d'un professionnel (« bris de glace »)")
@@ -326,7 +753,7 @@ class ConsentScreen(Screen):
                 self.btg,
                 "btg",
                 "En urgence, un soignant peut l'ouvrir en donnant un motif ; c'est tracé et "
-                "vous êtes prévenu(e).",
+                "vous êtes prévenu.",
             ),
             (
                 self.masked,
@@ -348,34 +775,20 @@ class ConsentScreen(Screen):
         form.addLayout(channels)
         self.address = QLineEdit()
         self.address.setObjectName("address")
+        self.address.setProperty(KEYBOARD, "email")
         self.address.setPlaceholderText("adresse e-mail ou numéro de mobile")
         form.addWidget(self.address)
-        form.addWidget(text("Médecin traitant (RPPS, facultatif) :", "section"))
-        self.doctor = QLineEdit()
-        self.doctor.setObjectName("doctor")
-        form.addWidget(self.doctor)
-        self.authorise = QCheckBox("Autoriser le professionnel présent à consulter ce DMP")
-        self.authorise.setObjectName("authorise")
-        form.addWidget(self.authorise)
+        form.addWidget(self.error_label("address"))
+        self.doctor = self.field(form, "Médecin traitant (RPPS, facultatif)", "doctor", "digits")
         form.addStretch()
-        scroll.setWidget(body)
-        self.layout_.addWidget(scroll, stretch=1)
-        row = QHBoxLayout()
-        back = big_button("Retour", "back")
-        back.clicked.connect(lambda: submit(lambda s: s.back()))
-        create = big_button("Créer le DMP", "create")
-        create.clicked.connect(self._create)
-        row.addWidget(back, 1)
-        row.addWidget(create, 3)
-        self.layout_.addLayout(row)
+        self.layout_.addWidget(_scrolled(body), stretch=1)
+        self.layout_.addLayout(self.back_row("Créer le DMP", "create", self._create))
 
     def form(self) -> dict[str, Any]:
         checked = self.channel.checkedId()
         channel = _CHANNELS[checked][0] if 0 <= checked < len(_CHANNELS) else None
-        rep = self.representative.currentData()
         return {
             "consent": self.consent.isChecked(),
-            "representative": rep if isinstance(rep, int) else None,
             "etreat": self.etreat.isChecked(),
             "btg": self.btg.isChecked(),
             "masked": self.masked.isChecked(),
@@ -392,28 +805,28 @@ class ConsentScreen(Screen):
             workflow.update_form(**form)
             workflow.create()
 
-        self.submit(create)
+        self.submit(create, busy="Enregistrement de la création…")
 
     def clear(self) -> None:
         self.draw(CounterView(step=Step.CONSENT))
 
     def draw(self, view: CounterView) -> None:
         form = view.form
+        representative = view.adults and form.representative is not None
+        other = form.other_representative
+        who = ""
+        if representative:
+            who = next(holder_label(a) for i, a in view.adults if i == form.representative)
+        elif other is not None:
+            who = f"{other.nom} {first_names(other.prenom)} (pièce d'identité contrôlée)"
+        self.representative.setText(f"Représentant légal : {who}" if who else "")
+        self.representative.setVisible(bool(who))
         self.consent.setText(
             "Le représentant légal consent à la création du DMP"
             if view.minor
             else "Le patient consent à la création de son DMP"
         )
         self.consent.setChecked(form.consent)
-        self.rep_label.setVisible(view.minor)
-        self.representative.setVisible(view.minor)
-        self.representative.clear()
-        for index, adult in view.adults:
-            self.representative.addItem(holder_label(adult), index)
-        if form.representative is not None:
-            self.representative.setCurrentIndex(
-                max(0, self.representative.findData(form.representative))
-            )
         self.etreat.setChecked(form.etreat)
         self.btg.setChecked(form.btg)
         self.masked.setChecked(form.masked)
@@ -428,63 +841,125 @@ class ConsentScreen(Screen):
         self.doctor.setText(form.treating_doctor)
         operator = view.operator
         self.authorise.setText(
-            f"Autoriser {operator.prenom.capitalize()} {operator.nom} à consulter ce DMP"
+            f"Le patient autorise {first_names(operator.prenom)} {operator.nom} à consulter ce DMP"
             if operator
             else "Autoriser le professionnel présent à consulter ce DMP"
         )
         self.authorise.setChecked(form.authorise_operator)
         self.authorise.setVisible(view.can_authorise_operator)
+        self.refresh(view)
+
+
+_PRINT_PROBLEMS = {
+    "no_portal": "l'adresse du portail n'est pas réglée sur ce kiosque (KIOSK_PORTAL_URL)",
+    "no_printer": "aucune imprimante n'est disponible",
+    "print_failed": "l'imprimante a refusé l'impression",
+    "pdf_unwritable": "le dossier des fiches n'est pas accessible en écriture",
+}
+
+
+def _grouped(value: str) -> str:
+    return " ".join(value[i : i + 4] for i in range(0, len(value), 4))
 
 
 class CreatedScreen(Screen):
+    """After a creation or a new code: what the service said, what the printer did."""
+
     step = Step.CREATED
 
-    def __init__(self, submit: Submit, on_print: Callable[[], None]) -> None:
+    def __init__(self, submit: Submit, on_print: Callable[[bool], object]) -> None:
         super().__init__(submit)
         self.heading = title("")
         self.details = text("", "lead")
-        self.layout_.addWidget(self.heading)
-        self.layout_.addWidget(self.details)
+        self.printing = text("", "printing")
+        self.code = text("", "code")
+        self.code.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        for widget in (self.heading, self.details, self.printing, self.code):
+            self.layout_.addWidget(widget)
         self.layout_.addStretch()
-        again = big_button("Imprimer de nouveau la fiche", "print")
-        again.clicked.connect(on_print)
+        self._sheet: tuple[str, str] | None = None
+        self._portal = ""
+        row = QHBoxLayout()
+        again = big_button("Réimprimer la fiche", "print")
+        again.clicked.connect(lambda: on_print(False))
+        information = big_button("Imprimer aussi la note d'information", "print-information")
+        information.clicked.connect(lambda: on_print(True))
+        self.show_code = big_button("Afficher le code", "show-code")
+        self.show_code.clicked.connect(self._reveal)
+        for button in (again, information, self.show_code):
+            row.addWidget(button)
+        self.layout_.addLayout(row)
         finish = big_button("Terminer", "finish")
         finish.clicked.connect(lambda: submit(lambda s: s.finish()))
-        self.layout_.addWidget(again)
         self.layout_.addWidget(finish)
 
     def clear(self) -> None:
-        self.heading.clear()
-        self.details.clear()
+        for label in (self.heading, self.details, self.printing, self.code):
+            label.clear()
+        self._sheet = None
+        self.show_code.setVisible(False)
+
+    def show_print(self, result: PrintResult, *, portal_url: str) -> None:
+        """What came out of the printer (kiosk.ui.sheet.PrintResult)."""
+        self._portal = portal_url
+        if result.printed:
+            self.printing.setText("Fiche imprimée : remettez-la au patient.")
+            self.show_code.setVisible(False)
+        else:
+            problem = _PRINT_PROBLEMS.get(str(result.problem), "l'impression a échoué")
+            self.printing.setText(
+                sentence(f"La fiche n'a pas été imprimée : {problem}")
+                + " Réessayez, ou affichez le code pour que le patient le recopie."
+            )
+            self.show_code.setVisible(True)
+
+    def _reveal(self) -> None:
+        if self._sheet is None:
+            return
+        identifier, code = self._sheet
+        self.code.setText(
+            f"Sur {self._portal or 'le portail patient'} : identifiant {_grouped(identifier)}, "
+            f"code provisoire {_grouped(code)}. Ne le communiquez à personne d'autre."
+        )
 
     def draw(self, view: CounterView) -> None:
         sheet = view.sheet
         if sheet is None:
             return
-        # "DMP créé" only once the service said so; until then, what is true.
+        self._sheet = (sheet.identifier, sheet.activation_code)
+        # "Done" only once the service said so; until then, what is true.
+        refused = view.creation is Delivery.REJECTED
         if sheet.reissued:
-            heading = "Nouveau code d'accès remis : l'ancien ne fonctionne plus."
+            heading = {
+                Delivery.ACCEPTED: "Nouveau code d'accès actif : l'ancien ne fonctionne plus.",
+                Delivery.REJECTED: "Le service a refusé le nouveau code.",
+            }.get(view.creation or Delivery.PENDING, "Nouveau code envoyé : en attente du service…")
         elif view.creation is Delivery.ACCEPTED:
             heading = "DMP créé."
-        elif view.creation is Delivery.REJECTED:
+        elif refused:
             heading = "Le service a refusé la création : aucun DMP n'a été créé."
         elif sheet.online:
             heading = "Création envoyée : en attente de la réponse du service…"
         else:
             heading = "Création enregistrée : elle sera transmise au retour du réseau."
         self.heading.setText(heading)
-        self.details.setText(
-            "La fiche remise au patient ne sert pas : reprenez la création avec lui, ou "
-            "appelez le support."
-            if view.creation is Delivery.REJECTED
-            else "La fiche d'accès du patient est imprimée : identifiant et code provisoire "
-            "pour activer son accès en ligne."
-        )
+        if refused:
+            details = (
+                f"{sentence(describe_refusal(view.creation_refusal or ''))} La fiche remise au "
+                "patient ne sert pas : reprenez-la."
+            )
+        elif sheet.provisional:
+            details = (
+                "Fiche provisoire : le code ne fonctionnera que si le service crée bien ce DMP "
+                "(il refuse si le patient en a déjà un)."
+            )
+        else:
+            details = "Fiche d'accès du patient : identifiant et code provisoire."
+        self.details.setText(details)
 
 
-class BreakGlassScreen(Screen):
+class BreakGlassScreen(FormScreen):
     step = Step.BREAK_GLASS
-    keeps_input = True
 
     def __init__(self, submit: Submit) -> None:
         super().__init__(submit)
@@ -496,32 +971,189 @@ class BreakGlassScreen(Screen):
                 "warning",
             )
         )
-        self.reason = QComboBox()
-        self.reason.setObjectName("reason")
-        for code, label in BREAK_GLASS_REASONS.items():
-            self.reason.addItem(label, code.value)
-        self.layout_.addWidget(self.reason)
-        self.details = QLineEdit()
-        self.details.setObjectName("reason-text")
-        self.details.setPlaceholderText("Précisez la situation (au moins 5 caractères)")
-        self.layout_.addWidget(self.details)
+        self.layout_.addWidget(text("Motif", "section"))
+        column = QVBoxLayout()
+        self.reason = _radios(self, column, BREAK_GLASS_REASONS, "reason")
+        self.layout_.addLayout(column)
+        self.layout_.addWidget(self.error_label("reason"))
+        self.details = self.field(self.layout_, "Décrivez la situation", "reason-text")
+        self.details.setPlaceholderText("Par exemple : patiente inconsciente au comptoir")
         self.layout_.addStretch()
-        row = QHBoxLayout()
-        back = big_button("Retour", "back")
-        back.clicked.connect(lambda: submit(lambda s: s.back()))
-        go = big_button("Accéder au DMP en urgence", "confirm")
-        go.clicked.connect(self._confirm)
-        row.addWidget(back, 1)
-        row.addWidget(go, 3)
-        self.layout_.addLayout(row)
+        self.layout_.addLayout(self.back_row("Accéder au DMP en urgence", "confirm", self._confirm))
 
     def _confirm(self) -> None:
-        code, reason = BreakGlassReason(str(self.reason.currentData())), self.details.text()
-        self.submit(lambda s: s.open_record(AccessMode.BREAK_GLASS, code, reason))
+        code = _checked(self.reason, BREAK_GLASS_REASONS)
+        reason = self.details.text()
+        self.submit(lambda s: s.open_record(AccessMode.BREAK_GLASS, code, reason), busy=CENTRAL)
 
     def clear(self) -> None:
         self.details.clear()
-        self.reason.setCurrentIndex(0)
+        _uncheck(self.reason)
+
+
+_CONFIRMATIONS = {
+    Change.AUTHORISE: (
+        "Le patient vous autorise à consulter son DMP ?",
+        "En confirmant, vous déclarez que le patient, présent, est d'accord pour que vous "
+        "consultiez son dossier. Cette autorisation est tracée avec votre nom ; le patient la "
+        "voit dans son espace en ligne et peut la retirer à tout moment.",
+        "Le patient est d'accord",
+    ),
+    Change.CLOSE: (
+        "Fermer le DMP à la demande du patient ?",
+        "Plus aucun professionnel ne pourra le lire, même en urgence. Son contenu est gardé ; "
+        "le patient pourra le rouvrir en ligne ou à un comptoir. Il en est prévenu.",
+        "Le patient demande la fermeture",
+    ),
+    Change.REOPEN: (
+        "Rouvrir le DMP à la demande du patient ?",
+        "Les professionnels qu'il a autorisés pourront de nouveau le lire, selon ses choix. "
+        "Il en est prévenu.",
+        "Le patient demande la réouverture",
+    ),
+}
+
+
+class ConfirmScreen(Screen):
+    """What a change means, said before the patient agrees to it."""
+
+    step = Step.CONFIRM
+
+    def __init__(self, submit: Submit) -> None:
+        super().__init__(submit)
+        self.heading = title("")
+        self.meaning = text("", "lead")
+        self.layout_.addWidget(self.heading)
+        self.layout_.addWidget(self.meaning)
+        self.layout_.addStretch()
+        self.go = big_button("", "confirm")
+        row = self.back_row("", "confirm", lambda: submit(lambda s: s.confirm()))
+        self.go = row.itemAt(1).widget()  # type: ignore[assignment,union-attr]
+        self.layout_.addLayout(row)
+
+    def draw(self, view: CounterView) -> None:
+        change = view.confirming
+        if change is None or change not in _CONFIRMATIONS:
+            return
+        heading, meaning, confirm = _CONFIRMATIONS[change]
+        self.heading.setText(heading)
+        self.meaning.setText(meaning)
+        self.go.setText(confirm)
+
+
+class DocumentScreen(FormScreen):
+    """A short form filed at the counter (the professional authorised on the record)."""
+
+    step = Step.DOCUMENT
+
+    def __init__(self, submit: Submit) -> None:
+        super().__init__(submit)
+        self.layout_.addWidget(title("Ajouter un document au DMP"))
+        body = QWidget()
+        form = QVBoxLayout(body)
+        form.addWidget(text("Type de document", "section"))
+        self.kind = _radios(self, form, COUNTER_DOCUMENTS, "kind")
+        form.addWidget(self.error_label("kind"))
+        self.title_ = self.field(form, "Intitulé (par exemple : Vaccin grippe)", "title")
+        self.content = self.field(form, "Détails (produit, lot, observation…)", "content")
+        self.document_date = self.field(
+            form, "Date des soins (JJ/MM/AAAA)", "document_date", "digits"
+        )
+        self.masked = QCheckBox("Masquer aux autres professionnels (le patient le voit)")
+        self.masked.setObjectName("masked")
+        form.addWidget(self.masked)
+        form.addStretch()
+        self.layout_.addWidget(_scrolled(body), stretch=1)
+        self.layout_.addLayout(self.back_row("Enregistrer le document", "confirm", self._add))
+
+    def draw(self, view: CounterView) -> None:
+        kinds = list(COUNTER_DOCUMENTS)
+        if view.document_kind in kinds:
+            button = self.kind.button(kinds.index(view.document_kind))
+            if button is not None:
+                button.setChecked(True)
+        if not self.document_date.text():
+            self.document_date.setText(dt.date.today().strftime("%d/%m/%Y"))
+        self.refresh(view)
+
+    def _add(self) -> None:
+        fields = {
+            "title": self.title_.text(),
+            "content": self.content.text(),
+            "document_date": self.document_date.text(),
+            "masked": self.masked.isChecked(),
+            "kind": _checked(self.kind, COUNTER_DOCUMENTS),
+        }
+        self.submit(lambda s: s.add_document(**fields))
+
+    def clear(self) -> None:
+        for edit in (self.title_, self.content, self.document_date):
+            edit.clear()
+        self.masked.setChecked(False)
+        _uncheck(self.kind)
+
+
+class ContactScreen(FormScreen):
+    step = Step.CONTACT
+
+    def __init__(self, submit: Submit) -> None:
+        super().__init__(submit)
+        self.layout_.addWidget(title("Contact de notification"))
+        self.layout_.addWidget(
+            text(
+                "Le patient y reçoit ses codes de connexion et les alertes d'accès. L'ancien "
+                "contact est prévenu du changement.",
+                "lead",
+            )
+        )
+        channels = QHBoxLayout()
+        self.channel = QButtonGroup(self)
+        for i, (channel, label, name) in enumerate(_CHANNELS[1:]):
+            radio = QRadioButton(label)
+            radio.setObjectName(f"channel-{name}")
+            self.channel.addButton(radio, i)
+            channels.addWidget(radio)
+            del channel
+        self.layout_.addLayout(channels)
+        self.address = self.field(self.layout_, "Adresse e-mail ou mobile", "address", "email")
+        self.layout_.addStretch()
+        self.layout_.addLayout(self.back_row("Enregistrer le contact", "confirm", self._set))
+
+    def _set(self) -> None:
+        checked = self.channel.checkedId()
+        if checked < 0:
+            self.errors["address"].setText("Choisissez e-mail ou SMS.")
+            self.errors["address"].setVisible(True)
+            return
+        channel = _CHANNELS[1 + checked][0]
+        address = self.address.text()
+        if channel is not None:
+            self.submit(lambda s: s.set_contact(channel, address))
+
+    def clear(self) -> None:
+        self.address.clear()
+        _uncheck(self.channel)
+
+
+class DoctorScreen(FormScreen):
+    step = Step.DOCTOR
+
+    def __init__(self, submit: Submit) -> None:
+        super().__init__(submit)
+        self.layout_.addWidget(title("Médecin traitant"))
+        self.layout_.addWidget(
+            text("Le médecin que le patient désigne, par son numéro RPPS.", "lead")
+        )
+        self.rpps = self.field(self.layout_, "Numéro RPPS (11 chiffres)", "doctor", "digits")
+        self.layout_.addStretch()
+        self.layout_.addLayout(self.back_row("Enregistrer le médecin", "confirm", self._set))
+
+    def _set(self) -> None:
+        rpps = self.rpps.text()
+        self.submit(lambda s: s.set_doctor(rpps))
+
+    def clear(self) -> None:
+        self.rpps.clear()
 
 
 class SummaryScreen(Screen):
@@ -533,15 +1165,24 @@ class SummaryScreen(Screen):
         super().__init__(submit)
         self.heading = title("")
         self.layout_.addWidget(self.heading)
+        self.allergies = text("", "warning")
+        self.allergies.setObjectName("allergies")
+        self.layout_.addWidget(self.allergies)
         self.body = QTextBrowser()
         self.body.setObjectName("summary")
         self.layout_.addWidget(self.body, stretch=1)
+        row = QHBoxLayout()
+        back = big_button("Retour au patient", "back")
+        back.clicked.connect(lambda: submit(lambda s: s.back()))
         finish = big_button("Terminer", "finish")
         finish.clicked.connect(lambda: submit(lambda s: s.finish()))
-        self.layout_.addWidget(finish)
+        row.addWidget(back)
+        row.addWidget(finish)
+        self.layout_.addLayout(row)
 
     def clear(self) -> None:
         self.heading.clear()
+        self.allergies.clear()
         self.body.clear()
 
     def draw(self, view: CounterView) -> None:
@@ -551,7 +1192,18 @@ class SummaryScreen(Screen):
             return
         patient = holder_label(view.patient) if view.patient else ""
         self.heading.setText(f"DMP de {patient}{_MODES[summary.mode]}")
+        allergies = summary.documents(SummarySection.PATHOLOGIES_ALLERGIES)
+        self.allergies.setText(
+            "Allergies et pathologies : " + " ; ".join(doc.title for doc in allergies)
+            if allergies
+            else "Aucune allergie ni pathologie dans le DMP."
+        )
         html = []
+        if summary.hidden:
+            html.append(
+                f"<p><i>{summary.hidden} document(s) masqué(s) par le patient ne vous "
+                "sont pas montrés.</i></p>"
+            )
         for section, label in _SECTIONS.items():
             html.append(f"<h3>{label}</h3>")
             documents = summary.documents(section)
@@ -566,16 +1218,19 @@ class SummaryScreen(Screen):
         self.body.setHtml("".join(html))
 
 
-def _escape(value: object) -> str:
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 SCREENS: tuple[type[Screen], ...] = (
     WelcomeScreen,
     HoldersScreen,
+    SearchScreen,
     PatientScreen,
+    IdentityCheckScreen,
+    RepresentativeScreen,
     InformationScreen,
     ConsentScreen,
     BreakGlassScreen,
+    ConfirmScreen,
+    DocumentScreen,
+    ContactScreen,
+    DoctorScreen,
     SummaryScreen,
 )

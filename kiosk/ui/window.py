@@ -45,7 +45,7 @@ from kiosk.ui.screens import (
     text,
     title,
 )
-from kiosk.ui.sheet import print_sheet
+from kiosk.ui.sheet import PrintResult, SheetLayout, print_access_sheet
 from kiosk.ui.widgets import (
     BusyOverlay,
     IdleWarning,
@@ -135,6 +135,7 @@ class PrintSettings:
     portal_url: str
     printer: str | None = None
     pdf_dir: Path | None = None
+    layout: SheetLayout = "a4"
 
 
 class StatusPoller(QObject):
@@ -466,6 +467,8 @@ class KioskWindow(QMainWindow):
             self.keyboard.close_keyboard()
         if entering or not screen.keeps_input:
             screen.draw(view)  # a form being filled in is not reset by a notice
+        else:
+            screen.refresh(view)  # but its fields' errors are said beside them
         self.stack.setCurrentWidget(self.admin if self._admin_open else screen)
         if entering:
             for area in scroll_areas(screen):  # each screen starts at its top
@@ -480,7 +483,9 @@ class KioskWindow(QMainWindow):
         self.operator.setText(operator_label(view.operator) if view.operator else "")
         self.logout_button.setVisible(view.operator is not None)
         self.mask_button.setVisible(view.operator is not None)
-        self._draw_notice(describe_notice(view.notice) if view.notice else "")
+        # A notice about a field is said beside that field, on the form.
+        in_bar = view.notice is not None and not (screen.keeps_input and view.notice.field)
+        self._draw_notice(describe_notice(view.notice) if view.notice and in_bar else "")
         self._draw_idle(view.idle_warning_s)
         if view.step is Step.CREATED and view.sheet and self._printed_for != view.sheet.identifier:
             self._printed_for = view.sheet.identifier
@@ -552,18 +557,26 @@ class KioskWindow(QMainWindow):
 
     # -- printing, the refused actions, the status line ----------------------------------------
 
-    def print_sheet(self) -> None:
+    def print_sheet(self, with_information: bool = False) -> PrintResult | None:
+        """Print the patient's sheet (and receipt; the information text on request); the
+        screen says what came out, and offers another way when nothing did."""
         sheet = self.view.sheet if self.view else None
         if sheet is None:
-            return
-        path = print_sheet(
+            return None
+        result = print_access_sheet(
             sheet,
             portal_url=self.printing.portal_url,
             printer=self.printing.printer,
             pdf_dir=self.printing.pdf_dir,
+            layout=self.printing.layout,
+            with_information=with_information,
         )
-        if path is not None:
-            self.printed.append(path)
+        if result.path is not None:
+            self.printed.append(result.path)
+        created = self.screens[Step.CREATED]
+        if isinstance(created, CreatedScreen):
+            created.show_print(result, portal_url=self.printing.portal_url)
+        return result
 
     def show_admin(self) -> None:
         """The refused actions' list, until "Retour" or the next step."""
@@ -609,7 +622,7 @@ def _activity(workflow: CounterWorkflow) -> None:
 
 
 def _logout(workflow: CounterWorkflow) -> None:
-    workflow.logout()
+    workflow.sign_out()
 
 
 def start_ticking(runner: WorkflowRunner, parent: QObject) -> QTimer:

@@ -126,11 +126,21 @@ def test_a_pharmacist_sees_medications_an_agent_does_not_and_break_glass_is_trac
             _open_first_holder(qtbot, kiosk)
             # Found in the register from the card, no identity document checked: not "qualifiée".
             identity = kiosk.window.screens[Step.PATIENT].identity  # type: ignore[attr-defined]
-            assert identity.text() == "Identité récupérée du répertoire national (INS)."
+            assert identity.text().startswith("Identité récupérée du répertoire national (INS)")
+            # The pharmacist looks at her identity card: then, and only then, "qualifiée".
+            tap(qtbot, kiosk, "check-identity")
+            wait_step(qtbot, kiosk, Step.IDENTITY_CHECK)
+            tap(qtbot, kiosk, "document-carte_identite")
+            tap(qtbot, kiosk, "confirm")
+            wait_step(qtbot, kiosk, Step.PATIENT)
+            assert identity.text() == (
+                "INS qualifiée — pièce contrôlée : carte nationale d'identité."
+            )
             tap(qtbot, kiosk, "break-glass")
             wait_step(qtbot, kiosk, Step.BREAK_GLASS)
             screen = kiosk.window.screens[Step.BREAK_GLASS]
             screen.details.setText("Malaise au comptoir, patiente confuse")  # type: ignore[attr-defined]
+            tap(qtbot, kiosk, "reason-URGENCE_VITALE")  # nothing chosen in advance
             tap(qtbot, kiosk, "confirm")
             wait_step(qtbot, kiosk, Step.SUMMARY)
             summary = kiosk.window.screens[Step.SUMMARY]
@@ -268,15 +278,17 @@ def test_a_minor_with_the_parent_as_representative(
             labels = [(h.nom, h.prenom) for h in view.holders]
             assert len(set(labels)) == len(labels)  # twins told apart by first name
             minor = next(i for i, h in enumerate(view.holders) if h.minor)
+            adult = next(i for i, h in enumerate(view.holders) if not h.minor)
             tap(qtbot, kiosk, f"holder-{minor}")
             wait_step(qtbot, kiosk, Step.PATIENT)
             tap(qtbot, kiosk, "create")
+            wait_step(qtbot, kiosk, Step.REPRESENTATIVE)  # who consents, first
+            tap(qtbot, kiosk, f"representative-{adult}")
             wait_step(qtbot, kiosk, Step.INFORMATION)
             tap(qtbot, kiosk, "accept")
             wait_step(qtbot, kiosk, Step.CONSENT)
             consent = kiosk.window.screens[Step.CONSENT]
-            assert consent.representative.isVisible()  # type: ignore[attr-defined]
-            assert consent.representative.count() >= 1  # type: ignore[attr-defined]
+            assert consent.representative.text().startswith("Représentant légal : ")  # type: ignore[attr-defined]
             tap(qtbot, kiosk, "consent")
             tap(qtbot, kiosk, "create")
             wait_step(qtbot, kiosk, Step.CREATED)
@@ -311,9 +323,12 @@ def test_a_creation_the_service_rejects_is_listed_with_its_reason(
         timeout=5_000,
     )
     kiosk.window.show_admin()
-    rows = [kiosk.window.admin.list.item(i).text() for i in range(kiosk.window.admin.list.count())]
-    assert len(rows) == 1 and "dmp_created" in rows[0]
+    rows = kiosk.window.admin.rows()
+    assert len(rows) == 1 and "Création du DMP" in rows[0] and "J. B." in rows[0], rows
     assert describe_refusal("dmp_exists") in rows[0], rows
+    # Red with the count, never "tout est transmis" (this kiosk is offline as well).
+    qtbot.waitUntil(lambda: "1 action refusée" in kiosk.window.sync.text(), timeout=5_000)
+    assert kiosk.window.sync.objectName() in ("sync-refused", "sync-offline")
 
 
 def test_the_access_sheet_holds_the_access_and_no_health_data() -> None:
@@ -322,14 +337,14 @@ def test_the_access_sheet_holds_the_access_and_no_health_data() -> None:
 
     sheet = AccessSheet("BERNARD", "JEANNE", "ABCDEFGH23", "12345678", True, False, True, False)
     page = sheet_html(sheet, portal_url="https://portail.test")
-    assert "ABCDEFGH23" in page and "12345678" in page and "https://portail.test" in page
+    assert "ABCD EFGH 23" in page and "1234 5678" in page and "https://portail.test" in page
     assert "bris de glace" in page and "activé dès son retour en ligne" in page
     assert "279035121518989" not in page  # no NIR
     new_code = AccessSheet(
         "BERNARD", "JEANNE", "ABCDEFGH23", "87654321", False, False, False, True, reissued=True
     )
     reissued = sheet_html(new_code, portal_url="https://portail.test")
-    assert "l'ancien ne fonctionne plus" in reissued and "87654321" in reissued
+    assert "l'ancien ne fonctionne plus" in reissued and "8765 4321" in reissued
     assert "Vos choix en cas d'urgence" not in reissued  # not known to a new code's sheet
 
 

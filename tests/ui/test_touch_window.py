@@ -407,7 +407,7 @@ def test_logout_and_the_privacy_screen(qtbot: QtBot, rig: Rig) -> None:
     assert not rig.button("logout").isVisible() and not rig.button("mask").isVisible()
     rig.window.draw(CounterView(step=Step.PATIENT, operator=OPERATOR))
     logged_out = threading.Event()
-    rig.workflow.logout = logged_out.set  # type: ignore[method-assign]
+    rig.workflow.sign_out = logged_out.set  # type: ignore[method-assign]
     qtbot.mouseClick(rig.button("logout"), Qt.MouseButton.LeftButton)
     assert logged_out.wait(2)
     qtbot.waitUntil(lambda: rig.runner.busy_label is None, timeout=2_000)
