@@ -23,8 +23,10 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from central.config import Settings  # noqa: E402
 from central.migrate import upgrade  # noqa: E402
+from dmpcommon.actions import DmpCreated  # noqa: E402
 from dmpcommon.information import INFORMATION_VERSION  # noqa: E402
-from kiosk.core import Step  # noqa: E402
+from dmpcommon.vocabulary import CounterDocument, IdentityDocument  # noqa: E402
+from kiosk.core import Change, Step  # noqa: E402
 from kiosk.core.ports import Delivery  # noqa: E402
 from kiosk.settings import load_settings  # noqa: E402
 from kiosk.ui.app import Kiosk, build_kiosk  # noqa: E402
@@ -77,7 +79,7 @@ def main() -> None:
             add_doc(server, doctor, "284027511234577", category, title)
         home = enrolled_home(server, Path(tmp) / "kiosk")
         kiosk = build_kiosk(
-            load_settings(home=home, portal_url="https://www.monespacesante.fr", sheet_dir=tmp)
+            load_settings(home=home, portal_url=f"{server.url}/patient", sheet_dir=tmp)
         )
         kiosk.window.resize(1024, 768)
         kiosk.window.show()
@@ -93,6 +95,7 @@ def walk(app: QApplication, kiosk: Kiosk) -> None:
 
     def at(step: Step) -> None:
         pump_until(app, lambda: window.view is not None and window.view.step is step)
+        pump_until(app, lambda: kiosk.runner.busy_label is None)
         app.processEvents()
 
     def shot(name: str) -> None:
@@ -122,33 +125,49 @@ def walk(app: QApplication, kiosk: Kiosk) -> None:
             at(Step.PATIENT)
             shot("05-patient-no-dmp")
             run(lambda s: s.start_creation())
+            at(Step.REPRESENTATIVE)
+            shot("06-representative")
+            run(lambda s: s.choose_representative(0))
             at(Step.INFORMATION)
-            shot("06-information")
+            shot("07-information")
             run(lambda s: s.accept_information(INFORMATION_VERSION))
             at(Step.CONSENT)
-            run(lambda s: s.update_form(consent=True, representative=0))
+            run(lambda s: s.update_form(consent=True))
             pump_until(app, lambda: bool(window.view and window.view.form.consent))
             window.screens[Step.CONSENT].draw(window.view)  # type: ignore[arg-type]
-            shot("07-consent")
+            shot("08-consent")
             run(lambda s: s.create())
             at(Step.CREATED)
             # The screen says "DMP créé" once the service acknowledged the creation.
             pump_until(app, lambda: bool(window.view and window.view.creation is Delivery.ACCEPTED))
-            shot("08-created")
-            run(lambda s: s.finish())
-            at(Step.READY)
-            run(lambda s: s.card_removed("Virtual PCD 00 00"))
-        at(Step.READY)
-        with card_in_slot(CARDS / "vitale-parent-deux-enfants.json", slot=0):
+            shot("09-created")
+            run(lambda s: s.other_holder())  # the mother next, the card still in
             at(Step.HOLDERS)
             run(lambda s: s.choose_holder(0))
             at(Step.PATIENT)
-            shot("09-patient-dmp")
+            shot("10-patient-dmp")
+            run(lambda s: s.ask_identity_check())
+            at(Step.IDENTITY_CHECK)
+            shot("11-identity-check")
+            run(lambda s: s.check_identity(IdentityDocument.ID_CARD))
+            at(Step.PATIENT)
             run(lambda s: s.open_record())
             at(Step.SUMMARY)
-            shot("10-summary")
+            shot("12-summary")
             run(lambda s: s.back())
             at(Step.PATIENT)
+            run(lambda s: s.start_change(Change.DOCUMENT, CounterDocument.VACCINATION))
+            at(Step.DOCUMENT)
+            shot("13-document")
+            run(lambda s: s.back())
+            at(Step.PATIENT)
+            run(lambda s: s.finish())
+            at(Step.READY)
+        at(Step.READY)
+        run(lambda s: s.start_search())
+        at(Step.SEARCH)
+        shot("14-search")
+        run(lambda s: s.back())
         at(Step.READY)
     at(Step.WELCOME)
     with card_in_slot(CARDS / "cps-medecin.json", slot=1):
@@ -159,12 +178,36 @@ def walk(app: QApplication, kiosk: Kiosk) -> None:
             at(Step.HOLDERS)
             run(lambda s: s.choose_holder(0))
             at(Step.PATIENT)
+            run(lambda s: s.ask_confirmation(Change.AUTHORISE))
+            at(Step.CONFIRM)
+            shot("15-patient-authorises")
+            run(lambda s: s.back())
+            at(Step.PATIENT)
             run(lambda s: s.ask_break_glass())
             at(Step.BREAK_GLASS)
-            shot("11-break-glass")
+            shot("16-break-glass")
+            run(lambda s: s.back())
+            at(Step.PATIENT)
+            # A creation for a patient who has a DMP, as an offline kiosk would have queued
+            # it: the service refuses it, the line turns red and the list says why.
+            kiosk.queue.enqueue(
+                DmpCreated(
+                    ins="279035121518989",
+                    consent=True,
+                    information_version=INFORMATION_VERSION,
+                    access_identifier="ABCDEFGH23",
+                    activation_code="12345678",
+                ),
+                session_id=kiosk.runner.workflow._operator.session_id,  # type: ignore[union-attr]  # noqa: SLF001
+                subject="J. B.",
+            )
+            kiosk.sync.wake()
+            pump_until(app, lambda: "refusée" in window.sync.text())
+            run(lambda s: s.finish())
+            at(Step.READY)
+            window.show_admin()
+            shot("17-admin")
         at(Step.READY)
-    window.show_admin()
-    shot("12-admin")
 
 
 if __name__ == "__main__":

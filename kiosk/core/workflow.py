@@ -165,10 +165,17 @@ def _sex_of(nir: str) -> str | None:
     return {"1": "M", "3": "M", "7": "M", "2": "F", "4": "F", "8": "F"}.get(nir[:1])
 
 
-def _holder_view(holder: RetrievedIdentity, today: dt.date) -> HolderView:
-    return HolderView(
-        holder.nom, holder.prenom, holder.birth_date, holder.minor_on(today), _sex_of(holder.nir)
-    )
+def _holder_view(
+    holder: RetrievedIdentity, today: dt.date, qualification: Qualification | None = None
+) -> HolderView:
+    minor = holder.minor_on(today)
+    # The register's sex once qualified; else the NIR's, but only an adult's: a child's card
+    # carries a parent's NIR, whose sex is the parent's.
+    if qualification is not None and qualification.traits is not None:
+        sex: str | None = qualification.traits.sexe
+    else:
+        sex = None if minor else _sex_of(holder.nir)
+    return HolderView(holder.nom, holder.prenom, holder.birth_date, minor, sex)
 
 
 def _initials(holder: RetrievedIdentity) -> str:
@@ -269,11 +276,15 @@ class CounterWorkflow:
         op, holder, status = self._operator, self._holder, self._status
         professional = op is not None and op.card.identity.health_professional
         authorisable = self._capabilities_of_consent()
+        # Another person of the same card (the second child), the card still in.
+        other_holder = self._patient_reader is not None and len(self._holders) > 1
         if op is None or holder is None or self.step is not Step.PATIENT:
+            after = self.step in (Step.CREATED, Step.SUMMARY)
             return _Capabilities(
                 authorise_operator=authorisable,
-                finish=self.step in (Step.CREATED, Step.SUMMARY),
+                finish=after,
                 search=op is not None and self.step is Step.READY and op.token is not None,
+                other_holder=op is not None and after and other_holder,
             )
         online = op.token is not None and self._qualification is not None
         valid = status is not None and status.dmp is DmpStatus.VALID
@@ -306,7 +317,7 @@ class CounterWorkflow:
             set_contact=valid and free,
             set_doctor=valid and free,
             check_identity=self._identity_document is None,
-            other_holder=self._patient_reader is not None and len(self._holders) > 1,
+            other_holder=other_holder,
         )
 
     def _capabilities_of_consent(self) -> bool:
@@ -347,7 +358,7 @@ class CounterWorkflow:
             card_to_return=self._returning is not None,
             vitale_waiting=self._vitale_waiting is not None,
             holders=tuple(_holder_view(h, today) for h in self._holders),
-            patient=_holder_view(holder, today) if holder else None,
+            patient=_holder_view(holder, today, self._qualification) if holder else None,
             identity_qualified=self._qualification is not None,
             identity_document=self._identity_document,
             traits=self._qualification.traits if self._qualification else None,

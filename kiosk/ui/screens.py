@@ -456,30 +456,25 @@ class PatientScreen(Screen):
                 None,
             ),
             (
-                "Accès régulateur SAMU",
+                "Régulateur SAMU",
                 "regulator",
                 lambda s: s.open_record(AccessMode.REGULATOR),
                 CENTRAL,
             ),
-            ("Accès d'urgence (bris de glace)", "break-glass", lambda s: s.ask_break_glass(), None),
+            ("Bris de glace (urgence)", "break-glass", lambda s: s.ask_break_glass(), None),
             (
                 "Ajouter un document",
                 "add-document",
                 lambda s: s.start_change(Change.DOCUMENT),
                 None,
             ),
-            (
-                "Pièce d'identité contrôlée",
-                "check-identity",
-                lambda s: s.ask_identity_check(),
-                None,
-            ),
-            ("Contact de notification", "contact", lambda s: s.start_change(Change.CONTACT), None),
+            ("Pièce d'identité", "check-identity", lambda s: s.ask_identity_check(), None),
+            ("Contact", "contact", lambda s: s.start_change(Change.CONTACT), None),
             ("Médecin traitant", "doctor", lambda s: s.start_change(Change.DOCTOR), None),
             ("Nouveau code d'accès", "reissue", lambda s: s.reissue_activation(), None),
             ("Fermer le DMP", "close", lambda s: s.ask_confirmation(Change.CLOSE), None),
             ("Rouvrir le DMP", "reopen", lambda s: s.ask_confirmation(Change.REOPEN), None),
-            ("Autre personne de la carte", "other-holder", lambda s: s.other_holder(), None),
+            ("Autre personne", "other-holder", lambda s: s.other_holder(), None),
             ("Terminer", "finish", lambda s: s.finish(), None),
         ]
         self.buttons: dict[str, QPushButton] = {}
@@ -488,6 +483,8 @@ class PatientScreen(Screen):
             button.clicked.connect(lambda _=False, c=command, b=busy: submit(c, busy=b))
             button.setParent(self)  # the screen's, laid out or not
             button.setVisible(False)
+            button.setProperty("compact", True)  # three to a row: every action in view
+            button.setMinimumHeight(64)
             self.buttons[name] = button
         self.grid = QGridLayout()
         self.grid.setSpacing(10)
@@ -522,16 +519,16 @@ class PatientScreen(Screen):
             "finish": view.can_finish,
         }
         self.buttons["create"].setText(
-            "Créer le DMP (fiche provisoire)" if view.status_unknown else "Créer le DMP"
+            "Créer (fiche provisoire)" if view.status_unknown else "Créer le DMP"
         )
-        # Only the buttons that apply, two per row, the main ones first.
+        # Only the buttons that apply, three per row, the main ones first.
         for button in self.buttons.values():
             self.grid.removeWidget(button)
             button.setVisible(False)
         shown = [name for name, on in visible.items() if on]
         for i, name in enumerate(shown):
             button = self.buttons[name]
-            self.grid.addWidget(button, i // 2, i % 2)
+            self.grid.addWidget(button, i // 3, i % 3)
             button.setVisible(True)
 
     @staticmethod
@@ -889,9 +886,14 @@ class CreatedScreen(Screen):
         for button in (again, information, self.show_code):
             row.addWidget(button)
         self.layout_.addLayout(row)
+        last = QHBoxLayout()
+        self.other_holder = big_button("Autre personne de la carte", "other-holder")
+        self.other_holder.clicked.connect(lambda: submit(lambda s: s.other_holder()))
         finish = big_button("Terminer", "finish")
         finish.clicked.connect(lambda: submit(lambda s: s.finish()))
-        self.layout_.addWidget(finish)
+        last.addWidget(self.other_holder)
+        last.addWidget(finish)
+        self.layout_.addLayout(last)
 
     def clear(self) -> None:
         for label in (self.heading, self.details, self.printing, self.code):
@@ -927,6 +929,7 @@ class CreatedScreen(Screen):
         if sheet is None:
             return
         self._sheet = (sheet.identifier, sheet.activation_code)
+        self.other_holder.setVisible(view.can_other_holder)
         # "Done" only once the service said so; until then, what is true.
         refused = view.creation is Delivery.REJECTED
         if sheet.reissued:

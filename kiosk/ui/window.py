@@ -94,6 +94,7 @@ QLabel#sync-offline, QLabel#sync-refused {{ background: #a31515; color: white;
 QPushButton {{ font-size: 24px; padding: 12px 20px; border-radius: 10px;
               background: #e7eefb; border: 2px solid #10316b; }}
 QPushButton:pressed {{ background: #c4d4f5; }}
+QPushButton[compact="true"] {{ font-size: 20px; padding: 6px 8px; }}
 QPushButton#create, QPushButton#accept, QPushButton#confirm, QPushButton#still-here
     {{ background: #10316b; color: white; }}
 QPushButton#logout, QPushButton#mask {{ font-size: 20px; padding: 8px 16px; }}

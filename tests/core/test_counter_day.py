@@ -534,3 +534,19 @@ def test_the_document_form_asks_which_kind() -> None:
     [added] = counter.queue.of(DocumentAdded)
     assert isinstance(added, DocumentAdded)
     assert (added.kind, added.document_date) == (CounterDocument.PHARMACEUTICAL_NOTE, "2031-05-17")
+
+
+def test_a_second_child_after_the_first_without_pulling_the_card() -> None:
+    counter = make_counter()
+    counter.login()
+    counter.central.qualifies(CHILD, CHILD_INS)
+    _patient(counter, CHILD, ins=CHILD_INS)
+    counter.workflow.start_creation()
+    counter.workflow.choose_representative(0)
+    counter.workflow.accept_information("v1")
+    counter.workflow.update_form(consent=True)
+    counter.workflow.create()
+    assert counter.workflow.view().can_other_holder
+    counter.workflow.other_holder()
+    view = counter.workflow.view()
+    assert view.step is Step.HOLDERS and view.sheet is None and view.patient is None

@@ -277,7 +277,7 @@ def test_offline_the_create_button_says_provisional(qtbot: QtBot) -> None:
     side.draw()
     side.tap(qtbot, "holder-0")
     control = side.screen.findChild(QAbstractButton, "create")
-    assert control is not None and control.text() == "Créer le DMP (fiche provisoire)"
+    assert control is not None and control.text() == "Créer (fiche provisoire)"
     assert "Hors ligne : on ne sait pas si ce patient a déjà un DMP" in side.texts()
 
 
