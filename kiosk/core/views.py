@@ -134,6 +134,7 @@ class HolderView:
     birth_date: str  # YYYY-MM-DD as the card says it
     minor: bool
     sex: str | None = None  # "F" | "M", from the NIR's first digit (None: not told)
+    nir_ok: bool = True  # False: the card's NIR has a wrong key, never sent anywhere
 
 
 @dataclass(frozen=True, slots=True)

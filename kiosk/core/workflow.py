@@ -175,7 +175,7 @@ def _holder_view(
         sex: str | None = qualification.traits.sexe
     else:
         sex = None if minor else _sex_of(holder.nir)
-    return HolderView(holder.nom, holder.prenom, holder.birth_date, minor, sex)
+    return HolderView(holder.nom, holder.prenom, holder.birth_date, minor, sex, holder.qualifiable)
 
 
 def _initials(holder: RetrievedIdentity) -> str:

@@ -370,6 +370,8 @@ class HoldersScreen(Screen):
             label = f"{holder_label(holder)} — {born(holder.sex)} le {_date(holder.birth_date)}"
             if holder.minor:
                 label += f" — {minor_word(holder.sex)}"
+            if not holder.nir_ok:  # said before the tap, in French, not by the service
+                label += " — numéro de sécurité sociale erroné"
             button = big_button(label, f"holder-{index}")
             button.clicked.connect(
                 lambda _=False, i=index: self.submit(lambda s: s.choose_holder(i), busy=CENTRAL)

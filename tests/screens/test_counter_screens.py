@@ -28,11 +28,11 @@ from dmpcommon.actions import (
     Representative,
 )
 from dmpcommon.vocabulary import CounterDocument, DmpStatus, IdentityDocument
-from kiosk.core import CounterView, CounterWorkflow, Step
+from kiosk.core import CounterView, CounterWorkflow, NoticeCode, Step
 from kiosk.core.ports import Delivery
 from kiosk.ui.screens import SCREENS, CreatedScreen, ReadyScreen, Screen, first_names
 from kiosk.ui.sheet import PrintResult
-from tests.support.fakes import ADULT, CHILD, PHARMACIST, TODAY, Counter, make_counter
+from tests.support.fakes import ADULT, BAD_KEY, CHILD, PHARMACIST, TODAY, Counter, make_counter
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -326,3 +326,19 @@ def test_a_print_that_failed_is_said_and_the_code_can_be_shown(
     created.show_print(PrintResult(printed=True), portal_url="https://p.test")
     assert side.label("printing") == "Fiche imprimée : remettez-la au patient."
     assert not side.visible("show-code")
+
+
+def test_a_holder_whose_nir_is_wrong_is_marked_before_any_tap(qtbot: QtBot) -> None:
+    counter = make_counter()
+    counter.login()
+    side = Counterside(qtbot, counter)
+    counter.vitale(ADULT, BAD_KEY)
+    side.draw()
+    bad = side.screen.findChild(QAbstractButton, "holder-1")
+    good = side.screen.findChild(QAbstractButton, "holder-0")
+    assert bad is not None and bad.text().endswith("numéro de sécurité sociale erroné")
+    assert good is not None and "erroné" not in good.text()
+    side.tap(qtbot, "holder-1")
+    assert side.screen.step is Step.HOLDERS and side.view is not None
+    assert side.view.notice is not None and side.view.notice.code is NoticeCode.NIR_INVALID
+    assert counter.queue.types() == ["operator_session_opened"]  # nothing of hers sent
