@@ -21,133 +21,157 @@ __all__ = [
 ]
 
 _UNKNOWN_CARD = (
-    "carte inconnue (ni carte Vitale, ni carte professionnelle) : "
-    "présentez une carte Vitale 2 ou une CPS/CPE"
+    "carte non reconnue, ni carte Vitale ni carte professionnelle : retirez-la et présentez "
+    "une carte Vitale ou une carte professionnelle (CPS ou CPE)"
 )
 _CARD_REFUSED = {
-    "vitale1": "carte Vitale 1 : non prise en charge, utilisez l'appli carte Vitale "
-    "ou une carte Vitale 2",
-    "apcv": "appli carte Vitale : pas encore prise en charge à ce comptoir, "
-    "présentez la carte Vitale 2",
+    "vitale1": "ancienne carte Vitale (Vitale 1) non prise en charge : retirez-la et recherchez "
+    "le patient avec sa pièce d'identité",
+    "apcv": "appli carte Vitale pas encore prise en charge à ce comptoir : recherchez le "
+    "patient avec sa pièce d'identité",
     "unknown": _UNKNOWN_CARD,
 }
+# Every card problem says what happened to the card, then what to do with it.
 _CARD_ERRORS = {
-    "pcsc_unavailable": "service de lecteur de cartes (pcscd) injoignable : "
-    "démarrez-le, puis réessayez",
-    "no_reader": "aucun lecteur de cartes : branchez un lecteur, puis réessayez",
+    "pcsc_unavailable": "lecteurs de cartes indisponibles : redémarrez le kiosque ; si cela "
+    "recommence, prévenez le support",
+    "no_reader": "aucun lecteur de cartes détecté : vérifiez son branchement, puis réessayez",
     "no_card": "aucune carte dans le lecteur : insérez la carte, puis réessayez",
-    "card_removed": "carte retirée pendant la lecture : réinsérez-la et laissez-la en place",
+    "card_removed": "carte retirée pendant la lecture : réinsérez-la et laissez-la jusqu'à la "
+    "fin de la lecture",
     "card_mute": "la carte ne répond pas : retirez-la, vérifiez son sens, puis réinsérez-la",
     "card_unknown": _UNKNOWN_CARD,
-    "card_unsupported": "carte non prise en charge à ce comptoir",
-    "card_data": "données de la carte illisibles ou incomplètes : la carte est peut-être "
-    "abîmée, orientez le patient vers sa caisse",
-    "card_apdu": "la carte a refusé une commande : retirez-la et réinsérez-la",
-    "card_communication": "erreur de communication avec la carte : retirez-la et réinsérez-la",
+    "card_unsupported": "carte non prise en charge à ce comptoir : retirez-la et présentez une "
+    "carte Vitale ou une carte professionnelle (CPS ou CPE)",
+    "card_data": "carte illisible : retirez-la, puis réinsérez-la ; si cela recommence, la "
+    "carte est sans doute abîmée et doit être remplacée",
+    "card_apdu": "la carte a refusé la lecture : retirez-la, puis réinsérez-la",
+    "card_communication": "la lecture de la carte a été interrompue : retirez-la, puis "
+    "réinsérez-la",
 }
 _QUALIFY = {
-    "not_found": "identité introuvable au référentiel INS : vérifiez la carte du patient",
-    "ambiguous": "identité ambiguë au référentiel INS : vérifiez l'identité du patient",
+    "not_found": "identité introuvable au répertoire national (INS) : vérifiez que la carte "
+    "Vitale ou les informations saisies sont bien celles du patient",
+    "ambiguous": "plusieurs personnes correspondent au répertoire national (INS) : recherchez "
+    "le patient avec sa pièce d'identité, en précisant son lieu de naissance",
 }
+_CAISSE = "orientez le patient vers sa caisse d'assurance maladie"
 _REPRESENTATIVE = {
-    "representative_required": "patient mineur : choisissez le représentant légal parmi "
-    "les adultes de la carte",
-    "representative_not_adult": "le représentant légal doit être majeur : choisissez un "
-    "adulte de la carte",
-    "representative_for_adult": "patient majeur : il consent lui-même, sans représentant",
-    "birth_date_invalid": "date de naissance illisible sur la carte : orientez le patient vers "
-    "sa caisse",
+    "representative_required": "patient mineur : choisissez son représentant légal, un adulte "
+    "de la carte Vitale ou un autre adulte sur pièce d'identité",
+    "representative_not_adult": "le représentant légal doit être majeur : choisissez un autre "
+    "adulte",
+    "representative_for_adult": "patient majeur : il consent lui-même, sans représentant légal",
+    "birth_date_invalid": f"date de naissance illisible sur la carte Vitale : {_CAISSE}",
 }
 _CONTACT = {
-    "email_invalid": "contact de notification : adresse e-mail invalide",
-    "mobile_invalid": "contact de notification : numéro de mobile français invalide "
-    "(06 ou 07, 10 chiffres)",
-    "channel_unknown": "contact de notification : choisissez e-mail ou SMS",
+    "email_invalid": "adresse e-mail non valide : vérifiez-la (par exemple nom@exemple.fr)",
+    "mobile_invalid": "numéro de mobile non valide : vérifiez-le (10 chiffres, commençant "
+    "par 06 ou 07)",
+    "channel_unknown": "choisissez e-mail ou SMS pour le contact de notification",
 }
 _DOCTOR = {
-    "format": "médecin traitant : le numéro RPPS a 11 chiffres",
-    "key": "médecin traitant : numéro RPPS erroné (la clé ne correspond pas), vérifiez-le",
+    "format": "numéro RPPS du médecin traitant incomplet : il a 11 chiffres",
+    "key": "numéro RPPS du médecin traitant erroné : vérifiez-le chiffre par chiffre",
 }
+_NOT_AUTHORISED = (
+    "vous n'avez pas l'autorisation du patient pour ce DMP : il peut vous la donner "
+    "(« Le patient m'autorise »)"
+)
+_BLOCKED = (
+    "le patient a bloqué votre accès à ce DMP : lui seul peut lever ce blocage, dans son "
+    "espace en ligne"
+)
+_AGENTS = "le contenu du DMP est réservé aux professionnels de santé"
 _OPEN_REFUSED = {
-    "not_authorised": "vous n'êtes pas autorisé sur ce DMP : le patient peut vous autoriser",
-    "blocked_by_patient": "le patient vous a bloqué sur ce DMP",
-    "not_a_regulator": "accès régulateur réservé au médecin régulateur du SAMU",
-    "patient_refused_etreat": "le patient a refusé l'accès du régulateur SAMU",
+    "not_authorised": _NOT_AUTHORISED,
+    "blocked_by_patient": _BLOCKED,
+    "not_a_regulator": "l'accès régulateur est réservé aux médecins régulateurs du SAMU",
+    "patient_refused_etreat": "le patient a refusé l'accès du médecin régulateur du SAMU",
     "patient_refused_btg": "le patient a refusé l'accès d'urgence (bris de glace)",
-    "no_medical_content_for_agents": "le contenu du DMP est réservé aux professionnels de santé",
+    "no_medical_content_for_agents": _AGENTS,
     "no_dmp": "ce patient n'a pas de DMP",
-    "dmp_closed": "ce DMP est fermé",
+    "dmp_closed": "ce DMP est fermé : le patient peut le rouvrir",
     "reason_required": "accès d'urgence : indiquez le motif",
 }
+_SUPPORT = "prévenez le support"
+_CLOCK = "horloge du kiosque décalée : vérifiez sa date et son heure, ou prévenez le support"
 # The central service's refusals, wherever they reach the kiosk (live answers, the queue's
 # receipts, the sync line).
 SYNC_REFUSALS = {
-    "bad_token": "jeton d'enrôlement inconnu : vérifiez-le, ou demandez-en un nouveau",
+    "bad_token": "jeton d'enrôlement inconnu : vérifiez-le ou demandez-en un nouveau",
     "token_used": "jeton d'enrôlement déjà utilisé : demandez-en un nouveau",
     "token_expired": "jeton d'enrôlement expiré : demandez-en un nouveau",
-    "kiosk_revoked": "kiosque révoqué, prévenez le support (rien n'est perdu)",
-    "unknown_kiosk": "kiosque inconnu du service central : réenrôlez-le",
-    "fork": "file d'actions en conflit avec le service central : prévenez le support",
-    "bad_signature": "signature du kiosque refusée : prévenez le support",
-    "wrong_kiosk": "actions d'un autre kiosque : prévenez le support",
-    "sequence_gap": "file d'actions incomplète pour le service central : prévenez le support",
-    "unexpected_answer": "réponse inattendue du service central : prévenez le support",
-    "unauthenticated": "session refusée par le service central : reconnectez-vous",
-    "bad_certificate": "certificat de la carte refusé par le service central",
-    "stale_attestation": "horloge du kiosque décalée : vérifiez la date et l'heure",
-    "forbidden_party": "accès au DMP interdit à votre structure",
+    "kiosk_revoked": f"kiosque désactivé par le service central : {_SUPPORT} (rien n'est perdu)",
+    "unknown_kiosk": f"kiosque inconnu du service central, à enrôler de nouveau : {_SUPPORT}",
+    "fork": f"actions du kiosque en conflit avec le service central : {_SUPPORT}",
+    "bad_signature": f"signature du kiosque refusée par le service central : {_SUPPORT}",
+    "wrong_kiosk": f"action rattachée à un autre kiosque : {_SUPPORT}",
+    "sequence_gap": f"des actions du kiosque manquent au service central : {_SUPPORT}",
+    "unexpected_answer": f"réponse inattendue du service central : {_SUPPORT}",
+    "unauthenticated": "connexion refusée par le service central : déconnectez-vous, puis "
+    "reconnectez-vous avec votre carte professionnelle",
+    "bad_certificate": "carte professionnelle non reconnue par le service central : utilisez "
+    f"une autre carte ou {_SUPPORT}",
+    "stale_attestation": "connexion refusée, horloge du kiosque décalée : vérifiez sa date et "
+    f"son heure, ou {_SUPPORT}",
+    "forbidden_party": f"votre structure n'a pas accès au DMP : {_SUPPORT}",
     "dmp_exists": "ce patient a déjà un DMP",
-    "identity_not_found": "identité introuvable au référentiel INS",
-    "identity_ambiguous": "identité ambiguë au référentiel INS",
-    "invalid_nir": "numéro de sécurité sociale invalide (clé fausse)",
+    "identity_not_found": _QUALIFY["not_found"],
+    "identity_ambiguous": _QUALIFY["ambiguous"],
+    "invalid_nir": f"numéro de sécurité sociale non valide : {_CAISSE}",
     "representative_required": _REPRESENTATIVE["representative_required"],
     "representative_not_adult": _REPRESENTATIVE["representative_not_adult"],
     "representative_for_adult": _REPRESENTATIVE["representative_for_adult"],
     "birth_date_invalid": _REPRESENTATIVE["birth_date_invalid"],
-    "access_not_served": "consultation inconnue du service central",
+    "access_not_served": f"consultation inconnue du service central : {_SUPPORT}",
     # What the patient's rules refuse at the counter (central.dmp.changes and policy).
-    "blocked_by_patient": "le patient vous a bloqué sur ce DMP : lui seul peut lever ce "
-    "blocage, dans son espace en ligne",
+    "blocked_by_patient": _BLOCKED,
     "patient_agreement_required": "l'accord du patient est nécessaire : confirmez-le avec lui",
     "patient_absent": "le patient doit être présent : relisez sa carte Vitale ou sa pièce "
     "d'identité, puis recommencez",
-    "agents_are_never_authorised": "un agent administratif ne peut pas être autorisé sur un DMP",
+    "agents_are_never_authorised": "un agent administratif (carte CPE) ne peut pas recevoir "
+    "d'autorisation sur un DMP",
     "only_the_patient_authorises_others": "seul le patient autorise d'autres professionnels, "
     "dans son espace en ligne",
-    "only_the_patient_blocks": "seul le patient bloque ou débloque un professionnel",
-    "not_authorised": "vous n'êtes pas autorisé sur ce DMP : le patient peut vous autoriser",
-    "no_medical_content_for_agents": "le contenu du DMP est réservé aux professionnels de santé",
-    "structure_unknown": "votre structure est inconnue du service central : prévenez le support",
+    "only_the_patient_blocks": "seul le patient bloque ou débloque un professionnel, dans son "
+    "espace en ligne",
+    "not_authorised": _NOT_AUTHORISED,
+    "no_medical_content_for_agents": _AGENTS,
+    "structure_unknown": f"votre structure est inconnue du service central : {_SUPPORT}",
     "not_for_operators": "cette action est réservée au patient, dans son espace en ligne",
     "no_dmp": "ce patient n'a pas de DMP",
     "dmp_closed": "ce DMP est fermé : le patient peut le rouvrir",
     "dmp_already_closed": "ce DMP était déjà fermé",
     "dmp_not_closed": "ce DMP n'était pas fermé",
-    "identifier_taken": "identifiant d'accès déjà pris : refaites un nouveau code",
+    "identifier_taken": "identifiant de la fiche d'accès déjà attribué : recommencez, un autre "
+    "sera tiré",
     "professional_blocked": "le patient a bloqué ce médecin : choisissez-en un autre",
-    "not_a_physician": "ce numéro RPPS n'est pas celui d'un médecin",
-    "id_nat_not_rpps": "médecin traitant : un numéro RPPS est attendu",
-    "ins_not_qualified": "identité non qualifiée au référentiel INS : vérifiez l'identité",
-    "invalid_payload": "action mal formée : prévenez le support",
-    "unsupported_action_type": "action inconnue du service central : mettez le kiosque à jour",
+    "not_a_physician": "ce numéro RPPS n'est pas celui d'un médecin : vérifiez-le",
+    "id_nat_not_rpps": "le médecin traitant se désigne par son numéro RPPS (11 chiffres)",
+    "ins_not_qualified": "identité pas encore vérifiée : contrôlez une pièce d'identité du "
+    "patient, puis recommencez",
+    "invalid_payload": f"action mal formée : {_SUPPORT}",
+    "unsupported_action_type": f"action inconnue du service central (kiosque à mettre à "
+    f"jour) : {_SUPPORT}",
     # How far the service believes this kiosk (its clock, its key, the operator's card).
     "kiosk_flagged": "kiosque mis en attente par le service central après une anomalie : "
-    "prévenez le support (rien n'est perdu)",
+    f"{_SUPPORT} (rien n'est perdu)",
     "card_revoked": "carte professionnelle révoquée (perdue ou volée) : utilisez une autre carte",
-    "action_time_in_future": "action datée dans le futur : vérifiez la date et l'heure du kiosque",
+    "action_time_in_future": f"action datée dans le futur, {_CLOCK}",
     "action_time_too_old": "action plus ancienne que la durée hors ligne permise : refaites-la",
-    "action_time_before_previous": "action datée avant la précédente : vérifiez l'horloge du "
-    "kiosque",
-    "action_time_outside_session": "action datée hors de la session de l'opérateur : vérifiez "
-    "l'horloge du kiosque",
-    "action_time_unreadable": "action sans date lisible : prévenez le support",
-    "operator_session_over": "session de l'opérateur terminée avant l'action : refaites-la",
-    "no_operator_session": "session de l'opérateur inconnue du service central : refaites l'action",
-    "database_refused": "action refusée par la base du service central : prévenez le support",
-    "bad_request_signature": "signature du kiosque refusée : vérifiez la date et l'heure, puis "
-    "prévenez le support",
-    "request_signature_time": "horloge du kiosque décalée : vérifiez la date et l'heure",
-    "body_too_large": "envoi trop volumineux pour le service central : prévenez le support",
+    "action_time_before_previous": f"action datée avant la précédente, {_CLOCK}",
+    "action_time_outside_session": f"action datée hors de la connexion de l'opérateur, {_CLOCK}",
+    "action_time_unreadable": f"action sans date lisible : {_SUPPORT}",
+    "operator_session_over": "connexion de l'opérateur terminée avant l'action : "
+    "reconnectez-vous, puis refaites-la",
+    "no_operator_session": "connexion de l'opérateur inconnue du service central : refaites "
+    "l'action",
+    "database_refused": f"action refusée par la base du service central : {_SUPPORT}",
+    "bad_request_signature": "signature du kiosque refusée : vérifiez sa date et son heure, "
+    f"puis {_SUPPORT}",
+    "request_signature_time": _CLOCK,
+    "body_too_large": f"envoi trop volumineux pour le service central : {_SUPPORT}",
     "https_required": "enrôlement refusé : le service central n'accepte que HTTPS",
 }
 
@@ -155,7 +179,7 @@ SYNC_REFUSALS = {
 ACTION_LABELS = {
     "operator_session_opened": "Connexion de l'opérateur",
     "operator_session_closed": "Déconnexion de l'opérateur",
-    "identity_to_qualify": "Vérification d'identité (INSi)",
+    "identity_to_qualify": "Vérification d'identité (INS)",
     "consent_recorded": "Consentement du patient",
     "dmp_created": "Création du DMP",
     "authorisation_granted": "Autorisation d'accès",
@@ -168,7 +192,7 @@ ACTION_LABELS = {
     "document_added": "Document ajouté",
     "dmp_closed": "Fermeture du DMP",
     "dmp_reopened": "Réouverture du DMP",
-    "activation_reissued": "Nouveau code d'accès",
+    "activation_reissued": "Nouveau code provisoire",
 }
 
 
@@ -192,66 +216,73 @@ _SETTINGS = {
 
 _FIXED = {
     NoticeCode.LOGIN_FIRST: "connectez-vous d'abord avec votre carte professionnelle (CPS ou CPE)",
-    NoticeCode.OPERATOR_ALREADY_IN: "une carte professionnelle est déjà connectée : "
-    "retirez cette carte",
-    NoticeCode.OPERATOR_CARD_REMOVED: "carte professionnelle retirée : session fermée",
+    NoticeCode.OPERATOR_ALREADY_IN: "une carte professionnelle est déjà connectée : retirez "
+    "celle que vous venez d'insérer",
+    NoticeCode.OPERATOR_CARD_REMOVED: "carte professionnelle retirée : déconnexion faite, "
+    "réinsérez-la pour vous reconnecter",
     NoticeCode.PATIENT_CARD_REMOVED: "carte Vitale retirée : les données du patient ont été "
-    "effacées",
-    NoticeCode.ONE_PATIENT_AT_A_TIME: "une seule carte Vitale à la fois : retirez la seconde carte",
+    "effacées de l'écran, réinsérez-la pour reprendre",
+    NoticeCode.ONE_PATIENT_AT_A_TIME: "une seule carte Vitale à la fois : retirez celle que "
+    "vous venez d'insérer",
     NoticeCode.PIN_FORMAT: "le code porteur a 4 à 8 chiffres : retapez-le",
-    NoticeCode.PIN_BLOCKED: "code porteur bloqué : la carte doit être débloquée auprès de l'ANS "
-    "(hors du kiosque)",
-    NoticeCode.OFFLINE_LOGIN: "hors ligne : vous pouvez créer des DMP, ils seront transmis au "
-    "retour du réseau ; la consultation attend le réseau",
-    NoticeCode.BACK_ONLINE: "de retour en ligne : la consultation est de nouveau possible",
-    NoticeCode.SIGNED_OUT: "session fermée : retirez votre carte professionnelle",
-    NoticeCode.VITALE_WAITING: "carte Vitale en attente : connectez-vous, elle sera lue ensuite",
+    NoticeCode.PIN_BLOCKED: "code porteur bloqué : retirez la carte et faites-la débloquer "
+    "auprès de l'ANS, hors du kiosque",
+    NoticeCode.OFFLINE_LOGIN: "kiosque hors ligne : vous pouvez créer des DMP, ils seront "
+    "transmis au retour du réseau ; la consultation attendra le réseau",
+    NoticeCode.BACK_ONLINE: "kiosque de nouveau en ligne : la consultation est possible",
+    NoticeCode.SIGNED_OUT: "déconnexion faite : retirez votre carte professionnelle",
+    NoticeCode.VITALE_WAITING: "carte Vitale détectée : connectez-vous avec votre carte "
+    "professionnelle (CPS ou CPE), elle sera lue ensuite",
     NoticeCode.SEARCH_NEEDS_NETWORK: "recherche sans carte Vitale impossible hors ligne : "
     "réessayez au retour du réseau",
-    NoticeCode.FIELD_REQUIRED: "ce champ est à remplir",
-    NoticeCode.DATE_INVALID: "date illisible : utilisez le format JJ/MM/AAAA",
+    NoticeCode.FIELD_REQUIRED: "ce champ est obligatoire",
+    NoticeCode.DATE_INVALID: "date non reconnue : écrivez-la sous la forme JJ/MM/AAAA",
     NoticeCode.DATE_IN_FUTURE: "cette date est dans le futur : corrigez-la",
-    NoticeCode.BIRTH_PLACE_INVALID: "lieu de naissance : le code INSEE a 5 caractères "
-    "(2A ou 2B pour la Corse, 99 suivi du pays pour l'étranger), ou laissez vide",
+    NoticeCode.BIRTH_PLACE_INVALID: "lieu de naissance non reconnu : le code INSEE a 5 "
+    "caractères (2A ou 2B pour la Corse, 99 et le code du pays pour l'étranger), ou laissez "
+    "le champ vide",
     NoticeCode.TEXT_TOO_LONG: "texte trop long : raccourcissez-le (4 000 caractères au plus)",
-    NoticeCode.NIR_INVALID: "numéro de sécurité sociale de la carte invalide (clé fausse) : "
-    "orientez le patient vers sa caisse",
-    NoticeCode.TO_QUALIFY: "hors ligne : l'identité sera vérifiée (INSi) au retour du réseau ; "
-    "le statut du DMP n'est pas connu",
-    NoticeCode.CONSENT_REQUIRED: "cochez le consentement du patient pour créer son DMP",
-    NoticeCode.AGENT_NO_CONTENT: "le contenu du DMP est réservé aux professionnels de santé",
+    NoticeCode.NIR_INVALID: f"numéro de sécurité sociale de la carte Vitale non valide : {_CAISSE}",
+    NoticeCode.TO_QUALIFY: "kiosque hors ligne : l'identité sera vérifiée au répertoire national "
+    "(INS) au retour du réseau ; on ne sait pas encore si le patient a un DMP",
+    NoticeCode.CONSENT_REQUIRED: "cochez la case du consentement pour créer le DMP",
+    NoticeCode.AGENT_NO_CONTENT: f"{_AGENTS} : votre carte ne permet pas de le consulter",
     NoticeCode.REASON_REQUIRED: "accès d'urgence : choisissez le motif et décrivez la situation "
-    "en quelques mots (c'est tracé et le patient est prévenu)",
+    "en quelques mots",
     NoticeCode.OPEN_NEEDS_NETWORK: "consultation impossible hors ligne : réessayez au retour du "
     "réseau",
-    NoticeCode.REISSUE_NEEDS_NETWORK: "nouveau code impossible hors ligne : réessayez au retour "
-    "du réseau",
+    NoticeCode.REISSUE_NEEDS_NETWORK: "nouveau code provisoire impossible hors ligne : "
+    "réessayez au retour du réseau",
     NoticeCode.CLOSE_NEEDS_NETWORK: "fermeture ou réouverture impossible hors ligne : réessayez "
     "au retour du réseau",
-    NoticeCode.DMP_CLOSED: "DMP fermé : plus aucun professionnel ne le lit ; le patient peut le "
-    "rouvrir en ligne ou ici",
+    NoticeCode.DMP_CLOSED: "DMP fermé : plus aucun professionnel ne peut le lire ; le patient "
+    "peut le rouvrir en ligne ou à un comptoir",
     NoticeCode.DMP_REOPENED: "DMP rouvert : les autorisations du patient s'appliquent de nouveau",
-    NoticeCode.IDLE_TIMEOUT: "inactivité : les données du patient ont été effacées de l'écran",
-    NoticeCode.CENTRAL_UNREACHABLE: "service central injoignable : vérifiez le réseau ; rien "
-    "n'est perdu, réessayez",
-    NoticeCode.SYNC_ERROR: "synchronisation impossible : rien n'est perdu, prévenez le support",
-    NoticeCode.UNEXPECTED: "erreur inattendue : réessayez, puis prévenez le support si elle "
-    "revient",
+    NoticeCode.IDLE_TIMEOUT: "kiosque inactif : les données du patient ont été effacées de "
+    "l'écran ; pour reprendre, relisez sa carte Vitale ou refaites la recherche",
+    NoticeCode.CENTRAL_UNREACHABLE: "service central injoignable : vérifiez le réseau, puis "
+    "réessayez (rien n'est perdu)",
+    NoticeCode.SYNC_ERROR: "synchronisation impossible : prévenez le support (rien n'est perdu)",
+    NoticeCode.UNEXPECTED: "erreur inattendue : réessayez ; si elle revient, prévenez le support",
 }
 
 
 def describe_refusal(reason: str) -> str:
     """A refusal code of the central service (possibly "code:detail"), in French."""
     code = reason.split(":", 1)[0]
-    return SYNC_REFUSALS.get(code, f"refusé par le service central ({reason})")
+    if code in SYNC_REFUSALS:
+        return SYNC_REFUSALS[code]
+    # A code we have no words for: shown as is, for the support.
+    seen = f" (motif « {reason} »)" if reason else ""
+    return f"refusé par le service central{seen} : {_SUPPORT}"
 
 
 def _pin_wrong(tries_left: int | None) -> str:
     if tries_left == 1:
-        return "code porteur faux : plus qu'un seul essai avant blocage de la carte"
+        return "code porteur incorrect : retapez-le, c'est le dernier essai avant le blocage"
     if tries_left is not None and tries_left > 1:
-        return f"code porteur faux : {tries_left} essais restants"
-    return "code porteur faux"
+        return f"code porteur incorrect : retapez-le ({tries_left} essais restants)"
+    return "code porteur incorrect : retapez-le"
 
 
 def sentence(words: str) -> str:
@@ -279,7 +310,11 @@ def _notice_words(notice: Notice) -> str:
     if code is NoticeCode.PIN_WRONG:
         return _pin_wrong(notice.tries_left)
     if code is NoticeCode.IDENTITY_NOT_QUALIFIED:
-        return _QUALIFY.get(reason, "identité non qualifiée : vérifiez la carte du patient")
+        return _QUALIFY.get(
+            reason,
+            "identité non vérifiée au répertoire national (INS) : vérifiez la carte Vitale ou "
+            "les informations saisies",
+        )
     if code is NoticeCode.REPRESENTATIVE_INVALID:
         return _REPRESENTATIVE.get(reason, _REPRESENTATIVE["representative_required"])
     if code is NoticeCode.CONTACT_INVALID:
@@ -287,7 +322,8 @@ def _notice_words(notice: Notice) -> str:
     if code is NoticeCode.DOCTOR_INVALID:
         return _DOCTOR.get(reason, _DOCTOR["format"])
     if code is NoticeCode.OPEN_REFUSED:
-        return _OPEN_REFUSED.get(reason, f"consultation refusée ({reason})")
+        # The service's other refusals (its session, the card, the structure) have words too.
+        return _OPEN_REFUSED.get(reason) or describe_refusal(reason)
     if code is NoticeCode.CENTRAL_REFUSED:
         return describe_refusal(reason)
     raise KeyError(code)  # a code without words: the exhaustiveness test catches it
@@ -296,7 +332,10 @@ def _notice_words(notice: Notice) -> str:
 def describe_error(error: KioskError) -> str:
     """One French line for a person: what went wrong, and what to do."""
     if isinstance(error, NoReaderError) and error.reader:
-        return sentence(f"lecteur « {error.reader} » introuvable : vérifiez son branchement")
+        return sentence(
+            f"lecteur de cartes « {error.reader} » introuvable : vérifiez son branchement, "
+            "puis réessayez"
+        )
     if isinstance(error, SettingsError):
         expected = _SETTINGS.get(error.problem, "valeur inattendue")
         seen = f" (lu : « {error.value} »)" if error.value else ""

@@ -28,7 +28,7 @@ class PinScreen(Screen):
         self._pin = ""
         # The screen holds the focus, so digits typed on a desk keyboard reach it.
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.layout_.addWidget(title("Code porteur de votre carte"))
+        self.layout_.addWidget(title("Code porteur de votre carte professionnelle"))
         self.tries = text("", "lead")
         self.layout_.addWidget(self.tries)
         self.display = text("", "pin")
@@ -84,6 +84,9 @@ class PinScreen(Screen):
         self._pin = ""
         self.display.setText("")
         tries = view.pin_tries_left
-        self.tries.setText(
-            f"{tries} essai(s) avant blocage de la carte." if tries is not None else ""
-        )
+        if tries is None:
+            self.tries.setText("")
+        elif tries == 1:
+            self.tries.setText("Dernier essai avant le blocage de la carte.")
+        else:
+            self.tries.setText(f"{tries} essais avant le blocage de la carte.")

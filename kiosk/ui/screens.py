@@ -71,10 +71,10 @@ _DMP_STATUS = {
     DmpStatus.CLOSED: "Le DMP de ce patient est fermé : aucun professionnel ne peut le lire.",
 }
 _AUTHORISATION = {
-    Authorisation.AUTHORISED: "Vous êtes autorisé à le consulter.",
-    Authorisation.NOT_AUTHORISED: "Vous n'êtes pas autorisé à le consulter : le patient peut "
-    "vous autoriser.",
-    Authorisation.BLOCKED: "Le patient vous a bloqué sur ce DMP : lui seul peut lever ce "
+    Authorisation.AUTHORISED: "Vous avez l'autorisation du patient pour le consulter.",
+    Authorisation.NOT_AUTHORISED: "Vous n'avez pas l'autorisation du patient pour le "
+    "consulter : il peut vous la donner (« Le patient m'autorise »).",
+    Authorisation.BLOCKED: "Le patient a bloqué votre accès à ce DMP : lui seul peut lever ce "
     "blocage, dans son espace en ligne.",
 }
 # Allergies first: the one thing a professional must not miss.
@@ -107,7 +107,7 @@ IDENTITY_DOCUMENTS = {
     IdentityDocument.ID_CARD: "Carte nationale d'identité",
     IdentityDocument.PASSPORT: "Passeport",
     IdentityDocument.RESIDENCE_PERMIT: "Titre de séjour",
-    IdentityDocument.FAMILY_RECORD_BOOK: "Livret de famille (avec la pièce du parent)",
+    IdentityDocument.FAMILY_RECORD_BOOK: "Livret de famille (avec la pièce d'identité du parent)",
 }
 COUNTER_DOCUMENTS = {
     CounterDocument.VACCINATION: "Vaccination",
@@ -141,12 +141,16 @@ def operator_label(operator: OperatorView) -> str:
     return f"{first_names(operator.prenom)} {operator.nom}, {operator.structure}"
 
 
-def born(sex: str | None) -> str:
-    return {"F": "née", "M": "né"}.get(sex or "", "né(e)")
+def born(sex: str | None, iso: str) -> str:
+    """ "née le 03/12/1980"; "date de naissance : …" when the sex is not known."""
+    word = {"F": "née le", "M": "né le"}.get(sex or "")
+    return f"{word} {_date(iso)}" if word else f"date de naissance : {_date(iso)}"
 
 
 def minor_word(sex: str | None) -> str:
-    return {"F": "mineure", "M": "mineur"}.get(sex or "", "mineur(e)")
+    """ "mineure", "mineur"; "moins de 18 ans" when the sex is not known (a child on a
+    parent's card, before the register told it)."""
+    return {"F": "mineure", "M": "mineur"}.get(sex or "", "moins de 18 ans")
 
 
 def _date(iso: str) -> str:
@@ -367,7 +371,7 @@ class HoldersScreen(Screen):
     def draw(self, view: CounterView) -> None:
         self.clear()
         for index, holder in enumerate(view.holders):
-            label = f"{holder_label(holder)} — {born(holder.sex)} le {_date(holder.birth_date)}"
+            label = f"{holder_label(holder)} — {born(holder.sex, holder.birth_date)}"
             if holder.minor:
                 label += f" — {minor_word(holder.sex)}"
             if not holder.nir_ok:  # said before the tap, in French, not by the service
@@ -388,7 +392,11 @@ class SearchScreen(FormScreen):
         super().__init__(submit)
         self.layout_.addWidget(title("Patient sans carte Vitale"))
         self.layout_.addWidget(
-            text("Recopiez les traits de la pièce d'identité que vous avez contrôlée.", "hint")
+            text(
+                "Recopiez le nom, le prénom, la date de naissance et le sexe de la pièce "
+                "d'identité que vous avez contrôlée.",
+                "hint",
+            )
         )
         body = QWidget()
         form = QVBoxLayout(body)
@@ -463,7 +471,7 @@ class PatientScreen(Screen):
                 lambda s: s.open_record(AccessMode.REGULATOR),
                 CENTRAL,
             ),
-            ("Bris de glace (urgence)", "break-glass", lambda s: s.ask_break_glass(), None),
+            ("Accès d'urgence (bris de glace)", "break-glass", lambda s: s.ask_break_glass(), None),
             (
                 "Ajouter un document",
                 "add-document",
@@ -473,7 +481,7 @@ class PatientScreen(Screen):
             ("Pièce d'identité", "check-identity", lambda s: s.ask_identity_check(), None),
             ("Contact", "contact", lambda s: s.start_change(Change.CONTACT), None),
             ("Médecin traitant", "doctor", lambda s: s.start_change(Change.DOCTOR), None),
-            ("Nouveau code d'accès", "reissue", lambda s: s.reissue_activation(), None),
+            ("Nouveau code provisoire", "reissue", lambda s: s.reissue_activation(), None),
             ("Fermer le DMP", "close", lambda s: s.ask_confirmation(Change.CLOSE), None),
             ("Rouvrir le DMP", "reopen", lambda s: s.ask_confirmation(Change.REOPEN), None),
             ("Autre personne", "other-holder", lambda s: s.other_holder(), None),
@@ -540,12 +548,12 @@ class PatientScreen(Screen):
             names = " ".join(first_names(p) for p in strict.prenoms)
             sex = {"F": "femme", "M": "homme"}.get(strict.sexe, strict.sexe)
             return (
-                f"{strict.nom_naissance} {names} — {sex}, {born(strict.sexe)} le "
-                f"{_date(strict.birth_date)} — lieu de naissance (code INSEE) "
-                f"{strict.birth_place}"
+                f"{strict.nom_naissance} {names} — {sex}, {born(strict.sexe, strict.birth_date)}"
+                f" — lieu de naissance (code INSEE) {strict.birth_place}"
             )
         if patient is not None:
-            return f"{born(patient.sex).capitalize()} le {_date(patient.birth_date)}"
+            born_on = born(patient.sex, patient.birth_date)
+            return born_on[:1].upper() + born_on[1:]
         return ""
 
     @staticmethod
@@ -583,9 +591,9 @@ class PatientScreen(Screen):
             return ""
         what = _CHANGES[change.change]
         if change.delivery is Delivery.PENDING:
-            return f"Envoi au service central ({what}) : en attente de sa réponse…"
+            return f"Envoyé ({what}) : en attente de la réponse du service central…"
         if change.delivery is Delivery.ACCEPTED:
-            return f"Fait : {what} enregistré par le service central."
+            return f"Fait ({what}) : le service central a accepté la demande."
         return sentence(f"Refusé ({what}) : {describe_refusal(change.reason or '')}")
 
 
@@ -666,7 +674,7 @@ class RepresentativeScreen(FormScreen):
         _clear_layout(self.adults)
         for index, adult in view.adults:
             button = big_button(
-                f"{holder_label(adult)} — {born(adult.sex)} le {_date(adult.birth_date)}",
+                f"{holder_label(adult)} — {born(adult.sex, adult.birth_date)}",
                 f"representative-{index}",
             )
             button.clicked.connect(
@@ -714,7 +722,7 @@ class InformationScreen(Screen):
         self.layout_.addWidget(browser, stretch=1)
         self.layout_.addLayout(
             self.back_row(
-                "Le patient a lu l'information : continuer",
+                "Information lue : continuer",
                 "accept",
                 lambda: submit(lambda s: s.accept_information(INFORMATION_VERSION)),
             )
@@ -752,7 +760,7 @@ class ConsentScreen(FormScreen):
                 self.btg,
                 "btg",
                 "En urgence, un soignant peut l'ouvrir en donnant un motif ; c'est tracé et "
-                "vous êtes prévenu.",
+                "on vous prévient.",
             ),
             (
                 self.masked,
@@ -763,7 +771,7 @@ class ConsentScreen(FormScreen):
             box.setObjectName(name)
             form.addWidget(box)
             form.addWidget(text(why, "hint"))
-        form.addWidget(text("Être prévenu des accès et des nouveaux documents :", "section"))
+        form.addWidget(text("Recevoir une alerte à chaque accès ou nouveau document :", "section"))
         channels = QHBoxLayout()
         self.channel = QButtonGroup(self)
         for i, (_channel, label, name) in enumerate(_CHANNELS):
@@ -778,7 +786,9 @@ class ConsentScreen(FormScreen):
         self.address.setPlaceholderText("adresse e-mail ou numéro de mobile")
         form.addWidget(self.address)
         form.addWidget(self.error_label("address"))
-        self.doctor = self.field(form, "Médecin traitant (RPPS, facultatif)", "doctor", "digits")
+        self.doctor = self.field(
+            form, "Médecin traitant (numéro RPPS, facultatif)", "doctor", "digits"
+        )
         form.addStretch()
         self.layout_.addWidget(_scrolled(body), stretch=1)
         self.layout_.addLayout(self.back_row("Créer le DMP", "create", self._create))
@@ -850,7 +860,8 @@ class ConsentScreen(FormScreen):
 
 
 _PRINT_PROBLEMS = {
-    "no_portal": "l'adresse du portail n'est pas réglée sur ce kiosque (KIOSK_PORTAL_URL)",
+    "no_portal": "l'adresse du portail patient n'est pas réglée sur ce kiosque (prévenez le "
+    "support)",
     "no_printer": "aucune imprimante n'est disponible",
     "print_failed": "l'imprimante a refusé l'impression",
     "pdf_unwritable": "le dossier des fiches n'est pas accessible en écriture",
@@ -879,7 +890,7 @@ class CreatedScreen(Screen):
         self._sheet: tuple[str, str] | None = None
         self._portal = ""
         row = QHBoxLayout()
-        again = big_button("Réimprimer la fiche", "print")
+        again = big_button("Réimprimer la fiche d'accès", "print")
         again.clicked.connect(lambda: on_print(False))
         information = big_button("Imprimer aussi la note d'information", "print-information")
         information.clicked.connect(lambda: on_print(True))
@@ -907,12 +918,12 @@ class CreatedScreen(Screen):
         """What came out of the printer (kiosk.ui.sheet.PrintResult)."""
         self._portal = portal_url
         if result.printed:
-            self.printing.setText("Fiche imprimée : remettez-la au patient.")
+            self.printing.setText("Fiche d'accès imprimée : remettez-la au patient.")
             self.show_code.setVisible(False)
         else:
             problem = _PRINT_PROBLEMS.get(str(result.problem), "l'impression a échoué")
             self.printing.setText(
-                sentence(f"La fiche n'a pas été imprimée : {problem}")
+                sentence(f"La fiche d'accès n'a pas été imprimée : {problem}")
                 + " Réessayez, ou affichez le code pour que le patient le recopie."
             )
             self.show_code.setVisible(True)
@@ -936,27 +947,30 @@ class CreatedScreen(Screen):
         refused = view.creation is Delivery.REJECTED
         if sheet.reissued:
             heading = {
-                Delivery.ACCEPTED: "Nouveau code d'accès actif : l'ancien ne fonctionne plus.",
-                Delivery.REJECTED: "Le service a refusé le nouveau code.",
-            }.get(view.creation or Delivery.PENDING, "Nouveau code envoyé : en attente du service…")
+                Delivery.ACCEPTED: "Nouveau code provisoire actif : l'ancien ne fonctionne plus.",
+                Delivery.REJECTED: "Le service central a refusé le nouveau code provisoire.",
+            }.get(
+                view.creation or Delivery.PENDING,
+                "Nouveau code provisoire envoyé : en attente de la réponse du service central…",
+            )
         elif view.creation is Delivery.ACCEPTED:
             heading = "DMP créé."
         elif refused:
-            heading = "Le service a refusé la création : aucun DMP n'a été créé."
+            heading = "Le service central a refusé la création : aucun DMP n'a été créé."
         elif sheet.online:
-            heading = "Création envoyée : en attente de la réponse du service…"
+            heading = "Création envoyée : en attente de la réponse du service central…"
         else:
             heading = "Création enregistrée : elle sera transmise au retour du réseau."
         self.heading.setText(heading)
         if refused:
             details = (
-                f"{sentence(describe_refusal(view.creation_refusal or ''))} La fiche remise au "
-                "patient ne sert pas : reprenez-la."
+                f"{sentence(describe_refusal(view.creation_refusal or ''))} La fiche d'accès "
+                "remise au patient ne sert pas : reprenez-la."
             )
         elif sheet.provisional:
             details = (
-                "Fiche provisoire : le code ne fonctionnera que si le service crée bien ce DMP "
-                "(il refuse si le patient en a déjà un)."
+                "Fiche d'accès provisoire : le code ne fonctionnera que si le service central "
+                "crée bien ce DMP (il refuse si le patient en a déjà un)."
             )
         else:
             details = "Fiche d'accès du patient : identifiant et code provisoire."
@@ -1000,7 +1014,7 @@ _CONFIRMATIONS = {
     Change.AUTHORISE: (
         "Le patient vous autorise à consulter son DMP ?",
         "En confirmant, vous déclarez que le patient, présent, est d'accord pour que vous "
-        "consultiez son dossier. Cette autorisation est tracée avec votre nom ; le patient la "
+        "consultiez son DMP. Cette autorisation est tracée avec votre nom ; le patient la "
         "voit dans son espace en ligne et peut la retirer à tout moment.",
         "Le patient est d'accord",
     ),
@@ -1205,10 +1219,12 @@ class SummaryScreen(Screen):
         )
         html = []
         if summary.hidden:
-            html.append(
-                f"<p><i>{summary.hidden} document(s) masqué(s) par le patient ne vous "
-                "sont pas montrés.</i></p>"
+            hidden = (
+                "1 document masqué par le patient ne vous est pas montré."
+                if summary.hidden == 1
+                else f"{summary.hidden} documents masqués par le patient ne vous sont pas montrés."
             )
+            html.append(f"<p><i>{hidden}</i></p>")
         for section, label in _SECTIONS.items():
             html.append(f"<h3>{label}</h3>")
             documents = summary.documents(section)

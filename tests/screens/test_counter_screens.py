@@ -182,8 +182,8 @@ def test_a_refusal_is_said_with_its_reason(side: Counterside, qtbot: QtBot) -> N
     side.workflow.tick()
     side.draw()
     assert side.label("change") == (
-        "Refusé (autorisation) : le patient vous a bloqué sur ce DMP : lui seul peut lever ce "
-        "blocage, dans son espace en ligne."
+        "Refusé (autorisation) : le patient a bloqué votre accès à ce DMP : lui seul peut lever "
+        "ce blocage, dans son espace en ligne."
     )
 
 
@@ -324,7 +324,7 @@ def test_a_print_that_failed_is_said_and_the_code_can_be_shown(
     shown = side.label("code")
     assert sheet.activation_code[:4] in shown and sheet.identifier[:4] in shown
     created.show_print(PrintResult(printed=True), portal_url="https://p.test")
-    assert side.label("printing") == "Fiche imprimée : remettez-la au patient."
+    assert side.label("printing") == "Fiche d'accès imprimée : remettez-la au patient."
     assert not side.visible("show-code")
 
 

@@ -86,7 +86,7 @@ def test_an_adult_creation_at_the_counter(
             assert _create(qtbot, kiosk, pause_after_consent_ms=2200) <= 6
             created = kiosk.window.screens[Step.CREATED].heading  # type: ignore[attr-defined]
             assert created.text() in (
-                "Création envoyée : en attente de la réponse du service…",
+                "Création envoyée : en attente de la réponse du service central…",
                 "DMP créé.",  # the service was quicker than this line
             )
             # "DMP créé" once the service acknowledged it, not before.
