@@ -235,7 +235,7 @@ def test_creating_ones_dmp_online_with_the_vitale_serial_and_a_code(
 ) -> None:
     page.goto(f"{server.url}/patient/connexion")
     page.get_by_role("link", name="Créer mon DMP en ligne").click()
-    assert page.get_by_text("Qui ne peut jamais le lire", exact=False).is_visible()
+    assert page.get_by_text("Jamais, même avec votre accord", exact=False).is_visible()
     page.get_by_label("Numéro de sécurité sociale (15 chiffres, clé comprise)").fill(JEANNE)
     page.get_by_label("Date de naissance").fill(aged("1979-03-28"))
     serial = page.get_by_label("Numéro de série de votre carte Vitale", exact=False)

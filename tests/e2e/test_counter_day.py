@@ -12,8 +12,9 @@ from sqlalchemy import select
 from central.dmp.models import Document
 from dmpcommon.vocabulary import Authorisation, CounterDocument, DmpStatus
 from kiosk.cardreader.counter import CounterCards
-from kiosk.core import Change, Step
+from kiosk.core import Change, NoticeCode, Step
 from kiosk.core.ports import Delivery, SummarySection
+from kiosk.core.workflow import RESUME_EVERY_S
 from kiosk.sync.queue import ActionQueue
 from tests.support.central import Server, fixture_professional, login
 from tests.support.counter import AgedFixtures, inserted, make_workflow
@@ -98,3 +99,31 @@ def test_a_self_authorisation_over_the_patients_block_is_refused_with_its_reason
         "blocked_by_patient",
         "J. B.",
     )
+
+
+def test_offline_at_login_the_session_comes_back_by_itself_with_the_network(
+    server: Server, cards: CounterCards, queue: ActionQueue, aged: AgedFixtures
+) -> None:
+    """Logged in while the service was unreachable: once the queued login reached it, the
+    kiosk asks for its session (signed with its key) and carries on online, the patient's
+    identity qualified and the DMP's status known, without the operator logging in again."""
+    create(server, login(server, fixture_professional(PHARMACIST)), JEANNE)
+    workflow = make_workflow(server, cards, queue, url="http://127.0.0.1:9")  # no network
+    with inserted(workflow, aged.cards / "cps-pharmacienne-lorient.json", slot=1):
+        workflow.submit_pin("1234")
+        assert not workflow.view().online
+        with inserted(workflow, aged.cards / "vitale-adulte-seul.json", slot=0):
+            workflow.choose_holder(0)
+            assert workflow.view().dmp is None and workflow.view().status_unknown
+            sync(server, queue)  # the network is back: the queued login reaches the service
+            workflow.central = make_workflow(server, cards, queue).central
+            later = workflow.clock() + RESUME_EVERY_S
+            workflow.clock = lambda: later
+            workflow.tick()
+            view = workflow.view()
+            assert view.online and view.notice is not None
+            assert view.notice.code is NoticeCode.BACK_ONLINE
+            assert (view.dmp, view.identity_qualified) == (DmpStatus.VALID, True)
+            assert view.can_authorise_self  # the live rules apply again
+    sync(server, queue)
+    assert queue.status().rejected == []
