@@ -74,7 +74,8 @@ def _card_text(card: CardContents) -> str:
     for index, h in enumerate(card.holders):
         who = "assuré" if index == 0 else "bénéficiaire"
         key = "" if h.nir_valid else "  (clé de NIR fausse)"
-        lines.append(f"  {index + 1}. {h.prenom} {h.nom}, né(e) le {h.birth_date}, {who}{key}")
+        born = "/".join(reversed(h.birth_date.split("-")))
+        lines.append(f"  {index + 1}. {h.prenom} {h.nom}, date de naissance {born}, {who}{key}")
     return "\n".join(lines)
 
 

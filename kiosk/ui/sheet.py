@@ -167,19 +167,25 @@ def _provisional(sheet: AccessSheet, *, receipt: bool) -> str:
     what = "ce consentement" if receipt else "ce code"
     return f"""<table border="3" cellpadding="6" width="100%"><tr><td>
 <p class="banner">PROVISOIRE</p>
-<p>La borne était hors ligne : elle n'a pas pu vérifier si vous avez déjà un DMP. Si vous en
+<p>Le kiosque était hors ligne : il n'a pas pu vérifier si vous avez déjà un DMP. Si vous en
 avez déjà un, cette création sera refusée et {what} ne servira pas : votre DMP existant reste
-tel quel, avec vos codes habituels. Sinon, votre accès sera activé dès le retour en ligne de
-la borne (en général dans l'heure).</p>
+tel quel, avec vos codes habituels. Sinon, votre accès sera activé dès le retour en ligne du
+kiosque (en général dans l'heure).</p>
 </td></tr></table>"""
 
 
 def _status(sheet: AccessSheet) -> str:
     """When the code starts working: the sheet is printed before the service answers."""
     if sheet.reissued:
+        # Printed at once, applied when the queued action reaches the service.
+        when = (
+            "dès que le service central l'a enregistré, en général dans la minute"
+            if sheet.online
+            else "dès le retour en ligne du kiosque, en général dans l'heure"
+        )
         return (
-            "<p><b>Nouveau code : l'ancien ne fonctionne plus.</b> Votre accès est actif : "
-            "connectez-vous dès maintenant.</p>"
+            f"<p><b>Nouveau code provisoire</b> : il remplace l'ancien {when} ; ensuite, "
+            "l'ancien ne fonctionne plus. Réessayez un peu plus tard si ce code est refusé.</p>"
         )
     if sheet.provisional:
         return ""  # the banner says it
@@ -190,7 +196,7 @@ def _status(sheet: AccessSheet) -> str:
             "refusé.</p>"
         )
     return (
-        "<p>La borne était hors ligne : votre accès sera activé dès son retour en ligne (en "
+        "<p>Le kiosque était hors ligne : votre accès sera activé dès son retour en ligne (en "
         "général dans l'heure). Réessayez plus tard si le code est refusé.</p>"
     )
 
@@ -240,9 +246,7 @@ def _address(portal_url: str, layout: _Layout) -> str:
 
 
 def _never_share(sheet: AccessSheet) -> str:
-    typed = (
-        "Seul le représentant légal le tape" if sheet.representative else "Vous seul(e) le tapez"
-    )
+    typed = "Seul le représentant légal le tape" if sheet.representative else "Vous seul le tapez"
     return f"""<table border="2" cellpadding="6" width="100%"><tr><td>
 <p class="warn">Ne communiquez jamais ce code.</p>
 <p>Personne ne vous le demandera : ni le DMP, ni l'Assurance Maladie, ni votre pharmacie, ni
@@ -261,7 +265,7 @@ def sheet_html(
     """The access sheet as rich text (what is printed)."""
     shape = _LAYOUTS[layout]
     issued = _day(sheet.issued_on, today or dt.date.today())
-    title = "Votre nouveau code d'accès au DMP" if sheet.reissued else "Votre accès à votre DMP"
+    title = "Votre nouveau code provisoire" if sheet.reissued else "Votre accès à votre DMP"
     choices = (
         ""
         if sheet.reissued  # a new code's sheet does not know the choices

@@ -345,6 +345,9 @@ def test_the_access_sheet_holds_the_access_and_no_health_data() -> None:
     )
     reissued = sheet_html(new_code, portal_url="https://portail.test")
     assert "l'ancien ne fonctionne plus" in reissued and "8765 4321" in reissued
+    # Printed before the queued new code reaches the service: it never says "active now".
+    assert "dès que le service central l'a enregistré" in reissued
+    assert "dès maintenant" not in reissued
     assert "Vos choix en cas d'urgence" not in reissued  # not known to a new code's sheet
 
 
