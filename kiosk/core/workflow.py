@@ -745,12 +745,7 @@ class CounterWorkflow:
         if self._representative(form) is None:
             self._say(NoticeCode.REPRESENTATIVE_INVALID, "representative_required")
             return
-        problem = self._representative_problem(form)
-        if problem is not None:
-            self.notice = problem
-            return
-        self._form = form
-        self.step = Step.INFORMATION
+        self._take_representative(form)
 
     def declare_representative(self, other: OtherRepresentative) -> None:
         """A minor's representative who is not on the card (the other parent): traits typed
@@ -769,7 +764,13 @@ class CounterWorkflow:
         cleaned = OtherRepresentative(
             other.nom.strip().upper(), other.prenom.strip(), day.isoformat(), other.document
         )
-        form = replace(self._form, representative=None, other_representative=cleaned)
+        self._take_representative(
+            replace(self._form, representative=None, other_representative=cleaned)
+        )
+
+    def _take_representative(self, form: CreationForm) -> None:
+        """The representative the form names, if the consent rules take them: then the
+        information text."""
         problem = self._representative_problem(form)
         if problem is not None:
             self.notice = problem
