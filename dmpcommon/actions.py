@@ -60,6 +60,7 @@ from dmpcommon.vocabulary import (
 
 __all__ = [
     "DOCUMENT_CONTENT_MAX",
+    "NAME_MAX",
     "PAYLOAD_TYPES",
     "ActionPayload",
     "ActionType",
@@ -193,7 +194,8 @@ def _utc_time(value: str) -> str:
 
 
 Nir = Annotated[str, Field(min_length=15, max_length=15), AfterValidator(_nir)]
-Name = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]+$")]
+NAME_MAX = 120
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX, pattern=r"^[^\x00-\x1f\x7f]+$")]
 BirthDateText = Annotated[str, Field(pattern=BIRTH_DATE_PATTERN), AfterValidator(_birth_date)]
 ProfessionalIdNat = Annotated[str, Field(max_length=12), AfterValidator(_professional)]
 PhysicianIdNat = Annotated[str, Field(max_length=12), AfterValidator(_physician)]
@@ -230,6 +232,7 @@ class IdentitySearch(BaseModel):
     birth_date: BirthDateText
     sexe: Literal["F", "M"]
     birth_place: str | None = Field(default=None, pattern=r"^(?:[0-9]{2}|2[AB])[0-9]{3}$")  # INSEE
+    document: IdentityDocument = Field(strict=False)  # the one checked, traced with the search
 
 
 class Representative(BaseModel):

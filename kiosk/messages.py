@@ -149,6 +149,10 @@ SYNC_REFUSALS = {
     "professional_blocked": "le patient a bloqué ce médecin : choisissez-en un autre",
     "not_a_physician": "ce numéro RPPS n'est pas celui d'un médecin : vérifiez-le",
     "id_nat_not_rpps": "le médecin traitant se désigne par son numéro RPPS (11 chiffres)",
+    "document_date_in_future": "document daté après le jour de l'action : corrigez la date "
+    "des soins",
+    "vitale_card_required": "patient trouvé sans carte Vitale : cette modification demande sa "
+    "carte Vitale (la création du DMP, elle, est possible)",
     "ins_not_qualified": "identité pas encore vérifiée : contrôlez une pièce d'identité du "
     "patient, puis recommencez",
     "invalid_payload": f"action mal formée : {_SUPPORT}",
@@ -241,6 +245,11 @@ _FIXED = {
     NoticeCode.BIRTH_PLACE_INVALID: "lieu de naissance non reconnu : le code INSEE a 5 "
     "caractères (2A ou 2B pour la Corse, 99 et le code du pays pour l'étranger), ou laissez "
     "le champ vide",
+    NoticeCode.NAME_INVALID: "nom trop long ou avec des caractères non imprimables : "
+    "recopiez-le tel qu'il figure sur la pièce (120 caractères au plus)",
+    NoticeCode.DOCUMENT_NOT_FOR_ADULT: "le livret de famille ne prouve que l'identité d'un "
+    "enfant : pour un adulte, contrôlez sa carte d'identité, son passeport ou son titre de "
+    "séjour",
     NoticeCode.TEXT_TOO_LONG: "texte trop long : raccourcissez-le (4 000 caractères au plus)",
     NoticeCode.NIR_INVALID: f"numéro de sécurité sociale de la carte Vitale non valide : {_CAISSE}",
     NoticeCode.TO_QUALIFY: "kiosque hors ligne : l'identité sera vérifiée au répertoire national "

@@ -69,6 +69,9 @@ class Standing:
     role: Role
     present: bool = False  # an operator: the patient's card read and qualified just before
     at_creation: bool = False  # the change is one of the patient's choices at creation
+    # Seen by their card, not only found by an identity document's traits (which anyone who
+    # knows the patient could type): needed for every change after the creation.
+    by_card: bool = True
 
 
 def _no(reason: str) -> Decision:
@@ -127,7 +130,10 @@ def may_change(change: Change, standing: Standing) -> Decision:
     allowed = _PROFESSIONAL_PRESENT if role in _PROFESSIONALS else _AGENT_PRESENT
     if change not in allowed and change is not Change.AUTHORISE_OTHER:
         return _no("not_for_operators")
-    return ALLOW if standing.present else _no("patient_absent")
+    if not standing.present:
+        return _no("patient_absent")
+    creating = change is Change.CREATE or standing.at_creation
+    return ALLOW if creating or standing.by_card else _no("vitale_card_required")
 
 
 class DocumentChange(StrEnum):

@@ -15,7 +15,7 @@ from central.dmp.models import Dmp, DmpProfessional, Document
 from central.dmp.policy import Choices, Decision, Relation
 from central.dmp.schemas import DocumentOut
 from central.errors import Forbidden, ForbiddenParty
-from central.identity.service import is_present
+from central.identity.service import presence
 from central.notify.service import Notifier
 from dmpcommon.people import BirthDate
 from dmpcommon.vocabulary import AccessMode, Authorisation, DmpStatus, Role
@@ -67,8 +67,10 @@ def standing(
         if actor.patient_ins != ins:
             raise Forbidden("not your record", code="not_your_record")
         return Standing(actor.role)
-    present = is_present(db, actor.session_id, ins, now)
-    return Standing(actor.role, present=present, at_creation=at_creation)
+    seen = presence(db, actor.session_id, ins, now)
+    return Standing(
+        actor.role, present=seen is not None, by_card=seen is True, at_creation=at_creation
+    )
 
 
 def managed_by_representative(dmp: Dmp, today: dt.date) -> bool:

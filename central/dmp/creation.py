@@ -59,7 +59,14 @@ class DmpCreation:
         enforce(decision, db, actor, AuditAction.CONSENT, now=now, patient_ins=ins)
         person = self._person(ins)
         check_consent(person.birth_date, consent.representative, now.date())
-        by = "representative" if consent.representative else "self"
+        rep = consent.representative
+        # How the representative was proven: on the child's card, or an identity document.
+        by = (
+            "self"
+            if rep is None
+            else "representative"
+            + (f";document={rep.identity_document.value}" if rep.identity_document else ";card")
+        )
         trace(
             db,
             actor,

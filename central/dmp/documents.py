@@ -48,8 +48,10 @@ COUNTER_DOCUMENTS: dict[CounterDocument, tuple[Category, str]] = {
 }
 
 
-def counter_document(payload: DocumentAdded) -> DocumentIn:
-    """The document a counter's short form files."""
+def counter_document(payload: DocumentAdded, today: dt.date) -> DocumentIn:
+    """The document a counter's short form files (care given by `today`, the action's day)."""
+    if dt.date.fromisoformat(payload.document_date) > today:
+        raise BadRequest("care dated after the action", code="document_date_in_future")
     category, loinc = COUNTER_DOCUMENTS[payload.kind]
     return DocumentIn(
         category=category,

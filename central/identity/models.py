@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db import Base, UtcDateTime
@@ -28,3 +28,6 @@ class PatientPresence(Base):
     session_id: Mapped[str] = mapped_column(String(64))
     ins: Mapped[str] = mapped_column(String(15))
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    # False: found by the traits of an identity document (no card): enough to create the
+    # DMP, not to change who reads it or where the codes go (anyone may know such traits).
+    by_card: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

@@ -37,6 +37,7 @@ __all__ = [
     "Person",
     "QualifyResult",
     "is_present",
+    "presence",
     "normalise",
     "qualify_traced",
     "search_traced",
@@ -213,10 +214,15 @@ def _record(
     now: dt.datetime,
     queued: bool = False,
     detail: str = "",
+    by_card: bool = True,
 ) -> None:
     """The patient's presence when an operator qualified them, and the trace."""
     if result.person is not None and actor.role not in (Role.PATIENT, Role.REPRESENTATIVE):
-        db.add(PatientPresence(session_id=actor.session_id, ins=result.person.ins, at=now))
+        db.add(
+            PatientPresence(
+                session_id=actor.session_id, ins=result.person.ins, at=now, by_card=by_card
+            )
+        )
         db.flush()
     (trace_kept if queued else trace)(
         db,
@@ -272,21 +278,27 @@ def search_traced(
         sexe=search.sexe,
         birth_place=search.birth_place,
     )
-    _record(db, actor, result, now=now, detail="search")
+    # The trace names the document the operator says was checked; the presence is not a
+    # card's: it lets the DMP be created, never its access changed (central.dmp.changes).
+    _record(db, actor, result, now=now, detail=f"search;{search.document.value}", by_card=False)
     return result
 
 
-def is_present(db: Session, session_id: str, ins: str, at: dt.datetime) -> bool:
-    """Whether this operator session qualified this patient from their card shortly before
-    `at` (or as good as at the same time, the two clocks being different)."""
-    seen = db.scalar(
-        select(PatientPresence.id)
-        .where(
+def presence(db: Session, session_id: str, ins: str, at: dt.datetime) -> bool | None:
+    """How this operator session saw this patient shortly before `at` (or as good as at the
+    same time, the two clocks being different): True by their card, False only by an
+    identity document's traits, None not at all."""
+    seen = db.scalars(
+        select(PatientPresence.by_card).where(
             PatientPresence.session_id == session_id,
             PatientPresence.ins == ins,
             PatientPresence.at > at - PRESENCE_WINDOW,
             PatientPresence.at <= at + _PRESENCE_SKEW,
         )
-        .limit(1)
-    )
-    return seen is not None
+    ).all()
+    return any(seen) if seen else None
+
+
+def is_present(db: Session, session_id: str, ins: str, at: dt.datetime) -> bool:
+    """Whether this operator session saw this patient shortly before `at`, card or not."""
+    return presence(db, session_id, ins, at) is not None

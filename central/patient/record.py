@@ -68,7 +68,7 @@ def _event(entry: AuditEntry) -> str | None:
         return _IN_EMERGENCY[entry.mode]
     if action in _ON_ITSELF and entry.detail == entry.actor_id:
         return _ON_ITSELF[action]
-    if action is AuditAction.IDENTITY_QUALIFY and entry.detail == "search":
+    if action is AuditAction.IDENTITY_QUALIFY and entry.detail.split(";")[0] == "search":
         return "searched_identity"  # no card at the counter: looked up by a document's traits
     return _EVENTS.get(action)
 

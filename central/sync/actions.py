@@ -23,8 +23,8 @@ from central.dmp.documents import counter_document
 from central.dmp.models import Dmp
 from central.dmp.schemas import ProfessionalChange
 from central.dmp.services import DmpServices
-from central.errors import NotFound, Unauthenticated
-from central.identity.service import IdentityRegister, qualify_traced
+from central.errors import Forbidden, NotFound, Unauthenticated
+from central.identity.service import IdentityRegister, is_present, qualify_traced
 from central.professionals.models import OperatorSession, RevokedCard
 from central.professionals.service import ProfessionalService, actor_of
 from central.sync.ingest import Action, Applier
@@ -294,6 +294,9 @@ class _Appliers:
     def identity_checked(self, action: Action[IdentityChecked]) -> None:
         actor = self._operator(action)
         ins = self._patient(action, actor)
+        if not is_present(action.db, actor.session_id, ins, action.at):
+            # Only of a patient this session saw: no "a contrôlé votre pièce" in anyone's log.
+            raise Forbidden("the patient is not at this counter", code="patient_absent")
         trace(
             action.db,
             actor,
@@ -309,7 +312,7 @@ class _Appliers:
         ins = self._patient(action, actor)
         self._hold(action.db, Dmp, ins)
         self.dmp.documents.add_document(
-            action.db, actor, ins, counter_document(action.payload), action.at
+            action.db, actor, ins, counter_document(action.payload, action.at.date()), action.at
         )
 
     @_applies(DmpClosed)

@@ -68,6 +68,8 @@ class NoticeCode(StrEnum):
     DATE_IN_FUTURE = "date_in_future"
     TEXT_TOO_LONG = "text_too_long"
     BIRTH_PLACE_INVALID = "birth_place_invalid"
+    NAME_INVALID = "name_invalid"
+    DOCUMENT_NOT_FOR_ADULT = "document_not_for_adult"
     # the central service, and the rest
     CENTRAL_UNREACHABLE = "central_unreachable"
     CENTRAL_REFUSED = "central_refused"  # reason: the service's error code

@@ -20,6 +20,7 @@ from typing import Any
 
 from dmpcommon.actions import (
     DOCUMENT_CONTENT_MAX,
+    NAME_MAX,
     ActionPayload,
     ActivationReissued,
     AuthorisationGranted,
@@ -38,6 +39,7 @@ from dmpcommon.actions import (
     NotificationContact,
     OperatorSessionClosed,
     OperatorSessionOpened,
+    PatientPayload,
     RefusedCard,
     Representative,
     TreatingDoctorSet,
@@ -253,9 +255,15 @@ class CounterWorkflow:
     def _idle_limit(self) -> float:
         return self.idle_s * (LONG_READING_FACTOR if self.step in _LONG_READING else 1)
 
+    def _holds_patient(self) -> bool:
+        """Whether anything of a patient is on screen (a card, a person, traits typed)."""
+        return (
+            self._holder is not None or self._patient_reader is not None or self.step is Step.SEARCH
+        )
+
     def _idle_warning(self) -> int | None:
         """Seconds left before the patient is wiped, once inside the warning."""
-        if self._holder is None and self._patient_reader is None:
+        if not self._holds_patient():
             return None
         left = self._idle_limit() - (self.clock() - self._last_activity)
         return max(0, int(left + 0.999)) if left <= IDLE_WARNING_S else None
@@ -290,8 +298,12 @@ class CounterWorkflow:
         valid = status is not None and status.dmp is DmpStatus.VALID
         exists = status is not None and status.dmp is not DmpStatus.NONE
         authorisation = status.authorisation if status else None
-        # One change at a time: the next waits for the service's answer to the last.
-        free = self._pending is None or self._pending.delivery is not Delivery.PENDING
+        # One change at a time: the next waits for the service's answer to the last. A
+        # patient found without a card may have a DMP created, not its access changed
+        # (traits anyone could type are no proof of presence: central.dmp.changes).
+        free = (
+            self._pending is None or self._pending.delivery is not Delivery.PENDING
+        ) and not self._without_card
         return _Capabilities(
             # Offline the status is unknown: creation is offered with a warning and a
             # provisional sheet (the service refuses it if there was a DMP).
@@ -644,12 +656,18 @@ class CounterWorkflow:
         if self.step is not Step.SEARCH:
             return
         for field, value in (("nom", nom), ("prenom", prenom)):
-            if not value.strip():
-                self.notice = Notice(NoticeCode.FIELD_REQUIRED, field=field)
+            problem = _name_problem(value)
+            if problem is not None:
+                self.notice = Notice(problem, field=field)
                 return
         day = parse_day(birth_date)
         if day is None or day > self.today():
             self.notice = Notice(NoticeCode.DATE_INVALID, field="birth_date")
+            return
+        if document is IdentityDocument.FAMILY_RECORD_BOOK and not BirthDate.parse(
+            day.isoformat()
+        ).minor_on(self.today()):
+            self.notice = Notice(NoticeCode.DOCUMENT_NOT_FOR_ADULT, field="document")
             return
         if sexe not in ("F", "M"):
             self.notice = Notice(NoticeCode.FIELD_REQUIRED, field="sexe")
@@ -666,14 +684,15 @@ class CounterWorkflow:
                     "birth_date": day.isoformat(),
                     "sexe": sexe,
                     "birth_place": place,
+                    "document": document,
                 }
             )
         except ValueError:
             self.notice = Notice(NoticeCode.BIRTH_PLACE_INVALID, field="birth_place")
             return
-        self.search_patient(search, document)
+        self.search_patient(search)
 
-    def search_patient(self, search: IdentitySearch, document: IdentityDocument) -> None:
+    def search_patient(self, search: IdentitySearch) -> None:
         """Look the patient up in the register by the document's traits (online only)."""
         self._touch()
         op = self._operator
@@ -702,8 +721,8 @@ class CounterWorkflow:
         )
         self._chosen, self._without_card = 0, True
         self._qualification, self._status = qualification, status
-        self._identity_document = document
-        self._enqueue(IdentityChecked(ins=qualification.ins, document=document))
+        self._identity_document = search.document
+        self._enqueue(IdentityChecked(ins=qualification.ins, document=search.document))
         self.step = Step.PATIENT
 
     # -- identity vigilance ----------------------------------------------------------------
@@ -718,7 +737,11 @@ class CounterWorkflow:
         """The operator saw this identity document: with the register's answer, the
         identity is "qualifiée"; the service traces it."""
         self._touch()
-        if self.step is not Step.IDENTITY_CHECK or self._holder is None:
+        holder = self._holder
+        if self.step is not Step.IDENTITY_CHECK or holder is None:
+            return
+        if document is IdentityDocument.FAMILY_RECORD_BOOK and not holder.minor_on(self.today()):
+            self.notice = Notice(NoticeCode.DOCUMENT_NOT_FOR_ADULT, field="document")
             return
         self._identity_document = document
         self._enqueue(IdentityChecked(**self._patient(), document=document))
@@ -754,9 +777,13 @@ class CounterWorkflow:
         if self.step is not Step.REPRESENTATIVE:
             return
         for name, value in (("rep_nom", other.nom), ("rep_prenom", other.prenom)):
-            if not value.strip():
-                self.notice = Notice(NoticeCode.FIELD_REQUIRED, field=name)
+            problem = _name_problem(value)
+            if problem is not None:
+                self.notice = Notice(problem, field=name)
                 return
+        if other.document is IdentityDocument.FAMILY_RECORD_BOOK:  # it proves a child, not them
+            self.notice = Notice(NoticeCode.DOCUMENT_NOT_FOR_ADULT, field="rep_document")
+            return
         day = parse_day(other.birth_date)
         if day is None:
             self.notice = Notice(NoticeCode.DATE_INVALID, field="rep_birth_date")
@@ -810,6 +837,13 @@ class CounterWorkflow:
             self.step = Step.PATIENT
         elif self.step is Step.SEARCH:
             self.step = Step.READY
+        elif self.step is Step.CREATED and self._holder is not None:
+            if self._delivery is Delivery.PENDING:
+                return  # the patient's status is known once the service answered
+            self._sheet, self._creation, self._delivery = None, None, None
+            self._creation_refusal = None
+            self.step = Step.PATIENT
+            self._refresh_status()
 
     def _patient(self) -> dict[str, Any]:
         """How an action names the patient: the INS, or the card's traits to qualify."""
@@ -1186,7 +1220,7 @@ class CounterWorkflow:
         session back when the network is; the idle warning, then the wipe."""
         self._learn_answers()
         self._resume()
-        if self._holder is None and self._patient_reader is None:
+        if not self._holds_patient():
             return
         if self.clock() - self._last_activity >= self._idle_limit():
             reader = self._patient_reader
@@ -1242,7 +1276,10 @@ class CounterWorkflow:
             return
         except CentralRefusedError as exc:
             if exc.reason != "no_operator_session":  # not applied yet: ask again later
+                # Ended at the service (closed, expired, card revoked): nothing done offline
+                # in it would be accepted; the operator logs in again.
                 op.resumable = False
+                self.logout()
                 self.notice = notice_for(exc)
             return
         op.token, op.role = session.token, session.role
@@ -1269,11 +1306,22 @@ class CounterWorkflow:
 
     def _enqueue(self, payload: ActionPayload, *, session_id: str | None = None) -> object:
         op, holder = self._operator, self._holder
+        about_patient = isinstance(payload, (PatientPayload, IdentityToQualify, DmpOpened))
         return self.queue.enqueue(
             payload,
             session_id=session_id or (op.session_id if op else NO_SESSION),
-            subject=_initials(holder) if holder is not None else None,
+            subject=_initials(holder) if holder is not None and about_patient else None,
         )
+
+
+def _name_problem(value: str) -> NoticeCode | None:
+    """A name typed at the counter: present, and no longer than the service takes."""
+    value = value.strip()
+    if not value:
+        return NoticeCode.FIELD_REQUIRED
+    if len(value) > NAME_MAX or not value.isprintable():
+        return NoticeCode.NAME_INVALID
+    return None
 
 
 def parse_day(text: str) -> dt.date | None:

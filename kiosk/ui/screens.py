@@ -622,8 +622,20 @@ class IdentityCheckScreen(FormScreen):
 
     def _confirm(self) -> None:
         document = _checked(self.document, IDENTITY_DOCUMENTS)
-        if document is not None:
-            self.submit(lambda s: s.check_identity(document))
+        if document is None:
+            self.errors["document"].setText("Choisissez la pièce d'identité contrôlée.")
+            self.errors["document"].setVisible(True)
+            return
+        self.submit(lambda s: s.check_identity(document))
+
+    def draw(self, view: CounterView) -> None:
+        # A family record book proves a child's identity only.
+        livret = self.findChild(
+            QRadioButton, f"document-{IdentityDocument.FAMILY_RECORD_BOOK.value}"
+        )
+        if livret is not None:
+            livret.setVisible(view.minor)
+        self.refresh(view)
 
     def clear(self) -> None:
         _uncheck(self.document)
@@ -657,7 +669,13 @@ class RepresentativeScreen(FormScreen):
             form, "Date de naissance (JJ/MM/AAAA)", "rep_birth_date", "digits"
         )
         form.addWidget(text("Pièce d'identité contrôlée", "section"))
-        self.document = _radios(self, form, IDENTITY_DOCUMENTS, "rep-document")
+        adults = {
+            k: v
+            for k, v in IDENTITY_DOCUMENTS.items()
+            if k is not IdentityDocument.FAMILY_RECORD_BOOK
+        }
+        self.document = _radios(self, form, adults, "rep-document")
+        self._documents = adults
         form.addWidget(self.error_label("rep_document"))
         form.addWidget(self.error_label("representative"))
         form.addStretch()
@@ -693,7 +711,7 @@ class RepresentativeScreen(FormScreen):
         label.setVisible(shown)
 
     def _declare(self) -> None:
-        document = _checked(self.document, IDENTITY_DOCUMENTS)
+        document = _checked(self.document, self._documents)
         if document is None:
             self.errors["rep_document"].setText("Choisissez la pièce d'identité contrôlée.")
             self.errors["rep_document"].setVisible(True)
@@ -900,6 +918,9 @@ class CreatedScreen(Screen):
             row.addWidget(button)
         self.layout_.addLayout(row)
         last = QHBoxLayout()
+        self.back = big_button("Retour au patient", "back")
+        self.back.clicked.connect(lambda: submit(lambda s: s.back()))
+        last.addWidget(self.back)
         self.other_holder = big_button("Autre personne de la carte", "other-holder")
         self.other_holder.clicked.connect(lambda: submit(lambda s: s.other_holder()))
         finish = big_button("Terminer", "finish")
@@ -943,6 +964,7 @@ class CreatedScreen(Screen):
             return
         self._sheet = (sheet.identifier, sheet.activation_code)
         self.other_holder.setVisible(view.can_other_holder)
+        self.back.setVisible(view.creation is not Delivery.PENDING)
         # "Done" only once the service said so; until then, what is true.
         refused = view.creation is Delivery.REJECTED
         if sheet.reissued:

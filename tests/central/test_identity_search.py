@@ -70,6 +70,7 @@ def server(
 
 
 def _search(server: Server, token: str | None, **body: Any) -> tuple[int, dict[str, Any]]:
+    body.setdefault("document", "passeport")  # the identity document checked, always said
     with server.client(token) as client:
         response = client.post("/v1/identity/search", json=body)
     return response.status_code, dict(response.json())
@@ -119,7 +120,11 @@ def test_the_one_person_found_is_present_for_the_session(
     with server.client(token) as client:  # the rules now see the patient at the counter
         created = client.post("/v1/dmp", json=creation)
     assert created.status_code == 201
-    assert _traced(server, AGENT) == [("qualified", JEANNE, "search")]
+    assert _traced(server, AGENT) == [("qualified", JEANNE, "search;passeport")]
+    # Found by traits anyone could type: the DMP could be created, its access not changed.
+    with server.client(token) as client:
+        reissue = client.post(f"/v1/dmp/{JEANNE}/activation", json={})
+    assert (reissue.status_code, reissue.json()["error"]) == (403, "vitale_card_required")
     # The patient's log says what happened: a search on a document, not a card read.
     with server.client(patient_token(server, created.json())) as client:
         events = [entry["event"] for entry in client.get("/v1/patient/access-log").json()]
@@ -164,7 +169,13 @@ def test_only_the_first_first_name_and_every_given_trait_count(
 def test_refusals_are_clear(server: Server) -> None:
     insurer_card = make_professional(id_nat="810100777779", structure_id="75200000000017")
     insurer = login(server, insurer_card)
-    jeanne = {"nom": "BERNARD", "prenom": "JEANNE", "birth_date": aged("1979-03-28"), "sexe": "F"}
+    jeanne = {
+        "nom": "BERNARD",
+        "prenom": "JEANNE",
+        "birth_date": aged("1979-03-28"),
+        "sexe": "F",
+        "document": "passeport",
+    }
 
     assert _search(server, insurer, **jeanne) == (
         403,
@@ -184,6 +195,7 @@ def test_refusals_are_clear(server: Server) -> None:
         ({"birth_date": "28/03/1979"}, "birth_date"),
         ({"nom": "B" * 121}, "nom"),
         ({"nir": JEANNE}, "nir"),  # a search carries no NIR: a card's traits go to /qualify
+        ({"document": "carte_bancaire"}, "document"),
     ):
         code, body = _search(server, None, **(jeanne | bad))  # refused before anything
         assert (code, body["error"]) == (422, "invalid_request"), bad

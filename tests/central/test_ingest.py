@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -21,14 +22,23 @@ from dmpcommon.actions import (
     ContactSet,
     DmpCreated,
     DmpOpened,
+    DocumentAdded,
+    IdentityChecked,
     IdentityToQualify,
     NotificationContact,
     OperatorSessionClosed,
     RefusedCard,
+    Representative,
     TreatingDoctorSet,
 )
 from dmpcommon.signing import public_bytes
-from dmpcommon.vocabulary import AccessMode, BreakGlassReason, ContactChannel
+from dmpcommon.vocabulary import (
+    AccessMode,
+    BreakGlassReason,
+    ContactChannel,
+    CounterDocument,
+    IdentityDocument,
+)
 from kiosk.core.errors import CentralRefusedError, SyncError
 from kiosk.sync.client import SyncClient
 from kiosk.sync.keys import load_or_create_device_key
@@ -279,3 +289,63 @@ def test_a_tampered_queue_is_named_locally_and_refused_by_the_service(
         applied = db.scalars(select(Receipt.seq).where(Receipt.kiosk_id == queue.kiosk_id)).all()
         assert sorted(applied) == list(range(1, local[0]))
         assert kiosk.flagged == ("bad envelope or signature after seq 2" if how == "flip" else None)
+
+
+def test_what_the_counter_queues_is_held_to_the_patients_rules(
+    server: Server, queue: ActionQueue, pharmacist: Professional
+) -> None:
+    """The counter's new actions, refused where they must be: an identity document 'checked'
+    for a patient this session never saw; care dated after the action. A representative on
+    an identity document is recorded as such."""
+    session = "session-counter-rules"
+    queue_login(queue, pharmacist, session)
+    tomorrow = (utcnow() + dt.timedelta(days=1)).date().isoformat()
+    other_parent = Representative(
+        nom="KERGOAT",
+        prenom="Yann",
+        birth_date=aged("1984-01-01"),
+        identity_document=IdentityDocument.ID_CARD,
+    )
+    typed = [
+        IdentityChecked(ins=JEANNE, document=IdentityDocument.PASSPORT),  # never seen here
+        IdentityToQualify.of(JEANNE_CARD),
+        IdentityChecked(ins=JEANNE, document=IdentityDocument.PASSPORT),
+        DmpCreated(
+            identity=JEANNE_CARD,
+            consent=True,
+            information_version="2026-01",
+            authorised_professionals=(pharmacist.id_nat,),
+        ),
+        DocumentAdded(
+            ins=JEANNE,
+            kind=CounterDocument.VACCINATION,
+            title="Vaccin",
+            content="lot 1",
+            document_date=tomorrow,
+        ),
+        ConsentRecorded(
+            identity=LEO_CARD, information_version="2026-01", representative=other_parent
+        ),
+    ]
+    for payload in typed:
+        queue.enqueue(payload, session_id=session)
+    code, body = post_batch(server, batch(queue), queue)
+    assert code == 200, body
+    assert [(r["outcome"], r.get("reason")) for r in body["results"][1:]] == [
+        ("rejected", "patient_absent"),
+        ("accepted", None),
+        ("accepted", None),
+        ("accepted", None),
+        ("rejected", "document_date_in_future"),
+        ("accepted", None),
+    ]
+    with server.state.sessions() as db:
+        details = [
+            (e.action, e.detail)
+            for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id))
+            if e.action in ("identity_checked", "consent")
+        ]
+    assert details == [
+        ("identity_checked", "passeport"),
+        ("consent", "consent=representative;document=carte_identite;info=2026-01"),
+    ]

@@ -20,7 +20,7 @@ from central.config import Settings
 from central.professionals.revocation import revoke_card
 from central.sync.models import Kiosk
 from dmpcommon.actions import IdentitySearch
-from dmpcommon.vocabulary import QualificationStatus, Role
+from dmpcommon.vocabulary import IdentityDocument, QualificationStatus, Role
 from kiosk.core.errors import CentralRefusedError
 from kiosk.core.ports import Qualification, StrictTraits
 from kiosk.sync.online import OnlineCentral
@@ -208,6 +208,7 @@ def test_the_kiosk_adapter_resumes_and_searches(server: Server, pharmacist: Prof
         birth_date=aged("1985-02-03"),
         sexe="F",
         birth_place="2A004",
+        document=IdentityDocument.PASSPORT,
     )
     assert kiosk.search_identity(resumed.token, marie) == Qualification(
         QualificationStatus.QUALIFIED,

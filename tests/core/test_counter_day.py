@@ -6,6 +6,7 @@ network. The same over the real parts: tests/e2e/test_counter_day.py and tests/u
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -30,7 +31,7 @@ from dmpcommon.vocabulary import (
     DmpStatus,
     IdentityDocument,
 )
-from kiosk.core import CardFamily, Change, NoticeCode, Step
+from kiosk.core import CardFamily, Change, NoticeCode, OtherRepresentative, Step
 from kiosk.core.ports import Delivery
 from kiosk.core.workflow import IDLE_WARNING_S, LONG_READING_FACTOR, RESUME_EVERY_S, parse_day
 from tests.support.fakes import (
@@ -290,17 +291,29 @@ def test_a_patient_without_a_card_is_found_by_a_checked_document() -> None:
     assert counter.workflow.view().can_search
     counter.workflow.start_search()
     assert counter.workflow.view().step is Step.SEARCH
-    search = IdentitySearch(nom="BERNARD", prenom="JEANNE", birth_date=ADULT.birth_date, sexe="F")
-    counter.workflow.search_patient(
-        search.model_copy(update={"prenom": "JANE"}), IdentityDocument.ID_CARD
+    search = IdentitySearch(
+        nom="BERNARD",
+        prenom="JEANNE",
+        birth_date=ADULT.birth_date,
+        sexe="F",
+        document=IdentityDocument.ID_CARD,
     )
+    counter.workflow.search_patient(search.model_copy(update={"prenom": "JANE"}))
     notice = counter.workflow.view().notice
     assert notice is not None and notice.reason == "not_found"
     counter.central.qualifies(ADULT, ADULT_INS)
     counter.central.dmps[ADULT_INS] = DmpStatus.VALID
-    counter.workflow.search_patient(search, IdentityDocument.ID_CARD)
+    counter.workflow.search_patient(search)
     view = counter.workflow.view()
     assert view.step is Step.PATIENT and view.without_card and view.dmp is DmpStatus.VALID
+    # Found by traits anyone could type: no change to who reads it or where codes go.
+    assert not (
+        view.can_authorise_self
+        or view.can_set_contact
+        or view.can_set_doctor
+        or view.can_reissue_activation
+        or view.can_close
+    )
     assert view.identity_document is IdentityDocument.ID_CARD and view.identity_qualified
     assert counter.queue.of(IdentityChecked) == [
         IdentityChecked(ins=ADULT_INS, document=IdentityDocument.ID_CARD)
@@ -407,10 +420,12 @@ def test_a_session_the_service_ended_is_not_asked_for_again() -> None:
     counter.clock.advance(RESUME_EVERY_S)
     counter.workflow.tick()
     assert _code(counter) is NoticeCode.CENTRAL_REFUSED
+    view = counter.workflow.view()  # nothing done offline in it would be accepted
+    assert view.step is Step.WELCOME and view.operator is None
     counter.central.refuse_login = None
     counter.clock.advance(RESUME_EVERY_S)
     counter.workflow.tick()
-    assert counter.central.resumed == [] and not counter.workflow.view().online
+    assert counter.central.resumed == []
 
 
 def test_a_live_call_that_times_out_does_not_end_the_day_online() -> None:
@@ -550,3 +565,76 @@ def test_a_second_child_after_the_first_without_pulling_the_card() -> None:
     counter.workflow.other_holder()
     view = counter.workflow.view()
     assert view.step is Step.HOLDERS and view.sheet is None and view.patient is None
+
+
+def test_a_family_record_book_proves_a_child_not_an_adult() -> None:
+    counter = make_counter()
+    counter.login()
+    _patient(counter)
+    counter.workflow.ask_identity_check()
+    counter.workflow.check_identity(IdentityDocument.FAMILY_RECORD_BOOK)
+    notice = counter.workflow.view().notice
+    assert notice is not None and notice.code is NoticeCode.DOCUMENT_NOT_FOR_ADULT
+    assert counter.queue.of(IdentityChecked) == []
+    counter.workflow.finish()
+    counter.central.qualifies(CHILD, CHILD_INS)
+    _patient(counter, CHILD, ins=CHILD_INS)
+    counter.workflow.start_creation()
+    other = OtherRepresentative(
+        "KERGOAT", "Yann", "1980-01-01", IdentityDocument.FAMILY_RECORD_BOOK
+    )
+    counter.workflow.declare_representative(other)
+    notice = counter.workflow.view().notice
+    assert notice is not None and (notice.code, notice.field) == (
+        NoticeCode.DOCUMENT_NOT_FOR_ADULT,
+        "rep_document",
+    )
+    counter.workflow.declare_representative(
+        replace(other, nom="K" * 121, document=IdentityDocument.PASSPORT)
+    )
+    notice = counter.workflow.view().notice
+    assert notice is not None and (notice.code, notice.field) == (
+        NoticeCode.NAME_INVALID,
+        "rep_nom",
+    )
+
+
+def test_traits_typed_on_the_search_screen_are_wiped_by_the_timer() -> None:
+    counter = make_counter(idle_s=90)
+    counter.login()
+    counter.workflow.start_search()
+    counter.clock.advance(90 - IDLE_WARNING_S)
+    counter.workflow.tick()
+    assert counter.workflow.view().idle_warning_s is not None
+    counter.clock.advance(IDLE_WARNING_S)
+    counter.workflow.tick()
+    assert (counter.workflow.view().step, _code(counter)) == (Step.READY, NoticeCode.IDLE_TIMEOUT)
+
+
+def test_back_to_the_patient_after_the_creation_once_the_service_answered() -> None:
+    counter = make_counter()
+    counter.login()
+    _patient(counter)
+    counter.workflow.start_creation()
+    counter.workflow.accept_information("v1")
+    counter.workflow.update_form(consent=True)
+    counter.workflow.create()
+    counter.workflow.back()  # not answered yet: the status would be a guess
+    assert counter.workflow.view().step is Step.CREATED
+    counter.central.dmps[ADULT_INS] = DmpStatus.VALID
+    _answer(counter)
+    counter.workflow.back()
+    view = counter.workflow.view()
+    assert view.step is Step.PATIENT and view.dmp is DmpStatus.VALID and view.sheet is None
+
+
+def test_only_actions_about_the_patient_carry_their_initials() -> None:
+    counter = make_counter()
+    counter.login()
+    _patient(counter)
+    counter.workflow.card_inserted(PATIENT_READER, CardFamily.UNKNOWN)  # a second, odd card
+    counter.workflow.sign_out()
+    subjects = dict(zip(counter.queue.types(), counter.queue.subjects, strict=True))
+    assert subjects["card_read_refused"] is None
+    assert subjects["operator_session_closed"] is None
+    assert subjects["operator_session_opened"] is None
