@@ -50,7 +50,7 @@ SheetLayout = Literal["a4", "ticket"]
 # or file cannot be written.
 PrintProblem = Literal["no_portal", "no_printer", "print_failed", "pdf_unwritable"]
 
-# The portal's page with the "Première connexion" form (central/portal/routes.py). It reads no
+# The portal's page with the "Première connexion" form (central/portal/login.py). It reads no
 # identifier from its address: the QR code opens the page and the patient types both. Never
 # the activation code in the QR code: a photo of the sheet would then be a key.
 ACTIVATION_PATH = "/connexion"

@@ -353,7 +353,11 @@ def test_the_log_says_what_happened_in_french_and_in_paris_time(
         at = db.scalars(
             select(AuditEntry.at).where(AuditEntry.action == "professional_authorise")
         ).one()
-    assert at.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y à %H:%M") in text
+    paris = at.astimezone(ZoneInfo("Europe/Paris"))
+    month = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+             "septembre", "octobre", "novembre", "décembre")[paris.month - 1]  # fmt: skip
+    day = "1er" if paris.day == 1 else str(paris.day)
+    assert f"{day} {month} {paris.year} à {paris.hour} h {paris.minute:02d}" in text
 
 
 def test_a_locked_access_sheet_says_to_wait_or_to_ask_the_counter(

@@ -1,0 +1,246 @@
+"""The patient portal: server-rendered pages in French over the patient service.
+
+The session is the patient service's own token, kept in an HttpOnly, SameSite=Strict cookie,
+Secure behind HTTPS. Every form carries a token (CSRF) derived from a cookie the browser holds:
+the session once logged in; before that (log-in, code, online creation: a forged log-in would
+put the victim in the attacker's record) a random one given with the first page. The pages use
+the same rules and traces as the patient API: nothing here decides who may read what.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hmac
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from hashlib import sha256
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from central.actors import Actor
+from central.deps import get_state
+from central.errors import ServiceError, TooManyRequests, Unauthenticated
+from central.notify.messages import PARIS
+from central.patient import record
+from central.portal.wording import CATEGORY_LABELS, EVENTS, ROLE_LABELS, refusal
+from central.state import AppState
+from dmpcommon.people import BirthDate
+
+# The one router of the portal: each module of pages adds its routes to it.
+router = APIRouter(prefix="/patient", include_in_schema=False)
+State = Annotated[AppState, Depends(get_state)]
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def french_date(value: str | dt.date | dt.datetime) -> str:
+    """A date as a French reader says it: "3 décembre 2026"; a service time (UTC) in Paris
+    time, "3 décembre 2026 à 14 h 05"; a birth date with an unknown day or month as far as
+    it is known ("mars 2007", "2007")."""
+    if isinstance(value, dt.datetime):
+        at = value.astimezone(PARIS)
+        return f"{french_date(at.date())} à {at.hour} h {at.minute:02d}"
+    if isinstance(value, str):
+        try:
+            known = BirthDate.parse(value[:10])
+        except ValueError:
+            return value
+        if not known.month:
+            return str(known.year)
+        if not known.day:
+            return f"{MONTHS[known.month - 1]} {known.year}"
+        value = dt.date(known.year, known.month, known.day)
+    day = "1er" if value.day == 1 else str(value.day)
+    return f"{day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def birth_date_from(day: str, month: str, year: str) -> str:
+    """The register's "YYYY-MM-DD" from three boxes; ValueError with the French reason.
+    A day or month typed 0 is unknown, as some cards carry it."""
+    parts = [part.strip() for part in (day, month, year)]
+    if not all(part.isdigit() for part in parts):
+        raise ValueError("saisissez le jour, le mois et l'année en chiffres")
+    d, m, y = (int(part) for part in parts)
+    if len(parts[2]) != 4 or not 1900 <= y <= dt.date.today().year:
+        raise ValueError("l'année s'écrit avec 4 chiffres, par exemple 1984")
+    if not 0 <= m <= 12:
+        raise ValueError("le mois va de 1 à 12")
+    if not 0 <= d <= 31 or (m and d > calendar.monthrange(y, m)[1]):
+        raise ValueError("ce jour n'existe pas dans ce mois")
+    return f"{y:04d}-{m:02d}-{d:02d}"
+
+
+templates.env.filters["paris"] = french_date
+templates.env.filters["french_date"] = french_date
+templates.env.globals["refusal"] = refusal
+templates.env.globals["events"] = EVENTS
+COOKIE = "dmp_patient"
+FORM_COOKIE = "dmp_formulaire"  # binds the forms shown before log-in
+STYLESHEET = (Path(__file__).parent / "static" / "portail.css").read_bytes()
+FORGED = "formulaire expiré ou venu d'un autre site : rien n'a été fait, recommencez ici"
+
+
+def csrf_token(state: AppState, cookie: str, value: str) -> str:
+    """The form token bound to a cookie's value (the one rule for every form)."""
+    message = b"csrf\x00" + cookie.encode() + b"\x00" + value.encode()
+    return hmac.new(state.keys.secret, message, sha256).hexdigest()
+
+
+def check_csrf(request: Request, state: AppState, csrf: str, *, cookie: str = COOKIE) -> None:
+    """Refuse a form whose token is not the one bound to the browser's cookie."""
+    value = request.cookies.get(cookie, "")
+    if not value or not hmac.compare_digest(csrf, csrf_token(state, cookie, value)):
+        raise Unauthenticated("formulaire expiré : rechargez la page")
+
+
+def secure_cookies(request: Request, state: AppState) -> bool:
+    """Cookies travel over HTTPS only when the page came that way (or in production)."""
+    return state.settings.production or request.url.scheme == "https"
+
+
+def render_page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page; its forms carry the pre-log-in token unless the caller gives the session's,
+    and a browser that has no pre-log-in cookie yet is given one."""
+    state = get_state(request)
+    given = request.cookies.get(FORM_COOKIE) or None
+    value = given or secrets.token_urlsafe(32)
+    context.setdefault("csrf", csrf_token(state, FORM_COOKIE, value))
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    if given is None:
+        response.set_cookie(
+            FORM_COOKIE,
+            value,
+            httponly=True,
+            samesite="strict",
+            secure=secure_cookies(request, state),
+            path="/patient",
+        )
+    return response
+
+
+def waited(page: HTMLResponse, exc: ServiceError) -> HTMLResponse:
+    """A throttled door's page says when to come back, as the API does (Retry-After)."""
+    if isinstance(exc, TooManyRequests) and exc.retry_after_s is not None:
+        page.headers["Retry-After"] = str(exc.retry_after_s)
+    return page
+
+
+def login_form(request: Request, message: str | None = None, status: int = 200) -> HTMLResponse:
+    return render_page(request, "login.html", status, message=message)
+
+
+def forged(request: Request, state: AppState, csrf: str) -> bool:
+    """A form shown before log-in came back without its token: refused, nothing done."""
+    try:
+        check_csrf(request, state, csrf, cookie=FORM_COOKIE)
+    except Unauthenticated:
+        return True
+    return False
+
+
+@contextmanager
+def logged_patient(request: Request, state: AppState) -> Iterator[tuple[Session, Actor]]:
+    token = request.cookies.get(COOKIE, "")
+    with state.unit_of_work() as db:
+        yield db, state.patients.authenticate(db, token, state.now())
+
+
+def logged_in(request: Request, state: AppState, token: str) -> RedirectResponse:
+    response = RedirectResponse("/patient/dossier", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookies(request, state),
+        max_age=state.settings.patient_session_minutes * 60,
+        path="/patient",
+    )
+    return response
+
+
+def change(
+    request: Request,
+    state: AppState,
+    csrf: str,
+    change: Callable[[Session, Actor], object],
+    page: str,
+    *,
+    done: str,
+) -> Response:
+    """Apply a change for the logged-in patient, then show the page saying it is `done`; the
+    login page if the session or the form expired; the page again saying in French why the
+    change was refused."""
+    failed = try_change(request, state, csrf, change, page)
+    return failed or render_patient(request, state, page, message=done)
+
+
+def try_change(
+    request: Request,
+    state: AppState,
+    csrf: str,
+    change: Callable[[Session, Actor], object],
+    page: str,
+) -> Response | None:
+    """Apply a change for the logged-in patient; None when done, else the page to show."""
+    try:
+        check_csrf(request, state, csrf)
+        with logged_patient(request, state) as (db, actor):
+            change(db, actor)
+    except Unauthenticated as exc:
+        return login_form(request, exc.detail, 401)
+    except ServiceError as exc:
+        return render_patient(
+            request, state, page, message=refusal(exc.code), status=exc.status_code
+        )
+    return None
+
+
+def render_patient(
+    request: Request,
+    state: AppState,
+    name: str,
+    *,
+    message: str | None = None,
+    status: int = 200,
+    **context: Any,
+) -> Response:
+    """A page of the logged-in patient; back to the login page if the session is over."""
+    try:
+        with logged_patient(request, state) as (db, actor):
+            data = record.read_record(db, actor, state.now())
+            log = record.access_log(db, actor) if name in ("log.html", "access.html") else []
+    except Unauthenticated as exc:
+        return login_form(request, exc.detail, 401)
+    return render_page(
+        request,
+        name,
+        status,
+        record=data,
+        log=log,
+        message=message,
+        csrf=csrf_token(state, COOKIE, request.cookies.get(COOKIE, "")),
+        categories=CATEGORY_LABELS,
+        roles=ROLE_LABELS,
+        **context,
+    )
