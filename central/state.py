@@ -20,6 +20,7 @@ from central.dmp.services import DmpServices
 from central.errors import Unauthenticated
 from central.identity.service import IdentityRegister
 from central.notify.service import Notifier, OutboxWorker, Sender, SmsGatewaySender, SmtpSender
+from central.patient import majority
 from central.patient.online_creation import OnlineCreations
 from central.patient.service import PatientService
 from central.patient.throttle import AuthLimits
@@ -154,6 +155,7 @@ def build_state(settings: Settings) -> AppState:
         senders["sms"] = SmsGatewaySender(settings.sms_url)
     worker = OutboxWorker(sessions, senders)
     notifier = Notifier(kick=worker.kick)
+    worker.chores = lambda db, now: majority.sweep(db, notifier, now)
     dmp = DmpServices.build(
         register=register,
         notifier=notifier,

@@ -20,7 +20,15 @@ from central.db import keep_on_failure
 from central.errors import ServiceError
 from dmpcommon.vocabulary import AccessMode
 
-__all__ = ["AuditAction", "AuditOutcome", "refuse", "trace", "trace_admin", "trace_kept"]
+__all__ = [
+    "AuditAction",
+    "AuditOutcome",
+    "refuse",
+    "trace",
+    "trace_admin",
+    "trace_service",
+    "trace_kept",
+]
 
 
 class AuditAction(StrEnum):
@@ -59,6 +67,7 @@ class AuditAction(StrEnum):
     PATIENT_ACTIVATE = "patient_activate"  # refused tries only: a success is a PATIENT_LOGIN
     ONLINE_CREATION = "online_creation"  # refused proofs and codes
     CODE_REVOKE = "code_revoke"  # a patient's code voided: replaced, or too many tries
+    CAME_OF_AGE = "came_of_age"  # a child's record became their own at 18
 
 
 class AuditOutcome(StrEnum):
@@ -169,6 +178,25 @@ def trace_admin(db: Session, action: AuditAction, *, now: dt.datetime, detail: s
             role="administrateur",
             mode=AccessMode.NORMAL.value,
             patient_ins=None,
+            action=action.value,
+            outcome=AuditOutcome.DONE.value,
+            detail=detail,
+        )
+    )
+
+
+def trace_service(
+    db: Session, action: AuditAction, *, now: dt.datetime, patient_ins: str, detail: str = ""
+) -> None:
+    """Record what the service did by itself, on a rule's date (a child coming of age)."""
+    db.execute(
+        insert(AuditEntry).values(
+            at=now,
+            actor_id="service",
+            actor_name="service DMP",
+            role="service",
+            mode=AccessMode.NORMAL.value,
+            patient_ins=patient_ins,
             action=action.value,
             outcome=AuditOutcome.DONE.value,
             detail=detail,

@@ -39,7 +39,8 @@ class Dmp(Base):
     representative_nom: Mapped[str | None] = mapped_column(String(120))
     representative_prenom: Mapped[str | None] = mapped_column(String(120))
     representative_birth_date: Mapped[str | None] = mapped_column(String(10))
-    representative_nir: Mapped[str | None] = mapped_column(String(15))
+    # A parent logs in as themselves and reaches the records of the children they represent.
+    representative_nir: Mapped[str | None] = mapped_column(String(15), index=True)
     # Emergency choices: each on unless the patient said no.
     etreat: Mapped[bool] = mapped_column(Boolean)
     btg: Mapped[bool] = mapped_column(Boolean)
@@ -50,6 +51,8 @@ class Dmp(Base):
     notify_first_access: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_emergency: Mapped[bool] = mapped_column(Boolean, default=True)
     treating_doctor: Mapped[str | None] = mapped_column(String(32))  # id_nat ("8" + RPPS)
+    # A child's record became their own at 18: the parent's access and contact ended then.
+    came_of_age_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class DmpProfessional(Base):

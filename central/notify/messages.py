@@ -10,6 +10,7 @@ from dmpcommon.vocabulary import AccessMode
 __all__ = [
     "PARIS",
     "activation_reissued",
+    "came_of_age",
     "contact_changed",
     "contact_code",
     "dmp_closed",
@@ -121,4 +122,14 @@ def creation_code(code: str, minutes: int) -> tuple[str, str]:
         f"Pour créer votre Dossier Médical Partagé et être prévenu(e) ici, saisissez ce code : "
         f"{code}. Il expire dans {minutes} minutes. Si vous n'avez rien demandé, ignorez ce "
         f"message : rien n'est créé sans ce code.",
+    )
+
+
+def came_of_age(first_name: str) -> tuple[str, str]:
+    return (
+        "Le DMP de votre enfant devient le sien",
+        f"{first_name} a 18 ans : son Dossier Médical Partagé est désormais le sien. Vous n'y "
+        f"avez plus accès et ce message est le dernier envoyé ici pour ce dossier. Dites-lui "
+        f"qu'il ou elle peut demander une fiche d'accès au comptoir (pharmacie, agence Enim, "
+        f"admission), avec sa carte Vitale.",
     )

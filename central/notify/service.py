@@ -140,6 +140,9 @@ class OutboxWorker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Work due on a date rather than on a message (a child coming of age), once an hour.
+        self.chores: Callable[[Session, dt.datetime], object] | None = None
+        self._chores_at: dt.datetime | None = None
 
     def kick(self) -> None:
         """Look at the outbox now (a message was just queued)."""
@@ -173,11 +176,21 @@ class OutboxWorker:
             log.exception("outbox: delivered bodies not wiped")
         while not self._stop.is_set():
             try:
+                self.run_chores()
                 self.run_once()
             except Exception:  # the worker must outlive a database hiccup
                 log.exception("outbox pass failed")
             self._wake.wait(self.poll_s)
             self._wake.clear()
+
+    def run_chores(self, *, every: dt.timedelta = dt.timedelta(hours=1)) -> None:
+        """The dated work, if an hour has passed since it last ran."""
+        now = self.clock()
+        if self.chores is None or (self._chores_at is not None and now - self._chores_at < every):
+            return
+        self._chores_at = now
+        with self.sessions() as db, db.begin():
+            self.chores(db, now)
 
     def _lease(self, now: dt.datetime, limit: int) -> list[OutboxMessage]:
         with self.sessions() as db, db.begin():

@@ -50,7 +50,12 @@ def activate(body: ActivateRequest, request: Request, state: State) -> TokenResp
     """First log-in with the access sheet's identifier and provisional code."""
     with state.unit_of_work() as db:
         attempt = state.patients.activate(
-            db, body.identifier, body.code, state.now(), source=source_of(request)
+            db,
+            body.identifier,
+            body.code,
+            body.birth_date,
+            state.now(),
+            source=source_of(request),
         )
     return TokenResponse(token=attempt.token_or_raise())  # a failed try is committed first
 

@@ -32,7 +32,10 @@ class PatientSession(Base):
     __tablename__ = "patient_sessions"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    dmp_ins: Mapped[str] = mapped_column(ForeignKey("dmps.ins", ondelete="CASCADE"))
+    dmp_ins: Mapped[str] = mapped_column(ForeignKey("dmps.ins", ondelete="CASCADE"))  # shown
+    # Who logged in, when known: the record's own person, or the parent whose children's
+    # records this session may also show (recorded at their creation).
+    person_nir: Mapped[str | None] = mapped_column(String(15))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

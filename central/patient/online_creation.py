@@ -330,4 +330,4 @@ class OnlineCreations:
         # Logged in at once: no access sheet, so no activation code to keep.
         access.activation_hash = None
         access.activated_at = now
-        return LoginAttempt(token=self.patients.open_session(db, dmp, now))
+        return LoginAttempt(token=self.patients.open_session(db, dmp, now, person_nir=dmp.ins))

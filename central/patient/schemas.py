@@ -34,6 +34,7 @@ class ActivateRequest(BaseModel):
     model_config = _STRICT
     identifier: str = Field(min_length=4, max_length=16)
     code: str = Field(pattern=r"^[0-9]{8}$")
+    birth_date: str = Field(pattern=DATE)  # the record's person's: a sheet alone is not enough
 
 
 class CodeRequest(BaseModel):
@@ -122,9 +123,11 @@ class PatientRecord(BaseModel):
     status: str  # VALIDE | FERME
     consent: ConsentRecord
     documents: dict[str, list[DocumentOut]]
-    professionals: list[dict[str, str]]  # id_nat, status, name ("" if never seen)
+    # id_nat, status, name: "Prénom NOM, profession, place" where the service knows it, else
+    # "professionnel n° RPPS ..." (central.professionals.directory.label_of)
+    professionals: list[dict[str, str]]
     treating_doctor: str | None
-    treating_doctor_name: str | None = None  # where the service knows it
+    treating_doctor_name: str | None = None  # the same label
     emergency: EmergencyChoices
     notifications: NotificationPreferences
 

@@ -13,9 +13,10 @@ from central.audit.models import AuditEntry
 from central.audit.trail import AuditAction, AuditOutcome, trace
 from central.dmp.common import managed_by_representative
 from central.dmp.models import Dmp, PatientAccess
-from central.errors import Gone, ServiceError, TooManyRequests, Unauthenticated
+from central.errors import Forbidden, Gone, ServiceError, TooManyRequests, Unauthenticated
 from central.notify import messages
 from central.notify.service import Notifier
+from central.patient.majority import come_of_age
 from central.patient.models import OneTimeCode, PatientSession
 from central.patient.throttle import AuthLimits, Door, DoorThrottle, retry_after
 from central.security import hash_secret, new_token, same_secret
@@ -23,11 +24,11 @@ from dmpcommon import InvalidNirError, check_nir
 from dmpcommon.identifiers import ONE_TIME_CODE_LENGTH, new_numeric_code
 from dmpcommon.vocabulary import Role
 
-__all__ = ["LoginAttempt", "PatientService"]
+__all__ = ["LoginAttempt", "PatientService", "Viewing", "may_show", "represented"]
 
 _BAD_ACTIVATION = (
-    "identifiant ou code provisoire incorrect (un code déjà utilisé ne sert plus : "
-    "connectez-vous avec un code reçu par e-mail ou SMS)"
+    "identifiant, code provisoire ou date de naissance incorrect (un code déjà utilisé ne "
+    "sert plus : connectez-vous avec un code reçu par e-mail ou SMS)"
 )
 _NO_HASH = "0" * 64  # compared when there is no stored hash: the same work, never equal
 
@@ -41,6 +42,7 @@ class LoginAttempt:
 
     token: str | None = None
     refusal: ServiceError | None = None
+    tries_left: int | None = None  # counted per what was asked: the same for anyone
 
     def token_or_raise(self) -> str:
         """The token, or the refusal raised."""
@@ -51,15 +53,53 @@ class LoginAttempt:
 
 def _patient_actor(dmp: Dmp, token_hash: str, today: dt.date) -> Actor:
     # A minor's record is opened by the legal representative who consented for them:
-    # documents labelled INVISIBLE_REPRESENTANTS_LEGAUX stay hidden from that session.
-    role = Role.REPRESENTATIVE if managed_by_representative(dmp, today) else Role.PATIENT
+    # documents labelled INVISIBLE_REPRESENTANTS_LEGAUX stay hidden from that session, and
+    # the trail names the representative.
+    managed = managed_by_representative(dmp, today)
+    name = f"{dmp.prenom} {dmp.nom}"
+    if managed and dmp.representative_nom:
+        name = f"{dmp.representative_prenom or ''} {dmp.representative_nom}".strip()
     return Actor(
         id=f"patient:{dmp.ins}",
-        name=f"{dmp.prenom} {dmp.nom}",
-        role=role,
+        name=name,
+        role=Role.REPRESENTATIVE if managed else Role.PATIENT,
         session_id=token_hash[:16],
         patient_ins=dmp.ins,
     )
+
+
+def represented(db: Session, person_nir: str, today: dt.date) -> list[Dmp]:
+    """The records of the children this person represents (as recorded at the children's
+    creation), while they are minors."""
+    rows = db.scalars(
+        select(Dmp).where(Dmp.representative_nir == person_nir).order_by(Dmp.ins)
+    ).all()
+    return [dmp for dmp in rows if managed_by_representative(dmp, today)]
+
+
+def may_show(dmp: Dmp, person_nir: str | None, today: dt.date) -> bool:
+    """Whether a session opened by this person may show this record: their own, or a child's
+    they represent while the child is a minor."""
+    if person_nir is None or person_nir == dmp.ins:
+        return True
+    return dmp.representative_nir == person_nir and managed_by_representative(dmp, today)
+
+
+def person_of(dmp: Dmp, today: dt.date) -> str | None:
+    """Who logs in with a record's own sheet: the representative of a minor (when their
+    number is known), else the record's person."""
+    if managed_by_representative(dmp, today):
+        return dmp.representative_nir
+    return dmp.ins
+
+
+@dataclass(frozen=True, slots=True)
+class Viewing:
+    """What a session shows: the record, and the other records its person may open."""
+
+    actor: Actor
+    dmp: Dmp
+    others: tuple[Dmp, ...]
 
 
 class PatientService:
@@ -91,13 +131,16 @@ class PatientService:
         self.session_length = dt.timedelta(minutes=session_minutes)
         self.throttle = DoorThrottle(key=key, limits=limits or AuthLimits())
 
-    def open_session(self, db: Session, dmp: Dmp, now: dt.datetime) -> str:
+    def open_session(
+        self, db: Session, dmp: Dmp, now: dt.datetime, *, person_nir: str | None = None
+    ) -> str:
         token = new_token()
         token_hash = hash_secret(self.key, token, purpose="patient")
         db.add(
             PatientSession(
                 token_hash=token_hash,
                 dmp_ins=dmp.ins,
+                person_nir=person_nir,
                 created_at=now,
                 expires_at=now + self.session_length,
             )
@@ -112,11 +155,19 @@ class PatientService:
         return token
 
     def activate(
-        self, db: Session, identifier: str, code: str, now: dt.datetime, *, source: str
+        self,
+        db: Session,
+        identifier: str,
+        code: str,
+        birth_date: str,
+        now: dt.datetime,
+        *,
+        source: str,
     ) -> LoginAttempt:
-        """First log-in with the access sheet's identifier and provisional code (then spent).
-        The caller commits, then raises the attempt's refusal if there is one. Wrong codes
-        lock the sheet for a while (AuthLimits.activation), never for good: a new code
+        """First log-in with the access sheet's identifier and provisional code (then spent),
+        and the birth date of the record's person: a sheet picked up by someone else is not
+        enough. The caller commits, then raises the attempt's refusal if there is one. Wrong
+        tries lock the sheet for a while (AuthLimits.activation), never for good: a new code
         printed at the counter lifts the lock."""
         # The sheet prints them in groups ("ABCD EFGH 23"): spaces typed as printed are no error.
         asked = "".join(identifier.split()).upper()
@@ -127,22 +178,28 @@ class PatientService:
         access = db.scalar(
             select(PatientAccess).where(PatientAccess.identifier == asked).with_for_update()
         )
-        # The same query whether or not the sheet exists: when was a new code printed.
+        # The same queries whether or not the sheet exists: when was a new code printed, and
+        # whose record it opens.
+        ins = access.dmp_ins if access else ""
         reissued = db.scalar(
             select(func.max(AuditEntry.at)).where(
-                AuditEntry.patient_ins == (access.dmp_ins if access else ""),
+                AuditEntry.patient_ins == ins,
                 AuditEntry.action == AuditAction.ACTIVATION_REISSUE.value,
                 AuditEntry.outcome == AuditOutcome.DONE.value,
             )
         )
         self.throttle.activation_lock(db, subject, now, since=reissued)
+        dmp = db.get(Dmp, ins)
+        if access is not None and dmp is not None and come_of_age(db, self.notifier, dmp, now):
+            db.refresh(access)  # a sheet printed for the parent is void now
         wanted = hash_secret(self.key, "".join(code.split()), purpose="activation")
         stored = access.activation_hash if access is not None else None
         right = same_secret(stored or _NO_HASH, wanted) and stored is not None
+        born = dmp is not None and dmp.birth_date == birth_date.strip()
         refusal: ServiceError | None = None
-        if not right:
-            # Unknown sheet, spent code or wrong code: one answer (only the sheet's holder
-            # could tell them apart, and they have the sheet).
+        if not (right and born):
+            # Unknown sheet, spent code, wrong code or birth date: one answer (only the
+            # sheet's holder could tell them apart, and they have the sheet).
             refusal = Unauthenticated(_BAD_ACTIVATION, code="bad_activation")
         elif access is not None and access.activation_expires_at <= now:
             refusal = Gone(
@@ -157,7 +214,7 @@ class PatientService:
             now=now,
             failed=refusal is not None,
         )
-        if refusal is not None or access is None:
+        if refusal is not None or access is None or dmp is None:
             if access is not None:
                 access.activation_tries += 1  # committed with the lock held, then refused
             trace(
@@ -170,14 +227,13 @@ class PatientService:
                 detail=refusal.code if refusal else "bad_activation",
             )
             return LoginAttempt(
-                refusal=refusal or Unauthenticated(_BAD_ACTIVATION, code="bad_activation")
+                refusal=refusal or Unauthenticated(_BAD_ACTIVATION, code="bad_activation"),
+                tries_left=self.throttle.activation_left(db, subject, now, since=reissued),
             )
         access.activation_hash = None
         access.activated_at = now
-        dmp = db.get(Dmp, access.dmp_ins)
-        if dmp is None:
-            raise Unauthenticated(_BAD_ACTIVATION, code="bad_activation")
-        return LoginAttempt(token=self.open_session(db, dmp, now))
+        token = self.open_session(db, dmp, now, person_nir=person_of(dmp, now.date()))
+        return LoginAttempt(token=token)
 
     def _asked(self, ins_or_nir: str, birth_date: str) -> tuple[str, str]:
         """The NIR as the register keys it (as typed if it is not one), and the hash of
@@ -189,13 +245,32 @@ class PatientService:
             number = raw
         return number, self.throttle.subject("person", number, birth_date.strip())
 
+    def _find(self, db: Session, number: str, birth_date: str, now: dt.datetime) -> list[Dmp]:
+        """The records this person may open, theirs first: their own record, and the records
+        of the children they represent (a parent logs in with their own number and birth
+        date). The same queries for a malformed or unknown number."""
+        born = birth_date.strip()
+        own = db.get(Dmp, number)
+        if own is not None:  # an adult child's record is theirs before any code is sent
+            come_of_age(db, self.notifier, own, now)
+        children = [
+            dmp
+            for dmp in represented(db, number, now.date())
+            if dmp.representative_birth_date == born
+        ]
+        return ([own] if own is not None and own.birth_date == born else []) + children
+
     @staticmethod
-    def _find_dmp(db: Session, number: str, birth_date: str) -> Dmp | None:
-        # The same lookup for a malformed number: no shortcut that answers faster.
-        dmp = db.get(Dmp, number)
-        if dmp is None or dmp.birth_date != birth_date.strip():
-            return None
-        return dmp
+    def _contacts(records: list[Dmp]) -> list[tuple[str, str]]:
+        """Where this person's code goes: the contact of each record they may open (a
+        parent's, given for their own record or their children's), each once."""
+        seen: list[tuple[str, str]] = []
+        for dmp in records:
+            if dmp.notify_channel and dmp.notify_address:
+                pair = (dmp.notify_channel, dmp.notify_address)
+                if pair not in seen:
+                    seen.append(pair)
+        return seen
 
     def request_code(
         self,
@@ -227,7 +302,8 @@ class PatientService:
                 code="too_many_codes",
                 retry_after_s=retry_after(oldest + dt.timedelta(hours=1), now),
             )
-        dmp = self._find_dmp(db, number, birth_date)
+        records = self._find(db, number, birth_date, now)
+        dmp = records[0] if records else None  # the codes are kept with the first record
         code = new_numeric_code(ONE_TIME_CODE_LENGTH)
         code_hash = hash_secret(self.key, code, purpose="otp")
         pending = db.scalars(
@@ -241,7 +317,8 @@ class PatientService:
         self.throttle.record(
             db, Door.CODE, subject_hash=subject, source_hash=origin, now=now, failed=False
         )
-        if dmp is None or not dmp.notify_channel or not dmp.notify_address:
+        contacts = self._contacts(records)
+        if dmp is None or not contacts:
             return
         if pending:  # the new code voids the one still waiting (only the latest is checked)
             trace(
@@ -258,15 +335,16 @@ class PatientService:
         db.add(row)
         db.flush()
         subject_line, body = messages.one_time_code(code, int(self.otp_ttl.total_seconds() // 60))
-        self.notifier.enqueue(
-            db,
-            dedup_key=f"otp:{row.id}",
-            channel=dmp.notify_channel,
-            address=dmp.notify_address,
-            subject=subject_line,
-            body=body,
-            now=now,
-        )
+        for index, (channel, address) in enumerate(contacts):
+            self.notifier.enqueue(
+                db,
+                dedup_key=f"otp:{row.id}:{index}",
+                channel=channel,
+                address=address,
+                subject=subject_line,
+                body=body,
+                now=now,
+            )
 
     def verify_code(
         self,
@@ -300,7 +378,8 @@ class PatientService:
                 code="too_many_tries",
                 retry_after_s=retry_after(max(until, now), now),
             )
-        dmp = self._find_dmp(db, number, birth_date)
+        records = self._find(db, number, birth_date, now)
+        dmp = records[0] if records else None
         row = db.scalar(
             select(OneTimeCode)
             .where(OneTimeCode.dmp_ins == (dmp.ins if dmp else number))
@@ -348,20 +427,50 @@ class PatientService:
                     patient_ins=row.dmp_ins,
                     detail="too_many_tries",
                 )
-            return LoginAttempt(refusal=failure)
+            return LoginAttempt(refusal=failure, tries_left=max(0, self.otp_max_tries - tries - 1))
         row.used_at = now
-        return LoginAttempt(token=self.open_session(db, dmp, now))
+        return LoginAttempt(token=self.open_session(db, dmp, now, person_nir=number))
 
-    def authenticate(self, db: Session, token: str, now: dt.datetime) -> Actor:
-        """The patient behind a session token."""
+    def _session(self, db: Session, token: str, now: dt.datetime) -> tuple[PatientSession, Dmp]:
+        """The open session behind a token and the record it shows, if it may still show it
+        (a child who came of age is no longer their parent's to open)."""
         token_hash = hash_secret(self.key, token, purpose="patient")
         row = db.get(PatientSession, token_hash)
         if row is None or row.closed_at is not None or row.expires_at <= now:
             raise Unauthenticated("session expirée : reconnectez-vous")
         dmp = db.get(Dmp, row.dmp_ins)
-        if dmp is None:
+        if dmp is None or not may_show(dmp, row.person_nir, now.date()):
             raise Unauthenticated("session expirée : reconnectez-vous")
-        return _patient_actor(dmp, token_hash, now.date())
+        return row, dmp
+
+    def authenticate(self, db: Session, token: str, now: dt.datetime) -> Actor:
+        """The patient (or representative) behind a session token, on the record shown."""
+        row, dmp = self._session(db, token, now)
+        return _patient_actor(dmp, row.token_hash, now.date())
+
+    def viewing(self, db: Session, token: str, now: dt.datetime) -> Viewing:
+        """The record shown and the others this session's person may open."""
+        row, dmp = self._session(db, token, now)
+        today = now.date()
+        others: list[Dmp] = []
+        if row.person_nir is not None:
+            own = db.get(Dmp, row.person_nir)
+            mine = [own] if own is not None else []
+            others = [
+                other
+                for other in mine + represented(db, row.person_nir, today)
+                if other.ins != dmp.ins
+            ]
+        return Viewing(_patient_actor(dmp, row.token_hash, today), dmp, tuple(others))
+
+    def choose(self, db: Session, token: str, ins: str, now: dt.datetime) -> Actor:
+        """Show another record this session's person may open (theirs or a child's)."""
+        row, _ = self._session(db, token, now)
+        dmp = db.get(Dmp, ins)
+        if dmp is None or row.person_nir is None or not may_show(dmp, row.person_nir, now.date()):
+            raise Forbidden("ce dossier ne vous est pas accessible", code="not_your_record")
+        row.dmp_ins = dmp.ins
+        return _patient_actor(dmp, row.token_hash, now.date())
 
     def logout(self, db: Session, token: str, now: dt.datetime) -> None:
         row = db.get(PatientSession, hash_secret(self.key, token, purpose="patient"))

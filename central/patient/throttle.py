@@ -184,6 +184,30 @@ class DoorThrottle:
                     retry_after_s=wait,
                 )
 
+    def activation_left(
+        self, db: Session, subject_hash: str, now: dt.datetime, *, since: dt.datetime | None
+    ) -> int:
+        """How many wrong tries an access sheet has left before its next lock."""
+        failed = (
+            AuthAttempt.subject_hash == subject_hash,
+            AuthAttempt.door == Door.ACTIVATION.value,
+            AuthAttempt.failed.is_(True),
+            *(() if since is None else (AuthAttempt.at > since,)),
+        )
+        left = [
+            rate.count
+            - (
+                db.scalar(
+                    select(func.count())
+                    .select_from(AuthAttempt)
+                    .where(AuthAttempt.at > now - rate.per, *failed)
+                )
+                or 0
+            )
+            for rate in self.limits.activation
+        ]
+        return max(0, min(left))
+
     def _full_until(
         self, db: Session, rate: Rate, now: dt.datetime, *where: ColumnElement[bool] | None
     ) -> dt.datetime | None:

@@ -26,12 +26,15 @@ from sqlalchemy.orm import Session
 
 from central.actors import Actor
 from central.deps import get_state
+from central.dmp.models import Dmp
 from central.errors import ServiceError, TooManyRequests, Unauthenticated
 from central.notify.messages import PARIS
 from central.patient import record
+from central.patient.service import Viewing
 from central.portal.wording import CATEGORY_LABELS, EVENTS, ROLE_LABELS, refusal
 from central.state import AppState
 from dmpcommon.people import BirthDate
+from dmpcommon.vocabulary import Role
 
 # The one router of the portal: each module of pages adds its routes to it.
 router = APIRouter(prefix="/patient", include_in_schema=False)
@@ -125,6 +128,8 @@ def render_page(request: Request, name: str, status: int = 200, **context: Any) 
     given = request.cookies.get(FORM_COOKIE) or None
     value = given or secrets.token_urlsafe(32)
     context.setdefault("csrf", csrf_token(state, FORM_COOKIE, value))
+    context.setdefault("errors", {})  # a field's error, by its name
+    context.setdefault("form", {})  # what was typed, kept
     response = templates.TemplateResponse(request, name, context, status_code=status)
     if given is None:
         response.set_cookie(
@@ -145,8 +150,26 @@ def waited(page: HTMLResponse, exc: ServiceError) -> HTMLResponse:
     return page
 
 
-def login_form(request: Request, message: str | None = None, status: int = 200) -> HTMLResponse:
-    return render_page(request, "login.html", status, message=message)
+def login_form(
+    request: Request,
+    message: str | None = None,
+    status: int = 200,
+    *,
+    alert: str | None = None,
+    errors: dict[str, str] | None = None,
+    form: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    """The log-in page: a message, or an alert and the errors tied to their fields, with
+    what was typed kept."""
+    return render_page(
+        request,
+        "login.html",
+        status,
+        message=message,
+        alert=alert,
+        errors=errors or {},
+        form=form or {},
+    )
 
 
 def forged(request: Request, state: AppState, csrf: str) -> bool:
@@ -201,8 +224,10 @@ def try_change(
     csrf: str,
     change: Callable[[Session, Actor], object],
     page: str,
+    **context: Any,
 ) -> Response | None:
-    """Apply a change for the logged-in patient; None when done, else the page to show."""
+    """Apply a change for the logged-in patient; None when done, else the page to show (a
+    refusal is an alert, read out at once; `context` keeps what was typed)."""
     try:
         check_csrf(request, state, csrf)
         with logged_patient(request, state) as (db, actor):
@@ -211,9 +236,34 @@ def try_change(
         return login_form(request, exc.detail, 401)
     except ServiceError as exc:
         return render_patient(
-            request, state, page, message=refusal(exc.code), status=exc.status_code
+            request, state, page, alert=refusal(exc.code), status=exc.status_code, **context
         )
     return None
+
+
+# The pages a person without a way back in may see: they must give one first.
+WITHOUT_CONTACT = ("first_contact.html", "contact_code.html")
+
+
+def record_key(state: AppState, ins: str) -> str:
+    """A record as the chooser names it: an opaque key, not the child's INS."""
+    return hmac.new(state.keys.secret, b"record\x00" + ins.encode(), sha256).hexdigest()[:24]
+
+
+def _viewing(state: AppState, seen: Viewing) -> dict[str, Any]:
+    """Whose record is shown, in which role, and the others this person may open."""
+
+    def name(dmp: Dmp) -> str:
+        return f"{dmp.prenom.capitalize()} {dmp.nom}"
+
+    representative = seen.actor.role is Role.REPRESENTATIVE
+    return {
+        "name": name(seen.dmp),
+        "role": "representative" if representative else "patient",
+        "person": seen.actor.name,
+        "others": [{"key": record_key(state, d.ins), "name": name(d)} for d in seen.others],
+        "came_of_age": seen.dmp.came_of_age_at is not None and not representative,
+    }
 
 
 def render_patient(
@@ -225,11 +275,17 @@ def render_patient(
     status: int = 200,
     **context: Any,
 ) -> Response:
-    """A page of the logged-in patient; back to the login page if the session is over."""
+    """A page of the logged-in patient; back to the login page if the session is over, and
+    to the first-contact page while the record has no way back in."""
+    token = request.cookies.get(COOKIE, "")
     try:
-        with logged_patient(request, state) as (db, actor):
-            data = record.read_record(db, actor, state.now())
-            log = record.access_log(db, actor) if name in ("log.html", "access.html") else []
+        with state.unit_of_work() as db:
+            seen = state.patients.viewing(db, token, state.now())
+            if not seen.dmp.notify_address and name not in WITHOUT_CONTACT:
+                return RedirectResponse("/patient/premier-contact", status_code=303)
+            data = record.read_record(db, seen.actor, state.now())
+            log = record.access_log(db, seen.actor) if name in ("log.html", "access.html") else []
+            viewing = _viewing(state, seen)
     except Unauthenticated as exc:
         return login_form(request, exc.detail, 401)
     return render_page(
@@ -238,8 +294,9 @@ def render_patient(
         status,
         record=data,
         log=log,
+        viewing=viewing,
         message=message,
-        csrf=csrf_token(state, COOKIE, request.cookies.get(COOKIE, "")),
+        csrf=csrf_token(state, COOKIE, token),
         categories=CATEGORY_LABELS,
         roles=ROLE_LABELS,
         **context,

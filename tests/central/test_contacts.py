@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from central.dmp.models import Dmp
 from dmpcommon.actions import ContactSet, IdentityToQualify, NotificationContact
 from dmpcommon.vocabulary import ContactChannel
 from tests.support.central import Professional, Server
@@ -122,9 +123,14 @@ def test_the_counter_reissues_the_activation_code(
     with server.client() as client:
         old = client.post(
             "/v1/patient/activate",
-            json={"identifier": jeanne["access_identifier"], "code": jeanne["activation_code"]},
+            json={
+                "identifier": jeanne["access_identifier"],
+                "code": jeanne["activation_code"],
+                "birth_date": jeanne["birth_date"],
+            },
         )
         assert (old.status_code, old.json()["error"]) == (401, "bad_activation")
+    sheet["birth_date"] = jeanne["birth_date"]  # asked with the sheet
     assert patient_token(server, sheet)  # the new sheet lets the patient in
     told = mailbox.wait_for(1)
     assert any("Nouveau code d'accès" in str(m["Subject"]) for m in told)
@@ -137,4 +143,7 @@ def _reissued(server: Server, operator: str) -> dict[str, Any]:
     with server.client(operator) as client:
         response = client.post(f"/v1/dmp/{JEANNE}/activation")
     assert response.status_code == 201
-    return dict(response.json())
+    with server.state.sessions() as db:
+        dmp = db.get(Dmp, JEANNE)
+        assert dmp is not None
+        return {**response.json(), "birth_date": dmp.birth_date}

@@ -199,6 +199,7 @@ def test_the_portals_cookies_are_secure_when_the_page_came_over_https(
         data={
             "identifier": jeanne["access_identifier"],
             "code": jeanne["activation_code"],
+            **_born("activation_birth", jeanne["birth_date"]),
             "csrf": token,
         },
         headers={**HTTPS, "Cookie": f"dmp_formulaire={cookie}"},
@@ -206,6 +207,12 @@ def test_the_portals_cookies_are_secure_when_the_page_came_over_https(
     assert logged_in.status_code == 303, logged_in.text
     session = _set_cookie(logged_in, "dmp_patient")
     assert "; secure" in session and "httponly" in session and "samesite=strict" in session
+
+
+def _born(prefix: str, birth_date: str) -> dict[str, str]:
+    """A birth date as the portal's three boxes take it (day, month, year)."""
+    year, month, day = birth_date.split("-")
+    return {f"{prefix}_day": day, f"{prefix}_month": month, f"{prefix}_year": year}
 
 
 @sqlite_only
@@ -221,8 +228,9 @@ def test_forms_shown_before_log_in_refuse_a_missing_or_foreign_token_and_change_
         "/patient/activation": {
             "identifier": jeanne["access_identifier"],
             "code": jeanne["activation_code"],
+            **_born("activation_birth", born.birth_date),
         },
-        "/patient/code": {"ins": JEANNE, "birth_date": born.birth_date},
+        "/patient/code": {"ins": JEANNE, **_born("birth", born.birth_date)},
         "/patient/connexion": {"ins": JEANNE, "birth_date": born.birth_date, "code": "123456"},
         "/patient/creation": {
             "nir": JEANNE,

@@ -36,6 +36,14 @@ def _create(workflow: CounterWorkflow, **form: object) -> None:
     assert workflow.view().step is Step.CREATED, workflow.view().notice
 
 
+def _born(server: Server, ins: str = JEANNE) -> str:
+    """The birth date the service holds for the record's person, asked at activation."""
+    with server.state.sessions() as db:
+        dmp = db.get(Dmp, ins)
+        assert dmp is not None
+        return dmp.birth_date
+
+
 def test_an_adult_creation_in_five_taps_then_the_sheet_opens_the_access(
     server: Server, cards: CounterCards, queue: ActionQueue, aged: AgedFixtures
 ) -> None:
@@ -84,7 +92,11 @@ def test_an_adult_creation_in_five_taps_then_the_sheet_opens_the_access(
     with httpx.Client(base_url=server.url) as client:
         response = client.post(
             "/v1/patient/activate",
-            json={"identifier": sheet.identifier, "code": sheet.activation_code},
+            json={
+                "identifier": sheet.identifier,
+                "code": sheet.activation_code,
+                "birth_date": _born(server),
+            },
         )
     assert response.status_code == 200, response.text
 
@@ -189,11 +201,19 @@ def test_an_agent_gives_a_locked_out_patient_a_new_code_and_the_old_one_is_void(
     with httpx.Client(base_url=server.url) as client:
         old = client.post(
             "/v1/patient/activate",
-            json={"identifier": created["access_identifier"], "code": created["activation_code"]},
+            json={
+                "identifier": created["access_identifier"],
+                "code": created["activation_code"],
+                "birth_date": created["birth_date"],
+            },
         )
         new = client.post(
             "/v1/patient/activate",
-            json={"identifier": sheet.identifier, "code": sheet.activation_code},
+            json={
+                "identifier": sheet.identifier,
+                "code": sheet.activation_code,
+                "birth_date": _born(server),
+            },
         )
     assert old.status_code == 401 and new.status_code == 200, (old.text, new.text)
 
@@ -338,6 +358,10 @@ def test_an_offline_creation_is_queued_to_qualify_and_syncs_later(
     with httpx.Client(base_url=server.url) as client:
         response = client.post(
             "/v1/patient/activate",
-            json={"identifier": sheet.identifier, "code": sheet.activation_code},
+            json={
+                "identifier": sheet.identifier,
+                "code": sheet.activation_code,
+                "birth_date": _born(server),
+            },
         )
     assert response.status_code == 200

@@ -48,7 +48,12 @@ def create(server: Server, token: str, ins: str = JEANNE, **extra: Any) -> dict[
     with server.client(token) as client:
         response = client.post("/v1/dmp", json=body)
     assert response.status_code == 201, response.text
-    return dict(response.json())
+    created = dict(response.json())
+    with server.state.sessions() as db:
+        dmp = db.get(Dmp, ins)
+        assert dmp is not None
+        created["birth_date"] = dmp.birth_date  # asked with the sheet at activation
+    return created
 
 
 def add_doc(
@@ -89,7 +94,11 @@ def titles(summary: dict[str, Any]) -> set[str]:
 
 def patient_token(server: Server, created: dict[str, Any]) -> str:
     """The patient's first log-in with their access sheet (identifier and activation code)."""
-    body = {"identifier": created["access_identifier"], "code": created["activation_code"]}
+    body = {
+        "identifier": created["access_identifier"],
+        "code": created["activation_code"],
+        "birth_date": created["birth_date"],
+    }
     with server.client() as client:
         response = client.post("/v1/patient/activate", json=body)
     assert response.status_code == 200, response.text
