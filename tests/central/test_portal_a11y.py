@@ -1,0 +1,459 @@
+"""The portal as everyone must be able to use it, in headless Chromium (Debian's, driven by
+Playwright) against the real central service on loopback: axe-core's WCAG A and AA rules on
+every page, no sideways scrolling at 320 px, targets of 44 px, a focus ring that stands out,
+and a journey done with the keyboard alone."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import axe_playwright_python
+import pytest
+from playwright.sync_api import Browser, Page
+
+from central.config import Settings
+from central.migrate import upgrade
+from tests.support.aged import aged
+from tests.support.browser import browser, page
+from tests.support.central import Professional, Server, login, start_server
+from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create
+from tests.support.mail import Mailbox, SmsGateway
+
+__all__ = ["browser", "page"]  # fixtures from tests.support.browser
+
+# The README's screenshots are taken only when asked: a test run must leave the tree as it was.
+SHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screens" / "portal"
+    if os.environ.get("PORTAL_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "dmp-portal-screens"
+)
+# axe-core as the locked wheel bundles it (axe_playwright_python 0.1.8: axe 4.12.1). The
+# portal's policy refuses injected <script> tags; page.evaluate is not a page's script.
+AXE = Path(axe_playwright_python.__file__).with_name("axe.min.js").read_text(encoding="utf-8")
+AXE_VERSION = "4.12.1"
+WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+EMAIL = "jeanne.bernard@example.org"
+JEANNE_BORN = aged("1979-03-28")  # as the register holds it for a run today
+PHONE = (390, 844)  # the screenshots' screen
+NARROWEST = 320  # WCAG 1.4.10: 320 CSS px wide, no scrolling sideways
+TARGET = 44  # px, the menu's links, the buttons and the links standing alone
+RING = 3.0  # WCAG 1.4.11: the focus ring against what it sits on
+
+
+# -- the service, once for the module ----------------------------------------------------
+
+
+@dataclass
+class Site:
+    """One running service for the module's pages, Jeanne's record in it, and a browser
+    context logged in to it (the session outlives the module's run)."""
+
+    server: Server
+    mailbox: Mailbox
+    jeanne: dict[str, Any]
+    patient: Page
+
+
+@pytest.fixture(scope="module")
+def site(
+    browser: Browser,
+    tmp_path_factory: pytest.TempPathFactory,
+    identities: Path,
+    pharmacist: Professional,
+    physician: Professional,
+) -> Iterator[Site]:
+    # Its own database file: the per-test fixtures wipe the shared one between tests.
+    home = tmp_path_factory.mktemp("a11y")
+    url = f"sqlite:///{home / 'central.db'}"
+    upgrade(url)
+    mailbox, sms = Mailbox(), SmsGateway()
+    mailbox.controller.start()
+    sms.start()
+    server = start_server(
+        Settings(
+            db=url,
+            identities=identities,
+            home=home,
+            portal_url="http://portail.test/patient",
+            smtp_url=f"smtp://127.0.0.1:{mailbox.port}",
+            sms_url=f"http://127.0.0.1:{sms.port}/sms",
+        )
+    )
+    context = browser.new_context(viewport=_size(PHONE), locale="fr-FR")
+    try:
+        jeanne = _jeanne(server, pharmacist, physician)
+        patient = context.new_page()
+        _activate(patient, server, jeanne)
+        yield Site(server, mailbox, jeanne, patient)
+    finally:
+        context.close()
+        server.stop()
+        sms.stop()
+        mailbox.controller.stop()
+
+
+def _jeanne(server: Server, pharmacist: Professional, physician: Professional) -> dict[str, Any]:
+    """Jeanne's DMP: two professionals authorised, an e-mail contact, her doctor's documents."""
+    created = create(
+        server,
+        login(server, pharmacist),
+        JEANNE,
+        authorised_professionals=[PHARMACIST, PHYSICIAN],
+        contact={"channel": "email", "address": EMAIL},
+    )
+    doctor = login(server, physician)
+    add_doc(server, doctor, JEANNE, "medications", "Metformine 500 mg")
+    add_doc(server, doctor, JEANNE, "reports", "Compte rendu : consultation diabétologie")
+    return created
+
+
+@pytest.fixture
+def jeanne(server: Server, pharmacist: Professional, physician: Professional) -> dict[str, Any]:
+    """Jeanne's DMP on the test's own service (for a journey that spends her sheet)."""
+    return _jeanne(server, pharmacist, physician)
+
+
+def _activate(page: Page, server: Server, created: dict[str, Any]) -> None:
+    """The first log-in with the access sheet (and the birth date, where the form asks it)."""
+    page.goto(f"{server.url}/patient/connexion")
+    form = page.locator('form[action="/patient/activation"]')
+    form.get_by_label("Identifiant").fill(created["access_identifier"])
+    form.get_by_label("Code provisoire (8 chiffres)").fill(created["activation_code"])
+    if form.locator("fieldset.date").count():
+        _birth_date(form, JEANNE_BORN)
+    form.get_by_role("button", name="Activer mon accès").click()
+    page.wait_for_url(re.compile(r".*/patient/(dossier|premier-contact)$"))
+
+
+# -- every page, in one table ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A page of the portal and how to reach it: `path` for a page one goes to, or `reach`
+    for one that comes after a form (it starts from the page it is given)."""
+
+    name: str
+    logged_in: bool
+    path: str | None = None
+    reach: Callable[[Page, Site], None] | None = None
+
+
+def _asked_a_code(page: Page, site: Site) -> None:
+    page.goto(f"{site.server.url}/patient/connexion")
+    form = page.locator('form[action="/patient/code"]')
+    form.get_by_label("Numéro de sécurité sociale", exact=False).fill(JEANNE)
+    _birth_date(form, JEANNE_BORN)
+    form.get_by_role("button", name="Recevoir un code").click()
+    page.get_by_label("Code à usage unique").wait_for()
+
+
+def _refused_activation(page: Page, site: Site) -> None:
+    page.goto(f"{site.server.url}/patient/connexion")
+    form = page.locator('form[action="/patient/activation"]')
+    form.get_by_label("Identifiant").fill("ABCDEFGH")
+    form.get_by_label("Code provisoire (8 chiffres)").fill("12345678")
+    if form.locator("fieldset.date").count():  # the birth date asked with the sheet
+        _birth_date(form, JEANNE_BORN)
+    form.get_by_role("button", name="Activer mon accès").click()
+    page.get_by_role("alert").or_(page.get_by_role("status")).first.wait_for()
+
+
+def _asked_creation(page: Page, site: Site) -> None:
+    """Claire Martin, adult, no DMP yet, her card's serial number: the code is sent."""
+    page.goto(f"{site.server.url}/patient/creation")
+    page.get_by_label("Numéro de sécurité sociale", exact=False).fill("284027511234577")
+    _birth_date(page.locator('form[action="/patient/creation"]'), aged("1984-02-11"))
+    page.get_by_label("Numéro de série de votre carte Vitale", exact=False).fill("8402754322")
+    page.get_by_label("Adresse e-mail ou numéro de mobile").fill("claire.martin@example.org")
+    page.get_by_label("J'ai lu la note d'information", exact=False).check()
+    page.get_by_role("button", name="Recevoir un code").click()
+    page.locator('input[name="code"]').wait_for()
+
+
+def _asked_a_new_contact(page: Page, site: Site) -> None:
+    page.goto(f"{site.server.url}/patient/notifications")
+    form = page.locator('form[action="/patient/contact"]')
+    form.locator('input[name="channel"][value="email"]').check()
+    form.locator('input[name="address"]').fill("jeanne.b@example.org")
+    form.get_by_role("button", name="Recevoir un code").click()
+    page.locator('input[name="code"]').wait_for()
+
+
+def _refused_addition(page: Page, site: Site) -> None:
+    page.goto(f"{site.server.url}/patient/ajouter")
+    field = page.get_by_label("Le médicament et ce qu'il vous a fait")
+    field.fill("x")  # one letter: the service asks for more
+    page.locator("form", has=field).get_by_role("button", name="Ajouter").click()
+    page.get_by_role("heading", name="Ajouter à mon dossier").wait_for()
+
+
+def _asked_to_block(page: Page, site: Site) -> None:
+    page.goto(f"{site.server.url}/patient/acces")
+    pharmacist = re.compile(f"^Bloquer .*(DUPONT|{PHARMACIST[1:]})", re.IGNORECASE)
+    page.get_by_role("button", name=pharmacist).first.click()
+    page.get_by_role("button", name="Confirmer").wait_for()
+
+
+# Every page of the portal, logged out then logged in. A new page gets its line here, and
+# with it axe's rules, the 320 px reflow, the 44 px targets and a screenshot: the first-login
+# contact page (/patient/premier-contact), the chooser between one's record and one's
+# children's, a confirmation page... For a page reached after a form, write its `reach`.
+SCREENS = [
+    Screen("connexion", logged_in=False, path="/patient/connexion"),
+    Screen("connexion-refusee", logged_in=False, reach=_refused_activation),
+    Screen("code", logged_in=False, reach=_asked_a_code),
+    Screen("creation", logged_in=False, path="/patient/creation"),
+    Screen("creation-code", logged_in=False, reach=_asked_creation),
+    Screen("aide", logged_in=False, path="/patient/aide"),
+    Screen("mentions-legales", logged_in=False, path="/patient/mentions-legales"),
+    Screen("accessibilite", logged_in=False, path="/patient/accessibilite"),
+    Screen("dossier", logged_in=True, path="/patient/dossier"),
+    Screen("ajouter", logged_in=True, path="/patient/ajouter"),
+    Screen("ajouter-refuse", logged_in=True, reach=_refused_addition),
+    Screen("acces", logged_in=True, path="/patient/acces"),
+    Screen("journal", logged_in=True, path="/patient/journal"),
+    Screen("notifications", logged_in=True, path="/patient/notifications"),
+    Screen("contact-code", logged_in=True, reach=_asked_a_new_contact),
+    Screen("aide-connecte", logged_in=True, path="/patient/aide"),
+]
+
+
+@pytest.fixture
+def visitor(browser: Browser) -> Iterator[Page]:
+    """A phone that has not logged in."""
+    context = browser.new_context(viewport=_size(PHONE), locale="fr-FR")
+    yield context.new_page()
+    context.close()
+
+
+@pytest.mark.parametrize("screen", SCREENS, ids=[s.name for s in SCREENS])
+def test_every_page_passes_axe_reflows_at_320_px_and_has_44_px_targets(
+    screen: Screen, site: Site, visitor: Page
+) -> None:
+    page = site.patient if screen.logged_in else visitor
+    page.set_viewport_size(_size(PHONE))
+    if screen.path is not None:
+        page.goto(f"{site.server.url}{screen.path}")
+    else:
+        assert screen.reach is not None
+        screen.reach(page, site)
+    assert page.locator("h1").count() == 1, "one h1 per page"
+    if screen.logged_in:
+        assert page.get_by_role("button", name="Se déconnecter").is_visible()
+    _shot(page, f"page-{screen.name}")
+
+    violations = _axe(page)
+    assert violations == [], _described(violations)
+
+    small = _small_targets(page)
+    assert small == [], f"targets under {TARGET} px: {small}"
+
+    page.set_viewport_size({"width": NARROWEST, "height": 640})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    wide = [] if width <= NARROWEST else _wider_than(page, NARROWEST)
+    assert width <= NARROWEST, f"{width} px wide at {NARROWEST} px: {wide}"
+    page.set_viewport_size(_size(PHONE))
+
+
+def _size(size: tuple[int, int]) -> Any:
+    return {"width": size[0], "height": size[1]}
+
+
+def _shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _birth_date(form: Any, iso: str) -> None:
+    """A birth date typed as the form asks it: three boxes (day, month, year), or one."""
+    year, month, day = iso.split("-")
+    boxes = form.locator("fieldset.date")
+    if boxes.count():
+        boxes.first.get_by_label("Jour").fill(day)
+        boxes.first.get_by_label("Mois").fill(month)
+        boxes.first.get_by_label("Année").fill(year)
+    else:
+        form.get_by_label("Date de naissance").fill(iso)
+
+
+# -- axe-core ------------------------------------------------------------------------------
+
+
+def _axe(page: Page) -> list[dict[str, Any]]:
+    """axe-core's violations of the WCAG 2.0, 2.1 and 2.2 A and AA rules on this page."""
+    page.evaluate(AXE)
+    assert page.evaluate("axe.version") == AXE_VERSION
+    results = page.evaluate(
+        "options => axe.run(document, options)",
+        {"runOnly": {"type": "tag", "values": WCAG_A_AA}, "resultTypes": ["violations"]},
+    )
+    assert results["testEngine"]["version"] == AXE_VERSION
+    return list(results["violations"])
+
+
+def test_axe_finds_what_it_is_there_to_find(site: Site, visitor: Page) -> None:
+    """Against passing vacuously: the same run flags an image without text, a field without
+    a label, and grey on white, when a page has them."""
+    visitor.goto(f"{site.server.url}/patient/aide")
+    visitor.evaluate(
+        """() => {
+          const main = document.querySelector('main');
+          main.insertAdjacentHTML('beforeend',
+            '<img src="/patient/portail.css"><input type="text"><p id="pale">Trop pâle</p>');
+          document.getElementById('pale').style.color = '#aaa';  // CSSOM: the CSP allows it
+        }"""
+    )
+    found = {violation["id"] for violation in _axe(visitor)}
+    assert {"image-alt", "label", "color-contrast"} <= found, found
+
+
+def _described(violations: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} -> "
+        + "; ".join(" ".join(map(str, node["target"])) for node in v["nodes"])
+        for v in violations
+    )
+
+
+# -- targets and reflow --------------------------------------------------------------------
+
+# Which targets must be 44 px: every button, and every link of the menu, of the page and of
+# its footer, except a link inside a sentence (WCAG 2.5.8's "inline" exception: its parent
+# holds text besides the link's own). Hidden ones (a closed <details>, display: none) aside.
+SMALL_TARGETS = """
+(least) => {
+  const inline = (el) => el.tagName === 'A' && el.parentElement &&
+    el.parentElement.textContent.trim() !== el.textContent.trim();
+  const found = [];
+  for (const el of document.querySelectorAll(
+      'header nav a, header nav button, main a, main button, footer a, .viewing button')) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;
+    if (inline(el)) continue;
+    if (box.height < least || box.width < least)
+      found.push(`${el.tagName.toLowerCase()} "${el.textContent.trim()}" ` +
+                 `${Math.round(box.width)}x${Math.round(box.height)}`);
+  }
+  return found;
+}
+"""
+
+
+def _small_targets(page: Page) -> list[str]:
+    return list(page.evaluate(SMALL_TARGETS, TARGET))
+
+
+def _wider_than(page: Page, width: int) -> list[str]:
+    """The elements that stick out of the screen, to say which when the page scrolls."""
+    return list(
+        page.evaluate(
+            """(width) => [...document.querySelectorAll('body *')]
+              .filter(el => el.getBoundingClientRect().right > width + 0.5)
+              .slice(0, 8)
+              .map(el => `${el.tagName.toLowerCase()}.${el.className} ` +
+                         `${Math.round(el.getBoundingClientRect().right)}`)""",
+            width,
+        )
+    )
+
+
+# -- the focus ring ---------------------------------------------------------------------------
+
+# The focused element's ring, and the colour just outside it on each side, where the ring
+# meets the page: the first element under that point with a background of its own.
+RING_AND_BEHIND = """
+() => {
+  const el = document.activeElement;
+  const style = getComputedStyle(el);
+  const width = parseFloat(style.outlineWidth) || 0;
+  const offset = parseFloat(style.outlineOffset) || 0;
+  const box = el.getBoundingClientRect();
+  const out = offset + width + 1;
+  const points = [
+    [box.left - out, box.top + box.height / 2], [box.right + out, box.top + box.height / 2],
+    [box.left + box.width / 2, box.top - out], [box.left + box.width / 2, box.bottom + out],
+  ].filter(([x, y]) => x >= 0 && y >= 0 && x < innerWidth && y < innerHeight);
+  const behind = points.map(([x, y]) => {
+    for (const under of document.elementsFromPoint(x, y)) {
+      if (under === el || el.contains(under)) continue;
+      const colour = getComputedStyle(under).backgroundColor;
+      if (!/rgba\\(.*, 0\\)$/.test(colour) && colour !== 'transparent') return colour;
+    }
+    return 'rgb(255, 255, 255)';
+  });
+  return {
+    what: `${el.tagName.toLowerCase()} "${(el.textContent || el.id || '').trim().slice(0, 30)}"`,
+    in_header: !!el.closest('header'),
+    style: style.outlineStyle, width, colour: style.outlineColor, behind,
+  };
+}
+"""
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    found = re.match(r"rgba?\((\d+), (\d+), (\d+)(?:, ([\d.]+))?\)", colour)
+    assert found, colour
+    assert found.group(4) in (None, "1"), f"a ring or background that is not opaque: {colour}"
+    r, g, b = (int(found.group(i)) for i in (1, 2, 3))
+    return r, g, b
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2's relative luminance of an sRGB colour."""
+
+    def linear(channel: float) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = _rgb(colour)
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2's contrast ratio, from 1 to 21."""
+    lighter, darker = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_the_contrast_formula_gives_the_known_ratios() -> None:
+    assert contrast("rgb(0, 0, 0)", "rgb(255, 255, 255)") == pytest.approx(21)
+    assert contrast("rgb(255, 255, 255)", "rgb(255, 255, 255)") == pytest.approx(1)
+    assert contrast("rgb(118, 118, 118)", "rgb(255, 255, 255)") == pytest.approx(4.54, abs=0.01)
+    # The ring the portal had before: orange on white, about 2:1.
+    assert contrast("rgb(255, 159, 26)", "rgb(255, 255, 255)") == pytest.approx(2.05, abs=0.01)
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["connexion", "dossier"])
+def test_the_focus_ring_stands_out_3_to_1_on_every_stop_white_page_and_blue_header(
+    logged_in: bool, site: Site, visitor: Page
+) -> None:
+    page = site.patient if logged_in else visitor
+    page.goto(f"{site.server.url}/patient/{'dossier' if logged_in else 'connexion'}")
+    seen: dict[str, float] = {}
+    weak: list[str] = []
+    first = None
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        ring = page.evaluate(RING_AND_BEHIND)
+        if ring["what"] == first or ring["what"].startswith("body "):
+            break  # round the page once
+        first = first or ring["what"]
+        assert ring["style"] != "none" and ring["width"] >= 2, ring
+        for behind in ring["behind"]:
+            ratio = contrast(ring["colour"], behind)
+            place = f"{'header' if ring['in_header'] else 'page'} {behind}"
+            seen[place] = min(ratio, seen.get(place, ratio))
+            if ratio < RING:
+                weak.append(f"{ring['what']}: {ring['colour']} on {behind} {ratio:.2f}")
+    print("focus ring contrast, lowest by background:", seen)
+    assert weak == []
+    assert any(p.startswith("page rgb(255, 255, 255)") for p in seen), seen
+    if logged_in:
+        assert any(p.startswith("header rgb(11, 59, 140)") for p in seen), seen
