@@ -245,6 +245,16 @@ def _address(portal_url: str, layout: _Layout) -> str:
     return f'{words}<p align="center">{image}</p>'
 
 
+def _parent(sheet: AccessSheet) -> str:
+    if not sheet.representative:
+        return ""
+    return (
+        " Représentant légal dont la carte Vitale a été lue au comptoir : connectez-vous "
+        "ensuite avec votre propre numéro de sécurité sociale et votre date de naissance, "
+        "vous y retrouverez les dossiers de vos enfants jusqu'à leurs 18 ans."
+    )
+
+
 def _never_share(sheet: AccessSheet) -> str:
     typed = "Seul le représentant légal le tape" if sheet.representative else "Vous seul le tapez"
     return f"""<table border="2" cellpadding="6" width="100%"><tr><td>
@@ -279,13 +289,13 @@ def sheet_html(
 {_address(portal_url, shape)}
 <p class="h2">2. Saisissez</p>
 {_codes(sheet, shape)}
-<p>Code provisoire {_expiry(sheet, issued)}. Gardez aussi la date de naissance
-{"du mineur" if sheet.representative else "du titulaire"} à portée de main.</p>
+<p>Code provisoire {_expiry(sheet, issued)}. La date de naissance
+{"du mineur" if sheet.representative else "du titulaire"} vous sera aussi demandée.</p>
 {_status(sheet)}
 {_never_share(sheet)}
 <p class="h2">3. Ensuite</p>
 <p>À chaque connexion, vous recevrez un code à usage unique par SMS ou e-mail, au contact de
-votre DMP. Sans contact, ajoutez-en un dans « Notifications » dès la première connexion.</p>
+votre DMP. Sans contact, le site vous en demande un dès la première connexion.{_parent(sheet)}</p>
 {choices}
 <p>En ligne, à tout moment, vous pouvez changer ces choix, voir qui a consulté votre dossier,
 masquer un document, bloquer un professionnel ou fermer votre DMP.</p>

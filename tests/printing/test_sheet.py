@@ -139,6 +139,10 @@ def test_a_minors_sheet_and_receipt_name_the_legal_representative(
     assert "Léo BERNARD" in sheet and "Jeanne BERNARD, son représentant légal" in sheet
     assert "Seul le représentant légal le tape" in sheet
     assert "Jeanne BERNARD, représentant légal de Léo BERNARD (mineur)" in receipt
+    # The way back in afterwards is the parent's own number, and the child's birth date now.
+    words = " ".join(sheet.split())
+    assert "avec votre propre numéro de sécurité sociale" in words
+    assert "La date de naissance du mineur vous sera aussi demandée" in words
 
 
 def test_a_provisional_sheet_says_so_and_what_it_means(qtbot: QtBot, tmp_path: Path) -> None:
