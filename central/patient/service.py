@@ -86,10 +86,12 @@ def may_show(dmp: Dmp, person_nir: str | None, today: dt.date) -> bool:
 
 
 def person_of(dmp: Dmp, today: dt.date) -> str | None:
-    """Who logs in with a record's own sheet: the representative of a minor (when their
-    number is known), else the record's person."""
+    """Whom a record's own sheet proves: the record's person. A child's sheet proves the
+    right to that record only, not to the parent's own record nor to a sibling's: such a
+    session reaches no other record (None); the parent's own door (number, birth date,
+    code) reaches them all."""
     if managed_by_representative(dmp, today):
-        return dmp.representative_nir
+        return None
     return dmp.ins
 
 

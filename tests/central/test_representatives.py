@@ -4,6 +4,7 @@ at 18 the child's record becomes their own and the parent's access ends, both to
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from central.audit.models import AuditEntry
 from central.dmp.models import Dmp
+from central.errors import Forbidden
 from central.notify.models import OutboxMessage
 from central.patient import majority
 from central.patient.models import PatientSession
@@ -23,6 +25,7 @@ JADE = "219113523801764"  # Claire's other child
 CLAIRE_BORN = aged("1984-02-11")
 SMS = "06 00 00 00 02"  # Claire's mobile, given for Leo's record
 CLAIRE_MAIL = "claire.martin@exemple.test"  # given for Jade's
+MAIL = "claire.perso@exemple.test"  # her own record's
 
 
 def _claire() -> dict[str, str]:
@@ -103,7 +106,7 @@ def test_the_parent_door_answers_a_wrong_birth_date_as_an_unknown_person(
 
 
 def test_an_access_sheet_needs_the_birth_date_of_the_records_person(
-    server: Server, children: dict[str, Any]
+    server: Server, children: dict[str, Any], tokens: dict[str, str]
 ) -> None:
     """The sheet alone is not enough: a wrong birth date is a failed try, the same answer as
     a wrong code; the right one (the child's, for a child's sheet) lets the parent in."""
@@ -114,15 +117,32 @@ def test_an_access_sheet_needs_the_birth_date_of_the_records_person(
         assert (wrong.status_code, wrong.json()["error"]) == (401, "bad_activation")
     missing = _post(server, "/v1/patient/activate", sheet)
     assert missing.status_code == 422
+    # Claire's own record, to show that a child's sheet does not reach it.
+    create(server, tokens["pharmacist"], CLAIRE, contact={"channel": "email", "address": MAIL})
     token = patient_token(server, leo)
     with server.state.sessions() as db:
         seen = server.state.patients.viewing(db, token, server.state.now())
-        # Activated by the parent: the session is hers, and reaches Jade's record too.
-        assert [d.ins for d in seen.others] == [JADE]
+        # A child's sheet proves the right to that record only: neither the parent's own
+        # record nor a sibling's is offered, and choosing one by its number is refused.
+        assert seen.dmp.ins == LEO and seen.others == ()
+        for other in (CLAIRE, JADE):
+            with pytest.raises(Forbidden):
+                server.state.patients.choose(db, token, other, server.state.now())
         refused = db.scalars(
             select(AuditEntry.detail).where(AuditEntry.action == "patient_activate")
         ).all()
     assert refused == ["bad_activation", "bad_activation"]
+
+
+def _sms_saying(sms: SmsGateway, number: str, *words: str, timeout_s: float = 10) -> bool:
+    """Whether an SMS to `number` says all of `words`, waiting for it to be delivered."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for sent in list(sms.delivered.values()):
+            if sent["to"] == number and all(word in str(sent["text"]) for word in words):
+                return True
+        time.sleep(0.05)
+    return False
 
 
 def _turns_18_tomorrow(server: Server, ins: str) -> str:
@@ -164,8 +184,7 @@ def test_at_18_the_childs_record_becomes_their_own_and_both_are_told(
         assert told == [f"came_of_age:{LEO}"]
         entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "came_of_age")).one()
         assert (entry.patient_ins, entry.actor_id) == (LEO, "service")
-    texts = [m["text"] for m in sms.wait_for(1) if m["to"] == "+33600000002"]
-    assert any("Leo a 18 ans" in text and "comptoir" in text for text in texts)
+    assert _sms_saying(sms, "+33600000002", "Leo a 18 ans", "comptoir")
     # Her own door now reaches Jade only; Leo's number and birth date send nothing (his
     # record has no contact until he gives one, from a sheet the counter prints him).
     before = _outbox(server)
