@@ -33,9 +33,12 @@ from central.patient.schemas import (
     OnlineCreationProof,
     OnlineCreationRequest,
     PatientRecord,
+    RecordChoice,
+    RecordChoices,
     TokenResponse,
     TreatingDoctorRequest,
 )
+from central.patient.service import role_on
 from central.state import AppState, bearer
 from dmpcommon.identifiers import IdentifierError, id_nat_of_rpps
 
@@ -143,6 +146,36 @@ def read_record(request: Request, state: State) -> PatientRecord:
     """The whole record."""
     with state.patient(request) as (db, actor):
         return record.read_record(db, actor, state.now())
+
+
+@router.get("/records", response_model=RecordChoices)
+def records(request: Request, state: State) -> RecordChoices:
+    """The record shown and the others this person may open (a parent: their children's)."""
+    with state.unit_of_work() as db:
+        seen = state.patients.viewing(db, bearer(request), state.now())
+        shown = [(seen.dmp, True)] + [(other, False) for other in seen.others]
+        return RecordChoices(
+            records=[
+                RecordChoice(
+                    ins=dmp.ins,
+                    nom=dmp.nom,
+                    prenom=dmp.prenom,
+                    current=current,
+                    role=role_on(dmp, state.now().date()).value,
+                )
+                for dmp, current in shown
+            ]
+        )
+
+
+@router.put("/records/{ins}/current", status_code=204)
+def choose_record(
+    ins: Annotated[str, Path(max_length=15)], request: Request, state: State
+) -> Response:
+    """Show another record this person may open; refused (403) for any other."""
+    with state.unit_of_work() as db:
+        state.patients.choose(db, bearer(request), ins, state.now())
+    return Response(status_code=204)
 
 
 @router.get("/access-log", response_model=list[AccessLogEntry])

@@ -142,3 +142,17 @@ class AccessLogEntry(BaseModel):
     event: str  # what happened, as the patient is told (central.portal.wording.EVENTS)
     outcome: str
     reason: str | None
+
+
+class RecordChoice(BaseModel):
+    """A record this session's person may open: theirs, or a child's they represent."""
+
+    ins: str
+    nom: str
+    prenom: str
+    current: bool
+    role: str  # patient | representant_legal: the role in which it is opened
+
+
+class RecordChoices(BaseModel):
+    records: list[RecordChoice]

@@ -24,7 +24,14 @@ from dmpcommon import InvalidNirError, check_nir
 from dmpcommon.identifiers import ONE_TIME_CODE_LENGTH, new_numeric_code
 from dmpcommon.vocabulary import Role
 
-__all__ = ["LoginAttempt", "PatientService", "Viewing", "may_show", "represented"]
+__all__ = [
+    "LoginAttempt",
+    "PatientService",
+    "Viewing",
+    "may_show",
+    "represented",
+    "role_on",
+]
 
 _BAD_ACTIVATION = (
     "identifiant, code provisoire ou date de naissance incorrect (un code déjà utilisé ne "
@@ -51,6 +58,12 @@ class LoginAttempt:
         return self.token
 
 
+def role_on(dmp: Dmp, today: dt.date) -> Role:
+    """The role in which a session opens this record: a minor's, consented to by a
+    representative, is opened as that representative."""
+    return Role.REPRESENTATIVE if managed_by_representative(dmp, today) else Role.PATIENT
+
+
 def _patient_actor(dmp: Dmp, token_hash: str, today: dt.date) -> Actor:
     # A minor's record is opened by the legal representative who consented for them:
     # documents labelled INVISIBLE_REPRESENTANTS_LEGAUX stay hidden from that session, and
@@ -62,7 +75,7 @@ def _patient_actor(dmp: Dmp, token_hash: str, today: dt.date) -> Actor:
     return Actor(
         id=f"patient:{dmp.ins}",
         name=name,
-        role=Role.REPRESENTATIVE if managed else Role.PATIENT,
+        role=role_on(dmp, today),
         session_id=token_hash[:16],
         patient_ins=dmp.ins,
     )

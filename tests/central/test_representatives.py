@@ -78,14 +78,20 @@ def test_a_parent_logs_in_with_their_own_number_and_reaches_each_child(
     token = login.json()["token"]
     with server.state.sessions() as db:
         seen = server.state.patients.viewing(db, token, server.state.now())
-        assert seen.dmp.ins == LEO and seen.actor.role.value == "representant_legal"
         assert seen.actor.name == "CLAIRE MARTIN"  # the trail names her, not Leo
-        assert [d.ins for d in seen.others] == [JADE]
-        server.state.patients.choose(db, token, JADE, server.state.now())
-        db.commit()
     with server.client(token) as client:
-        record = client.get("/v1/patient/record").json()
-    assert record["ins"] == JADE
+        choices = client.get("/v1/patient/records").json()["records"]
+        assert [(r["ins"], r["current"], r["role"]) for r in choices] == [
+            (LEO, True, "representant_legal"),
+            (JADE, False, "representant_legal"),
+        ]
+        assert client.put(f"/v1/patient/records/{JADE}/current").status_code == 204
+        assert client.get("/v1/patient/record").json()["ins"] == JADE
+        # Another family's child, or a made-up number: refused, and nothing changes.
+        for other in ("279035121518989", "1" * 15):
+            refused = client.put(f"/v1/patient/records/{other}/current")
+            assert (refused.status_code, refused.json()["error"]) == (403, "not_your_record")
+        assert client.get("/v1/patient/record").json()["ins"] == JADE
 
 
 def test_the_parent_door_answers_a_wrong_birth_date_as_an_unknown_person(
