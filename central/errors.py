@@ -6,6 +6,7 @@ failed try counted) is written with central.db.keep_on_failure, not flagged on t
 ServiceError (500)
 ├── BadRequest (400)            malformed input the schema could not catch
 ├── Unauthenticated (401)       no, bad or expired session
+│   └── WrongCode (401)         a code typed wrong, with the tries it has left
 ├── Forbidden (403)             the rules refuse this actor
 │   └── ForbiddenParty (403)    employer, insurer, bank, occupational medicine
 ├── NotFound (404)
@@ -28,6 +29,7 @@ __all__ = [
     "ServiceError",
     "TooManyRequests",
     "Unauthenticated",
+    "WrongCode",
 ]
 
 
@@ -52,6 +54,16 @@ class BadRequest(ServiceError):
 class Unauthenticated(ServiceError):
     status_code = 401
     code = "unauthenticated"
+
+
+class WrongCode(Unauthenticated):
+    """A code typed wrong: the person is told how many tries the code has left."""
+
+    code = "bad_code"
+
+    def __init__(self, detail: str, *, tries_left: int) -> None:
+        super().__init__(detail)
+        self.tries_left = max(0, tries_left)
 
 
 class Forbidden(ServiceError):

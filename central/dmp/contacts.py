@@ -27,7 +27,7 @@ from central.errors import (
     NotFound,
     ServiceError,
     TooManyRequests,
-    Unauthenticated,
+    WrongCode,
 )
 from central.notify import messages
 from central.security import hash_secret, same_secret
@@ -210,7 +210,7 @@ class RecordContacts:
             raise TooManyRequests("too many tries", code="too_many_tries")
         row.tries += 1
         if not same_secret(row.code_hash, hash_secret(self.key, code.strip(), purpose="contact")):
-            return Unauthenticated("wrong code", code="bad_code")
+            return WrongCode("wrong code", tries_left=self.codes.max_tries - row.tries)
         row.done_at = now
         dmp = repository.get_dmp(db, ins)
         new = NotificationContact.model_validate({"channel": row.channel, "address": row.address})

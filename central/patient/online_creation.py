@@ -32,7 +32,7 @@ from central.errors import (
     NotFound,
     ServiceError,
     TooManyRequests,
-    Unauthenticated,
+    WrongCode,
 )
 from central.identity.service import IdentityRegister, Person
 from central.notify import messages
@@ -303,7 +303,8 @@ class OnlineCreations:
         row.tries += 1
         wanted = hash_secret(self.key, code.strip(), purpose="online_creation_code")
         if not same_secret(row.code_hash, wanted):
-            return LoginAttempt(refusal=Unauthenticated("wrong code", code="bad_code"))
+            left = self.codes.max_tries - row.tries
+            return LoginAttempt(refusal=WrongCode("wrong code", tries_left=left), tries_left=left)
         if row.channel is None or row.address is None:
             raise NotFound("no creation waiting", code="no_creation_waiting")
         row.done_at = now

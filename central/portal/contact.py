@@ -21,6 +21,7 @@ from central.portal.web import (
     change,
     render_patient,
     router,
+    tries_left,
     try_change,
 )
 from central.portal.wording import refusal
@@ -135,7 +136,7 @@ def confirm_contact_change(
             request,
             state,
             "contact_code.html",
-            errors={"code": refusal(refusals[0].code)},
+            errors={"code": refusal(refusals[0].code) + tries_left(refusals[0])},
             status=refusals[0].status_code,
             first=first,
         )

@@ -30,6 +30,8 @@ from central.portal.web import (
     render_page,
     render_patient,
     router,
+    tries_left,
+    tries_said,
     waited,
 )
 from central.portal.wording import refusal
@@ -47,14 +49,6 @@ def show_login(request: Request) -> Response:
     if request.cookies.get(COOKIE):
         return RedirectResponse("/patient/dossier", status_code=303)
     return login_form(request)
-
-
-def _tries(left: int | None) -> str:
-    if left is None:
-        return ""
-    if left == 0:
-        return " Plus aucun essai : attendez ou demandez un nouveau code."
-    return f" Il vous reste {left} essai{'s' if left > 1 else ''}."
 
 
 def _six_digits(code: str) -> bool:
@@ -112,7 +106,7 @@ def activate(
         page = login_form(
             request,
             status=exc.status_code,
-            errors={"activation-code": exc.detail + _tries(left)},
+            errors={"activation-code": exc.detail + tries_said(left)},
             form=form,
         )
         return waited(page, exc)
@@ -180,7 +174,7 @@ def login(
         token = attempt.token_or_raise()  # a failed try is committed first
     except ServiceError as exc:
         left = attempt.tries_left if attempt is not None and exc is attempt.refusal else None
-        return waited(again(exc.status_code, exc.detail + _tries(left)), exc)
+        return waited(again(exc.status_code, exc.detail + tries_said(left)), exc)
     return logged_in(request, state, token)
 
 
@@ -351,7 +345,7 @@ def confirm_creation(
             "creation_code.html",
             exc.status_code,
             form=form,
-            errors={"code": refusal(exc.code)},
+            errors={"code": refusal(exc.code) + tries_left(exc)},
         )
         return waited(page, exc)
     return logged_in(request, state, token)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.deps import get_state
 from central.dmp.models import Dmp
-from central.errors import ServiceError, TooManyRequests, Unauthenticated
+from central.errors import ServiceError, TooManyRequests, Unauthenticated, WrongCode
 from central.notify.messages import PARIS
 from central.patient import record
 from central.patient.service import Viewing
@@ -148,6 +148,20 @@ def waited(page: HTMLResponse, exc: ServiceError) -> HTMLResponse:
     if isinstance(exc, TooManyRequests) and exc.retry_after_s is not None:
         page.headers["Retry-After"] = str(exc.retry_after_s)
     return page
+
+
+def tries_said(left: int | None) -> str:
+    """The tries a code has left, as the page says them after its error."""
+    if left is None:
+        return ""
+    if left == 0:
+        return " Plus aucun essai : attendez ou demandez un nouveau code."
+    return f" Il vous reste {left} essai{'s' if left > 1 else ''}."
+
+
+def tries_left(refused: ServiceError) -> str:
+    """What a wrong code's refusal says of the tries it has left."""
+    return tries_said(refused.tries_left) if isinstance(refused, WrongCode) else ""
 
 
 def login_form(

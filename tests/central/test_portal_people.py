@@ -64,7 +64,7 @@ def test_a_patient_without_a_contact_gives_one_before_seeing_the_record(
     page.get_by_role("button", name="Recevoir un code de confirmation").click()
     page.get_by_label("Code reçu (6 chiffres)").fill("000000")
     page.get_by_role("button", name="Confirmer").click()
-    assert "code incorrect" in _alert(page)
+    assert "code incorrect" in _alert(page) and "il vous reste 4 essais" in _alert(page)
     code = mailbox.code_for(EMAIL, subject="Confirmez le contact")
     page.get_by_label("Code reçu (6 chiffres)").fill(code)
     page.get_by_role("button", name="Confirmer").click()
