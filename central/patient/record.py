@@ -23,10 +23,10 @@ from central.patient.schemas import (
     NotificationPreferences,
     PatientRecord,
 )
-from central.professionals.directory import names_of
+from central.professionals.directory import label_of, names_of
 from dmpcommon.vocabulary import AccessMode, ContactChannel, Role
 
-__all__ = ["access_log", "read_record", "set_emergency", "set_notifications"]
+__all__ = ["access_log", "document_title", "read_record", "set_emergency", "set_notifications"]
 
 # What each entry of the trail means to the patient, as a code the portal puts in French.
 # Entries not listed (their own log-ins and reads, notification choices) are not shown.
@@ -110,14 +110,28 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
     dmp = repository.get_dmp(db, ins)
     choices = choices_of(dmp)
     by_category: dict[str, list[DocumentOut]] = {c.value: [] for c in Category}
-    for doc in sorted(
-        repository.current_documents(db, ins),
-        key=lambda d: (d.document_date, d.created_at),
-        reverse=True,
-    ):
-        labels = Labels(doc.masked_to_professionals, doc.invisible_to_representatives)
-        if may_see(actor.role, AccessMode.NORMAL, choices, labels):
-            by_category[doc.category].append(document_out(doc))
+    documents = [
+        doc
+        for doc in sorted(
+            repository.current_documents(db, ins),
+            key=lambda d: (d.document_date, d.created_at),
+            reverse=True,
+        )
+        if may_see(
+            actor.role,
+            AccessMode.NORMAL,
+            choices,
+            Labels(doc.masked_to_professionals, doc.invisible_to_representatives),
+        )
+    ]
+    authors = names_of(
+        db, {d.author_id for d in documents if not d.author_id.startswith("patient:")}
+    )
+    for doc in documents:  # a professional's documents say who wrote them, and where
+        shown = document_out(doc)
+        if doc.author_id in authors:
+            shown = shown.model_copy(update={"author": authors[doc.author_id]})
+        by_category[doc.category].append(shown)
     rows = list(
         db.scalars(
             select(DmpProfessional)
@@ -127,7 +141,7 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
     )
     names = names_of(db, [p.id_nat for p in rows] + [dmp.treating_doctor or ""])
     professionals = [
-        {"id_nat": p.id_nat, "status": p.status, "name": names.get(p.id_nat, "")} for p in rows
+        {"id_nat": p.id_nat, "status": p.status, "name": label_of(p.id_nat, names)} for p in rows
     ]
     contact = (
         NotificationContact(channel=ContactChannel(dmp.notify_channel), address=dmp.notify_address)
@@ -144,7 +158,9 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
         documents=by_category,
         professionals=professionals,
         treating_doctor=dmp.treating_doctor,
-        treating_doctor_name=names.get(dmp.treating_doctor or ""),
+        treating_doctor_name=(
+            label_of(dmp.treating_doctor, names) if dmp.treating_doctor else None
+        ),
         emergency=EmergencyChoices(etreat=dmp.etreat, btg=dmp.btg, masked=dmp.masked_in_emergency),
         notifications=NotificationPreferences(
             contact=contact,
@@ -156,12 +172,14 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
 
 
 def access_log(db: Session, actor: Actor) -> list[AccessLogEntry]:
-    """What others did on the record, newest first: who, in which role, what (an event code),
-    whether it was refused and why, the break-glass reason. A legal representative sees no
-    trace of a document hidden from representatives."""
+    """What others did on the record, newest first: who (name, profession and place where the
+    service knows them), in which role, what (an event code), whether it was refused and why,
+    the break-glass reason. A legal representative sees no trace of a document hidden from
+    representatives."""
     ins = _ins(actor)
     entries: list[AuditEntry] = AuditLog.for_patient(db, ins)
     hidden = _hidden_from(db, actor, ins)
+    names = names_of(db, {e.actor_id for e in entries if not e.actor_id.startswith("patient:")})
     log = []
     for e in entries:
         event = _event(e)
@@ -173,7 +191,7 @@ def access_log(db: Session, actor: Actor) -> list[AccessLogEntry]:
         log.append(
             AccessLogEntry(
                 at=e.at,
-                who=e.actor_name,
+                who=names.get(e.actor_id, e.actor_name),
                 id_nat=None if e.actor_id.startswith("patient:") else e.actor_id,
                 role=e.role,
                 mode=e.mode,
@@ -184,6 +202,17 @@ def access_log(db: Session, actor: Actor) -> list[AccessLogEntry]:
             )
         )
     return log
+
+
+def document_title(db: Session, actor: Actor, document_id: str) -> str | None:
+    """The title of a current document of this patient's record, to ask before changing it;
+    None for one they may not know of (another record's, or hidden from a representative)."""
+    doc = db.get(Document, document_id)
+    if doc is None or doc.dmp_ins != _ins(actor) or doc.replaced_by is not None:
+        return None
+    if document_id in _hidden_from(db, actor, doc.dmp_ins):
+        return None
+    return doc.title
 
 
 def _hidden_from(db: Session, actor: Actor, ins: str) -> set[str]:

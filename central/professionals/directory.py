@@ -1,36 +1,179 @@
-"""Professionals as the service knows them: the name on the card they last logged in with."""
+"""Professionals as the service knows them: the name, profession and place on the card they
+last logged in with. What the patient is told of who reads, and how they find someone by
+name to authorise or block: public facts of a card, never anything of a record."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from central.actors import HEALTH_PROFESSIONS
 from central.professionals.models import OperatorSession
+from dmpcommon.identifiers import adeli_of_id_nat, rpps_of_id_nat
+from dmpcommon.vocabulary import Role
 
-__all__ = ["names_of"]
+__all__ = [
+    "SEARCH_MAX_RESULTS",
+    "SEARCH_MIN_LENGTH",
+    "KnownProfessional",
+    "fold",
+    "label_of",
+    "names_of",
+    "search",
+]
+
+SEARCH_MIN_LENGTH = 2
+SEARCH_MAX_RESULTS = 20
+_SEARCH_MAX_LENGTH = 60
+# Rows the database hands over for the exact, accent-blind match done here: the SQL pattern
+# is looser than the match (any letter that may carry an accent is a wildcard).
+_SEARCH_CANDIDATES = 200
+# Letters French names may write with an accent (or a cedilla, a diaeresis).
+_MAY_BE_ACCENTED = frozenset("aceinouy")
+# Who a patient may find by name: those who care for people, never a reception agent, a
+# structure the register does not know, or a party the law keeps out.
+_FINDABLE_ROLES = (Role.HEALTH_PROFESSIONAL.value, Role.SAMU_REGULATOR.value)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownProfessional:
+    """A professional as their latest card log-in named them."""
+
+    id_nat: str
+    prenom: str
+    nom: str
+    profession: str  # in French, "" when not a health profession
+    place: str  # the structure's name on the card
+
+    @property
+    def label(self) -> str:
+        """ "Prénom NOM, profession, place", the parts known."""
+        parts = [f"{_given_name(self.prenom)} {self.nom}".strip(), self.profession, self.place]
+        return ", ".join(p for p in parts if p)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, hyphens and apostrophes as spaces, spaces squeezed:
+    "Hélène  LE-Bris" -> "helene le bris"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    for mark in "-'’":
+        bare = bare.replace(mark, " ")  # "Jean-Pierre", "N'Diaye" found as typed either way
+    return " ".join(bare.casefold().replace("œ", "oe").replace("æ", "ae").split())
+
+
+def label_of(id_nat: str, names: dict[str, str]) -> str:
+    """How a professional is shown: their name where known, else their public number
+    ("professionnel n° RPPS 10100457828"), never a bare card identifier."""
+    if id_nat in names:
+        return names[id_nat]
+    rpps = rpps_of_id_nat(id_nat)
+    if rpps:
+        return f"professionnel n° RPPS {rpps}"
+    adeli = adeli_of_id_nat(id_nat)
+    if adeli:
+        return f"professionnel n° ADELI {adeli}"
+    return f"professionnel n° {id_nat}"
 
 
 def names_of(db: Session, id_nats: Iterable[str]) -> dict[str, str]:
-    """ "Prénom NOM, profession" for each card identifier the service has seen log in (the
-    latest session's card); identifiers it never saw are left out."""
-    wanted = set(id_nats)
+    """ "Prénom NOM, profession, place" for each card identifier the service has seen log in
+    (the latest session's card); identifiers it never saw are left out (see label_of)."""
+    wanted = {i for i in id_nats if i}
     if not wanted:
         return {}
-    names: dict[str, str] = {}
-    rows = db.execute(
+    return {p.id_nat: p.label for p in _latest(db, OperatorSession.id_nat.in_(wanted))}
+
+
+def search(db: Session, name: str) -> list[KnownProfessional]:
+    """Health professionals the service knows whose name contains `name`, whatever its case
+    and accents; at most SEARCH_MAX_RESULTS, by name. Empty for fewer than
+    SEARCH_MIN_LENGTH letters."""
+    wanted = fold(name)[:_SEARCH_MAX_LENGTH]
+    if len(wanted.replace(" ", "")) < SEARCH_MIN_LENGTH:
+        return []
+    pattern = f"%{_loose_pattern(wanted)}%"
+    full = OperatorSession.prenom + " " + OperatorSession.nom
+    reversed_ = OperatorSession.nom + " " + OperatorSession.prenom
+    matches = or_(*(func.lower(column).like(pattern, escape="\\") for column in (full, reversed_)))
+    found = [
+        p
+        for p in _latest(
+            db,
+            and_(
+                matches,
+                OperatorSession.role.in_(_FINDABLE_ROLES),
+                OperatorSession.card_type == "CPS",
+                OperatorSession.profession.in_(list(HEALTH_PROFESSIONS)),
+            ),
+            limit=_SEARCH_CANDIDATES,
+        )
+        if wanted in fold(f"{p.prenom} {p.nom}") or wanted in fold(f"{p.nom} {p.prenom}")
+    ]
+    found.sort(key=lambda p: (fold(p.nom), fold(p.prenom), p.id_nat))
+    return found[:SEARCH_MAX_RESULTS]
+
+
+def _loose_pattern(folded: str) -> str:
+    """A LIKE pattern (escape "\\") that lets through every spelling of `folded`: a letter
+    that may be accented matches any one character; the user's wildcards are literal."""
+    out = []
+    for c in folded:
+        if c in _MAY_BE_ACCENTED or c == " ":  # a space stands for a hyphen, an apostrophe
+            out.append("_")
+        elif c in "%_\\":
+            out.append("\\" + c)
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _latest(
+    db: Session, where: ColumnElement[bool], *, limit: int | None = None
+) -> list[KnownProfessional]:
+    """The latest log-in of each card matching `where` (tested on that latest log-in)."""
+    latest = (
+        select(OperatorSession.id_nat, func.max(OperatorSession.created_at).label("at"))
+        .group_by(OperatorSession.id_nat)
+        .subquery()
+    )
+    query = (
         select(
             OperatorSession.id_nat,
             OperatorSession.prenom,
             OperatorSession.nom,
             OperatorSession.profession,
+            OperatorSession.structure_name,
         )
-        .where(OperatorSession.id_nat.in_(wanted))
-        .order_by(OperatorSession.created_at)
+        .join(
+            latest,
+            and_(
+                OperatorSession.id_nat == latest.c.id_nat,
+                OperatorSession.created_at == latest.c.at,
+            ),
+        )
+        .where(where)
+        .order_by(OperatorSession.nom, OperatorSession.prenom, OperatorSession.id_nat)
+        .limit(limit)
     )
-    for id_nat, prenom, nom, profession in rows:  # the latest wins
-        label = HEALTH_PROFESSIONS.get(profession or "", "")
-        names[id_nat] = f"{prenom.capitalize()} {nom}" + (f", {label}" if label else "")
-    return names
+    known: dict[str, KnownProfessional] = {}
+    for id_nat, prenom, nom, profession, place in db.execute(query):
+        known[id_nat] = KnownProfessional(
+            id_nat=id_nat,
+            prenom=prenom,
+            nom=nom,
+            profession=HEALTH_PROFESSIONS.get(profession or "", ""),
+            place=place,
+        )
+    return list(known.values())
+
+
+def _given_name(prenom: str) -> str:
+    """A card's capitals as a given name is written: "JEAN-PIERRE" -> "Jean-Pierre"."""
+    return " ".join(
+        "-".join(part.capitalize() for part in word.split("-")) for word in prenom.split()
+    )

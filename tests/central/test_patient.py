@@ -115,7 +115,11 @@ def test_one_time_code_by_email_then_the_record(
     masked = record["documents"]["exam_results"][0]
     assert masked["title"] == "Résultat masqué" and masked["masked_to_professionals"] is True
     assert record["professionals"] == [
-        {"id_nat": PHARMACIST, "status": "AUTORISE", "name": "Anne DUPONT, pharmacien"}
+        {
+            "id_nat": PHARMACIST,
+            "status": "AUTORISE",
+            "name": "Anne DUPONT, pharmacien, Pharmacie du Port, Lorient",
+        }
     ]
     # The code was spent by the log-in.
     code = mailbox.code_for(EMAIL)
