@@ -1,26 +1,48 @@
-"""The logged-in patient's pages: the record, additions, masking, who may read."""
+"""The logged-in patient's pages: the record, additions, masking, who may read.
+
+Every change of access is asked first (`ask_then_change`): a form posted without
+`confirmed=1` changes nothing and shows what it would do, in French, with "Confirmer" (the
+same form again) and "Annuler"."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
+from central.actors import Actor
+from central.dmp.repository import get_dmp
 from central.dmp.schemas import (
     Category,
     DocumentIn,
     EmergencyChoices,
     ProfessionalChange,
 )
+from central.errors import NotFound, ServiceError, Unauthenticated
 from central.patient import record
 from central.portal.web import (
     State,
     change,
+    check_csrf,
+    logged_patient,
+    login_form,
     render_patient,
     router,
     try_change,
 )
+from central.portal.wording import (
+    CONFIRMATIONS,
+    EMERGENCY_CONSEQUENCES,
+    TREATING_DOCTOR_REPLACED,
+    TREATING_DOCTOR_REVOKED,
+    refusal,
+)
+from central.professionals import directory
+from central.state import AppState
 from dmpcommon.identifiers import (
     IdentifierError,
     check_health_professional_id_nat,
@@ -32,6 +54,78 @@ ADDITIONS = {
     "reaction": (Category.PATHOLOGIES_ALLERGIES, "Réaction à un médicament"),
     "directives": (Category.ADVANCE_DIRECTIVES, "Directives anticipées"),
 }
+
+
+# -- asking before a change -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A change put to the patient before it is made: what, and what it will change."""
+
+    text: str
+    consequences: tuple[str, ...]
+
+
+def question(kind: str, *, extra: tuple[str, ...] = (), **names: str) -> Question:
+    """The question for one kind of change (central.portal.wording.CONFIRMATIONS)."""
+    text, consequences = CONFIRMATIONS[kind]
+    return Question(text.format(**names), (*consequences, *extra))
+
+
+Ask = Callable[[Session, Actor], Question]
+Apply = Callable[[Session, Actor], object]
+
+
+def ask_then_change(
+    request: Request,
+    state: AppState,
+    *,
+    csrf: str,
+    confirmed: bool,
+    fields: dict[str, str],
+    ask: Ask,
+    apply: Apply,
+    page: str,
+    back: str,
+    done: str,
+) -> Response:
+    """The one way a change of access is made from the portal: confirmed, it is applied
+    (web.change); otherwise nothing changes and the page asks, with the form's `fields`
+    carried for "Confirmer" and `back` for "Annuler". `ask` may refuse at once (a document
+    the patient may not know of) with a ServiceError."""
+    if confirmed:
+        return change(request, state, csrf, apply, page, done=done)
+    try:
+        check_csrf(request, state, csrf)
+        with logged_patient(request, state) as (db, actor):
+            asked = ask(db, actor)
+    except Unauthenticated as exc:
+        return login_form(request, exc.detail, 401)
+    except ServiceError as exc:
+        return render_patient(
+            request, state, page, message=refusal(exc.code), status=exc.status_code
+        )
+    return render_patient(
+        request,
+        state,
+        "confirm.html",
+        question=asked,
+        action=request.url.path,
+        fields=fields,
+        back=back,
+    )
+
+
+def _who(db: Session, id_nat: str) -> str:
+    return directory.label_of(id_nat, directory.names_of(db, [id_nat]))
+
+
+def _title(db: Session, actor: Actor, document_id: str) -> str:
+    title = record.document_title(db, actor, document_id)
+    if title is None:
+        raise NotFound("no such document", code="no_document")
+    return title
 
 
 # -- pages -------------------------------------------------------------------------------
@@ -87,16 +181,23 @@ def set_masked(
     document_id: Annotated[str, Form(min_length=36, max_length=36)],
     masked: Annotated[bool, Form()],
     csrf: Annotated[str, Form(max_length=100)],
+    confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
     """Mask a document from professionals, or show it to them again."""
-    return change(
+    return ask_then_change(
         request,
         state,
-        csrf,
-        lambda db, actor: state.dmp.documents.set_masked(
+        csrf=csrf,
+        confirmed=confirmed,
+        fields={"document_id": document_id, "masked": "true" if masked else "false"},
+        ask=lambda db, actor: question(
+            "mask" if masked else "unmask", title=_title(db, actor, document_id)
+        ),
+        apply=lambda db, actor: state.dmp.documents.set_masked(
             db, actor, str(actor.patient_ins), document_id, masked, state.now()
         ),
-        "record.html",
+        page="record.html",
+        back="/patient/dossier",
         done="document masqué aux professionnels" if masked else "document de nouveau visible",
     )
 
@@ -107,23 +208,56 @@ def delete_document(
     state: State,
     document_id: Annotated[str, Form(min_length=36, max_length=36)],
     csrf: Annotated[str, Form(max_length=100)],
+    confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
     """Delete one of the patient's own notes."""
-    return change(
+    return ask_then_change(
         request,
         state,
-        csrf,
-        lambda db, actor: state.dmp.documents.delete_document(
+        csrf=csrf,
+        confirmed=confirmed,
+        fields={"document_id": document_id},
+        ask=lambda db, actor: question("delete", title=_title(db, actor, document_id)),
+        apply=lambda db, actor: state.dmp.documents.delete_document(
             db, actor, str(actor.patient_ins), document_id, state.now()
         ),
-        "record.html",
+        page="record.html",
+        back="/patient/dossier",
         done="note supprimée",
     )
 
 
 @router.get("/acces", response_class=HTMLResponse)
-def access_page(request: Request, state: State) -> Response:
-    return render_patient(request, state, "access.html")
+def access_page(
+    request: Request,
+    state: State,
+    nom: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Who may read the record; with `nom`, the professionals the service knows by that
+    name, to authorise or block (logged-in patients only: the search runs in their session)."""
+    if nom is None:
+        return render_patient(request, state, "access.html")
+    folded = directory.fold(nom)
+    if len(folded.replace(" ", "")) < directory.SEARCH_MIN_LENGTH:
+        found: list[directory.KnownProfessional] = []
+        error = f"saisissez au moins {directory.SEARCH_MIN_LENGTH} lettres du nom"
+    else:
+        try:
+            with logged_patient(request, state) as (db, _actor):
+                found = directory.search(db, nom)
+        except Unauthenticated as exc:
+            return login_form(request, exc.detail, 401)
+        error = None
+    return render_patient(
+        request,
+        state,
+        "access.html",
+        search={"nom": nom, "error": error, "found": found},
+        max_found=directory.SEARCH_MAX_RESULTS,
+    )
+
+
+_RPPS_INVALID = "numéro RPPS invalide : 11 chiffres, vérifiez-le sur une ordonnance"
 
 
 @router.post("/acces/professionnel", response_class=HTMLResponse)
@@ -133,6 +267,7 @@ def set_professional(
     id_nat: Annotated[str, Form(max_length=40)],
     action: Annotated[ProfessionalChange, Form()],
     csrf: Annotated[str, Form(max_length=100)],
+    confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
     # A professional listed on the page comes with its card identifier; one typed by the
     # patient is an RPPS number, which names the card "8" + RPPS (dmpcommon.identifiers).
@@ -144,21 +279,26 @@ def set_professional(
             else check_health_professional_id_nat(number)
         )
     except IdentifierError:
-        return render_patient(
-            request,
-            state,
-            "access.html",
-            message="numéro RPPS invalide : 11 chiffres, vérifiez-le sur une ordonnance",
-        )
+        return render_patient(request, state, "access.html", message=_RPPS_INVALID)
+
+    def ask(db: Session, actor: Actor) -> Question:
+        treating = get_dmp(db, str(actor.patient_ins)).treating_doctor == target
+        extra = (TREATING_DOCTOR_REVOKED,) if treating and action == "revoke" else ()
+        return question(action.value, who=_who(db, target), extra=extra)
+
     done = {"authorise": "autorisé", "revoke": "retiré", "block": "bloqué", "unblock": "débloqué"}
-    return change(
+    return ask_then_change(
         request,
         state,
-        csrf,
-        lambda db, actor: state.dmp.professionals.set_professional(
+        csrf=csrf,
+        confirmed=confirmed,
+        fields={"id_nat": target, "action": action.value},
+        ask=ask,
+        apply=lambda db, actor: state.dmp.professionals.set_professional(
             db, actor, str(actor.patient_ins), target, action, state.now()
         ),
-        "access.html",
+        page="access.html",
+        back="/patient/acces",
         done=f"professionnel {done[action]}",
     )
 
@@ -169,25 +309,35 @@ def set_treating_doctor(
     state: State,
     rpps: Annotated[str, Form(max_length=40)],
     csrf: Annotated[str, Form(max_length=100)],
+    confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
     """The patient designates their treating doctor, a physician, by RPPS."""
     try:
         target = id_nat_of_rpps("".join(rpps.split()))
     except IdentifierError:
-        return render_patient(
-            request,
-            state,
-            "access.html",
-            message="numéro RPPS invalide : 11 chiffres, vérifiez-le sur une ordonnance",
+        return render_patient(request, state, "access.html", message=_RPPS_INVALID)
+
+    def ask(db: Session, actor: Actor) -> Question:
+        current = get_dmp(db, str(actor.patient_ins)).treating_doctor
+        extra = (
+            (TREATING_DOCTOR_REPLACED.format(who=_who(db, current)),)
+            if current and current != target
+            else ()
         )
-    return change(
+        return question("treating_doctor", who=_who(db, target), extra=extra)
+
+    return ask_then_change(
         request,
         state,
-        csrf,
-        lambda db, actor: state.dmp.professionals.set_treating_doctor(
+        csrf=csrf,
+        confirmed=confirmed,
+        fields={"rpps": target[1:]},
+        ask=ask,
+        apply=lambda db, actor: state.dmp.professionals.set_treating_doctor(
             db, actor, str(actor.patient_ins), target, state.now()
         ),
-        "access.html",
+        page="access.html",
+        back="/patient/acces",
         done="médecin traitant désigné",
     )
 
@@ -200,41 +350,72 @@ def set_emergency(
     etreat: Annotated[bool, Form()] = False,
     btg: Annotated[bool, Form()] = False,
     masked: Annotated[bool, Form()] = False,
+    confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
     choices = EmergencyChoices(etreat=etreat, btg=btg, masked=masked)
-    return change(
+    chosen = {"etreat": etreat, "btg": btg, "masked": masked}
+    return ask_then_change(
         request,
         state,
-        csrf,
-        lambda db, actor: record.set_emergency(db, actor, choices, state.now()),
-        "access.html",
+        csrf=csrf,
+        confirmed=confirmed,
+        fields={name: "true" for name, on in chosen.items() if on},
+        ask=lambda db, actor: question(
+            "emergency",
+            extra=tuple(
+                EMERGENCY_CONSEQUENCES[name][0 if on else 1] for name, on in chosen.items()
+            ),
+        ),
+        apply=lambda db, actor: record.set_emergency(db, actor, choices, state.now()),
+        page="access.html",
+        back="/patient/acces#urgence",
         done="choix d'urgence enregistrés",
     )
 
 
 @router.post("/fermeture", response_class=HTMLResponse)
-def close(request: Request, state: State, csrf: Annotated[str, Form(max_length=100)]) -> Response:
+def close(
+    request: Request,
+    state: State,
+    csrf: Annotated[str, Form(max_length=100)],
+    confirmed: Annotated[bool, Form()] = False,
+) -> Response:
     """Close the record: no professional reads it any more; its content stays."""
-    return change(
+    return ask_then_change(
         request,
         state,
-        csrf,
-        lambda db, actor: state.dmp.lifecycle.close(db, actor, str(actor.patient_ins), state.now()),
-        "access.html",
+        csrf=csrf,
+        confirmed=confirmed,
+        fields={},
+        ask=lambda db, actor: question("close"),
+        apply=lambda db, actor: state.dmp.lifecycle.close(
+            db, actor, str(actor.patient_ins), state.now()
+        ),
+        page="access.html",
+        back="/patient/acces#fermeture",
         done="dossier fermé",
     )
 
 
 @router.post("/reouverture", response_class=HTMLResponse)
-def reopen(request: Request, state: State, csrf: Annotated[str, Form(max_length=100)]) -> Response:
+def reopen(
+    request: Request,
+    state: State,
+    csrf: Annotated[str, Form(max_length=100)],
+    confirmed: Annotated[bool, Form()] = False,
+) -> Response:
     """Reopen a closed record."""
-    return change(
+    return ask_then_change(
         request,
         state,
-        csrf,
-        lambda db, actor: state.dmp.lifecycle.reopen(
+        csrf=csrf,
+        confirmed=confirmed,
+        fields={},
+        ask=lambda db, actor: question("reopen"),
+        apply=lambda db, actor: state.dmp.lifecycle.reopen(
             db, actor, str(actor.patient_ins), state.now()
         ),
-        "access.html",
+        page="access.html",
+        back="/patient/acces#fermeture",
         done="dossier rouvert",
     )

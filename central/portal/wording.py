@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["CATEGORY_LABELS", "EVENTS", "REFUSALS", "ROLE_LABELS", "refusal"]
+__all__ = [
+    "CATEGORY_LABELS",
+    "CONFIRMATIONS",
+    "EMERGENCY_CONSEQUENCES",
+    "EVENTS",
+    "REFUSALS",
+    "ROLE_LABELS",
+    "TREATING_DOCTOR_REPLACED",
+    "TREATING_DOCTOR_REVOKED",
+    "refusal",
+]
 
 CATEGORY_LABELS = {
     "care_history": "Soins des 24 derniers mois",
@@ -117,6 +127,105 @@ REFUSALS = {
     "rpps_key": "numéro RPPS invalide : vérifiez-le sur une ordonnance",
 }
 _UNKNOWN = "refusé"
+
+# Every change of access is asked before it is made: the question ({who}: the professional as
+# the service knows them; {title}: the document's) and what it will change.
+CONFIRMATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "authorise": (
+        "Autoriser {who} ?",
+        (
+            "Ce professionnel pourra lire votre dossier et y ajouter des documents, sauf ceux "
+            "que vous masquez aux professionnels.",
+            "Vous pourrez retirer cette autorisation, ou le bloquer, à tout moment.",
+        ),
+    ),
+    "revoke": (
+        "Retirer l'autorisation donnée à {who} ?",
+        (
+            "Ce professionnel ne pourra plus lire votre dossier, sauf en urgence selon vos choix.",
+            "Il pourra être autorisé de nouveau, par vous, ou au comptoir en votre présence et "
+            "avec votre accord. Pour l'en empêcher, bloquez-le.",
+        ),
+    ),
+    "block": (
+        "Bloquer {who} ?",
+        (
+            "Ce professionnel ne pourra plus lire votre dossier, même autorisé par ailleurs, "
+            "même en urgence ; son autorisation, s'il en avait une, est retirée.",
+            "Vous pourrez le débloquer.",
+        ),
+    ),
+    "unblock": (
+        "Débloquer {who} ?",
+        (
+            "Ce professionnel n'est pas autorisé pour autant : il lira votre dossier si vous "
+            "l'autorisez, ou en urgence selon vos choix.",
+            "Vous pourrez le bloquer de nouveau.",
+        ),
+    ),
+    "treating_doctor": (
+        "Désigner {who} comme médecin traitant ?",
+        (
+            "Votre médecin traitant lit votre dossier, documents masqués compris.",
+            "Tant qu'il est votre médecin traitant, il ne peut pas être bloqué.",
+        ),
+    ),
+    "emergency": ("Enregistrer ces choix pour les urgences ?", ()),
+    "close": (
+        "Fermer votre dossier ?",
+        (
+            "Aucun professionnel ne pourra plus le lire, ni votre médecin traitant, ni en "
+            "urgence, et vous ne serez plus prévenu(e) de rien.",
+            "Son contenu est conservé : vous pourrez le rouvrir ici à tout moment et retrouver "
+            "vos autorisations.",
+        ),
+    ),
+    "reopen": (
+        "Rouvrir votre dossier ?",
+        (
+            "Votre médecin traitant, les professionnels que vous avez autorisés et, selon vos "
+            "choix, les urgences pourront de nouveau le lire.",
+        ),
+    ),
+    "mask": (
+        "Masquer « {title} » aux professionnels ?",
+        (
+            "Seuls vous, son auteur et votre médecin traitant le verront ; en urgence, selon "
+            "votre choix pour les documents masqués.",
+            "Vous pourrez le rendre de nouveau visible.",
+        ),
+    ),
+    "unmask": (
+        "Ne plus masquer « {title} » ?",
+        ("Les professionnels qui peuvent lire votre dossier le verront de nouveau.",),
+    ),
+    "delete": (
+        "Supprimer « {title} » ?",
+        (
+            "Cette note sera retirée de votre dossier, avec ses versions précédentes.",
+            "Ce n'est pas réversible : pour la retrouver, il faudra l'ajouter de nouveau.",
+        ),
+    ),
+}
+TREATING_DOCTOR_REPLACED = "Il remplace {who}, qui ne sera plus votre médecin traitant."
+TREATING_DOCTOR_REVOKED = "C'est votre médecin traitant : il ne le sera plus."
+# Each emergency choice as it will be: (if allowed, if refused).
+EMERGENCY_CONSEQUENCES = {
+    "etreat": (
+        "Le médecin régulateur du SAMU (15) pourra lire votre dossier pour organiser vos secours.",
+        "Le médecin régulateur du SAMU (15) ne pourra pas lire votre dossier.",
+    ),
+    "btg": (
+        "Un soignant face à une urgence pourra ouvrir votre dossier en écrivant pourquoi "
+        "(« bris de glace ») ; ce sera tracé et vous serez prévenu(e).",
+        "Aucun soignant ne pourra ouvrir votre dossier en urgence (« bris de glace »), sauf "
+        "s'il y est autorisé.",
+    ),
+    "masked": (
+        "Vos documents masqués resteront visibles dans ces deux cas d'urgence.",
+        "Vos documents masqués resteront cachés, même en urgence.",
+    ),
+}
 
 
 def refusal(code: str) -> str:

@@ -124,7 +124,8 @@ def test_blocking_a_professional_refuses_the_kiosks_next_open(
     _activate(page, server, jeanne)
     page.get_by_role("link", name="Qui peut lire").click()
     _shot(page, "05-qui-peut-lire")
-    page.get_by_role("button", name=f"Bloquer {PHARMACIST}").click()
+    page.get_by_role("button", name="Bloquer Anne DUPONT, pharmacien").click()
+    page.get_by_role("button", name="Confirmer", exact=True).click()
     assert _notice(page) == "professionnel bloqué"
     with pytest.raises(CentralRefusedError) as refused:
         kiosk.open_record(token, JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None)
@@ -144,6 +145,7 @@ def test_blocking_by_rpps_blocks_that_professionals_card(
     assert _notice(page).startswith("numéro RPPS invalide")
     page.get_by_label("Son numéro RPPS").fill("997 0021 8896")
     page.get_by_role("button", name="Bloquer", exact=True).click()
+    page.get_by_role("button", name="Confirmer", exact=True).click()
     assert _notice(page) == "professionnel bloqué"
     with pytest.raises(CentralRefusedError) as refused:
         kiosk.open_record(token, JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None)
@@ -173,6 +175,7 @@ def test_a_break_glass_access_shows_with_its_reason_and_an_emergency_choice_is_e
     page.get_by_role("link", name="Qui peut lire").click()
     page.get_by_label("Accès d'urgence (« bris de glace »)", exact=False).uncheck()
     page.get_by_role("button", name="Enregistrer mes choix").click()
+    page.get_by_role("button", name="Confirmer", exact=True).click()
     assert _notice(page) == "choix d'urgence enregistrés"
     with pytest.raises(CentralRefusedError) as refused:
         kiosk.open_record(
@@ -266,6 +269,7 @@ def test_closing_then_reopening_the_record(
     _activate(page, server, jeanne)
     page.get_by_role("link", name="Qui peut lire").click()
     page.get_by_role("button", name="Fermer mon dossier").click()
+    page.get_by_role("button", name="Confirmer", exact=True).click()
     assert _notice(page) == "dossier fermé"
     assert page.get_by_role("heading", name="Votre dossier est fermé").is_visible()
     with pytest.raises(CentralRefusedError) as refused:
@@ -275,6 +279,7 @@ def test_closing_then_reopening_the_record(
     assert "Votre dossier est fermé" in _notice(page)
     page.get_by_role("link", name="Le rouvrir").click()
     page.get_by_role("button", name="Rouvrir mon dossier").click()
+    page.get_by_role("button", name="Confirmer", exact=True).click()
     assert _notice(page) == "dossier rouvert"
     summary = kiosk.open_record(
         token, JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None
@@ -301,6 +306,7 @@ def test_a_masked_report_leaves_the_pharmacists_summary_and_stays_with_its_autho
     assert report in reads(pharmacist)
     _activate(page, server, jeanne)
     page.get_by_role("button", name=f"Masquer « {report} » aux professionnels").click()
+    page.get_by_role("button", name="Confirmer", exact=True).click()
     assert _notice(page) == "document masqué aux professionnels"
     assert page.get_by_role("button", name=f"Ne plus masquer « {report} »").is_visible()
     assert report not in reads(pharmacist)
@@ -314,10 +320,12 @@ def test_naming_the_treating_doctor_by_rpps_shows_his_name(
     page.get_by_role("link", name="Qui peut lire").click()
     page.get_by_label("Numéro RPPS du médecin", exact=False).fill("101 0045 7828")
     page.get_by_role("button", name="Désigner").click()
+    page.get_by_role("button", name="Confirmer", exact=True).click()
     assert _notice(page) == "médecin traitant désigné"
     row = page.get_by_role("row", name="médecin traitant")
     assert "médecin" in row.inner_text() and "RPPS" not in row.inner_text()
-    page.get_by_role("button", name=f"Bloquer {PHYSICIAN}").click()
+    page.get_by_role("button", name="Bloquer Helene MORVAN, médecin").click()
+    page.get_by_role("button", name="Confirmer", exact=True).click()
     assert _notice(page) == refusal("treating_doctor_cannot_be_blocked")
 
 
