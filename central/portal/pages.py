@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -149,10 +149,11 @@ def add(
     text: Annotated[str, Form(max_length=5000)],
     csrf: Annotated[str, Form(max_length=100)],
 ) -> Response:
+    # A refused note is shown again in its box, the error tied to it (add.html).
+    kept: dict[str, Any] = {"additions": ADDITIONS, "form": {"kind": kind, "text": text}}
     if kind not in ADDITIONS or len(text.strip()) < 2:
-        return render_patient(
-            request, state, "add.html", additions=ADDITIONS, message="texte trop court"
-        )
+        error = {f"text-{kind}": "Écrivez votre note : 2 caractères au moins."}
+        return render_patient(request, state, "add.html", errors=error, status=400, **kept)
     category, title = ADDITIONS[kind]
     document = DocumentIn(
         category=category,
@@ -168,6 +169,7 @@ def add(
             db, actor, str(actor.patient_ins), document, state.now()
         ),
         "add.html",
+        **kept,
     )
     if failed:
         return failed
