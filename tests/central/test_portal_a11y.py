@@ -19,9 +19,12 @@ from playwright.sync_api import Browser, Page
 
 from central.config import Settings
 from central.migrate import upgrade
+from dmpcommon.vocabulary import AccessMode
+from kiosk.core.errors import CentralRefusedError
+from kiosk.sync.online import OnlineCentral
 from tests.support.aged import aged
 from tests.support.browser import browser, page
-from tests.support.central import Professional, Server, login, start_server
+from tests.support.central import Professional, Server, login, signed_kiosk_client, start_server
 from tests.support.dmp import CLAIRE, JEANNE, LEO, PHARMACIST, PHYSICIAN, add_doc, create
 from tests.support.mail import Mailbox, SmsGateway
 from tests.support.portal import activate, fill_birth_date
@@ -211,11 +214,18 @@ def _asked_a_new_contact(page: Page, site: Site) -> None:
 
 
 def _refused_addition(page: Page, site: Site) -> None:
+    """A note of one letter: refused, the letter kept in its box, the error tied to it."""
     page.goto(f"{site.server.url}/patient/ajouter")
     field = page.get_by_label("Le médicament et ce qu'il vous a fait")
-    field.fill("x")  # one letter: the service asks for more
+    field.fill("x")
     page.locator("form", has=field).get_by_role("button", name="Ajouter").click()
-    page.get_by_role("heading", name="Ajouter à mon dossier").wait_for()
+    page.get_by_role("alert").wait_for()
+    field = page.get_by_label("Le médicament et ce qu'il vous a fait")
+    assert field.input_value() == "x"
+    assert field.get_attribute("aria-invalid") == "true"
+    error = page.locator("#text-reaction-error")
+    assert "2 caractères" in error.inner_text()
+    assert "text-reaction-error" in (field.get_attribute("aria-describedby") or "")
 
 
 def _asked_to_block(page: Page, site: Site) -> None:
@@ -242,6 +252,7 @@ SCREENS = [
     Screen("ajouter", who="jeanne", path="/patient/ajouter"),
     Screen("ajouter-refuse", who="jeanne", reach=_refused_addition),
     Screen("acces", who="jeanne", path="/patient/acces"),
+    Screen("acces-confirmer", who="jeanne", reach=_asked_to_block),
     Screen("journal", who="jeanne", path="/patient/journal"),
     Screen("notifications", who="jeanne", path="/patient/notifications"),
     Screen("contact-code", who="jeanne", reach=_asked_a_new_contact),
@@ -472,3 +483,81 @@ def test_the_focus_ring_stands_out_3_to_1_on_every_stop_white_page_and_blue_head
     assert any(p.startswith("page rgb(255, 255, 255)") for p in seen), seen
     if logged_in:
         assert any(p.startswith("header rgb(11, 59, 140)") for p in seen), seen
+
+
+# -- the keyboard alone -------------------------------------------------------------------
+
+# What has the focus: its tag, id and accessible name as a screen reader would say it
+# (aria-label, else its label, else its text).
+FOCUSED = """() => {
+  const el = document.activeElement;
+  const label = el.labels && el.labels.length ? el.labels[0].textContent : '';
+  const name = el.getAttribute('aria-label') || label || el.textContent || '';
+  return {tag: el.tagName.toLowerCase(), id: el.id, name: name.trim().replace(/\\s+/g, ' ')};
+}"""
+
+
+def _tab_to(page: Page, wanted: Callable[[dict[str, str]], bool], *, back: bool = False) -> None:
+    """Tab (or Shift+Tab) until the focus is on the element wanted, as a keyboard user does:
+    reading where the focus is changes nothing on the page."""
+    seen = []
+    for _ in range(80):
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+        focused = page.evaluate(FOCUSED)
+        if wanted(focused):
+            return
+        seen.append(f"{focused['tag']} {focused['name'][:30]}")
+    raise AssertionError(f"never reached with the keyboard; went through {seen}")
+
+
+def _blocks_the_pharmacist(el: dict[str, str]) -> bool:
+    """The "Bloquer" button of Jeanne's pharmacist's line, named or numbered."""
+    name = el["name"].upper()
+    return (
+        el["tag"] == "button"
+        and name.startswith("BLOQUER")
+        and ("DUPONT" in name or PHARMACIST[1:] in name)
+    )
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_from_activation_to_blocking_a_professional_with_the_keyboard_alone(
+    page: Page, server: Server, pharmacist: Professional, jeanne: dict[str, Any]
+) -> None:
+    """Tab, Shift+Tab, Enter, Space and typing only, after the first page is opened: the
+    access sheet and the birth date, the menu, the professional's line, the confirmation."""
+    kiosk = OnlineCentral(signed_kiosk_client(server))
+    token = login(server, pharmacist)
+    page.goto(f"{server.url}/patient/connexion")  # from here, no click and no fill
+    keys = page.keyboard
+    _tab_to(page, lambda el: el["name"] == "Identifiant")
+    keys.type(jeanne["access_identifier"])
+    keys.press("Tab")
+    assert page.evaluate(FOCUSED)["name"] == "Code provisoire (8 chiffres)"
+    keys.type("1234")  # a slip, corrected as one does: back to the start of the field
+    keys.press("Shift+Tab")
+    keys.press("Tab")  # the code's field again, its text selected: typing replaces it
+    keys.type(jeanne["activation_code"])
+    year, month, day = jeanne["birth_date"].split("-")
+    for part, value in (("day", day), ("month", month), ("year", year)):
+        _tab_to(page, lambda el, part=part: el["id"] == f"activation_birth_{part}")
+        keys.type(value)
+    _tab_to(page, lambda el: el["name"] == "Activer mon accès")
+    keys.press("Enter")
+    page.wait_for_url("**/patient/dossier")
+    _tab_to(page, lambda el: el["name"] == "Qui peut lire")
+    keys.press("Enter")
+    page.wait_for_url("**/patient/acces")
+    _tab_to(page, _blocks_the_pharmacist)
+    keys.press("Space")
+    page.get_by_role("button", name="Confirmer").wait_for()  # nothing changed yet
+    assert kiosk.open_record(
+        token, JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None
+    )
+    _tab_to(page, lambda el: el["name"] == "Confirmer")
+    keys.press("Enter")
+    page.get_by_role("status").wait_for()
+    assert page.get_by_role("status").inner_text().lower() == "professionnel bloqué"
+    with pytest.raises(CentralRefusedError) as refused:
+        kiosk.open_record(token, JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None)
+    assert refused.value.reason == "blocked_by_patient"
