@@ -103,9 +103,7 @@ def ask_then_change(
     except Unauthenticated as exc:
         return login_form(request, exc.detail, 401)
     except ServiceError as exc:
-        return render_patient(
-            request, state, page, message=refusal(exc.code), status=exc.status_code
-        )
+        return render_patient(request, state, page, alert=refusal(exc.code), status=exc.status_code)
     return render_patient(
         request,
         state,
@@ -262,6 +260,19 @@ def access_page(
 _RPPS_INVALID = "numéro RPPS invalide : 11 chiffres, vérifiez-le sur une ordonnance"
 
 
+def _rpps_refused(request: Request, state: AppState, field: str, typed: str) -> Response:
+    """The access page again: the RPPS number said wrong at the top and by its field, as
+    typed."""
+    return render_patient(
+        request,
+        state,
+        "access.html",
+        message=_RPPS_INVALID,
+        errors={field: _RPPS_INVALID},
+        typed={field: typed},
+    )
+
+
 @router.post("/acces/professionnel", response_class=HTMLResponse)
 def set_professional(
     request: Request,
@@ -281,7 +292,7 @@ def set_professional(
             else check_health_professional_id_nat(number)
         )
     except IdentifierError:
-        return render_patient(request, state, "access.html", message=_RPPS_INVALID)
+        return _rpps_refused(request, state, "id_nat", id_nat)
 
     def ask(db: Session, actor: Actor) -> Question:
         treating = get_dmp(db, str(actor.patient_ins)).treating_doctor == target
@@ -317,7 +328,7 @@ def set_treating_doctor(
     try:
         target = id_nat_of_rpps("".join(rpps.split()))
     except IdentifierError:
-        return render_patient(request, state, "access.html", message=_RPPS_INVALID)
+        return _rpps_refused(request, state, "rpps", rpps)
 
     def ask(db: Session, actor: Actor) -> Question:
         current = get_dmp(db, str(actor.patient_ins)).treating_doctor

@@ -343,8 +343,24 @@ def test_a_document_the_patient_may_not_know_of_is_not_named_in_a_question(
         document_id="0" * 8 + "-0000-0000-0000-" + "0" * 12,
         masked="true",
     )
-    assert refused.status_code == 404
-    assert "document introuvable" in _main(refused) and "Confirmer" not in refused.text
+    assert refused.status_code == 404 and "Confirmer" not in refused.text
+    assert '<p class="alert" role="alert">document introuvable</p>' in refused.text
+
+
+def test_a_wrong_rpps_is_said_by_its_field_kept_as_typed_and_asks_nothing(
+    server: Server, jeanne: Patient
+) -> None:
+    for path, name in (
+        ("/patient/acces/professionnel", "id_nat"),
+        ("/patient/acces/medecin-traitant", "rpps"),
+    ):
+        refused = jeanne.post(path, **{name: "997 0021 8895", "action": "block"})
+        assert "Confirmer" not in refused.text
+        field = refused.text.split(f'id="{name}" name="{name}"', 1)[1].split(">", 1)[0]
+        assert 'value="997 0021 8895"' in field and 'aria-invalid="true"' in field
+        assert f"{name}-error" in field
+        assert f'<p class="error" id="{name}-error">numéro RPPS invalide' in refused.text
+    assert _standing(server, PHARMACIST) == "AUTORISE" and _dmp(server).treating_doctor is None
 
 
 def test_blocking_the_treating_doctor_is_asked_then_refused_with_the_reason(
