@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from central.config import Settings
@@ -18,6 +18,7 @@ from central.identity.endpoints import router as identity_router
 from central.limits import BodyLimits
 from central.patient.endpoints import router as patient_router
 from central.portal.routes import router as portal_router
+from central.portal.web import portal_error
 from central.professionals.endpoints import router as sessions_router
 from central.state import AppState, build_state
 from central.sync.endpoints import router as sync_router
@@ -40,7 +41,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/patient"):  # a person's form: a page, in French
+            return portal_error(
+                request, "un champ du formulaire est trop long ou n'est pas une valeur proposée"
+            )
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return _json(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")

@@ -155,7 +155,9 @@ def build_state(settings: Settings) -> AppState:
         senders["sms"] = SmsGatewaySender(settings.sms_url)
     worker = OutboxWorker(sessions, senders)
     notifier = Notifier(kick=worker.kick)
-    worker.chores = lambda db, now: majority.sweep(db, notifier, now)
+    worker.chores = lambda db, now: majority.sweep(
+        db, notifier, now, activation_days=settings.activation_days
+    )
     dmp = DmpServices.build(
         register=register,
         notifier=notifier,
@@ -172,6 +174,7 @@ def build_state(settings: Settings) -> AppState:
         max_per_hour=settings.otp_max_per_hour,
         session_minutes=settings.patient_session_minutes,
         limits=AuthLimits.from_settings(settings),
+        activation_days=settings.activation_days,
     )
     return AppState(
         settings=settings,

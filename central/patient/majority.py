@@ -23,10 +23,11 @@ from central.patient.models import OneTimeCode, PatientSession
 from dmpcommon.identifiers import ACTIVATION_CODE_DAYS
 from dmpcommon.people import AGE_OF_MAJORITY, BirthDate
 
-__all__ = ["come_of_age", "sweep"]
+__all__ = ["come_of_age", "due", "sweep"]
 
 
-def _due(dmp: Dmp, today: dt.date) -> bool:
+def due(dmp: Dmp, today: dt.date) -> bool:
+    """Whether this record's person has come of age and the record is not handed over yet."""
     return (
         dmp.consent_by == "representative"
         and dmp.came_of_age_at is None
@@ -34,9 +35,28 @@ def _due(dmp: Dmp, today: dt.date) -> bool:
     )
 
 
-def come_of_age(db: Session, notifier: Notifier, dmp: Dmp, now: dt.datetime) -> bool:
+def _adult_since(dmp: Dmp) -> dt.datetime:
+    """The first moment the rule (BirthDate.adult_on) counts this person an adult: their
+    18th birthday, the 1 March for a 29 February in a common year."""
+    born = BirthDate.parse(dmp.birth_date).latest()
+    year = born.year + AGE_OF_MAJORITY
+    try:
+        day = dt.date(year, born.month, born.day)
+    except ValueError:
+        day = dt.date(year, 3, 1)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def come_of_age(
+    db: Session,
+    notifier: Notifier,
+    dmp: Dmp,
+    now: dt.datetime,
+    *,
+    activation_days: int = ACTIVATION_CODE_DAYS,
+) -> bool:
     """Hand the record over to its adult person if the day has come; whether it did."""
-    if not _due(dmp, now.date()):
+    if not due(dmp, now.date()):
         return False
     if dmp.notify_channel and dmp.notify_address:
         subject, body = messages.came_of_age(dmp.prenom.capitalize())
@@ -63,13 +83,8 @@ def come_of_age(db: Session, notifier: Notifier, dmp: Dmp, now: dt.datetime) -> 
         .values(expires_at=now)
     )
     # A sheet printed before the 18th birthday was the parent's; one printed since (the
-    # counter, with the adult's card) is theirs. Sheets last ACTIVATION_CODE_DAYS.
-    born = BirthDate.parse(dmp.birth_date).latest()
-    leap = born.month == 2 and born.day == 29  # a 29 February birthday falls on the 28th
-    adult_since = dt.datetime(
-        born.year + AGE_OF_MAJORITY, born.month, 28 if leap else born.day, tzinfo=dt.UTC
-    )
-    printed_before = adult_since + dt.timedelta(days=ACTIVATION_CODE_DAYS)
+    # counter, with the adult's card) is theirs. A sheet lasts `activation_days`.
+    printed_before = _adult_since(dmp) + dt.timedelta(days=activation_days)
     db.execute(
         update(PatientAccess)
         .where(
@@ -82,7 +97,14 @@ def come_of_age(db: Session, notifier: Notifier, dmp: Dmp, now: dt.datetime) -> 
     return True
 
 
-def sweep(db: Session, notifier: Notifier, now: dt.datetime, *, limit: int = 500) -> int:
+def sweep(
+    db: Session,
+    notifier: Notifier,
+    now: dt.datetime,
+    *,
+    activation_days: int = ACTIVATION_CODE_DAYS,
+    limit: int = 500,
+) -> int:
     """The daily pass: every record whose person turned 18 (a bounded batch); how many."""
     # "YYYY-MM-DD" sorts as dates do: a cheap bound in SQL, the exact rule in Python.
     latest = f"{now.year - AGE_OF_MAJORITY}-12-31"
@@ -96,4 +118,4 @@ def sweep(db: Session, notifier: Notifier, now: dt.datetime, *, limit: int = 500
         .order_by(Dmp.birth_date)
         .limit(limit)
     ).all()
-    return sum(come_of_age(db, notifier, dmp, now) for dmp in rows)
+    return sum(come_of_age(db, notifier, dmp, now, activation_days=activation_days) for dmp in rows)

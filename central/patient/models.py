@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db import Base, UtcDateTime
@@ -19,6 +19,11 @@ class OneTimeCode(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     dmp_ins: Mapped[str] = mapped_column(ForeignKey("dmps.ins", ondelete="CASCADE"), index=True)
+    # What was asked (keyed hash of the number and birth date typed): a code answers only
+    # the question it was sent for, and a wrong try counts only there.
+    subject_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The records whose contact received this code (comma-separated INS): what it opens.
+    reach: Mapped[str | None] = mapped_column(Text)
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
@@ -36,6 +41,9 @@ class PatientSession(Base):
     # Who logged in, when known: the record's own person, or the parent whose children's
     # records this session may also show (recorded at their creation).
     person_nir: Mapped[str | None] = mapped_column(String(15))
+    # The records this session proved a right to (comma-separated INS), whatever else the
+    # person may open: a code reaches the records whose contact received it.
+    reach: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

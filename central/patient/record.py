@@ -47,6 +47,7 @@ _EVENTS = {
     AuditAction.DMP_CLOSE: "closed",
     AuditAction.DMP_REOPEN: "reopened",
     AuditAction.IDENTITY_CHECKED: "checked_identity_document",
+    AuditAction.CAME_OF_AGE: "came_of_age",
 }
 # The same act on oneself reads otherwise ("s'est déclaré autorisé avec votre accord").
 _ON_ITSELF = {

@@ -16,12 +16,13 @@ from central.dmp.models import Dmp, PatientAccess
 from central.errors import Forbidden, Gone, ServiceError, TooManyRequests, Unauthenticated
 from central.notify import messages
 from central.notify.service import Notifier
-from central.patient.majority import come_of_age
+from central.patient.majority import come_of_age, due
 from central.patient.models import OneTimeCode, PatientSession
 from central.patient.throttle import AuthLimits, Door, DoorThrottle, retry_after
 from central.security import hash_secret, new_token, same_secret
 from dmpcommon import InvalidNirError, check_nir
-from dmpcommon.identifiers import ONE_TIME_CODE_LENGTH, new_numeric_code
+from dmpcommon.identifiers import ACTIVATION_CODE_DAYS, ONE_TIME_CODE_LENGTH, new_numeric_code
+from dmpcommon.people import BirthDate
 from dmpcommon.vocabulary import Role
 
 __all__ = [
@@ -58,6 +59,17 @@ class LoginAttempt:
         return self.token
 
 
+def same_birth_date(recorded: str | None, typed: str) -> bool:
+    """Whether a typed birth date is the recorded one, a day or month unknown on the card
+    (00, or a "lunar" 32 or 13) typed as 0."""
+    if recorded is None:
+        return False
+    try:
+        return BirthDate.parse(recorded) == BirthDate.parse(typed.strip())
+    except ValueError:
+        return False
+
+
 def role_on(dmp: Dmp, today: dt.date) -> Role:
     """The role in which a session opens this record: a minor's, consented to by a
     representative, is opened as that representative."""
@@ -91,11 +103,15 @@ def represented(db: Session, person_nir: str, today: dt.date) -> list[Dmp]:
 
 
 def may_show(dmp: Dmp, person_nir: str | None, today: dt.date) -> bool:
-    """Whether a session opened by this person may show this record: their own, or a child's
-    they represent while the child is a minor."""
+    """Whether this person may open this record: their own, or a child's they represent
+    while the child is a minor (a session must also have proven its right: its reach)."""
     if person_nir is None or person_nir == dmp.ins:
         return True
     return dmp.representative_nir == person_nir and managed_by_representative(dmp, today)
+
+
+def _reach(row: PatientSession) -> list[str]:
+    return (row.reach or row.dmp_ins).split(",")
 
 
 def person_of(dmp: Dmp, today: dt.date) -> str | None:
@@ -136,6 +152,7 @@ class PatientService:
         max_per_hour: int,
         session_minutes: int,
         limits: AuthLimits | None = None,
+        activation_days: int = ACTIVATION_CODE_DAYS,
     ) -> None:
         self.key = key
         self.notifier = notifier
@@ -145,10 +162,22 @@ class PatientService:
         self.max_per_hour = max_per_hour
         self.session_length = dt.timedelta(minutes=session_minutes)
         self.throttle = DoorThrottle(key=key, limits=limits or AuthLimits())
+        self.activation_days = activation_days  # how long a printed sheet lasts
+
+    def _come_of_age(self, db: Session, dmp: Dmp, now: dt.datetime) -> bool:
+        return come_of_age(db, self.notifier, dmp, now, activation_days=self.activation_days)
 
     def open_session(
-        self, db: Session, dmp: Dmp, now: dt.datetime, *, person_nir: str | None = None
+        self,
+        db: Session,
+        dmp: Dmp,
+        now: dt.datetime,
+        *,
+        person_nir: str | None = None,
+        reach: list[str] | None = None,
     ) -> str:
+        """A session on `dmp`, by this person, proven for the records in `reach` (that one
+        alone unless told)."""
         token = new_token()
         token_hash = hash_secret(self.key, token, purpose="patient")
         db.add(
@@ -156,6 +185,7 @@ class PatientService:
                 token_hash=token_hash,
                 dmp_ins=dmp.ins,
                 person_nir=person_nir,
+                reach=",".join(reach or [dmp.ins]),
                 created_at=now,
                 expires_at=now + self.session_length,
             )
@@ -205,12 +235,12 @@ class PatientService:
         )
         self.throttle.activation_lock(db, subject, now, since=reissued)
         dmp = db.get(Dmp, ins)
-        if access is not None and dmp is not None and come_of_age(db, self.notifier, dmp, now):
+        if access is not None and dmp is not None and self._come_of_age(db, dmp, now):
             db.refresh(access)  # a sheet printed for the parent is void now
         wanted = hash_secret(self.key, "".join(code.split()), purpose="activation")
         stored = access.activation_hash if access is not None else None
         right = same_secret(stored or _NO_HASH, wanted) and stored is not None
-        born = dmp is not None and dmp.birth_date == birth_date.strip()
+        born = dmp is not None and same_birth_date(dmp.birth_date, birth_date)
         refusal: ServiceError | None = None
         if not (right and born):
             # Unknown sheet, spent code, wrong code or birth date: one answer (only the
@@ -264,28 +294,27 @@ class PatientService:
         """The records this person may open, theirs first: their own record, and the records
         of the children they represent (a parent logs in with their own number and birth
         date). The same queries for a malformed or unknown number."""
-        born = birth_date.strip()
         own = db.get(Dmp, number)
         if own is not None:  # an adult child's record is theirs before any code is sent
-            come_of_age(db, self.notifier, own, now)
+            self._come_of_age(db, own, now)
         children = [
             dmp
             for dmp in represented(db, number, now.date())
-            if dmp.representative_birth_date == born
+            if same_birth_date(dmp.representative_birth_date, birth_date)
         ]
-        return ([own] if own is not None and own.birth_date == born else []) + children
+        mine = own is not None and same_birth_date(own.birth_date, birth_date)
+        return ([own] if own is not None and mine else []) + children
 
     @staticmethod
-    def _contacts(records: list[Dmp]) -> list[tuple[str, str]]:
-        """Where this person's code goes: the contact of each record they may open (a
-        parent's, given for their own record or their children's), each once."""
-        seen: list[tuple[str, str]] = []
+    def _by_contact(records: list[Dmp]) -> dict[tuple[str, str], list[str]]:
+        """The records this person may open, by the contact each was given (a parent's,
+        given for their own record or their children's): where each code goes, and what it
+        opens."""
+        groups: dict[tuple[str, str], list[str]] = {}
         for dmp in records:
             if dmp.notify_channel and dmp.notify_address:
-                pair = (dmp.notify_channel, dmp.notify_address)
-                if pair not in seen:
-                    seen.append(pair)
-        return seen
+                groups.setdefault((dmp.notify_channel, dmp.notify_address), []).append(dmp.ins)
+        return groups
 
     def request_code(
         self,
@@ -318,12 +347,9 @@ class PatientService:
                 retry_after_s=retry_after(oldest + dt.timedelta(hours=1), now),
             )
         records = self._find(db, number, birth_date, now)
-        dmp = records[0] if records else None  # the codes are kept with the first record
-        code = new_numeric_code(ONE_TIME_CODE_LENGTH)
-        code_hash = hash_secret(self.key, code, purpose="otp")
         pending = db.scalars(
             select(OneTimeCode).where(
-                OneTimeCode.dmp_ins == (dmp.ins if dmp else number),
+                OneTimeCode.subject_hash == subject,
                 OneTimeCode.used_at.is_(None),
                 OneTimeCode.expires_at > now,
                 OneTimeCode.tries < self.otp_max_tries,
@@ -332,28 +358,38 @@ class PatientService:
         self.throttle.record(
             db, Door.CODE, subject_hash=subject, source_hash=origin, now=now, failed=False
         )
-        contacts = self._contacts(records)
-        if dmp is None or not contacts:
+        groups = self._by_contact(records)
+        if not groups:
             return
-        if pending:  # the new code voids the one still waiting (only the latest is checked)
+        if pending:  # the new codes void those still waiting (only the latest are checked)
+            for old in pending:
+                old.expires_at = now
             trace(
                 db,
                 self.throttle.stranger(origin),
                 AuditAction.CODE_REVOKE,
                 now=now,
-                patient_ins=dmp.ins,
+                patient_ins=records[0].ins,
                 detail="replaced",
             )
-        row = OneTimeCode(
-            dmp_ins=dmp.ins, code_hash=code_hash, created_at=now, expires_at=now + self.otp_ttl
-        )
-        db.add(row)
-        db.flush()
-        subject_line, body = messages.one_time_code(code, int(self.otp_ttl.total_seconds() // 60))
-        for index, (channel, address) in enumerate(contacts):
+        minutes = int(self.otp_ttl.total_seconds() // 60)
+        # One code per contact: each opens only the records whose contact received it.
+        for (channel, address), reached in groups.items():
+            code = new_numeric_code(ONE_TIME_CODE_LENGTH)
+            row = OneTimeCode(
+                dmp_ins=reached[0],
+                subject_hash=subject,
+                reach=",".join(reached),
+                code_hash=hash_secret(self.key, code, purpose="otp"),
+                created_at=now,
+                expires_at=now + self.otp_ttl,
+            )
+            db.add(row)
+            db.flush()
+            subject_line, body = messages.one_time_code(code, minutes)
             self.notifier.enqueue(
                 db,
-                dedup_key=f"otp:{row.id}:{index}",
+                dedup_key=f"otp:{row.id}",
                 channel=channel,
                 address=address,
                 subject=subject_line,
@@ -394,25 +430,36 @@ class PatientService:
                 retry_after_s=retry_after(max(until, now), now),
             )
         records = self._find(db, number, birth_date, now)
-        dmp = records[0] if records else None
-        row = db.scalar(
+        # The latest codes sent for exactly what was asked (one per contact); the same
+        # query for an unknown person, and a wrong number or birth date touches no one's.
+        latest = db.scalars(
             select(OneTimeCode)
-            .where(OneTimeCode.dmp_ins == (dmp.ins if dmp else number))
+            .where(OneTimeCode.subject_hash == subject)
             .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc())
-            .limit(1)
+            .limit(8)
             .with_for_update()
-        )
+        ).all()
+        batch = [r for r in latest if r.created_at == latest[0].created_at] if latest else []
         wanted = hash_secret(self.key, code.strip(), purpose="otp")
-        right = same_secret(row.code_hash if row else _NO_HASH, wanted) and row is not None
+        if batch:
+            matches = [same_secret(r.code_hash, wanted) for r in batch]  # each, in full
+        else:
+            same_secret(_NO_HASH, wanted)  # the same work for an unknown person
+            matches = []
+        row = next((r for r, right in zip(batch, matches, strict=True) if right), None)
         refusal: ServiceError | None = None
-        if row is None or not right or row.tries >= self.otp_max_tries:
+        if row is None or row.tries >= self.otp_max_tries:
             refusal = Unauthenticated("code incorrect", code="bad_code")
         elif row.used_at is not None:  # only the code's holder hears it was used
             refusal = Gone("code déjà utilisé : demandez-en un nouveau", code="code_used")
         elif row.expires_at <= now:
             refusal = Gone("code expiré : demandez-en un nouveau", code="code_expired")
-        if row is not None:
-            row.tries += 1  # committed with the lock held, whatever the outcome
+        for sent in batch:
+            sent.tries += 1  # committed with the lock held, whatever the outcome
+        findable = {dmp.ins: dmp for dmp in records}
+        reach = [ins for ins in (row.reach or "").split(",") if ins in findable] if row else []
+        if refusal is None and not reach:  # the records changed since the code was sent
+            refusal = Unauthenticated("code incorrect", code="bad_code")
         self.throttle.record(
             db,
             Door.LOGIN,
@@ -421,7 +468,7 @@ class PatientService:
             now=now,
             failed=refusal is not None,
         )
-        if refusal is not None or row is None or dmp is None:
+        if refusal is not None or row is None:
             stranger = self.throttle.stranger(origin)
             failure = refusal or Unauthenticated("code incorrect", code="bad_code")
             trace(
@@ -430,21 +477,23 @@ class PatientService:
                 AuditAction.PATIENT_LOGIN,
                 now=now,
                 outcome=AuditOutcome.REFUSED,
-                patient_ins=dmp.ins if dmp else None,
+                patient_ins=records[0].ins if records else None,
                 detail=failure.code,
             )
-            if row is not None and row.used_at is None and row.tries == self.otp_max_tries:
-                trace(  # this code is now void
-                    db,
-                    stranger,
-                    AuditAction.CODE_REVOKE,
-                    now=now,
-                    patient_ins=row.dmp_ins,
-                    detail="too_many_tries",
-                )
+            for sent in batch:
+                if sent.used_at is None and sent.tries == self.otp_max_tries:
+                    trace(  # this code is now void
+                        db,
+                        stranger,
+                        AuditAction.CODE_REVOKE,
+                        now=now,
+                        patient_ins=sent.dmp_ins,
+                        detail="too_many_tries",
+                    )
             return LoginAttempt(refusal=failure, tries_left=max(0, self.otp_max_tries - tries - 1))
         row.used_at = now
-        return LoginAttempt(token=self.open_session(db, dmp, now, person_nir=number))
+        token = self.open_session(db, findable[reach[0]], now, person_nir=number, reach=reach)
+        return LoginAttempt(token=token)
 
     def _session(self, db: Session, token: str, now: dt.datetime) -> tuple[PatientSession, Dmp]:
         """The open session behind a token and the record it shows, if it may still show it
@@ -454,6 +503,8 @@ class PatientService:
         if row is None or row.closed_at is not None or row.expires_at <= now:
             raise Unauthenticated("session expirée : reconnectez-vous")
         dmp = db.get(Dmp, row.dmp_ins)
+        if dmp is not None and due(dmp, now.date()):
+            dmp = None  # its adult person's now: the next pass or door hands it over
         if dmp is None or not may_show(dmp, row.person_nir, now.date()):
             raise Unauthenticated("session expirée : reconnectez-vous")
         return row, dmp
@@ -464,25 +515,22 @@ class PatientService:
         return _patient_actor(dmp, row.token_hash, now.date())
 
     def viewing(self, db: Session, token: str, now: dt.datetime) -> Viewing:
-        """The record shown and the others this session's person may open."""
+        """The record shown and the others this session proved a right to and may still
+        open."""
         row, dmp = self._session(db, token, now)
         today = now.date()
         others: list[Dmp] = []
-        if row.person_nir is not None:
-            own = db.get(Dmp, row.person_nir)
-            mine = [own] if own is not None else []
-            others = [
-                other
-                for other in mine + represented(db, row.person_nir, today)
-                if other.ins != dmp.ins
-            ]
+        for ins in _reach(row):
+            other = db.get(Dmp, ins) if ins != dmp.ins else None
+            if other is not None and may_show(other, row.person_nir, today):
+                others.append(other)
         return Viewing(_patient_actor(dmp, row.token_hash, today), dmp, tuple(others))
 
     def choose(self, db: Session, token: str, ins: str, now: dt.datetime) -> Actor:
-        """Show another record this session's person may open (theirs or a child's)."""
+        """Show another record this session proved a right to (the person's, a child's)."""
         row, _ = self._session(db, token, now)
-        dmp = db.get(Dmp, ins)
-        if dmp is None or row.person_nir is None or not may_show(dmp, row.person_nir, now.date()):
+        dmp = db.get(Dmp, ins) if ins in _reach(row) else None
+        if dmp is None or not may_show(dmp, row.person_nir, now.date()):
             raise Forbidden("ce dossier ne vous est pas accessible", code="not_your_record")
         row.dmp_ins = dmp.ins
         return _patient_actor(dmp, row.token_hash, now.date())

@@ -130,8 +130,12 @@ def send_code(
     if forged(request, state, csrf):
         return login_form(request, status=403, alert=FORGED, form=form)
     errors: dict[str, str] = {}
-    if not 13 <= len(number) <= 15:
-        errors["ins"] = "le numéro a 15 caractères (13 sans la clé), chiffres, 2A ou 2B"
+    try:
+        number = check_nir(number)  # a slip of the finger is told here, not sent
+    except InvalidNirError:
+        errors["ins"] = (
+            "numéro invalide : 15 caractères, clé comprise (chiffres, 2A ou 2B pour la Corse)"
+        )
     try:
         born = birth_date_from(birth_day, birth_month, birth_year)
     except ValueError as exc:

@@ -150,6 +150,12 @@ def waited(page: HTMLResponse, exc: ServiceError) -> HTMLResponse:
     return page
 
 
+def portal_error(request: Request, alert: str) -> HTMLResponse:
+    """A form the service could not take (too long, a value never offered): a page saying
+    nothing was done, never a JSON body."""
+    return render_page(request, "error.html", 400, alert=alert)
+
+
 def tries_said(left: int | None) -> str:
     """The tries a code has left, as the page says them after its error."""
     if left is None:
@@ -232,6 +238,11 @@ def change(
     return failed or render_patient(request, state, page, message=done)
 
 
+def _has_contact(db: Session, actor: Actor) -> bool:
+    dmp = db.get(Dmp, actor.patient_ins or "")
+    return dmp is not None and bool(dmp.notify_address)
+
+
 def try_change(
     request: Request,
     state: AppState,
@@ -245,6 +256,9 @@ def try_change(
     try:
         check_csrf(request, state, csrf)
         with logged_patient(request, state) as (db, actor):
+            if page not in WITHOUT_CONTACT and not _has_contact(db, actor):
+                # Nothing changes before the record has a way back in.
+                return RedirectResponse("/patient/premier-contact", status_code=303)
             change(db, actor)
     except Unauthenticated as exc:
         return login_form(request, exc.detail, 401)
@@ -256,7 +270,13 @@ def try_change(
 
 
 # The pages a person without a way back in may see: they must give one first.
-WITHOUT_CONTACT = ("first_contact.html", "contact_code.html")
+WITHOUT_CONTACT = (
+    "first_contact.html",
+    "contact_code.html",
+    "aide.html",
+    "mentions-legales.html",
+    "accessibilite.html",
+)
 
 
 def record_key(state: AppState, ins: str) -> str:

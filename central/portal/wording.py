@@ -35,6 +35,7 @@ ROLE_LABELS = {
     "assureur": "assureur",
     "banque": "banque",
     "medecine_travail": "médecine du travail",
+    "service": "le service lui-même, à une date prévue",
 }
 
 # What happened, each line of the patient's log ("Qui a consulté ou modifié mon dossier").
@@ -60,6 +61,7 @@ EVENTS = {
     "reissued_activation": "vous a remis un nouveau code d'accès",
     "closed": "a fermé votre dossier à votre demande",
     "reopened": "a rouvert votre dossier à votre demande",
+    "came_of_age": "vos 18 ans : ce dossier est le vôtre, votre représentant n'y a plus accès",
 }
 
 # Why something was refused: on the portal's pages and in the patient's log.

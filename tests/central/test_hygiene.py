@@ -319,3 +319,36 @@ def test_production_asks_browsers_for_https_and_sets_secure_cookies(production: 
     page = httpx.get(f"{production.url}/patient/connexion")
     assert page.headers["strict-transport-security"].startswith("max-age=63072000")
     assert "; secure" in _set_cookie(page, "dmp_formulaire")
+
+
+@sqlite_only
+def test_the_portals_forms_answer_odd_fields_with_a_french_page_and_do_nothing(
+    server: Server, tokens: dict[str, str]
+) -> None:
+    """Too long, a value never offered, a number with a wrong key: a page in French saying
+    what to do, never a JSON body, and no code sent."""
+    create(server, tokens["agent"], contact={"channel": "email", "address": EMAIL})
+    cookie, token = _form(server.url)
+    headers = {"Cookie": f"dmp_formulaire={cookie}"}
+    queued = _outbox_count(server)
+    born = {"birth_day": "28", "birth_month": "03", "birth_year": "1979", "csrf": token}
+    odd = [
+        ("/patient/code", {"ins": "1" * 41, **born}),
+        ("/patient/activation", {"identifier": "A" * 41, "code": "1", "csrf": token}),
+        ("/patient/contact", {"channel": "fax", "address": EMAIL, "csrf": token}),
+        ("/patient/creation", {"nir": JEANNE, "channel": "pigeon", "csrf": token}),
+    ]
+    for path, fields in odd:
+        answer = httpx.post(f"{server.url}{path}", data=fields, headers=headers)
+        assert answer.status_code == 400, (path, answer.text)
+        assert answer.headers["content-type"].startswith("text/html"), path
+        assert "Rien n'a été fait" in html.unescape(answer.text), path
+    # A NIR one digit short, or with a wrong key: told beside the field, nothing sent.
+    for number in (JEANNE[:13], JEANNE[:13] + "00"):
+        answer = httpx.post(
+            f"{server.url}/patient/code", data={"ins": number, **born}, headers=headers
+        )
+        text = html.unescape(answer.text)
+        assert answer.status_code == 400 and 'id="ins-error"' in text, number
+        assert f'value="{number}"' in text  # kept, to be corrected
+    assert _outbox_count(server) == queued

@@ -174,7 +174,13 @@ def test_the_portals_code_page_is_not_kept_by_the_browser(server: Server) -> Non
     """It carries the NIR and the card's serial to the next step: never cached."""
     form = {
         "nir": JEANNE,
-        **dict(zip(("birth_year", "birth_month", "birth_day"), _born(server, JEANNE).split("-"))),
+        **dict(
+            zip(
+                ("birth_year", "birth_month", "birth_day"),
+                _born(server, JEANNE).split("-"),
+                strict=True,
+            )
+        ),
         "vitale_serial": SERIAL,
         "information_version": INFORMATION_VERSION,
         "channel": "email",

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from central.dmp.models import Dmp
 from tests.support.aged import aged
 from tests.support.browser import browser, page
 from tests.support.central import Professional, Server, login
@@ -56,6 +57,20 @@ def test_a_patient_without_a_contact_gives_one_before_seeing_the_record(
     _shot(page, "09-premier-contact")
     page.goto(f"{server.url}/patient/dossier")  # the record waits until a contact is given
     page.wait_for_url("**/patient/premier-contact")
+    # Nor can anything be changed meanwhile, even posted straight to its address.
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value") or ""
+    posted = page.request.post(
+        f"{server.url}/patient/fermeture", form={"csrf": csrf, "confirmed": "true"}, max_redirects=0
+    )
+    assert posted.status == 303 and posted.headers["location"] == "/patient/premier-contact"
+    with server.state.sessions() as db:
+        dmp = db.get(Dmp, JEANNE)
+        assert dmp is not None and dmp.status == "VALIDE"
+    # The help ("code perdu ?") and the legal pages stay open to them.
+    for path in ("aide", "mentions-legales", "accessibilite"):
+        page.goto(f"{server.url}/patient/{path}")
+        assert page.url.endswith(f"/patient/{path}")
+    page.goto(f"{server.url}/patient/premier-contact")
     page.get_by_label("Adresse e-mail ou numéro de mobile").fill("jeanne@")
     page.get_by_role("button", name="Recevoir un code de confirmation").click()
     assert "adresse e-mail invalide" in _alert(page)

@@ -8,11 +8,13 @@ import time
 from typing import Any
 
 import pytest
+from alembic import command
 from sqlalchemy import func, select
 
 from central.audit.models import AuditEntry
 from central.dmp.models import Dmp
 from central.errors import Forbidden
+from central.migrate import alembic_config
 from central.notify.models import OutboxMessage
 from central.patient import majority
 from central.patient.models import PatientSession
@@ -62,36 +64,113 @@ def _outbox(server: Server) -> int:
         return int(db.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
 
 
-def test_a_parent_logs_in_with_their_own_number_and_reaches_each_child(
+def _code_login(server: Server, ins: str, born: str, code: str) -> Any:
+    return _post(server, "/v1/patient/login", {"ins": ins, "birth_date": born, "code": code})
+
+
+def _records(server: Server, token: str) -> list[tuple[str, bool, str]]:
+    with server.client(token) as client:
+        answer = client.get("/v1/patient/records").json()["records"]
+    return [(r["ins"], r["current"], r["role"]) for r in answer]
+
+
+def test_a_parent_logs_in_with_their_own_number_and_each_code_opens_what_its_contact_got(
     server: Server, children: dict[str, Any], mailbox: Mailbox, sms: SmsGateway
 ) -> None:
-    """Claire has no DMP of her own: her number and birth date send one code to every
-    contact she gave for her children, and the session opens their records, as her."""
+    """Claire has no DMP of her own: her number and birth date send a code to each contact
+    she gave for her children, and each code opens the records whose contact received it,
+    as her (the trail names her, not the child)."""
     asked = _post(server, "/v1/patient/code", {"ins": CLAIRE, "birth_date": CLAIRE_BORN})
     assert asked.status_code == 202
-    code = mailbox.code_for(CLAIRE_MAIL)
-    assert sms.code_for("+33600000002", "code de connexion") == code  # the same code, twice
-    login = _post(
-        server, "/v1/patient/login", {"ins": CLAIRE, "birth_date": CLAIRE_BORN, "code": code}
-    )
+    by_sms = sms.code_for("+33600000002", "code de connexion")  # given for Leo
+    by_mail = mailbox.code_for(CLAIRE_MAIL)  # given for Jade
+    login = _code_login(server, CLAIRE, CLAIRE_BORN, by_sms)
     assert login.status_code == 200, login.text
     token = login.json()["token"]
+    assert _records(server, token) == [(LEO, True, "representant_legal")]
     with server.state.sessions() as db:
         seen = server.state.patients.viewing(db, token, server.state.now())
-        assert seen.actor.name == "CLAIRE MARTIN"  # the trail names her, not Leo
+        assert seen.actor.name == "CLAIRE MARTIN"
     with server.client(token) as client:
-        choices = client.get("/v1/patient/records").json()["records"]
-        assert [(r["ins"], r["current"], r["role"]) for r in choices] == [
-            (LEO, True, "representant_legal"),
-            (JADE, False, "representant_legal"),
-        ]
-        assert client.put(f"/v1/patient/records/{JADE}/current").status_code == 204
-        assert client.get("/v1/patient/record").json()["ins"] == JADE
-        # Another family's child, or a made-up number: refused, and nothing changes.
-        for other in ("279035121518989", "1" * 15):
+        # Jade's record was not proven by this code; another family's child, a made-up
+        # number: refused alike, and nothing changes.
+        for other in (JADE, "279035121518989", "1" * 15):
             refused = client.put(f"/v1/patient/records/{other}/current")
             assert (refused.status_code, refused.json()["error"]) == (403, "not_your_record")
+        assert client.get("/v1/patient/record").json()["ins"] == LEO
+    other = _code_login(server, CLAIRE, CLAIRE_BORN, by_mail).json()["token"]
+    assert _records(server, other) == [(JADE, True, "representant_legal")]
+
+
+def test_one_contact_for_both_children_opens_both_and_switches(
+    server: Server, tokens: dict[str, str], sms: SmsGateway
+) -> None:
+    for child in (LEO, JADE):
+        create(
+            server,
+            tokens["pharmacist"],
+            child,
+            representative=_claire(),
+            contact={"channel": "sms", "address": SMS},
+        )
+    _post(server, "/v1/patient/code", {"ins": CLAIRE, "birth_date": CLAIRE_BORN})
+    code = sms.code_for("+33600000002", "code de connexion")
+    token = _code_login(server, CLAIRE, CLAIRE_BORN, code).json()["token"]
+    assert _records(server, token) == [
+        (LEO, True, "representant_legal"),
+        (JADE, False, "representant_legal"),
+    ]
+    with server.client(token) as client:
+        assert client.put(f"/v1/patient/records/{JADE}/current").status_code == 204
         assert client.get("/v1/patient/record").json()["ins"] == JADE
+
+
+def test_a_childs_contact_does_not_open_the_parents_own_record(
+    server: Server, tokens: dict[str, str], mailbox: Mailbox, sms: SmsGateway
+) -> None:
+    """Whoever holds the phone given for a child (a teenager, another parent) gets only
+    what that phone proves: the child's record, never the parent's own."""
+    create(server, tokens["pharmacist"], CLAIRE, contact={"channel": "email", "address": MAIL})
+    create(
+        server,
+        tokens["pharmacist"],
+        LEO,
+        representative=_claire(),
+        contact={"channel": "sms", "address": "06 00 00 00 09"},
+    )
+    _post(server, "/v1/patient/code", {"ins": CLAIRE, "birth_date": CLAIRE_BORN})
+    by_phone = sms.code_for("+33600000009", "code de connexion")
+    token = _code_login(server, CLAIRE, CLAIRE_BORN, by_phone).json()["token"]
+    assert _records(server, token) == [(LEO, True, "representant_legal")]
+    with server.client(token) as client:
+        refused = client.put(f"/v1/patient/records/{CLAIRE}/current")
+        assert refused.status_code == 403
+    own = _code_login(server, CLAIRE, CLAIRE_BORN, mailbox.code_for(MAIL)).json()["token"]
+    assert _records(server, own) == [(CLAIRE, True, "patient")]
+
+
+def test_a_code_answers_only_the_question_it_was_sent_for(
+    server: Server, tokens: dict[str, str], sms: SmsGateway, mailbox: Mailbox
+) -> None:
+    """A code asked with the child's number does not open the parent's door; wrong birth
+    dates typed with someone's number never count against that person's code."""
+    create(
+        server,
+        tokens["pharmacist"],
+        LEO,
+        representative=_claire(),
+        contact={"channel": "sms", "address": SMS},
+    )
+    leo_born = aged("2015-06-30")
+    _post(server, "/v1/patient/code", {"ins": LEO, "birth_date": leo_born})
+    code = sms.code_for("+33600000002", "code de connexion")
+    refused = _code_login(server, CLAIRE, CLAIRE_BORN, code)
+    assert (refused.status_code, refused.json()["error"]) == (401, "bad_code")
+    # Someone with Leo's number but not his birth date tries, again and again.
+    for day in range(1, 6):
+        wrong = _code_login(server, LEO, aged(f"2015-06-{day:02d}"), code)
+        assert wrong.status_code == 401
+    assert _code_login(server, LEO, leo_born, code).status_code == 200  # still his
 
 
 def test_the_parent_door_answers_a_wrong_birth_date_as_an_unknown_person(
@@ -165,6 +244,7 @@ def _turns_18_tomorrow(server: Server, ins: str) -> str:
 def test_at_18_the_childs_record_becomes_their_own_and_both_are_told(
     server: Server, children: dict[str, Any], tokens: dict[str, str], sms: SmsGateway
 ) -> None:
+    server.state.worker.chores = None  # the pass is run by the test, at its moments
     add_doc(server, tokens["pharmacist"], LEO, "care_history", "Vaccin DTP")
     born = _turns_18_tomorrow(server, LEO)
     parent = patient_token(server, {**children["leo"], "birth_date": born})  # Claire
@@ -205,6 +285,7 @@ def test_the_doors_hand_the_record_over_even_before_the_daily_pass(
 ) -> None:
     """A code asked with the adult child's number must not go to the parent's contact, even
     if the daily pass has not run yet; nor does the parent's unused sheet open it."""
+    server.state.worker.chores = None
     _turns_18_tomorrow(server, LEO)
     server.clock.advance(days=1, seconds=1)
     with server.state.sessions() as db:
@@ -229,3 +310,69 @@ def test_the_doors_hand_the_record_over_even_before_the_daily_pass(
         },
     )
     assert (spent.status_code, spent.json()["error"]) == (401, "bad_activation")
+
+
+def test_a_parents_session_ends_at_the_childs_18th_birthday_before_any_pass(
+    server: Server, children: dict[str, Any], tokens: dict[str, str]
+) -> None:
+    """Opened with the child's sheet the evening before, the session does not live on into
+    the adult's record (whose documents hidden from representatives it would then show)."""
+    server.state.worker.chores = None
+    add_doc(
+        server,
+        tokens["pharmacist"],
+        LEO,
+        "care_history",
+        "Consultation confidentielle",
+        invisible_to_representatives=True,
+    )
+    born = _turns_18_tomorrow(server, LEO)
+    now = server.state.now()
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
+    server.clock.advance(seconds=(midnight - now).total_seconds() - 300)  # 23:55
+    parent = patient_token(server, {**children["leo"], "birth_date": born})
+    with server.client(parent) as client:
+        assert client.get("/v1/patient/record").status_code == 200
+    server.clock.advance(minutes=10)
+    with server.client(parent) as client:
+        assert client.get("/v1/patient/record").status_code == 401
+    with server.state.sessions() as db, db.begin():  # the pass then hands it over
+        assert majority.sweep(db, server.state.patients.notifier, server.state.now()) == 1
+    with server.client(parent) as client:
+        assert client.get("/v1/patient/record").status_code == 401
+
+
+def test_records_already_of_age_are_not_handed_over_again_after_the_migration(
+    server: Server, children: dict[str, Any]
+) -> None:
+    """A record a parent created for a child who is an adult today was already the adult's
+    before migration 0012: it is marked handed over, so the first pass neither takes its
+    contact away nor writes to it as to a parent."""
+    server.state.worker.chores = None
+    with server.state.sessions() as db, db.begin():
+        leo = db.get(Dmp, LEO)
+        assert leo is not None
+        leo.birth_date = aged("1996-06-30")  # created for him as a child, long ago
+    url = server.state.settings.database_url
+    command.downgrade(alembic_config(url), "0011")
+    command.upgrade(alembic_config(url), "head")
+    with server.state.sessions() as db, db.begin():
+        assert majority.sweep(db, server.state.patients.notifier, server.state.now()) == 0
+        leo = db.get(Dmp, LEO)
+        assert leo is not None and leo.came_of_age_at is not None
+        assert leo.notify_address == "+33600000002"  # untouched
+        jade = db.get(Dmp, JADE)
+        assert jade is not None and jade.came_of_age_at is None  # still a child
+
+
+def test_a_birth_date_unknown_on_the_card_is_typed_as_0(
+    server: Server, children: dict[str, Any]
+) -> None:
+    """Some cards carry a "lunar" day (32) or month (13): the person types 0 for it."""
+    with server.state.sessions() as db, db.begin():
+        leo = db.get(Dmp, LEO)
+        assert leo is not None
+        leo.birth_date = leo.birth_date[:8] + "32"
+    sheet = children["leo"]
+    typed = aged("2015-06-00")
+    assert patient_token(server, {**sheet, "birth_date": typed})
