@@ -136,7 +136,7 @@ def confirm_contact_change(
             request,
             state,
             "contact_code.html",
-            errors={"code": refusal(refusals[0].code) + tries_left(refusals[0])},
+            errors={"code": tries_left(refusal(refusals[0].code), refusals[0])},
             status=refusals[0].status_code,
             first=first,
         )

@@ -106,7 +106,7 @@ def activate(
         page = login_form(
             request,
             status=exc.status_code,
-            errors={"activation-code": exc.detail + tries_said(left)},
+            errors={"activation-code": tries_said(exc.detail, left)},
             form=form,
         )
         return waited(page, exc)
@@ -178,7 +178,7 @@ def login(
         token = attempt.token_or_raise()  # a failed try is committed first
     except ServiceError as exc:
         left = attempt.tries_left if attempt is not None and exc is attempt.refusal else None
-        return waited(again(exc.status_code, exc.detail + tries_said(left)), exc)
+        return waited(again(exc.status_code, tries_said(exc.detail, left)), exc)
     return logged_in(request, state, token)
 
 
@@ -349,7 +349,7 @@ def confirm_creation(
             "creation_code.html",
             exc.status_code,
             form=form,
-            errors={"code": refusal(exc.code) + tries_left(exc)},
+            errors={"code": tries_left(refusal(exc.code), exc)},
         )
         return waited(page, exc)
     return logged_in(request, state, token)

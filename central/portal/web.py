@@ -156,18 +156,19 @@ def portal_error(request: Request, alert: str) -> HTMLResponse:
     return render_page(request, "error.html", 400, alert=alert)
 
 
-def tries_said(left: int | None) -> str:
-    """The tries a code has left, as the page says them after its error."""
+def tries_said(error: str, left: int | None) -> str:
+    """A code's error, then the tries it has left, as one sentence after the other."""
     if left is None:
-        return ""
+        return error
+    sentence = error if error.endswith((".", "!", "?")) else f"{error}."
     if left == 0:
-        return " Plus aucun essai : attendez ou demandez un nouveau code."
-    return f" Il vous reste {left} essai{'s' if left > 1 else ''}."
+        return f"{sentence} Plus aucun essai : attendez ou demandez un nouveau code."
+    return f"{sentence} Il vous reste {left} essai{'s' if left > 1 else ''}."
 
 
-def tries_left(refused: ServiceError) -> str:
-    """What a wrong code's refusal says of the tries it has left."""
-    return tries_said(refused.tries_left) if isinstance(refused, WrongCode) else ""
+def tries_left(error: str, refused: ServiceError) -> str:
+    """A wrong code's refusal, with the tries it has left."""
+    return tries_said(error, refused.tries_left if isinstance(refused, WrongCode) else None)
 
 
 def login_form(
@@ -320,6 +321,7 @@ def render_patient(
             data = record.read_record(db, seen.actor, state.now())
             log = record.access_log(db, seen.actor) if name in ("log.html", "access.html") else []
             viewing = _viewing(state, seen)
+            gated = not seen.dmp.notify_address
     except Unauthenticated as exc:
         return login_form(request, exc.detail, 401)
     return render_page(
@@ -329,6 +331,7 @@ def render_patient(
         record=data,
         log=log,
         viewing=viewing,
+        gated=gated,
         message=message,
         csrf=csrf_token(state, COOKIE, token),
         categories=CATEGORY_LABELS,

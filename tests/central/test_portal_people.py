@@ -54,6 +54,9 @@ def test_a_patient_without_a_contact_gives_one_before_seeing_the_record(
     jeanne = create(server, login(server, pharmacist), JEANNE)
     activate(page, server.url, jeanne, wait_for="premier-contact")
     assert "moyen de vous reconnecter" in page.get_by_role("heading", level=1).inner_text()
+    menu = page.get_by_role("navigation", name="Rubriques")
+    assert menu.get_by_role("link").count() == 0  # no rubric leads anywhere yet
+    assert menu.get_by_role("button", name="Se déconnecter").is_visible()
     _shot(page, "09-premier-contact")
     page.goto(f"{server.url}/patient/dossier")  # the record waits until a contact is given
     page.wait_for_url("**/patient/premier-contact")
@@ -79,7 +82,7 @@ def test_a_patient_without_a_contact_gives_one_before_seeing_the_record(
     page.get_by_role("button", name="Recevoir un code de confirmation").click()
     page.get_by_label("Code reçu (6 chiffres)").fill("000000")
     page.get_by_role("button", name="Confirmer").click()
-    assert "code incorrect" in _alert(page) and "il vous reste 4 essais" in _alert(page)
+    assert "code incorrect. il vous reste 4 essais." in _alert(page)
     code = mailbox.code_for(EMAIL, subject="Confirmez le contact")
     page.get_by_label("Code reçu (6 chiffres)").fill(code)
     page.get_by_role("button", name="Confirmer").click()
