@@ -81,13 +81,19 @@ def _ins(actor: Actor) -> str:
 
 
 def _consent(db: Session, dmp: Dmp) -> ConsentRecord:
-    """The consent as recorded at creation, with who recorded it (from the trail)."""
-    operator = db.scalar(
-        select(AuditEntry.actor_name).where(
+    """The consent as recorded at creation, with who recorded it (from the trail, named as
+    the directory knows them)."""
+    creator = db.execute(
+        select(AuditEntry.actor_id, AuditEntry.actor_name).where(
             AuditEntry.patient_ins == dmp.ins,
             AuditEntry.action == AuditAction.CREATE.value,
             AuditEntry.outcome == AuditOutcome.DONE.value,
         )
+    ).first()
+    operator = (
+        names_of(db, [creator.actor_id]).get(creator.actor_id, creator.actor_name)
+        if creator is not None
+        else ""
     )
     online = dmp.created_by.startswith("patient:")
     representative = (

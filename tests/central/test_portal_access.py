@@ -20,10 +20,21 @@ from sqlalchemy import select
 
 from central.dmp.models import Dmp, DmpProfessional, Document
 from central.portal.web import COOKIE, csrf_token
+from tests.support.aged import aged
 from tests.support.browser import browser, page
 from tests.support.central import Professional, Server, login
-from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create, patient_sets
+from tests.support.dmp import (
+    CLAIRE,
+    JEANNE,
+    LEO,
+    PHARMACIST,
+    PHYSICIAN,
+    add_doc,
+    create,
+    patient_sets,
+)
 from tests.support.dmp import patient_token as api_patient_token
+from tests.support.mail import SmsGateway
 
 __all__ = ["browser", "page"]  # fixtures from tests.support.browser
 
@@ -347,6 +358,52 @@ def test_a_document_the_patient_may_not_know_of_is_not_named_in_a_question(
     assert '<p class="alert" role="alert">document introuvable</p>' in refused.text
 
 
+def test_a_parent_is_asked_about_a_childs_document_never_one_hidden_from_parents(
+    server: Server, pharmacist: Professional, sms: SmsGateway
+) -> None:
+    born = aged("1984-02-11")
+    claire = {"nom": "MARTIN", "prenom": "CLAIRE", "birth_date": born, "nir": CLAIRE}
+    token = login(server, pharmacist)
+    create(
+        server,
+        token,
+        LEO,
+        representative=claire,
+        contact={"channel": "sms", "address": "06 00 00 00 02"},
+        authorised_professionals=[PHARMACIST],
+    )
+    add_doc(server, token, LEO, "care_history", "Vaccin DTP")
+    add_doc(
+        server,
+        token,
+        LEO,
+        "reports",
+        "Consultation confidentielle",
+        invisible_to_representatives=True,
+    )
+    with server.client() as client:
+        asked = client.post("/v1/patient/code", json={"ins": CLAIRE, "birth_date": born})
+        assert asked.status_code == 202, asked.text
+        code = sms.code_for("+33600000002", "code de connexion")
+        logged = client.post(
+            "/v1/patient/login", json={"ins": CLAIRE, "birth_date": born, "code": code}
+        )
+    assert logged.status_code == 200, logged.text
+    parent = Patient(server, logged.json()["token"], {})
+    with server.state.sessions() as db:
+        ids = {d.title: d.id for d in db.scalars(select(Document).where(Document.dmp_ins == LEO))}
+    seen = parent.post("/patient/document/masque", document_id=ids["Vaccin DTP"], masked="true")
+    assert "Masquer « Vaccin DTP » aux professionnels ?" in _main(seen)
+    hidden = ids["Consultation confidentielle"]
+    for confirmed in ("", "1"):
+        refused = parent.post(
+            "/patient/document/masque", document_id=hidden, masked="true", confirmed=confirmed
+        )
+        assert refused.status_code == 404 and "confidentielle" not in refused.text
+    with server.state.sessions() as db:
+        assert not any(d.masked_to_professionals for d in db.scalars(select(Document)))
+
+
 def test_a_wrong_rpps_is_said_by_its_field_kept_as_typed_and_asks_nothing(
     server: Server, jeanne: Patient
 ) -> None:
@@ -396,6 +453,7 @@ def test_professionals_are_named_on_the_access_page_and_in_the_log(
     assert f"{ANNE} " in log and f"{HELENE} " in log  # the creator, the documents' author
     record = _main(jeanne.get("/patient/dossier"))
     assert f"— {HELENE}" in record and "— vous" in record
+    assert f"recueilli par {ANNE}, après lecture" in record
 
 
 # -- found by name ---------------------------------------------------------------------------
