@@ -39,6 +39,7 @@ from central.portal.wording import (
     EMERGENCY_CONSEQUENCES,
     TREATING_DOCTOR_REPLACED,
     TREATING_DOCTOR_REVOKED,
+    UNKNOWN_PROFESSIONAL,
     refusal,
 )
 from central.professionals import directory
@@ -117,6 +118,11 @@ def ask_then_change(
 
 def _who(db: Session, id_nat: str) -> str:
     return directory.label_of(id_nat, directory.names_of(db, [id_nat]))
+
+
+def _unknown(db: Session, id_nat: str) -> tuple[str, ...]:
+    """What to add to a question about a professional the service has never seen."""
+    return () if directory.names_of(db, [id_nat]) else (UNKNOWN_PROFESSIONAL,)
 
 
 def _title(db: Session, actor: Actor, document_id: str) -> str:
@@ -297,7 +303,7 @@ def set_professional(
     def ask(db: Session, actor: Actor) -> Question:
         treating = get_dmp(db, str(actor.patient_ins)).treating_doctor == target
         extra = (TREATING_DOCTOR_REVOKED,) if treating and action == "revoke" else ()
-        return question(action.value, who=_who(db, target), extra=extra)
+        return question(action.value, who=_who(db, target), extra=extra + _unknown(db, target))
 
     done = {"authorise": "autorisé", "revoke": "retiré", "block": "bloqué", "unblock": "débloqué"}
     return ask_then_change(
@@ -336,7 +342,7 @@ def set_treating_doctor(
             (TREATING_DOCTOR_REPLACED.format(who=_who(db, current)),)
             if current and current != target
             else ()
-        )
+        ) + _unknown(db, target)
         return question("treating_doctor", who=_who(db, target), extra=extra)
 
     return ask_then_change(

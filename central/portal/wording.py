@@ -11,6 +11,7 @@ __all__ = [
     "ROLE_LABELS",
     "TREATING_DOCTOR_REPLACED",
     "TREATING_DOCTOR_REVOKED",
+    "UNKNOWN_PROFESSIONAL",
     "refusal",
 ]
 
@@ -211,6 +212,11 @@ CONFIRMATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 TREATING_DOCTOR_REPLACED = "Il remplace {who}, qui ne sera plus votre médecin traitant."
 TREATING_DOCTOR_REVOKED = "C'est votre médecin traitant : il ne le sera plus."
+# A number the service has never seen log in: nothing to show but the number typed.
+UNKNOWN_PROFESSIONAL = (
+    "Ce professionnel n'est encore jamais venu au service : vérifiez son numéro RPPS sur une "
+    "ordonnance avant de confirmer."
+)
 # Each emergency choice as it will be: (if allowed, if refused).
 EMERGENCY_CONSEQUENCES = {
     "etreat": (

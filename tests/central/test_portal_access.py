@@ -22,7 +22,7 @@ from central.dmp.models import Dmp, DmpProfessional, Document
 from central.portal.web import COOKIE, csrf_token
 from tests.support.aged import aged
 from tests.support.browser import browser, page
-from tests.support.central import Professional, Server, login
+from tests.support.central import Professional, Server, fixture_professional, login
 from tests.support.dmp import (
     CLAIRE,
     JEANNE,
@@ -178,7 +178,11 @@ CASES = {
     "authorise": Case(
         "/patient/acces/professionnel",
         lambda s: {"id_nat": NEVER_SEEN, "action": "authorise"},
-        ("Autoriser professionnel n° RPPS 99700307152 ?", "pourra lire votre dossier"),
+        (
+            "Autoriser professionnel n° RPPS 99700307152 ?",
+            "pourra lire votre dossier",
+            "n'est encore jamais venu au service : vérifiez son numéro RPPS",
+        ),
         lambda s: _standing(s, NEVER_SEEN),
         None,
         "AUTORISE",
@@ -308,6 +312,8 @@ def test_a_change_of_access_is_asked_and_made_only_once_confirmed(
     for words in case.asked:
         assert words in text
     assert "Rien n'est encore changé" in text and _h1s(asked) == 1
+    if "id_nat" in fields and fields["id_nat"] != NEVER_SEEN or "rpps" in fields:
+        assert "jamais venu" not in text  # a professional the service knows is named
     assert case.observe(server) == case.before  # nothing changed
     # "Confirmer" posts the same form again, with its fields and the token, confirmed.
     form = asked.text.split(f'action="{case.path}"', 1)[1].split("</form>", 1)[0]
@@ -462,12 +468,17 @@ def test_professionals_are_named_on_the_access_page_and_in_the_log(
 def test_a_professional_is_found_by_name_whatever_the_case_and_accents(
     server: Server, jeanne: Patient
 ) -> None:
+    login(server, fixture_professional("899700512348"))  # a pharmacist she never authorised
+    marc = "Marc GUEGUEN, pharmacien, Pharmacie de la Gare, Quimper"
+    found = jeanne.get("/patient/acces", nom="guéguen")
+    listed = found.text.split('id="found"', 1)[1].split("</ul>", 1)[0]
+    assert "Un professionnel trouvé pour « guéguen »" in _main(found) and marc in listed
+    assert f'aria-label="Autoriser {marc}"' in listed and f'aria-label="Bloquer {marc}"' in listed
+    # One already authorised: what may change for them, as in the table above.
     found = jeanne.get("/patient/acces", nom="dupont")
-    text = _main(found)
-    assert "Un professionnel trouvé pour « dupont »" in text and ANNE in text
-    assert "(déjà autorisé)" in text
-    assert f'aria-label="Autoriser {ANNE}"' in found.text
-    assert f'aria-label="Bloquer {ANNE}"' in found.text
+    listed = found.text.split('id="found"', 1)[1].split("</ul>", 1)[0]
+    assert "(déjà autorisé)" in listed and "Autoriser" not in listed
+    assert f'aria-label="Retirer {ANNE}"' in listed and f'aria-label="Bloquer {ANNE}"' in listed
     assert HELENE in _main(jeanne.get("/patient/acces", nom="  HÉLÈNE  morvan "))
     assert "Aucun professionnel de santé connu du service" in _main(
         jeanne.get("/patient/acces", nom="%%")
