@@ -137,8 +137,8 @@ CONFIRMATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "authorise": (
         "Autoriser {who} ?",
         (
-            "Ce professionnel pourra lire votre dossier et y ajouter des documents, sauf ceux "
-            "que vous masquez aux professionnels.",
+            "Ce professionnel pourra lire votre dossier, sauf les documents que vous masquez "
+            "aux professionnels, et y ajouter des documents.",
             "Vous pourrez retirer cette autorisation, ou le bloquer, à tout moment.",
         ),
     ),
