@@ -51,7 +51,7 @@ def jeanne(server: Server, tokens: dict[str, str]) -> dict[str, Any]:
 
 def test_activation_code_is_single_use_and_expires(server: Server, jeanne: dict[str, Any]) -> None:
     identifier = jeanne["access_identifier"]
-    body = {"identifier": identifier, "code": jeanne["activation_code"]}
+    body = {"identifier": identifier, "code": jeanne["activation_code"], "birth_date": BORN}
     # Typed as the sheet prints it, in groups, in lower case: the same identifier.
     grouped = f"{identifier[:4]} {identifier[4:8]} {identifier[8:]}".lower()
     first = _post(server, "/v1/patient/activate", {**body, "identifier": grouped})
@@ -64,7 +64,11 @@ def test_activation_code_is_single_use_and_expires(server: Server, jeanne: dict[
 
 def test_activation_expiry_and_tries(server: Server, tokens: dict[str, str]) -> None:
     created = create(server, tokens["agent"])
-    wrong = {"identifier": created["access_identifier"], "code": "00000000"}
+    wrong = {
+        "identifier": created["access_identifier"],
+        "code": "00000000",
+        "birth_date": created["birth_date"],
+    }
     for _ in range(5):
         assert _post(server, "/v1/patient/activate", wrong).status_code == 401
     right = dict(wrong, code=created["activation_code"])
@@ -89,7 +93,11 @@ def test_parallel_guesses_get_no_more_tries_than_sequential_ones(
     right = {"ins": JEANNE, "birth_date": BORN, "code": code}
     assert _post(server, "/v1/patient/login", right).json()["error"] == "too_many_tries"
     created = create(server, tokens["agent"], "284027511234577")
-    bad = {"identifier": created["access_identifier"], "code": "00000000"}
+    bad = {
+        "identifier": created["access_identifier"],
+        "code": "00000000",
+        "birth_date": created["birth_date"],
+    }
     answers = post_all_at_once(server, "/v1/patient/activate", [bad] * 12)
     errors = sorted(a.json()["error"] for a in answers)
     assert errors.count("bad_activation") == 5 and errors.count("too_many_tries") == 7, errors
@@ -331,7 +339,11 @@ def test_a_representative_does_not_see_what_is_hidden_from_representatives(
     token = _post(
         server,
         "/v1/patient/activate",
-        {"identifier": created["access_identifier"], "code": created["activation_code"]},
+        {
+            "identifier": created["access_identifier"],
+            "code": created["activation_code"],
+            "birth_date": created["birth_date"],
+        },
     ).json()["token"]
     with server.client(token) as client:
         record = client.get("/v1/patient/record").json()
@@ -397,8 +409,12 @@ def test_known_and_unknown_persons_get_the_same_answers_in_the_same_order(
     ]
     # The access sheet: a real identifier and an unknown one, wrong codes until locked.
     sheets = [
-        {"identifier": jeanne["access_identifier"], "code": "00000000"},
-        {"identifier": "ZZZZZZZZZZ", "code": "00000000"},
+        {
+            "identifier": jeanne["access_identifier"],
+            "code": "00000000",
+            "birth_date": jeanne["birth_date"],
+        },
+        {"identifier": "ZZZZZZZZZZ", "code": "00000000", "birth_date": BORN},
     ]
     tries = [_alike(server, "/v1/patient/activate", sheets)[0] for _ in range(6)]
     assert [(s, b["error"]) for s, b, _ in tries] == [(401, "bad_activation")] * 5 + [
@@ -538,7 +554,7 @@ def test_the_service_is_throttled_overall(server: Server, settings: Settings) ->
         server,
         "127.0.0.6",
         "/v1/patient/activate",
-        {"identifier": "ZZZZZZZZZZ", "code": "12345678"},
+        {"identifier": "ZZZZZZZZZZ", "code": "12345678", "birth_date": BORN},
     )
     assert (sheet.status_code, sheet.json()["error"]) == (429, "service_busy")
     server.clock.advance(seconds=61)
@@ -550,7 +566,11 @@ def test_a_locked_access_sheet_opens_again_after_a_while_or_with_a_new_code(
 ) -> None:
     """Five wrong codes lock the sheet for fifteen minutes, not for good; the page says
     what to do; a new code printed at the counter opens it at once."""
-    wrong = {"identifier": jeanne["access_identifier"], "code": "00000000"}
+    wrong = {
+        "identifier": jeanne["access_identifier"],
+        "code": "00000000",
+        "birth_date": jeanne["birth_date"],
+    }
     for _ in range(5):
         assert _post(server, "/v1/patient/activate", wrong).status_code == 401
     right = dict(wrong, code=jeanne["activation_code"])
@@ -562,12 +582,20 @@ def test_a_locked_access_sheet_opens_again_after_a_while_or_with_a_new_code(
     assert _post(server, "/v1/patient/activate", right).status_code == 200
     # Locked again, then the counter prints a new code: it works at once.
     created = create(server, tokens["agent"], "284027511234577")
-    wrong = {"identifier": created["access_identifier"], "code": "00000000"}
+    wrong = {
+        "identifier": created["access_identifier"],
+        "code": "00000000",
+        "birth_date": created["birth_date"],
+    }
     for _ in range(5):
         assert _post(server, "/v1/patient/activate", wrong).status_code == 401
     with server.client(tokens["agent"]) as client:
         sheet = client.post("/v1/dmp/284027511234577/activation").json()
-    fresh = {"identifier": sheet["access_identifier"], "code": sheet["activation_code"]}
+    fresh = {
+        "identifier": sheet["access_identifier"],
+        "code": sheet["activation_code"],
+        "birth_date": created["birth_date"],
+    }
     assert _post(server, "/v1/patient/activate", fresh).status_code == 200
 
 
@@ -584,8 +612,16 @@ def test_failed_doors_and_revoked_codes_are_traced_without_secrets(
     for code in typed:
         _post(server, "/v1/patient/login", dict(ask, code=code))  # the fifth voids it
     _post(server, "/v1/patient/login", dict(UNKNOWN[0], code="123456"))
-    _post(server, "/v1/patient/activate", {"identifier": "ZZZZZZZZZZ", "code": "12345678"})
-    sheet = {"identifier": jeanne["access_identifier"], "code": "87654321"}
+    _post(
+        server,
+        "/v1/patient/activate",
+        {"identifier": "ZZZZZZZZZZ", "code": "12345678", "birth_date": BORN},
+    )
+    sheet = {
+        "identifier": jeanne["access_identifier"],
+        "code": "87654321",
+        "birth_date": jeanne["birth_date"],
+    }
     _post(server, "/v1/patient/activate", sheet)
     with server.state.sessions() as db:
         trail = db.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()

@@ -19,6 +19,7 @@ from tests.support.browser import browser, page
 from tests.support.central import Professional, Server, login, signed_kiosk_client
 from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, contact_of, create
 from tests.support.mail import Mailbox, SmsGateway
+from tests.support.portal import activate, fill_birth_date
 
 # The README's screenshots are taken only when asked: a test run must leave the tree as it was.
 SHOTS = (
@@ -56,16 +57,22 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def _as_written(shown: str) -> str:
+    """A message as the service wrote it (the page's style starts it with a capital)."""
+    return shown[:1].lower() + shown[1:]
+
+
 def _notice(page: Page) -> str:
-    return page.get_by_role("status").inner_text()
+    return _as_written(page.get_by_role("status").inner_text())
+
+
+def _alert(page: Page) -> str:
+    """What the page read out at once: a refusal, or the errors tied to their fields."""
+    return " ".join(_as_written(text) for text in page.get_by_role("alert").all_inner_texts())
 
 
 def _activate(page: Page, server: Server, jeanne: dict[str, str]) -> None:
-    page.goto(f"{server.url}/patient/connexion")
-    page.get_by_label("Identifiant").fill(jeanne["access_identifier"])
-    page.get_by_label("Code provisoire (8 chiffres)").fill(jeanne["activation_code"])
-    page.get_by_role("button", name="Activer mon accès").click()
-    page.wait_for_url("**/patient/dossier")
+    activate(page, server.url, jeanne)
 
 
 def test_activation_then_a_code_by_email_then_the_record(
@@ -79,21 +86,31 @@ def test_activation_then_a_code_by_email_then_the_record(
     _shot(page, "02-dossier")
     page.get_by_role("button", name="Se déconnecter").click()
     assert _notice(page) == "vous êtes déconnecté(e)"
-    # The provisional code is spent.
-    _activate_again = page.get_by_label("Identifiant")
-    _activate_again.fill(jeanne["access_identifier"])
-    page.get_by_label("Code provisoire (8 chiffres)").fill(jeanne["activation_code"])
-    page.get_by_role("button", name="Activer mon accès").click()
-    assert "déjà utilisé" in _notice(page)
-    # Afterwards: NIR and birth date, then a one-time code sent by e-mail.
-    page.get_by_label("Numéro de sécurité sociale (ou INS)").fill(JEANNE)
-    page.get_by_label("Date de naissance").fill(aged("1979-03-28"))
-    page.get_by_role("button", name="Recevoir un code").click()
-    page.get_by_label("Code à usage unique").fill("000000")
+    # The provisional code is spent; what was typed stays, the tries left are said.
+    sheet = page.locator("form[action='/patient/activation']")
+    sheet.get_by_label("Identifiant").fill(jeanne["access_identifier"])
+    sheet.get_by_label("Code provisoire (8 chiffres)").fill(jeanne["activation_code"])
+    fill_birth_date(page, "activation_birth", jeanne["birth_date"])
+    sheet.get_by_role("button", name="Activer mon accès").click()
+    assert "déjà utilisé" in _alert(page) and "Il vous reste 4 essais" in _alert(page)
+    assert sheet.get_by_label("Identifiant").input_value() == jeanne["access_identifier"]
+    code_field = sheet.get_by_label("Code provisoire (8 chiffres)")
+    assert code_field.get_attribute("aria-invalid") == "true"
+    assert "activation-code-error" in (code_field.get_attribute("aria-describedby") or "")
+    # Afterwards: NIR and birth date, then a one-time code sent by e-mail. The NIR is text
+    # (a Corsican 2A or 2B must be typable), in capitals.
+    by_code = page.locator("form[action='/patient/code']")
+    nir = by_code.get_by_label("Numéro de sécurité sociale")
+    assert nir.get_attribute("inputmode") == "text"
+    assert nir.get_attribute("autocapitalize") == "characters"
+    nir.fill(JEANNE)
+    fill_birth_date(page, "birth", aged("1979-03-28"))
+    by_code.get_by_role("button", name="Recevoir un code").click()
+    page.get_by_label("Code à usage unique (6 chiffres)").fill("000000")
     page.get_by_role("button", name="Se connecter").click()
-    assert _notice(page) == "code incorrect"
+    assert "code incorrect" in _alert(page) and "Il vous reste 4 essais" in _alert(page)
     _shot(page, "03-code")
-    page.get_by_label("Code à usage unique").fill(mailbox.code_for(EMAIL))
+    page.get_by_label("Code à usage unique (6 chiffres)").fill(mailbox.code_for(EMAIL))
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/patient/dossier")
     assert page.get_by_text("Allergie : pénicilline", exact=True).is_visible()
@@ -210,18 +227,20 @@ def test_a_new_contact_changes_once_its_code_comes_back_and_the_old_one_is_told(
 ) -> None:
     _activate(page, server, jeanne)
     page.get_by_role("link", name="Notifications").click()
-    new_number = page.get_by_label("Nouvelle adresse e-mail ou nouveau numéro de mobile")
+    new_number = page.get_by_label("Adresse e-mail ou numéro de mobile")
     page.get_by_label("SMS").check()
     new_number.fill("pas un numéro")
     page.get_by_role("button", name="Recevoir un code").click()
-    assert _notice(page) == "adresse e-mail ou mobile invalide"
-    page.get_by_label("SMS").check()
+    assert "numéro de mobile invalide" in _alert(page)
+    assert new_number.input_value() == "pas un numéro"  # kept, to be corrected
+    assert new_number.get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("SMS").is_checked()
     new_number.fill("06 12 34 56 78")
     page.get_by_role("button", name="Recevoir un code").click()
     assert "+33612345678" in page.get_by_role("main").inner_text()
     page.get_by_label("Code reçu").fill("000000")
     page.get_by_role("button", name="Confirmer").click()
-    assert _notice(page) == refusal("bad_code")
+    assert refusal("bad_code") in _alert(page)
     assert page.get_by_label("Code reçu").is_visible()  # asked again, nothing changed yet
     assert contact_of(server) == ("email", EMAIL)
     code = sms.code_for("+33612345678", "vous prévienne ici")
@@ -239,14 +258,14 @@ def test_creating_ones_dmp_online_with_the_vitale_serial_and_a_code(
     page.goto(f"{server.url}/patient/connexion")
     page.get_by_role("link", name="Créer mon DMP en ligne").click()
     assert page.get_by_text("Jamais, même avec votre accord", exact=False).is_visible()
-    page.get_by_label("Numéro de sécurité sociale (15 chiffres, clé comprise)").fill(JEANNE)
-    page.get_by_label("Date de naissance").fill(aged("1979-03-28"))
+    page.get_by_label("Numéro de sécurité sociale").fill(JEANNE)
+    fill_birth_date(page, "birth", aged("1979-03-28"))
     serial = page.get_by_label("Numéro de série de votre carte Vitale", exact=False)
     serial.fill("7901234560")  # not her card's
     page.get_by_label("Adresse e-mail ou numéro de mobile").fill(EMAIL)
     page.get_by_label("J'ai lu la note d'information", exact=False).check()
     page.get_by_role("button", name="Recevoir un code").click()
-    assert _notice(page).startswith("ces informations ne correspondent pas")
+    assert _alert(page).startswith("ces informations ne correspondent pas")
     server.clock.advance(seconds=61)
     page.get_by_label("Numéro de série de votre carte Vitale", exact=False).fill("7901234561")
     page.get_by_label("J'ai lu la note d'information", exact=False).check()
@@ -276,7 +295,7 @@ def test_closing_then_reopening_the_record(
         kiosk.open_record(token, JEANNE, mode=AccessMode.NORMAL, reason_code=None, reason_text=None)
     assert refused.value.reason == "dmp_closed"
     page.get_by_role("link", name="Mon dossier").click()
-    assert "Votre dossier est fermé" in _notice(page)
+    assert "votre dossier est fermé" in _notice(page).lower()
     page.get_by_role("link", name="Le rouvrir").click()
     page.get_by_role("button", name="Rouvrir mon dossier").click()
     page.get_by_role("button", name="Confirmer", exact=True).click()
@@ -326,7 +345,7 @@ def test_naming_the_treating_doctor_by_rpps_shows_his_name(
     assert "médecin" in row.inner_text() and "RPPS" not in row.inner_text()
     page.get_by_role("button", name="Bloquer Helene MORVAN, médecin").click()
     page.get_by_role("button", name="Confirmer", exact=True).click()
-    assert _notice(page) == refusal("treating_doctor_cannot_be_blocked")
+    assert _alert(page) == refusal("treating_doctor_cannot_be_blocked")
 
 
 def test_the_log_says_what_happened_in_french_and_in_paris_time(
@@ -377,8 +396,9 @@ def test_a_locked_access_sheet_says_to_wait_or_to_ask_the_counter(
     for code in ["00000000"] * 5 + [jeanne["activation_code"]]:
         page.get_by_label("Identifiant").fill(jeanne["access_identifier"])
         page.get_by_label("Code provisoire (8 chiffres)").fill(code)
+        fill_birth_date(page, "activation_birth", jeanne["birth_date"])
         page.get_by_role("button", name="Activer mon accès").click()
-    notice = _notice(page)
+    notice = _alert(page)
     assert "réessayez dans 15 minutes" in notice and "au comptoir un nouveau code" in notice
     server.clock.advance(minutes=16)
     _activate(page, server, jeanne)
