@@ -235,6 +235,22 @@ def _asked_to_block(page: Page, site: Site) -> None:
     page.get_by_role("button", name="Confirmer").wait_for()
 
 
+def _asked_to_mask(page: Page, site: Site) -> None:
+    page.goto(f"{site.server.url}/patient/dossier")
+    page.get_by_role("button", name=re.compile("^Masquer")).first.click()
+    page.get_by_role("button", name="Confirmer").wait_for()
+
+
+def _odd_form(page: Page, site: Site) -> None:
+    """An identifier longer than the form allows (its limit lifted, as a script would)."""
+    page.goto(f"{site.server.url}/patient/connexion")
+    field = page.locator("#identifier")
+    field.evaluate("e => e.removeAttribute('maxlength')")
+    field.fill("A" * 41)
+    page.locator('form[action="/patient/activation"]').get_by_role("button").click()
+    page.get_by_role("heading", name="Formulaire non reçu").wait_for()
+
+
 # Every page of the portal, logged out then logged in. A new page gets its line here, and
 # with it axe's rules, the 320 px reflow, the 44 px targets and a screenshot: the first-login
 # contact page (/patient/premier-contact), the chooser between one's record and one's
@@ -248,11 +264,14 @@ SCREENS = [
     Screen("aide", who="visitor", path="/patient/aide"),
     Screen("mentions-legales", who="visitor", path="/patient/mentions-legales"),
     Screen("accessibilite", who="visitor", path="/patient/accessibilite"),
+    Screen("formulaire-non-recu", who="visitor", reach=_odd_form),
     Screen("dossier", who="jeanne", path="/patient/dossier"),
     Screen("ajouter", who="jeanne", path="/patient/ajouter"),
     Screen("ajouter-refuse", who="jeanne", reach=_refused_addition),
     Screen("acces", who="jeanne", path="/patient/acces"),
     Screen("acces-confirmer", who="jeanne", reach=_asked_to_block),
+    Screen("acces-recherche", who="jeanne", path="/patient/acces?nom=dupont"),
+    Screen("masquer-confirmer", who="jeanne", reach=_asked_to_mask),
     Screen("journal", who="jeanne", path="/patient/journal"),
     Screen("notifications", who="jeanne", path="/patient/notifications"),
     Screen("contact-code", who="jeanne", reach=_asked_a_new_contact),
