@@ -79,6 +79,21 @@ def managed_by_representative(dmp: Dmp, today: dt.date) -> bool:
     return dmp.consent_by == "representative" and BirthDate.parse(dmp.birth_date).minor_on(today)
 
 
+def kept_from_representatives(db: Session, ins: str) -> set[str]:
+    """The professionals a minor sees in confidence: the authors of the record's documents
+    hidden from its legal representatives. A representative learns nothing of them (not
+    in the log, not among who may read) and may not revoke or block them."""
+    return set(
+        db.scalars(
+            select(Document.author_id).where(
+                Document.dmp_ins == ins,
+                Document.invisible_to_representatives.is_(True),
+                ~Document.author_id.startswith("patient:"),
+            )
+        )
+    )
+
+
 def _relation(dmp: Dmp, id_nat: str, status: str | None) -> Relation:
     return Relation(
         authorised=status == Authorisation.AUTHORISED or dmp.treating_doctor == id_nat,

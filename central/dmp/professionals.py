@@ -14,7 +14,7 @@ from central.actors import Actor
 from central.audit.trail import AuditAction, refuse, trace
 from central.dmp import repository
 from central.dmp.changes import Change, may_change
-from central.dmp.common import enforce, relation, standing
+from central.dmp.common import enforce, kept_from_representatives, relation, standing
 from central.dmp.models import Dmp, DmpProfessional
 from central.dmp.schemas import ProfessionalChange
 from central.errors import BadRequest, Conflict, Forbidden
@@ -95,6 +95,15 @@ class RecordProfessionals:
         who = standing(db, actor, ins, now)
         enforce(may_change(asked, who), db, actor, action, now=now, patient_ins=ins)
         dmp = repository.get_dmp(db, ins)
+        if actor.role is Role.REPRESENTATIVE and id_nat in kept_from_representatives(db, ins):
+            refuse(  # a minor's care in confidence is not the parent's to cut
+                db,
+                actor,
+                action,
+                Forbidden("kept from representatives", code="kept_from_representatives"),
+                now=now,
+                patient_ins=ins,
+            )
         row = db.scalar(
             select(DmpProfessional).where(
                 DmpProfessional.dmp_ins == ins, DmpProfessional.id_nat == id_nat

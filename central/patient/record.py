@@ -12,7 +12,7 @@ from central.audit.models import AuditEntry
 from central.audit.service import AuditLog
 from central.audit.trail import AuditAction, AuditOutcome, refuse, trace
 from central.dmp import repository
-from central.dmp.common import choices_of, document_out
+from central.dmp.common import choices_of, document_out, kept_from_representatives
 from central.dmp.models import Dmp, DmpProfessional, Document
 from central.dmp.policy import Labels, may_see
 from central.dmp.schemas import Category, DocumentOut, EmergencyChoices, NotificationContact
@@ -146,6 +146,9 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
             .order_by(DmpProfessional.id)
         )
     )
+    if actor.role is Role.REPRESENTATIVE:  # whom a minor sees in confidence stays unsaid
+        confidential = kept_from_representatives(db, ins)
+        rows = [p for p in rows if p.id_nat not in confidential]
     names = names_of(db, [p.id_nat for p in rows] + [dmp.treating_doctor or ""])
     professionals = [
         {"id_nat": p.id_nat, "status": p.status, "name": label_of(p.id_nat, names)} for p in rows
@@ -186,6 +189,8 @@ def access_log(db: Session, actor: Actor) -> list[AccessLogEntry]:
     ins = _ins(actor)
     entries: list[AuditEntry] = AuditLog.for_patient(db, ins)
     hidden = _hidden_from(db, actor, ins)
+    confidential = kept_from_representatives(db, ins) if hidden else set()
+    entries = [e for e in entries if e.actor_id not in confidential]
     names = names_of(db, {e.actor_id for e in entries if not e.actor_id.startswith("patient:")})
     log = []
     for e in entries:

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
+from central.dmp.common import kept_from_representatives
 from central.dmp.repository import get_dmp
 from central.dmp.schemas import (
     Category,
@@ -49,6 +50,7 @@ from dmpcommon.identifiers import (
     check_health_professional_id_nat,
     id_nat_of_rpps,
 )
+from dmpcommon.vocabulary import Role
 
 ADDITIONS = {
     "contact": (Category.EMERGENCY_CONTACTS, "Personne à prévenir"),
@@ -249,8 +251,11 @@ def access_page(
         error = f"saisissez au moins {directory.SEARCH_MIN_LENGTH} lettres du nom"
     else:
         try:
-            with logged_patient(request, state) as (db, _actor):
+            with logged_patient(request, state) as (db, actor):
                 found = directory.search(db, nom)
+                if actor.role is Role.REPRESENTATIVE:  # whom a minor sees in confidence
+                    confidential = kept_from_representatives(db, str(actor.patient_ins))
+                    found = [p for p in found if p.id_nat not in confidential]
         except Unauthenticated as exc:
             return login_form(request, exc.detail, 401)
         error = None

@@ -67,6 +67,9 @@ EVENTS = {
 
 # Why something was refused: on the portal's pages and in the patient's log.
 REFUSALS = {
+    "kept_from_representatives": (
+        "un représentant légal ne peut pas retirer ni bloquer ce professionnel pour ce dossier"
+    ),
     "forbidden_party": "employeur, assureur, banque ou médecine du travail : jamais autorisés",
     "structure_unknown": "structure inconnue du répertoire : aucun accès au contenu",
     "blocked_by_patient": "vous l'avez bloqué",

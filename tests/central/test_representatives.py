@@ -18,9 +18,20 @@ from central.migrate import alembic_config
 from central.notify.models import OutboxMessage
 from central.patient import majority
 from central.patient.models import PatientSession
+from dmpcommon.identifiers import luhn_key
 from tests.support.aged import aged
-from tests.support.central import Server
-from tests.support.dmp import CLAIRE, LEO, PHARMACIST, add_doc, create, patient_token
+from tests.support.central import Server, login, make_professional
+from tests.support.dmp import (
+    CLAIRE,
+    LEO,
+    PHARMACIST,
+    add_doc,
+    create,
+    open_record,
+    operator_sets,
+    patient_token,
+    present,
+)
 from tests.support.mail import Mailbox, SmsGateway
 
 # The rules are the service's, not the database's: SQLite for most, both backends where
@@ -387,3 +398,44 @@ def test_a_birth_date_unknown_on_the_card_is_typed_as_0(
     sheet = children["leo"]
     typed = aged("2015-06-00")
     assert patient_token(server, {**sheet, "birth_date": typed})
+
+
+@sqlite_only
+def test_whom_a_minor_sees_in_confidence_stays_unsaid_to_the_parent(
+    server: Server, tokens: dict[str, str], sms: SmsGateway
+) -> None:
+    """A midwife the teenager saw in confidence wrote a report hidden from parents: the
+    parent's log, list of who may read and search say nothing of her, and the parent may
+    not block or revoke her (the refusal names nothing)."""
+    midwife_id = "8" + "1010123456" + str(luhn_key("1010123456"))
+    midwife = make_professional(id_nat=midwife_id, profession="50", nom="PLANNING", prenom="SOPHIE")
+    pharmacist = tokens["pharmacist"]
+    create(
+        server,
+        pharmacist,
+        LEO,
+        representative=_claire(),
+        contact={"channel": "sms", "address": SMS},
+        authorised_professionals=[PHARMACIST],
+    )
+    care = login(server, midwife)
+    present(server, care, LEO)
+    agreed = operator_sets(server, care, LEO, midwife_id, "authorise", patient_agreement=True)
+    assert agreed.status_code == 204, agreed.text
+    assert open_record(server, care, LEO)[0] == 200
+    add_doc(server, care, LEO, "reports", "Consultation", invisible_to_representatives=True)
+    add_doc(server, pharmacist, LEO, "care_history", "Vaccin DTP")
+    _post(server, "/v1/patient/code", {"ins": CLAIRE, "birth_date": CLAIRE_BORN})
+    code = sms.code_for("+33600000002", "code de connexion")
+    parent = _code_login(server, CLAIRE, CLAIRE_BORN, code).json()["token"]
+    with server.client(parent) as client:
+        record = client.get("/v1/patient/record").json()
+        log = client.get("/v1/patient/access-log").json()
+        blocked = client.put(f"/v1/patient/professionals/{midwife_id}", json={"action": "block"})
+        revoked = client.put(f"/v1/patient/professionals/{midwife_id}", json={"action": "revoke"})
+    assert [p["id_nat"] for p in record["professionals"]] == [PHARMACIST]
+    assert midwife_id not in {e["id_nat"] for e in log}
+    assert any(e["id_nat"] == PHARMACIST for e in log)  # the others are still told
+    for answer in (blocked, revoked):
+        assert (answer.status_code, answer.json()["error"]) == (403, "kept_from_representatives")
+    assert open_record(server, care, LEO)[0] == 200  # her care goes on
