@@ -18,7 +18,7 @@ from central.identity.endpoints import router as identity_router
 from central.limits import BodyLimits
 from central.patient.endpoints import router as patient_router
 from central.portal.routes import router as portal_router
-from central.portal.web import portal_error
+from central.portal.web import HTTP_ERRORS, portal_error
 from central.professionals.endpoints import router as sessions_router
 from central.state import AppState, build_state
 from central.sync.endpoints import router as sync_router
@@ -51,7 +51,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _json(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/patient"):  # a person's page: in French
+            alert = HTTP_ERRORS.get(exc.status_code, "le formulaire envoyé n'a pas pu être lu")
+            return portal_error(request, alert, exc.status_code)
         return _json(exc.status_code, getattr(exc, "code", "http_error"), str(exc.detail))
 
 

@@ -75,7 +75,13 @@ class BodyLimits:
         limit = self.limits.for_path(str(scope.get("path", "")))
         announced = _content_length(scope)
         if announced is not None and announced > limit:
-            await _refuse(send, 413, "body_too_large", f"body larger than {limit} bytes")
+            await _refuse(
+                send,
+                413,
+                "body_too_large",
+                f"body larger than {limit} bytes",
+                page=str(scope.get("path", "")).startswith("/patient"),
+            )
             return
         received = 0
         tail = b""
@@ -104,14 +110,26 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _refuse(send: Send, status: int, code: str, detail: str) -> None:
-    body = json.dumps({"error": code, "detail": detail}).encode()
+# Refused before the portal reads anything: a bare page in French, with no style to fetch.
+_PAGE = (
+    '<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Formulaire trop long'
+    "</title></head><body><main><h1>Formulaire trop long</h1><p>Rien n'a été fait ni "
+    "enregistré. Revenez à la page précédente, raccourcissez ce que vous avez saisi, puis "
+    "recommencez.</p></main></body></html>"
+)
+
+
+async def _refuse(send: Send, status: int, code: str, detail: str, *, page: bool = False) -> None:
+    if page:
+        body, kind = _PAGE.encode(), b"text/html; charset=utf-8"
+    else:
+        body, kind = json.dumps({"error": code, "detail": detail}).encode(), b"application/json"
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", kind),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],

@@ -245,6 +245,7 @@ def access_page(
     name, to authorise or block (logged-in patients only: the search runs in their session)."""
     if nom is None:
         return render_patient(request, state, "access.html")
+    nom = "".join(c for c in nom if c.isprintable())  # a NUL or a control: never a name
     folded = directory.fold(nom)
     if len(folded.replace(" ", "")) < directory.SEARCH_MIN_LENGTH:
         found: list[directory.KnownProfessional] = []

@@ -150,10 +150,18 @@ def waited(page: HTMLResponse, exc: ServiceError) -> HTMLResponse:
     return page
 
 
-def portal_error(request: Request, alert: str) -> HTMLResponse:
-    """A form the service could not take (too long, a value never offered): a page saying
-    nothing was done, never a JSON body."""
-    return render_page(request, "error.html", 400, alert=alert)
+def portal_error(request: Request, alert: str, status: int = 400) -> HTMLResponse:
+    """A form the service could not take (too long, a value never offered), a page that
+    does not exist: a page saying nothing was done, never a JSON body."""
+    return render_page(request, "error.html", status, alert=alert)
+
+
+# What a person is told of an HTTP error on the portal's pages.
+HTTP_ERRORS = {
+    404: "cette page n'existe pas",
+    405: "cette adresse ne s'ouvre pas ainsi : passez par le menu ou les boutons des pages",
+    413: "le formulaire envoyé est trop long",
+}
 
 
 def tries_said(error: str, left: int | None) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 import tests.support.central as support
 from central.config import Settings
+from central.dmp.models import Dmp
 from central.notify.models import OutboxMessage
 from central.state import AppState
 from tests.support.central import ROOT, Server, start_server
@@ -352,3 +353,36 @@ def test_the_portals_forms_answer_odd_fields_with_a_french_page_and_do_nothing(
         assert answer.status_code == 400 and 'id="ins-error"' in text, number
         assert f'value="{number}"' in text  # kept, to be corrected
     assert _outbox_count(server) == queued
+    # A page that does not exist, a page asked the wrong way, a body too long or holding a
+    # NUL: a French page each time, never JSON (the API keeps its JSON).
+    as_form = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+    strays = [
+        httpx.get(f"{server.url}/patient/nulle-part"),
+        httpx.get(f"{server.url}/patient/fermeture"),
+        httpx.post(f"{server.url}/patient/code", content=b"ins=" + b"1" * 300_000, headers=as_form),
+        httpx.post(f"{server.url}/patient/code", content=b"ins=1%00", headers=as_form),
+    ]
+    for answer in strays:
+        assert answer.status_code in (400, 404, 405, 413), answer.text
+        assert answer.headers["content-type"].startswith("text/html"), answer.text
+        assert "Rien n'a été fait" in html.unescape(answer.text)
+    assert (
+        httpx.get(f"{server.url}/v1/nulle-part")
+        .headers["content-type"]
+        .startswith("application/json")
+    )
+
+
+def test_a_search_by_name_holding_a_nul_is_a_name_not_a_server_error(
+    server: Server, tokens: dict[str, str]
+) -> None:
+    """PostgreSQL refuses a NUL in a query: the portal drops control characters first."""
+    create(server, tokens["agent"], contact={"channel": "email", "address": EMAIL})
+    with server.state.sessions() as db, db.begin():
+        dmp = db.get(Dmp, JEANNE)
+        assert dmp is not None
+        token = server.state.patients.open_session(db, dmp, server.state.now())
+    answer = httpx.get(
+        f"{server.url}/patient/acces", params={"nom": "du\x00pont"}, cookies={"dmp_patient": token}
+    )
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
