@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -21,6 +22,8 @@ __all__ = [
     "AGE_OF_MAJORITY",
     "BIRTH_DATE_PATTERN",
     "BirthDate",
+    "fold",
+    "name_key",
     "ConsentProblem",
     "check_representative",
 ]
@@ -103,3 +106,19 @@ def check_representative(
     if representative is not None:
         return ConsentProblem.REPRESENTATIVE_FOR_ADULT
     return None
+
+
+def fold(text: str) -> str:
+    """A name as a search compares it: lower case without accents, hyphens and apostrophes
+    as spaces, spaces squeezed ("Hélène  LE-Bris" -> "helene le bris")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    for mark in "-'’":
+        bare = bare.replace(mark, " ")  # "Jean-Pierre", "N'Diaye" found as typed either way
+    return " ".join(bare.casefold().replace("œ", "oe").replace("æ", "ae").split())
+
+
+def name_key(prenom: str, nom: str) -> str:
+    """What a search by name looks into: the folded name in both orders ("prenom nom /
+    nom prenom"), so that either is found by a plain substring."""
+    return f"{fold(f'{prenom} {nom}')} / {fold(f'{nom} {prenom}')}"

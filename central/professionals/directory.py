@@ -4,16 +4,16 @@ name to authorise or block: public facts of a card, never anything of a record."
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from central.actors import HEALTH_PROFESSIONS
 from central.professionals.models import OperatorSession
 from dmpcommon.identifiers import adeli_of_id_nat, rpps_of_id_nat
+from dmpcommon.people import fold
 from dmpcommon.vocabulary import Role
 
 __all__ = [
@@ -29,11 +29,6 @@ __all__ = [
 SEARCH_MIN_LENGTH = 2
 SEARCH_MAX_RESULTS = 20
 _SEARCH_MAX_LENGTH = 60
-# Rows the database hands over for the exact, accent-blind match done here: the SQL pattern
-# is looser than the match (any letter that may carry an accent is a wildcard).
-_SEARCH_CANDIDATES = 200
-# Letters French names may write with an accent (or a cedilla, a diaeresis).
-_MAY_BE_ACCENTED = frozenset("aceinouy")
 # Who a patient may find by name: those who care for people, never a reception agent, a
 # structure the register does not know, or a party the law keeps out.
 _FINDABLE_ROLES = (Role.HEALTH_PROFESSIONAL.value, Role.SAMU_REGULATOR.value)
@@ -56,16 +51,6 @@ class KnownProfessional:
         return ", ".join(p for p in parts if p)
 
 
-def fold(text: str) -> str:
-    """Lower case without accents, hyphens and apostrophes as spaces, spaces squeezed:
-    "Hélène  LE-Bris" -> "helene le bris"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    for mark in "-'’":
-        bare = bare.replace(mark, " ")  # "Jean-Pierre", "N'Diaye" found as typed either way
-    return " ".join(bare.casefold().replace("œ", "oe").replace("æ", "ae").split())
-
-
 def label_of(id_nat: str, names: dict[str, str]) -> str:
     """How a professional is shown: their name where known, else their public number
     ("professionnel n° RPPS 10100457828"), never a bare card identifier."""
@@ -86,7 +71,8 @@ def names_of(db: Session, id_nats: Iterable[str]) -> dict[str, str]:
     wanted = {i for i in id_nats if i}
     if not wanted:
         return {}
-    return {p.id_nat: p.label for p in _latest(db, OperatorSession.id_nat.in_(wanted))}
+    cards = OperatorSession.id_nat.in_(wanted)
+    return {p.id_nat: p.label for p in _latest(db, cards, among=cards)}
 
 
 def search(db: Session, name: str) -> list[KnownProfessional]:
@@ -96,48 +82,34 @@ def search(db: Session, name: str) -> list[KnownProfessional]:
     wanted = fold(name)[:_SEARCH_MAX_LENGTH]
     if len(wanted.replace(" ", "")) < SEARCH_MIN_LENGTH:
         return []
-    pattern = f"%{_loose_pattern(wanted)}%"
-    full = OperatorSession.prenom + " " + OperatorSession.nom
-    reversed_ = OperatorSession.nom + " " + OperatorSession.prenom
-    matches = or_(*(func.lower(column).like(pattern, escape="\\") for column in (full, reversed_)))
-    found = [
-        p
-        for p in _latest(
-            db,
-            and_(
-                matches,
-                OperatorSession.role.in_(_FINDABLE_ROLES),
-                OperatorSession.card_type == "CPS",
-                OperatorSession.profession.in_(list(HEALTH_PROFESSIONS)),
-            ),
-            limit=_SEARCH_CANDIDATES,
-        )
-        if wanted in fold(f"{p.prenom} {p.nom}") or wanted in fold(f"{p.nom} {p.prenom}")
-    ]
+    escaped = "".join("\\" + c if c in "%_\\" else c for c in wanted)
+    matches = OperatorSession.name_key.like(f"%{escaped}%", escape="\\")
+    found = _latest(
+        db,
+        and_(
+            OperatorSession.role.in_(_FINDABLE_ROLES),
+            OperatorSession.card_type == "CPS",
+            OperatorSession.profession.in_(list(HEALTH_PROFESSIONS)),
+        ),
+        among=matches,
+        limit=SEARCH_MAX_RESULTS,
+    )
     found.sort(key=lambda p: (fold(p.nom), fold(p.prenom), p.id_nat))
     return found[:SEARCH_MAX_RESULTS]
 
 
-def _loose_pattern(folded: str) -> str:
-    """A LIKE pattern (escape "\\") that lets through every spelling of `folded`: a letter
-    that may be accented matches any one character; the user's wildcards are literal."""
-    out = []
-    for c in folded:
-        if c in _MAY_BE_ACCENTED or c == " ":  # a space stands for a hyphen, an apostrophe
-            out.append("_")
-        elif c in "%_\\":
-            out.append("\\" + c)
-        else:
-            out.append(c)
-    return "".join(out)
-
-
 def _latest(
-    db: Session, where: ColumnElement[bool], *, limit: int | None = None
+    db: Session,
+    where: ColumnElement[bool],
+    *,
+    among: ColumnElement[bool],
+    limit: int | None = None,
 ) -> list[KnownProfessional]:
-    """The latest log-in of each card matching `where` (tested on that latest log-in)."""
+    """The latest log-in, among the log-ins `among` selects (the database groups those
+    only, not every log-in ever), of each card; kept if it also matches `where`."""
     latest = (
         select(OperatorSession.id_nat, func.max(OperatorSession.created_at).label("at"))
+        .where(among)
         .group_by(OperatorSession.id_nat)
         .subquery()
     )

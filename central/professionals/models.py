@@ -5,11 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import BigInteger, String
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db import Base, UtcDateTime
+from dmpcommon.people import name_key
 
 __all__ = ["OperatorSession", "RevokedCard"]
+
+
+def _name_key(context: DefaultExecutionContext) -> str:
+    row = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return name_key(str(row["prenom"]), str(row["nom"]))
 
 
 class OperatorSession(Base):
@@ -23,6 +30,8 @@ class OperatorSession(Base):
     id_nat: Mapped[str] = mapped_column(String(32), index=True)
     nom: Mapped[str] = mapped_column(String(120))
     prenom: Mapped[str] = mapped_column(String(120))
+    # The name folded, both orders (dmpcommon.people.name_key): found by name in one LIKE.
+    name_key: Mapped[str | None] = mapped_column(String(500), default=_name_key)
     card_type: Mapped[str] = mapped_column(String(3))
     profession: Mapped[str | None] = mapped_column(String(4))
     structure_id: Mapped[str] = mapped_column(String(20))

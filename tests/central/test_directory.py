@@ -125,3 +125,16 @@ def test_search_refuses_a_short_name_escapes_wildcards_and_is_bounded(db: Sessio
     # "%" and "_" are letters the patient typed, not "anything".
     assert search(db, "%") == [] and search(db, "__") == [] and search(db, "m%n") == []
     assert [p.id_nat for p in search(db, "du_pont%")] == ["810100457828"]
+
+
+def test_a_short_name_is_found_among_many_longer_ones(db: Session) -> None:
+    """The match is made by the database on the folded name, not on a loose pattern then
+    a capped list: LY is found among 250 ALAINs, CŒUR by "coeur"."""
+    for number in range(250):
+        _seen(db, f"8{10000000000 + number}", "PAUL", f"ALAIN{number:03d}")
+    _seen(db, "810100457828", "MAI", "LY")
+    _seen(db, "810100457836", "ANNE", "CŒUR")
+    assert [p.nom for p in search(db, "ly")] == ["LY"]
+    assert [p.nom for p in search(db, "Mai Ly")] == ["LY"]
+    assert [p.nom for p in search(db, "coeur")] == ["CŒUR"]
+    assert len(search(db, "alain")) == SEARCH_MAX_RESULTS

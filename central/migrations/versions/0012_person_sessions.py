@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from central.db import UtcDateTime
-from dmpcommon.people import BirthDate
+from dmpcommon.people import BirthDate, name_key
 
 revision = "0012"
 down_revision = "0011"
@@ -34,6 +34,26 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("came_of_age_at", UtcDateTime(), nullable=True))
         batch_op.create_index("ix_dmps_representative_nir", ["representative_nir"])
     _already_of_age()
+    with op.batch_alter_table("operator_sessions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("name_key", sa.String(500), nullable=True))
+    _name_keys()
+
+
+def _name_keys() -> None:
+    """The folded names of the professionals already seen, for the search by name."""
+    sessions = sa.table(
+        "operator_sessions",
+        sa.column("id", sa.String),
+        sa.column("nom", sa.String),
+        sa.column("prenom", sa.String),
+        sa.column("name_key", sa.String),
+    )
+    bind = op.get_bind()
+    rows = bind.execute(sa.select(sessions.c.id, sessions.c.prenom, sessions.c.nom)).all()
+    for row_id, prenom, nom in rows:
+        bind.execute(
+            sessions.update().where(sessions.c.id == row_id).values(name_key=name_key(prenom, nom))
+        )
 
 
 def _already_of_age() -> None:
@@ -58,6 +78,8 @@ def _already_of_age() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("operator_sessions", schema=None) as batch_op:
+        batch_op.drop_column("name_key")
     with op.batch_alter_table("dmps", schema=None) as batch_op:
         batch_op.drop_index("ix_dmps_representative_nir")
         batch_op.drop_column("came_of_age_at")
