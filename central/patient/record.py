@@ -23,7 +23,7 @@ from central.patient.schemas import (
     NotificationPreferences,
     PatientRecord,
 )
-from central.professionals.directory import label_of, names_of
+from central.professionals.directory import label_of, names_at, names_of
 from dmpcommon.vocabulary import AccessMode, ContactChannel, Role
 
 __all__ = ["access_log", "document_title", "read_record", "set_emergency", "set_notifications"]
@@ -84,14 +84,16 @@ def _consent(db: Session, dmp: Dmp) -> ConsentRecord:
     """The consent as recorded at creation, with who recorded it (from the trail, named as
     the directory knows them)."""
     creator = db.execute(
-        select(AuditEntry.actor_id, AuditEntry.actor_name).where(
+        select(AuditEntry.actor_id, AuditEntry.actor_name, AuditEntry.at).where(
             AuditEntry.patient_ins == dmp.ins,
             AuditEntry.action == AuditAction.CREATE.value,
             AuditEntry.outcome == AuditOutcome.DONE.value,
         )
     ).first()
     operator = (
-        names_of(db, [creator.actor_id]).get(creator.actor_id, creator.actor_name)
+        names_at(db, [(creator.actor_id, creator.at)]).get(
+            (creator.actor_id, creator.at), creator.actor_name
+        )
         if creator is not None
         else ""
     )
@@ -131,13 +133,14 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
             Labels(doc.masked_to_professionals, doc.invisible_to_representatives),
         )
     ]
-    authors = names_of(
-        db, {d.author_id for d in documents if not d.author_id.startswith("patient:")}
+    authors = names_at(
+        db,
+        [(d.author_id, d.created_at) for d in documents if not d.author_id.startswith("patient:")],
     )
-    for doc in documents:  # a professional's documents say who wrote them, and where
+    for doc in documents:  # a professional's documents say who wrote them, and from where
         shown = document_out(doc)
-        if doc.author_id in authors:
-            shown = shown.model_copy(update={"author": authors[doc.author_id]})
+        if (doc.author_id, doc.created_at) in authors:
+            shown = shown.model_copy(update={"author": authors[(doc.author_id, doc.created_at)]})
         by_category[doc.category].append(shown)
     rows = list(
         db.scalars(
@@ -190,8 +193,18 @@ def access_log(db: Session, actor: Actor) -> list[AccessLogEntry]:
     entries: list[AuditEntry] = AuditLog.for_patient(db, ins)
     hidden = _hidden_from(db, actor, ins)
     confidential = kept_from_representatives(db, ins) if hidden else set()
-    entries = [e for e in entries if e.actor_id not in confidential]
-    names = names_of(db, {e.actor_id for e in entries if not e.actor_id.startswith("patient:")})
+    # Of whom the minor sees in confidence, the parent learns only what the record shows
+    # anyway: the documents they may read, with their author.
+    entries = [
+        e
+        for e in entries
+        if e.actor_id not in confidential
+        or (e.action == AuditAction.ADD_DOCUMENT.value and e.detail.split(";")[0] not in hidden)
+    ]
+    # Each act with the place its author acted from, not where they work today.
+    names = names_at(
+        db, [(e.actor_id, e.at) for e in entries if not e.actor_id.startswith("patient:")]
+    )
     log = []
     for e in entries:
         event = _event(e)
@@ -203,7 +216,7 @@ def access_log(db: Session, actor: Actor) -> list[AccessLogEntry]:
         log.append(
             AccessLogEntry(
                 at=e.at,
-                who=names.get(e.actor_id, e.actor_name),
+                who=names.get((e.actor_id, e.at), e.actor_name),
                 id_nat=None if e.actor_id.startswith("patient:") else e.actor_id,
                 role=e.role,
                 mode=e.mode,

@@ -4,6 +4,7 @@ name to authorise or block: public facts of a card, never anything of a record."
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ __all__ = [
     "KnownProfessional",
     "fold",
     "label_of",
+    "names_at",
     "names_of",
     "search",
 ]
@@ -73,6 +75,47 @@ def names_of(db: Session, id_nats: Iterable[str]) -> dict[str, str]:
         return {}
     cards = OperatorSession.id_nat.in_(wanted)
     return {p.id_nat: p.label for p in _latest(db, cards, among=cards)}
+
+
+def names_at(
+    db: Session, acts: Iterable[tuple[str, dt.datetime]]
+) -> dict[tuple[str, dt.datetime], str]:
+    """ "Prénom NOM, profession, place" for each (card, time) as the card named them then:
+    the log-in opened at or before that time (a professional who moved since is shown where
+    they acted); the first log-in after it when none was before (a queued action)."""
+    wanted = {act for act in acts if act[0]}
+    if not wanted:
+        return {}
+    rows = db.execute(
+        select(
+            OperatorSession.id_nat,
+            OperatorSession.created_at,
+            OperatorSession.prenom,
+            OperatorSession.nom,
+            OperatorSession.profession,
+            OperatorSession.structure_name,
+        )
+        .where(OperatorSession.id_nat.in_({id_nat for id_nat, _ in wanted}))
+        .order_by(OperatorSession.created_at)
+    ).all()
+    cards: dict[str, list[tuple[dt.datetime, KnownProfessional]]] = {}
+    for id_nat, at, prenom, nom, profession, place in rows:
+        known = KnownProfessional(
+            id_nat=id_nat,
+            prenom=prenom,
+            nom=nom,
+            profession=HEALTH_PROFESSIONS.get(profession or "", ""),
+            place=place,
+        )
+        cards.setdefault(id_nat, []).append((at, known))
+    labels: dict[tuple[str, dt.datetime], str] = {}
+    for id_nat, when in wanted:
+        seen = cards.get(id_nat)
+        if not seen:
+            continue
+        before = [known for at, known in seen if at <= when]
+        labels[(id_nat, when)] = (before[-1] if before else seen[0][1]).label
+    return labels
 
 
 def search(db: Session, name: str) -> list[KnownProfessional]:

@@ -16,6 +16,7 @@ from central.professionals.directory import (
     SEARCH_MAX_RESULTS,
     fold,
     label_of,
+    names_at,
     names_of,
     search,
 )
@@ -138,3 +139,18 @@ def test_a_short_name_is_found_among_many_longer_ones(db: Session) -> None:
     assert [p.nom for p in search(db, "Mai Ly")] == ["LY"]
     assert [p.nom for p in search(db, "coeur")] == ["CŒUR"]
     assert len(search(db, "alain")) == SEARCH_MAX_RESULTS
+
+
+def test_an_act_is_named_with_the_place_its_author_acted_from(db: Session) -> None:
+    """Hélène MORVAN read at the Quai, then moved: her past reads stay at the Quai."""
+    _seen(db, "810100457828", "HELENE", "MORVAN", place="Cabinet du Quai, Paimpol")
+    _seen(db, "810100457828", "HELENE", "MORVAN", place="Service de santé au travail", minutes=60)
+    read, queued = T0 + dt.timedelta(minutes=5), T0 - dt.timedelta(minutes=5)
+    later = T0 + dt.timedelta(minutes=90)
+    labels = names_at(
+        db, [("810100457828", read), ("810100457828", later), ("810100457828", queued)]
+    )
+    assert labels[("810100457828", read)].endswith("Cabinet du Quai, Paimpol")
+    assert labels[("810100457828", queued)].endswith("Cabinet du Quai, Paimpol")
+    assert labels[("810100457828", later)].endswith("Service de santé au travail")
+    assert names_at(db, [("899999999999", read)]) == {}

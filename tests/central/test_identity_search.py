@@ -126,7 +126,8 @@ def test_the_one_person_found_is_present_for_the_session(
         reissue = client.post(f"/v1/dmp/{JEANNE}/activation", json={})
     assert (reissue.status_code, reissue.json()["error"]) == (403, "vitale_card_required")
     # The patient's log says what happened: a search on a document, not a card read.
-    with server.client(patient_token(server, created.json())) as client:
+    sheet = {**created.json(), "birth_date": aged("1979-03-28")}  # asked with the sheet
+    with server.client(patient_token(server, sheet)) as client:
         events = [entry["event"] for entry in client.get("/v1/patient/access-log").json()]
     assert "searched_identity" in events and "read_card" not in events
 
