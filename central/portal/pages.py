@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
-from central.dmp.common import kept_from_representatives
+from central.dmp.common import kept_from_representatives, relation
 from central.dmp.repository import get_dmp
 from central.dmp.schemas import (
     Category,
@@ -36,6 +36,7 @@ from central.portal.web import (
     try_change,
 )
 from central.portal.wording import (
+    AUTHORISE_LIFTS_BLOCK,
     CONFIRMATIONS,
     EMERGENCY_CONSEQUENCES,
     TREATING_DOCTOR_REPLACED,
@@ -307,8 +308,13 @@ def set_professional(
         return _rpps_refused(request, state, "id_nat", id_nat)
 
     def ask(db: Session, actor: Actor) -> Question:
-        treating = get_dmp(db, str(actor.patient_ins)).treating_doctor == target
-        extra = (TREATING_DOCTOR_REVOKED,) if treating and action == "revoke" else ()
+        ins = str(actor.patient_ins)
+        treating = get_dmp(db, ins).treating_doctor == target
+        extra: tuple[str, ...] = (
+            (TREATING_DOCTOR_REVOKED,) if treating and action == "revoke" else ()
+        )
+        if action == "authorise" and relation(db, get_dmp(db, ins), target).blocked:
+            extra += (AUTHORISE_LIFTS_BLOCK,)  # saying so: an authorisation ends a block
         return question(action.value, who=_who(db, target), extra=extra + _unknown(db, target))
 
     done = {"authorise": "autorisé", "revoke": "retiré", "block": "bloqué", "unblock": "débloqué"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "CATEGORY_LABELS",
+    "AUTHORISE_LIFTS_BLOCK",
     "CONFIRMATIONS",
     "EMERGENCY_CONSEQUENCES",
     "EVENTS",
@@ -214,6 +215,7 @@ CONFIRMATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
 }
 TREATING_DOCTOR_REPLACED = "Il remplace {who}, qui ne sera plus votre médecin traitant."
+AUTHORISE_LIFTS_BLOCK = "Vous l'aviez bloqué : l'autoriser lève ce blocage."
 TREATING_DOCTOR_REVOKED = "C'est votre médecin traitant : il ne le sera plus."
 # A number the service has never seen log in: nothing to show but the number typed.
 UNKNOWN_PROFESSIONAL = (
@@ -228,12 +230,14 @@ EMERGENCY_CONSEQUENCES = {
     ),
     "btg": (
         "Un soignant face à une urgence pourra ouvrir votre dossier en écrivant pourquoi "
-        "(« bris de glace ») ; ce sera tracé et vous serez prévenu(e).",
+        "(« bris de glace ») ; ce sera tracé, et vous en serez prévenu(e) si vous l'avez "
+        "choisi dans « Notifications ».",
         "Aucun soignant ne pourra ouvrir votre dossier en urgence (« bris de glace »), sauf "
         "s'il y est autorisé.",
     ),
     "masked": (
-        "Vos documents masqués resteront visibles dans ces deux cas d'urgence.",
+        "Vos documents masqués seront visibles lors d'un accès d'urgence que vous permettez "
+        "(SAMU ou « bris de glace »).",
         "Vos documents masqués resteront cachés, même en urgence.",
     ),
 }

@@ -565,3 +565,17 @@ def test_blocking_someone_found_by_name_asks_first_and_cancel_changes_nothing(
     assert _standing(server, PHARMACIST) == "BLOQUE"
     row = page.get_by_role("row", name=ANNE)
     assert "bloqué" in row.inner_text()
+
+
+def test_authorising_someone_blocked_says_it_lifts_the_block(jeanne: Patient) -> None:
+    """Found in review: 'Autoriser' over a block lifted it without a word."""
+    assert jeanne.post("/patient/acces/professionnel", id_nat=PHARMACIST, action="block",
+                       confirmed="true").status_code == 200  # fmt: skip
+    asked = _main(
+        jeanne.post("/patient/acces/professionnel", id_nat=PHARMACIST, action="authorise")
+    )
+    assert "l'autoriser lève ce blocage" in asked
+    unblocked = _main(
+        jeanne.post("/patient/acces/professionnel", id_nat=PHYSICIAN, action="authorise")
+    )
+    assert "blocage" not in unblocked  # only said when there is one
