@@ -33,6 +33,7 @@ from central.patient import record
 from central.patient.service import Viewing
 from central.portal.wording import CATEGORY_LABELS, EVENTS, ROLE_LABELS, refusal
 from central.state import AppState
+from dmpcommon.identifiers import rpps_of_id_nat
 from dmpcommon.people import BirthDate
 from dmpcommon.vocabulary import Role
 
@@ -97,6 +98,7 @@ templates.env.filters["paris"] = french_date
 templates.env.filters["french_date"] = french_date
 templates.env.globals["refusal"] = refusal
 templates.env.globals["events"] = EVENTS
+templates.env.globals["rpps_of"] = rpps_of_id_nat  # a card's public number, to check
 COOKIE = "dmp_patient"
 FORM_COOKIE = "dmp_formulaire"  # binds the forms shown before log-in
 STYLESHEET = (Path(__file__).parent / "static" / "portail.css").read_bytes()
