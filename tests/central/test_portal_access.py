@@ -474,12 +474,17 @@ def test_a_professional_is_found_by_name_whatever_the_case_and_accents(
     listed = found.text.split('id="found"', 1)[1].split("</ul>", 1)[0]
     assert "Un professionnel trouvé pour « guéguen »" in _main(found) and marc in listed
     assert f'aria-label="Autoriser {marc}"' in listed and f'aria-label="Bloquer {marc}"' in listed
+    assert "n° RPPS 99700512348" in listed  # to compare with a prescription
     # One already authorised: what may change for them, as in the table above.
     found = jeanne.get("/patient/acces", nom="dupont")
     listed = found.text.split('id="found"', 1)[1].split("</ul>", 1)[0]
     assert "(déjà autorisé)" in listed and "Autoriser" not in listed
     assert f'aria-label="Retirer {ANNE}"' in listed and f'aria-label="Bloquer {ANNE}"' in listed
-    assert HELENE in _main(jeanne.get("/patient/acces", nom="  HÉLÈNE  morvan "))
+    doctor = _main(jeanne.get("/patient/acces", nom="  HÉLÈNE  morvan "))
+    assert HELENE in doctor and "(votre médecin traitant)" not in doctor
+    jeanne.post("/patient/acces/medecin-traitant", rpps="10100457828", confirmed="true")
+    doctor = _main(jeanne.get("/patient/acces", nom="morvan"))
+    assert "(votre médecin traitant)" in doctor
     assert "Aucun professionnel de santé connu du service" in _main(
         jeanne.get("/patient/acces", nom="%%")
     )
