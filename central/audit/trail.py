@@ -167,34 +167,23 @@ def refuse(
     raise error
 
 
-def trace_admin(db: Session, action: AuditAction, *, now: dt.datetime, detail: str) -> None:
-    """Record what an administrator did on the service's host (`central kiosk clear`...):
-    no card, no role the access rules know; who had the host's shell is the host's to log."""
-    db.execute(
-        insert(AuditEntry).values(
-            at=now,
-            actor_id="admin",
-            actor_name="administrateur du service (ligne de commande)",
-            role="administrateur",
-            mode=AccessMode.NORMAL.value,
-            patient_ins=None,
-            action=action.value,
-            outcome=AuditOutcome.DONE.value,
-            detail=detail,
-        )
-    )
-
-
-def trace_service(
-    db: Session, action: AuditAction, *, now: dt.datetime, patient_ins: str, detail: str = ""
+def _trace_unproven(
+    db: Session,
+    who: tuple[str, str, str],
+    action: AuditAction,
+    *,
+    now: dt.datetime,
+    patient_ins: str | None,
+    detail: str,
 ) -> None:
-    """Record what the service did by itself, on a rule's date (a child coming of age)."""
+    """An entry for an actor no card or session proves: (id, name, role) as given."""
+    actor_id, actor_name, role = who
     db.execute(
         insert(AuditEntry).values(
             at=now,
-            actor_id="service",
-            actor_name="service DMP",
-            role="service",
+            actor_id=actor_id,
+            actor_name=actor_name,
+            role=role,
             mode=AccessMode.NORMAL.value,
             patient_ins=patient_ins,
             action=action.value,
@@ -202,3 +191,20 @@ def trace_service(
             detail=detail,
         )
     )
+
+
+_ADMIN = ("admin", "administrateur du service (ligne de commande)", "administrateur")
+_SERVICE = ("service", "service DMP", "service")
+
+
+def trace_admin(db: Session, action: AuditAction, *, now: dt.datetime, detail: str) -> None:
+    """Record what an administrator did on the service's host (`central kiosk clear`...):
+    no card, no role the access rules know; who had the host's shell is the host's to log."""
+    _trace_unproven(db, _ADMIN, action, now=now, patient_ins=None, detail=detail)
+
+
+def trace_service(
+    db: Session, action: AuditAction, *, now: dt.datetime, patient_ins: str, detail: str = ""
+) -> None:
+    """Record what the service did by itself, on a rule's date (a child coming of age)."""
+    _trace_unproven(db, _SERVICE, action, now=now, patient_ins=patient_ins, detail=detail)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -412,20 +412,7 @@ def close(
     confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
     """Close the record: no professional reads it any more; its content stays."""
-    return ask_then_change(
-        request,
-        state,
-        csrf=csrf,
-        confirmed=confirmed,
-        fields={},
-        ask=lambda db, actor: question("close"),
-        apply=lambda db, actor: state.dmp.lifecycle.close(
-            db, actor, str(actor.patient_ins), state.now()
-        ),
-        page="access.html",
-        back="/patient/acces#fermeture",
-        done="dossier fermé",
-    )
+    return _lifecycle(request, state, csrf, confirmed, "close", done="dossier fermé")
 
 
 @router.post("/reouverture", response_class=HTMLResponse)
@@ -436,17 +423,28 @@ def reopen(
     confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
     """Reopen a closed record."""
+    return _lifecycle(request, state, csrf, confirmed, "reopen", done="dossier rouvert")
+
+
+def _lifecycle(
+    request: Request,
+    state: AppState,
+    csrf: str,
+    confirmed: bool,
+    change: Literal["close", "reopen"],
+    *,
+    done: str,
+) -> Response:
+    apply = state.dmp.lifecycle.close if change == "close" else state.dmp.lifecycle.reopen
     return ask_then_change(
         request,
         state,
         csrf=csrf,
         confirmed=confirmed,
         fields={},
-        ask=lambda db, actor: question("reopen"),
-        apply=lambda db, actor: state.dmp.lifecycle.reopen(
-            db, actor, str(actor.patient_ins), state.now()
-        ),
+        ask=lambda db, actor: question(change),
+        apply=lambda db, actor: apply(db, actor, str(actor.patient_ins), state.now()),
         page="access.html",
         back="/patient/acces#fermeture",
-        done="dossier rouvert",
+        done=done,
     )

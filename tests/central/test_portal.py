@@ -17,9 +17,9 @@ from kiosk.sync.online import OnlineCentral
 from tests.support.aged import aged
 from tests.support.browser import browser, page
 from tests.support.central import Professional, Server, login, signed_kiosk_client
-from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, contact_of, create
+from tests.support.dmp import JEANNE, contact_of
 from tests.support.mail import Mailbox, SmsGateway
-from tests.support.portal import activate, fill_birth_date
+from tests.support.portal import JEANNE_EMAIL, activate, fill_birth_date, jeanne_record
 
 # The README's screenshots are taken only when asked: a test run must leave the tree as it was.
 SHOTS = (
@@ -27,7 +27,7 @@ SHOTS = (
     if os.environ.get("PORTAL_SCREENSHOTS") == "1"
     else Path(tempfile.gettempdir()) / "dmp-portal-screens"
 )
-EMAIL = "jeanne.bernard@example.org"
+EMAIL = JEANNE_EMAIL
 
 # One backend is enough here: the portal adds pages, not storage.
 __all__ = ["browser", "page"]  # fixtures from tests.support.browser
@@ -38,18 +38,7 @@ pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.fixture
 def jeanne(server: Server, pharmacist: Professional, physician: Professional) -> dict[str, str]:
     """Jeanne's DMP: the pharmacist authorised, e-mail contact, documents from her doctor."""
-    created = create(
-        server,
-        login(server, pharmacist),
-        JEANNE,
-        authorised_professionals=[PHARMACIST, PHYSICIAN],
-        contact={"channel": "email", "address": EMAIL},
-    )
-    doctor = login(server, physician)
-    add_doc(server, doctor, JEANNE, "medications", "Metformine 500 mg")
-    add_doc(server, doctor, JEANNE, "pathologies_allergies", "Allergie : pénicilline")
-    add_doc(server, doctor, JEANNE, "reports", "Compte rendu : consultation diabétologie")
-    return created
+    return jeanne_record(server, pharmacist, physician, allergy=True)
 
 
 def _shot(page: Page, name: str) -> None:

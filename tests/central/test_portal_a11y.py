@@ -25,9 +25,9 @@ from kiosk.sync.online import OnlineCentral
 from tests.support.aged import aged
 from tests.support.browser import browser, page
 from tests.support.central import Professional, Server, login, signed_kiosk_client, start_server
-from tests.support.dmp import CLAIRE, JEANNE, LEO, PHARMACIST, PHYSICIAN, add_doc, create
+from tests.support.dmp import CLAIRE, JEANNE, LEO, PHARMACIST, add_doc, create
 from tests.support.mail import Mailbox, SmsGateway
-from tests.support.portal import activate, fill_birth_date
+from tests.support.portal import JEANNE_EMAIL, activate, fill_birth_date, jeanne_record
 
 __all__ = ["browser", "page"]  # fixtures from tests.support.browser
 
@@ -42,7 +42,7 @@ SHOTS = (
 AXE = Path(axe_playwright_python.__file__).with_name("axe.min.js").read_text(encoding="utf-8")
 AXE_VERSION = "4.12.1"
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
-EMAIL = "jeanne.bernard@example.org"
+EMAIL = JEANNE_EMAIL
 JEANNE_BORN = aged("1979-03-28")  # as the register holds it for a run today
 CLAIRE_BORN = aged("1984-02-11")
 PHONE = (390, 844)  # the screenshots' screen
@@ -116,18 +116,7 @@ def site(
 
 
 def _jeanne(server: Server, pharmacist: Professional, physician: Professional) -> dict[str, Any]:
-    """Jeanne's DMP: two professionals authorised, an e-mail contact, her doctor's documents."""
-    created = create(
-        server,
-        login(server, pharmacist),
-        JEANNE,
-        authorised_professionals=[PHARMACIST, PHYSICIAN],
-        contact={"channel": "email", "address": EMAIL},
-    )
-    doctor = login(server, physician)
-    add_doc(server, doctor, JEANNE, "medications", "Metformine 500 mg")
-    add_doc(server, doctor, JEANNE, "reports", "Compte rendu : consultation diabétologie")
-    return created
+    return jeanne_record(server, pharmacist, physician)
 
 
 def _claire_for_leo(page: Page, server: Server, sms: SmsGateway, token: str) -> None:

@@ -35,13 +35,14 @@ from tests.support.dmp import (
 )
 from tests.support.dmp import patient_token as api_patient_token
 from tests.support.mail import SmsGateway
+from tests.support.portal import JEANNE_EMAIL, jeanne_record
 
 __all__ = ["browser", "page"]  # fixtures from tests.support.browser
 
 # The portal adds pages, not storage: one backend.
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
-EMAIL = "jeanne.bernard@example.org"
+EMAIL = JEANNE_EMAIL
 ANNE = "Anne DUPONT, pharmacien, Pharmacie du Port, Lorient"
 HELENE = "Helene MORVAN, médecin, Cabinet médical du Quai, Paimpol"
 NEVER_SEEN = "899700307152"  # a pharmacist's card that never logged in to the service
@@ -81,17 +82,7 @@ def _patient(server: Server, created: dict[str, Any]) -> Patient:
 def jeanne(server: Server, pharmacist: Professional, physician: Professional) -> Patient:
     """Jeanne logged in: the pharmacist and her doctor authorised, two documents by her
     doctor, one note of her own."""
-    created = create(
-        server,
-        login(server, pharmacist),
-        JEANNE,
-        authorised_professionals=[PHARMACIST, PHYSICIAN],
-        contact={"channel": "email", "address": EMAIL},
-    )
-    doctor = login(server, physician)
-    add_doc(server, doctor, JEANNE, "medications", "Metformine 500 mg")
-    add_doc(server, doctor, JEANNE, "reports", "Compte rendu : consultation diabétologie")
-    patient = _patient(server, created)
+    patient = _patient(server, jeanne_record(server, pharmacist, physician))
     added = patient.post("/patient/ajouter", kind="reaction", text="Amoxicilline : urticaire")
     assert added.status_code == 200, added.text
     return patient

@@ -7,7 +7,12 @@ from typing import Any
 
 from playwright.sync_api import Page
 
-__all__ = ["activate", "fill_birth_date"]
+from tests.support.central import Professional, Server, login
+from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create
+
+__all__ = ["JEANNE_EMAIL", "activate", "fill_birth_date", "jeanne_record"]
+
+JEANNE_EMAIL = "jeanne.bernard@example.org"
 
 
 def fill_birth_date(page: Page, prefix: str, birth_date: str) -> None:
@@ -27,3 +32,23 @@ def activate(page: Page, url: str, created: dict[str, Any], *, wait_for: str = "
     fill_birth_date(page, "activation_birth", created["birth_date"])
     form.get_by_role("button", name="Activer mon accès").click()
     page.wait_for_url(f"**/patient/{wait_for}")
+
+
+def jeanne_record(
+    server: Server, pharmacist: Professional, physician: Professional, *, allergy: bool = False
+) -> dict[str, Any]:
+    """Jeanne's DMP as the portal's tests know it: her pharmacist and her doctor authorised,
+    an e-mail contact, her doctor's treatment and report (and allergy, when asked)."""
+    created = create(
+        server,
+        login(server, pharmacist),
+        JEANNE,
+        authorised_professionals=[PHARMACIST, PHYSICIAN],
+        contact={"channel": "email", "address": JEANNE_EMAIL},
+    )
+    doctor = login(server, physician)
+    add_doc(server, doctor, JEANNE, "medications", "Metformine 500 mg")
+    if allergy:
+        add_doc(server, doctor, JEANNE, "pathologies_allergies", "Allergie : pénicilline")
+    add_doc(server, doctor, JEANNE, "reports", "Compte rendu : consultation diabétologie")
+    return created
