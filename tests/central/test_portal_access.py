@@ -30,6 +30,7 @@ from tests.support.dmp import (
     PHARMACIST,
     PHYSICIAN,
     add_doc,
+    claires_child,
     create,
     patient_sets,
 )
@@ -359,16 +360,8 @@ def test_a_parent_is_asked_about_a_childs_document_never_one_hidden_from_parents
     server: Server, pharmacist: Professional, sms: SmsGateway
 ) -> None:
     born = aged("1984-02-11")
-    claire = {"nom": "MARTIN", "prenom": "CLAIRE", "birth_date": born, "nir": CLAIRE}
     token = login(server, pharmacist)
-    create(
-        server,
-        token,
-        LEO,
-        representative=claire,
-        contact={"channel": "sms", "address": "06 00 00 00 02"},
-        authorised_professionals=[PHARMACIST],
-    )
+    claires_child(server, token, LEO)
     add_doc(server, token, LEO, "care_history", "Vaccin DTP")
     add_doc(
         server,

@@ -15,7 +15,7 @@ from central.dmp.models import Dmp
 from tests.support.aged import aged
 from tests.support.browser import browser, page
 from tests.support.central import Professional, Server, login
-from tests.support.dmp import CLAIRE, JEANNE, LEO, PHARMACIST, add_doc, create
+from tests.support.dmp import CLAIRE, JEANNE, LEO, add_doc, claires_child, create
 from tests.support.mail import Mailbox, SmsGateway
 from tests.support.portal import activate, fill_birth_date
 
@@ -139,16 +139,8 @@ def test_a_parent_reaches_each_childs_record_and_not_what_is_hidden_from_parents
     """Claire types her own number and birth date (her children's cards carry her number):
     one code, then Leo's record as his legal representative, then Jade's."""
     token = login(server, pharmacist)
-    claire = {"nom": "MARTIN", "prenom": "CLAIRE", "birth_date": CLAIRE_BORN, "nir": CLAIRE}
     for child in (LEO, JADE):
-        create(
-            server,
-            token,
-            child,
-            representative=claire,
-            contact={"channel": "sms", "address": "06 00 00 00 02"},
-            authorised_professionals=[PHARMACIST],
-        )
+        claires_child(server, token, child)
     add_doc(server, token, LEO, "care_history", "Vaccin DTP")
     add_doc(
         server,

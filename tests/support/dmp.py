@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from central.dmp.models import Dmp
 from dmpcommon.actions import CardTraits, DmpCreated
+from tests.support.aged import aged
 from tests.support.central import Server
 
 JEANNE = "279035121518989"  # adult, fixtures/identities.json
@@ -136,3 +137,15 @@ def contact_of(server: Server, ins: str = JEANNE) -> tuple[str | None, str | Non
         dmp = db.scalar(select(Dmp).where(Dmp.ins == ins))
         assert dmp is not None
         return dmp.notify_channel, dmp.notify_address
+
+
+def claires_child(server: Server, token: str, child: str = LEO, **extra: Any) -> dict[str, Any]:
+    """A child's record created at the counter with their mother, Claire, as representative
+    (her number recorded), her mobile as its contact, the pharmacist authorised."""
+    claire = {"nom": "MARTIN", "prenom": "CLAIRE", "birth_date": aged("1984-02-11"), "nir": CLAIRE}
+    body: dict[str, Any] = {
+        "representative": claire,
+        "contact": {"channel": "sms", "address": "06 00 00 00 02"},
+        "authorised_professionals": [PHARMACIST],
+    }
+    return create(server, token, child, **(body | extra))
