@@ -15,7 +15,7 @@ from central.dmp.endpoints import router as dmp_router
 from central.errors import ServiceError, TooManyRequests
 from central.http_security import SecurityHeaders
 from central.identity.endpoints import router as identity_router
-from central.limits import BodyLimits
+from central.limits import BodyLimits, RouteLimits
 from central.patient.endpoints import router as patient_router
 from central.portal.routes import router as portal_router
 from central.portal.web import HTTP_ERRORS, portal_error
@@ -89,7 +89,9 @@ def create_app(
     app.state.central = wiring
     # The last added is the outermost: bodies are bounded before anything reads them (the
     # headers only touch the answer, so even a 413 from the limits carries them).
-    app.add_middleware(BodyLimits)
+    app.add_middleware(
+        BodyLimits, limits=RouteLimits.for_files_of(wiring.settings.document_max_bytes)
+    )
     app.add_middleware(SecurityHeaders, production=wiring.settings.production)
     _install_error_handlers(app)
     for router in (

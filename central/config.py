@@ -101,6 +101,7 @@ class Settings(BaseSettings):
     otp_resend_interval_s: int = 60
     otp_max_per_hour: int = 5
     activation_days: int = ACTIVATION_CODE_DAYS  # what the kiosk's sheet prints
+    document_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
     # The patient's doors (code asked, code typed, activation, online creation): tries per
     # source address and overall (README, "Patient access throttles").
     patient_source_per_minute: int = 60

@@ -31,17 +31,29 @@ _OVERLAP = 5  # a "\u0000" split across two chunks is still seen
 
 @dataclass(frozen=True, slots=True)
 class RouteLimits:
-    """Bytes a request body may have: the sync batch and a document are the big ones."""
+    """Bytes a request body may have: the sync batch and a document are the big ones (a
+    document's file travels in base64, a third larger than the file, in JSON; FHIR's
+    transaction bundle too; the health insurance's batches of care lines)."""
 
     default: int = 64 * 1024
     sync_batch: int = 2 * 1024 * 1024
-    document: int = 1024 * 1024
+    document: int = 28 * 1024 * 1024
+    care_lines: int = 2 * 1024 * 1024
+
+    @classmethod
+    def for_files_of(cls, max_bytes: int) -> RouteLimits:
+        """Room for one file of `max_bytes` in base64, and its metadata."""
+        return cls(document=(max_bytes + 2) // 3 * 4 + 256 * 1024)
 
     def for_path(self, path: str) -> int:
         if path == "/v1/sync/batch":
             return self.sync_batch
         if path.startswith("/v1/dmp/") and path.endswith("/documents"):
             return self.document
+        if path in ("/fhir", "/fhir/"):  # ITI-65: the transaction bundle
+            return self.document
+        if path.startswith("/v1/care-history/"):
+            return self.care_lines
         return self.default
 
 

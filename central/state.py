@@ -164,6 +164,7 @@ def build_state(settings: Settings) -> AppState:
         key=keys.secret,
         portal_url=settings.portal_url,
         activation_days=settings.activation_days,
+        document_max_bytes=settings.document_max_bytes,
     )
     patients = PatientService(
         key=keys.secret,

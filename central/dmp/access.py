@@ -168,6 +168,7 @@ class RecordAccess:
             else:
                 hidden += 1
         horizon = today - dt.timedelta(days=730)
+        texts = repository.texts_of(db, dmp.ins, visible)
 
         def section(
             category: Category, *, latest: int | None = None, since: dt.date | None = None
@@ -178,7 +179,7 @@ class RecordAccess:
                 if d.category == category.value and (since is None or d.document_date >= since)
             ]
             docs.sort(key=lambda d: (d.document_date, d.created_at), reverse=True)
-            return [document_out(d) for d in (docs[:latest] if latest else docs)]
+            return [document_out(d, texts) for d in (docs[:latest] if latest else docs)]
 
         sections = {
             "medications": section(Category.MEDICATIONS),

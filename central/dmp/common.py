@@ -4,6 +4,7 @@ policy reads them, documents as readers see them, and telling the patient."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -131,14 +132,21 @@ def choices_of(dmp: Dmp) -> Choices:
     return Choices(etreat=dmp.etreat, btg=dmp.btg, masked_in_emergency=dmp.masked_in_emergency)
 
 
-def document_out(doc: Document) -> DocumentOut:
-    """A document as a reader receives it."""
+def document_out(doc: Document, texts: Mapping[str, str]) -> DocumentOut:
+    """A document as a reader receives it; a text's content from `texts`
+    (central.dmp.repository.texts_of)."""
     return DocumentOut(
         id=doc.id,
         category=doc.category,
         loinc=doc.loinc,
         title=doc.title,
-        content=doc.content,
+        content=texts.get(doc.sha256) if doc.mime_type == "text/plain" else None,
+        mime_type=doc.mime_type,
+        size=doc.size,
+        sha256=doc.sha256,
+        format_code=doc.format_code,
+        filename=doc.filename,
+        created_at=doc.created_at,
         author=doc.author_name,
         author_role=doc.author_role,
         document_date=doc.document_date.isoformat(),

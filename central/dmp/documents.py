@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import uuid
 
@@ -18,6 +20,7 @@ from central.dmp.common import (
     managed_by_representative,
     relation,
 )
+from central.dmp.files import DEFAULT_MAX_BYTES, CheckedFile, FileTooLarge, MimeType, check_file
 from central.dmp.loinc import DEFAULT_LOINC, loinc_problem
 from central.dmp.models import Document
 from central.dmp.policy import may_open
@@ -27,7 +30,7 @@ from central.notify import messages
 from dmpcommon.actions import DocumentAdded
 from dmpcommon.vocabulary import AccessMode, CounterDocument, DmpStatus, Role
 
-__all__ = ["COUNTER_DOCUMENTS", "RecordDocuments", "counter_document"]
+__all__ = ["COUNTER_DOCUMENTS", "RecordDocuments", "counter_document", "file_of"]
 
 _PATIENTS = (Role.PATIENT, Role.REPRESENTATIVE)
 # What the patient files themselves: their own notes.
@@ -70,16 +73,40 @@ def _own(actor: Actor, doc: Document) -> bool:
     return doc.author_id == actor.id
 
 
+def file_of(doc: DocumentIn, *, max_bytes: int) -> CheckedFile:
+    """The document's file, checked: its text, or its file decoded from base64."""
+    if (doc.content is None) == (doc.file is None):
+        raise BadRequest("a document is a text or a file, one of them", code="content_or_file")
+    if doc.file is None:
+        return check_file(str(doc.content).encode("utf-8"), MimeType.TEXT, max_bytes=max_bytes)
+    if len(doc.file.data_base64) > (max_bytes + 2) // 3 * 4 + 4:
+        raise FileTooLarge(f"file larger than {max_bytes} bytes")
+    try:
+        data = base64.b64decode(doc.file.data_base64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadRequest("the file is not base64", code="file_not_base64") from exc
+    return check_file(data, doc.file.mime_type, max_bytes=max_bytes)
+
+
 class RecordDocuments:
     """Documents of a DMP."""
 
-    def __init__(self, notices: PatientNotices) -> None:
+    def __init__(self, notices: PatientNotices, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.notices = notices
+        self.max_bytes = max_bytes
 
     def add_document(
-        self, db: Session, actor: Actor, ins: str, doc: DocumentIn, now: dt.datetime
+        self,
+        db: Session,
+        actor: Actor,
+        ins: str,
+        doc: DocumentIn,
+        now: dt.datetime,
+        *,
+        checked: CheckedFile | None = None,
     ) -> Document:
-        """Add (or replace) a document; the patient is told, without what it is."""
+        """Add (or replace) a document; the patient is told, without what it is. Its file is
+        checked before anything is stored (`checked`: already checked by the caller)."""
         dmp = repository.get_dmp(db, ins)
         if actor.role in _PATIENTS:
             if actor.patient_ins != ins:
@@ -114,13 +141,20 @@ class RecordDocuments:
             document_date = dt.date.fromisoformat(doc.document_date)
         except ValueError as exc:
             raise BadRequest("document_date is not a date") from exc
+        if checked is None:
+            checked = file_of(doc, max_bytes=self.max_bytes)
+        repository.store_file(db, ins, checked)
         row = Document(
             id=str(uuid.uuid4()),
             dmp_ins=ins,
             category=doc.category.value,
             loinc=doc.loinc or DEFAULT_LOINC.get(doc.category),
             title=doc.title,
-            content=doc.content,
+            mime_type=checked.mime_type.value,
+            size=checked.size,
+            sha256=checked.sha256,
+            format_code=checked.format_code.value,
+            filename=doc.file.filename if doc.file is not None else None,
             author_id=actor.id,
             author_name=actor.public_label(),
             author_role=actor.role.value,
@@ -187,11 +221,15 @@ class RecordDocuments:
         if doc.replaced_by is not None:
             raise Conflict("only the current version is deleted", code="already_replaced")
         version: Document | None = doc
+        hashes: set[str] = set()
         while version is not None:  # newest first: nothing points at the one deleted
             older = db.get(Document, version.replaces) if version.replaces else None
+            hashes.add(version.sha256)
             db.delete(version)
             db.flush()
             version = older
+        for sha256 in hashes:  # deleted means gone, unless another document has the bytes
+            repository.drop_file_if_unused(db, ins, sha256)
         trace(db, actor, AuditAction.DOCUMENT_DELETE, now=now, patient_ins=ins, detail=doc.id)
 
     @staticmethod

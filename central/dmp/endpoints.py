@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from central.deps import get_state, read_body
 from central.dmp.common import document_out
+from central.dmp.repository import texts_of
 from central.dmp.schemas import (
     ID_NAT,
     NIR,
@@ -103,7 +104,8 @@ def reissue_activation(ins: Ins, request: Request, state: State) -> ActivationRe
 def add_document(ins: Ins, body: DocumentIn, request: Request, state: State) -> DocumentOut:
     """Add a document, or replace one (the old version stays as history)."""
     with state.operator(request) as (db, actor):
-        return document_out(state.dmp.documents.add_document(db, actor, ins, body, state.now()))
+        doc = state.dmp.documents.add_document(db, actor, ins, body, state.now())
+        return document_out(doc, texts_of(db, ins, [doc]))
 
 
 @router.post("/{ins}/open", response_model=SummaryResponse)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from central.db import Base, UtcDateTime
 
 __all__ = [
+    "CareHistoryRequest",
+    "CareLine",
     "ContactChange",
     "Dmp",
     "DmpProfessional",
     "Document",
+    "DocumentFile",
     "FirstAccess",
     "PatientAccess",
 ]
@@ -80,7 +83,12 @@ class Document(Base):
     category: Mapped[str] = mapped_column(String(32))
     loinc: Mapped[str | None] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(200))
-    content: Mapped[str] = mapped_column(Text)
+    # The file: its bytes in document_files, found by (dmp_ins, sha256) and checked on read.
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    format_code: Mapped[str] = mapped_column(String(120))
+    filename: Mapped[str | None] = mapped_column(String(200))
     author_id: Mapped[str] = mapped_column(String(40))
     author_name: Mapped[str] = mapped_column(String(200))
     author_role: Mapped[str] = mapped_column(String(32))
@@ -90,6 +98,54 @@ class Document(Base):
     invisible_to_representatives: Mapped[bool] = mapped_column(Boolean, default=False)
     replaces: Mapped[str | None] = mapped_column(ForeignKey("documents.id"))
     replaced_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class DocumentFile(Base):
+    """A document's bytes, stored once per record and content (a new version with the same
+    bytes, or the same report deposited twice, shares them). Kept in PostgreSQL: one store to
+    back up, in the same transaction as the document that points at it."""
+
+    __tablename__ = "document_files"
+
+    dmp_ins: Mapped[str] = mapped_column(
+        ForeignKey("dmps.ins", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CareLine(Base):
+    """One line of reimbursed care from the health insurance's feed (its own identifier makes
+    a resend harmless)."""
+
+    __tablename__ = "care_lines"
+    __table_args__ = (Index("ix_care_lines_dmp_date", "dmp_ins", "care_date"),)
+
+    dmp_ins: Mapped[str] = mapped_column(
+        ForeignKey("dmps.ins", ondelete="CASCADE"), primary_key=True
+    )
+    line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    care_date: Mapped[dt.date] = mapped_column()
+    nature: Mapped[str] = mapped_column(String(32))
+    code_system: Mapped[str] = mapped_column(String(8))  # CIP13 | NGAP | CCAM | NABM
+    code: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    executant: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class CareHistoryRequest(Base):
+    """A new record awaiting its last 24 months from the health insurance's feed."""
+
+    __tablename__ = "care_history_requests"
+
+    dmp_ins: Mapped[str] = mapped_column(
+        ForeignKey("dmps.ins", ondelete="CASCADE"), primary_key=True
+    )
+    since: Mapped[dt.date] = mapped_column()
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    fulfilled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class FirstAccess(Base):

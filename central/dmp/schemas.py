@@ -25,6 +25,7 @@ __all__ = [
     "CreateDmpResponse",
     "DocumentIn",
     "DocumentOut",
+    "FileIn",
     "EmergencyChoices",
     "NotificationContact",
     "OpenRequest",
@@ -105,13 +106,25 @@ class ProfessionalStatusRequest(BaseModel):
     patient_agreement: bool = False
 
 
+class FileIn(BaseModel):
+    """A document's file: its declared type and its bytes in base64 (checked by
+    central.dmp.files for what it claims to be)."""
+
+    model_config = _STRICT
+    mime_type: str = Field(min_length=3, max_length=100)
+    data_base64: str = Field(min_length=4)
+    filename: str | None = Field(default=None, min_length=1, max_length=200)
+
+
 class DocumentIn(BaseModel):
-    """A document added by a professional (or by the patient through the portal)."""
+    """A document added by a professional (or by the patient through the portal): a text
+    (`content`), or a file."""
 
     model_config = _STRICT
     category: Category = Field(strict=False)  # a JSON string naming the category
     title: str = Field(min_length=1, max_length=200)
-    content: str = Field(min_length=1, max_length=100_000)
+    content: str | None = Field(default=None, min_length=1, max_length=100_000)
+    file: FileIn | None = None
     loinc: str | None = Field(default=None, pattern=r"^[0-9]{1,7}-[0-9]$")
     document_date: str = Field(pattern=DATE)
     masked_to_professionals: bool = False
@@ -120,13 +133,20 @@ class DocumentIn(BaseModel):
 
 
 class DocumentOut(BaseModel):
-    """A document as the reader may see it."""
+    """A document as the reader may see it: a text's content inline; any other file fetched
+    from the document's content address."""
 
     id: str
     category: str
     loinc: str | None
     title: str
-    content: str
+    content: str | None
+    mime_type: str
+    size: int
+    sha256: str
+    format_code: str
+    filename: str | None
+    created_at: dt.datetime
     author: str
     author_role: str
     document_date: str

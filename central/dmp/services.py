@@ -37,6 +37,7 @@ class DmpServices:
         key: bytes,
         portal_url: str,
         activation_days: int,
+        document_max_bytes: int,
     ) -> DmpServices:
         """Every use case, sharing one way to tell the patient."""
         notices = PatientNotices(notifier, portal_url)
@@ -45,6 +46,6 @@ class DmpServices:
             access=RecordAccess(notices),
             professionals=RecordProfessionals(),
             contacts=RecordContacts(notices, key=key, activation_days=activation_days),
-            documents=RecordDocuments(notices),
+            documents=RecordDocuments(notices, max_bytes=document_max_bytes),
             lifecycle=RecordLifecycle(notices),
         )

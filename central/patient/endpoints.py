@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from central.actors import Actor
 from central.deps import get_state
 from central.dmp.common import document_out
+from central.dmp.repository import texts_of
 from central.dmp.schemas import (
     ID_NAT,
     DocumentIn,
@@ -257,9 +258,8 @@ def _own(actor: Actor) -> str:
 def add_document(body: DocumentIn, request: Request, state: State) -> DocumentOut:
     """Add an emergency contact, a note (reactions to medicines) or advance directives."""
     with state.patient(request) as (db, actor):
-        return document_out(
-            state.dmp.documents.add_document(db, actor, _own(actor), body, state.now())
-        )
+        doc = state.dmp.documents.add_document(db, actor, _own(actor), body, state.now())
+        return document_out(doc, texts_of(db, doc.dmp_ins, [doc]))
 
 
 @router.put("/documents/{document_id}/masked", status_code=204)

@@ -137,8 +137,9 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
         db,
         [(d.author_id, d.created_at) for d in documents if not d.author_id.startswith("patient:")],
     )
+    texts = repository.texts_of(db, ins, documents)
     for doc in documents:  # a professional's documents say who wrote them, and from where
-        shown = document_out(doc)
+        shown = document_out(doc, texts)
         if (doc.author_id, doc.created_at) in authors:
             shown = shown.model_copy(update={"author": authors[(doc.author_id, doc.created_at)]})
         by_category[doc.category].append(shown)

@@ -19,6 +19,7 @@ class EnrollmentToken(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     site: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), default="kiosk")  # central.sync.ClientKind
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
@@ -31,6 +32,9 @@ class Kiosk(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     site: Mapped[str] = mapped_column(String(200))
+    # A counter's kiosk, or a system client such as the health insurance's feed: each is let
+    # through its own doors only.
+    kind: Mapped[str] = mapped_column(String(16), default="kiosk")
     public_key: Mapped[str] = mapped_column(String(64))  # Ed25519, hex
     status: Mapped[str] = mapped_column(String(12))  # active | revoked
     enrolled_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
