@@ -68,6 +68,9 @@ class AuditAction(StrEnum):
     ONLINE_CREATION = "online_creation"  # refused proofs and codes
     CODE_REVOKE = "code_revoke"  # a patient's code voided: replaced, or too many tries
     CAME_OF_AGE = "came_of_age"  # a child's record became their own at 18
+    DOCUMENT_SEARCH = "document_search"  # a list of the record's documents (FHIR ITI-67)
+    DOCUMENT_READ = "document_read"  # one document's file, opened or retrieved
+    CARE_LINES = "care_lines"  # reimbursed care received from the health insurance
 
 
 class AuditOutcome(StrEnum):

@@ -16,15 +16,18 @@ from central.audit.trail import AuditAction, AuditOutcome, refuse, trace
 from central.dmp import repository
 from central.dmp.common import (
     PatientNotices,
+    care_history,
+    care_line_out,
     choices_of,
     denial,
     dmp_and_relation,
     document_out,
     enforce,
+    history_horizon,
 )
 from central.dmp.models import Dmp, Document, FirstAccess
 from central.dmp.policy import Labels, may_manage, may_open, may_see
-from central.dmp.schemas import Category, DocumentOut
+from central.dmp.schemas import CareLineOut, Category, DocumentOut
 from central.errors import NotFound, ServiceError
 from central.notify import messages
 from central.professionals.roles import FORBIDDEN_ROLES
@@ -44,6 +47,7 @@ class Summary:
     mode: AccessMode
     sections: dict[str, list[DocumentOut]]
     hidden: int
+    care_lines: list[CareLineOut]
 
 
 class RecordAccess:
@@ -83,9 +87,110 @@ class RecordAccess:
         now: dt.datetime,
     ) -> Summary:
         """Open the record's summary, if the rules allow, and trace it."""
+        dmp = self._enter(
+            db, actor, ins, AuditAction.OPEN, mode, reason_code, reason_text, now, detail=""
+        )
+        return self._summary(db, dmp, actor, mode, now.date())
+
+    def documents(
+        self,
+        db: Session,
+        actor: Actor,
+        ins: str,
+        *,
+        mode: AccessMode,
+        reason_code: BreakGlassReason | None,
+        reason_text: str | None,
+        now: dt.datetime,
+        current_only: bool = True,
+    ) -> list[Document]:
+        """The record's documents this reader may see (every version, or the current ones),
+        newest care first, under the same rules and trace as an opening."""
+        dmp = self._enter(
+            db,
+            actor,
+            ins,
+            AuditAction.DOCUMENT_SEARCH,
+            mode,
+            reason_code,
+            reason_text,
+            now,
+            detail="",
+        )
+        query = select(Document).where(Document.dmp_ins == ins)
+        if current_only:
+            query = query.where(Document.replaced_by.is_(None))
+        seen = [d for d in db.scalars(query) if self._sees(dmp, actor, mode, d)]
+        seen.sort(key=lambda d: (d.document_date, d.created_at), reverse=True)
+        return seen
+
+    def document_file(
+        self,
+        db: Session,
+        actor: Actor,
+        ins: str,
+        document_id: str,
+        *,
+        mode: AccessMode,
+        reason_code: BreakGlassReason | None,
+        reason_text: str | None,
+        now: dt.datetime,
+    ) -> tuple[Document, bytes]:
+        """One document and its bytes (hash checked), if this reader may see it; a document
+        they may not see is answered as one that does not exist, and the try is traced."""
+        dmp = self._enter(
+            db,
+            actor,
+            ins,
+            AuditAction.DOCUMENT_READ,
+            mode,
+            reason_code,
+            reason_text,
+            now,
+            detail=document_id,
+        )
+        doc = db.get(Document, document_id)
+        if doc is None or doc.dmp_ins != ins or not self._sees(dmp, actor, mode, doc):
+            refuse(
+                db,
+                actor,
+                AuditAction.DOCUMENT_READ,
+                NotFound("no such document", code="no_document"),
+                now=now,
+                patient_ins=ins,
+                mode=mode,
+            )
+        return doc, repository.read_file(db, doc)
+
+    @staticmethod
+    def _sees(dmp: Dmp, actor: Actor, mode: AccessMode, doc: Document) -> bool:
+        return may_see(
+            actor.role,
+            mode,
+            choices_of(dmp),
+            Labels(doc.masked_to_professionals, doc.invisible_to_representatives),
+            author=doc.author_id == actor.id,
+            treating_doctor=dmp.treating_doctor == actor.id,
+        )
+
+    def _enter(
+        self,
+        db: Session,
+        actor: Actor,
+        ins: str,
+        action: AuditAction,
+        mode: AccessMode,
+        reason_code: BreakGlassReason | None,
+        reason_text: str | None,
+        now: dt.datetime,
+        *,
+        detail: str,
+    ) -> Dmp:
+        """The record, if the rules let this reader in with this mode; traced either way, and
+        told to the patient (first access by this professional, every emergency access)."""
 
         def refused(error: ServiceError) -> NoReturn:
-            refuse(db, actor, AuditAction.OPEN, error, now=now, patient_ins=ins, mode=mode)
+            refuse(db, actor, action, error, now=now, patient_ins=ins, mode=mode)
 
         if actor.role in FORBIDDEN_ROLES:
             refused(denial("forbidden_party"))
@@ -99,11 +204,12 @@ class RecordAccess:
         )
         if not decision.allowed:
             refused(denial(decision.reason))
-        detail = f"{reason_code}: {reason_text}" if mode is AccessMode.BREAK_GLASS else ""
+        if mode is AccessMode.BREAK_GLASS:
+            detail = f"{reason_code}: {reason_text}" + (f" ({detail})" if detail else "")
         trace(
             db,
             actor,
-            AuditAction.OPEN,
+            action,
             now=now,
             outcome=AuditOutcome.ALLOWED,
             patient_ins=ins,
@@ -111,7 +217,7 @@ class RecordAccess:
             detail=detail,
         )
         self._tell_patient_of_access(db, dmp, actor, mode, now)
-        return self._summary(db, dmp, actor, mode, now.date())
+        return dmp
 
     def _tell_patient_of_access(
         self, db: Session, dmp: Dmp, actor: Actor, mode: AccessMode, now: dt.datetime
@@ -150,24 +256,14 @@ class RecordAccess:
 
     @staticmethod
     def _summary(db: Session, dmp: Dmp, actor: Actor, mode: AccessMode, today: dt.date) -> Summary:
-        choices = choices_of(dmp)
         visible: list[Document] = []
         hidden = 0
         for doc in repository.current_documents(db, dmp.ins):
-            labels = Labels(doc.masked_to_professionals, doc.invisible_to_representatives)
-            seen = may_see(
-                actor.role,
-                mode,
-                choices,
-                labels,
-                author=doc.author_id == actor.id,
-                treating_doctor=dmp.treating_doctor == actor.id,
-            )
-            if seen:
+            if RecordAccess._sees(dmp, actor, mode, doc):
                 visible.append(doc)
             else:
                 hidden += 1
-        horizon = today - dt.timedelta(days=730)
+        horizon = history_horizon(today)
         texts = repository.texts_of(db, dmp.ins, visible)
 
         def section(
@@ -191,4 +287,10 @@ class RecordAccess:
             "emergency_contacts": section(Category.EMERGENCY_CONTACTS),
             "other": section(Category.OTHER),
         }
-        return Summary(ins=dmp.ins, mode=mode, sections=sections, hidden=hidden)
+        return Summary(
+            ins=dmp.ins,
+            mode=mode,
+            sections=sections,
+            hidden=hidden,
+            care_lines=[care_line_out(line) for line in care_history(db, dmp.ins, today)],
+        )

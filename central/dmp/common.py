@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.audit.trail import AuditAction, refuse
 from central.dmp.changes import Standing
-from central.dmp.models import Dmp, DmpProfessional, Document
+from central.dmp.models import CareLine, Dmp, DmpProfessional, Document
 from central.dmp.policy import Choices, Decision, Relation
-from central.dmp.schemas import DocumentOut
+from central.dmp.schemas import CareLineOut, CareNature, CodeSystem, DocumentOut
 from central.errors import Forbidden, ForbiddenParty
 from central.identity.service import presence
 from central.notify.service import Notifier
@@ -29,7 +29,10 @@ __all__ = [
     "managed_by_representative",
     "standing",
     "dmp_and_relation",
+    "care_history",
+    "care_line_out",
     "document_out",
+    "history_horizon",
     "relation",
 ]
 
@@ -130,6 +133,39 @@ def dmp_and_relation(db: Session, ins: str, id_nat: str) -> tuple[Dmp | None, Re
 def choices_of(dmp: Dmp) -> Choices:
     """The patient's emergency choices, as the policy reads them."""
     return Choices(etreat=dmp.etreat, btg=dmp.btg, masked_in_emergency=dmp.masked_in_emergency)
+
+
+def history_horizon(today: dt.date) -> dt.date:
+    """The first day of the care history's 24 months (older care leaves the view)."""
+    try:
+        return today.replace(year=today.year - 2)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - 2, day=28)
+
+
+def care_history(db: Session, ins: str, today: dt.date) -> list[CareLine]:
+    """The reimbursed care of the last 24 months, newest first."""
+    return list(
+        db.scalars(
+            select(CareLine)
+            .where(CareLine.dmp_ins == ins, CareLine.care_date >= history_horizon(today))
+            .order_by(CareLine.care_date.desc(), CareLine.line_id)
+        )
+    )
+
+
+def care_line_out(line: CareLine) -> CareLineOut:
+    """A line of the care history as a reader receives it."""
+    return CareLineOut(
+        line_id=line.line_id,
+        care_date=line.care_date.isoformat(),
+        nature=CareNature(line.nature),
+        code_system=CodeSystem(line.code_system),
+        code=line.code,
+        label=line.label,
+        quantity=line.quantity,
+        executant=line.executant,
+    )
 
 
 def document_out(doc: Document, texts: Mapping[str, str]) -> DocumentOut:

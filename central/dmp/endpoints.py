@@ -122,5 +122,9 @@ def open_record(ins: Ins, body: OpenRequest, request: Request, state: State) -> 
             now=state.now(),
         )
     return SummaryResponse(
-        ins=summary.ins, mode=summary.mode, hidden_documents=summary.hidden, **summary.sections
+        ins=summary.ins,
+        mode=summary.mode,
+        hidden_documents=summary.hidden,
+        care_lines=summary.care_lines,
+        **summary.sections,
     )

@@ -21,6 +21,9 @@ from dmpcommon.vocabulary import (
 __all__ = [
     "ActivationResponse",
     "Category",
+    "CareLineOut",
+    "CareNature",
+    "CodeSystem",
     "CreateDmpRequest",
     "CreateDmpResponse",
     "DocumentIn",
@@ -155,6 +158,43 @@ class DocumentOut(BaseModel):
     replaces: str | None
 
 
+class CareNature(StrEnum):
+    """What kind of reimbursed care a line of the health insurance's feed is."""
+
+    PHARMACY = "pharmacie"
+    CONSULTATION = "consultation"
+    BIOLOGY = "biologie"
+    IMAGING = "imagerie"
+    HOSPITAL = "hospitalisation"
+    NURSING = "soins_infirmiers"
+    PHYSIOTHERAPY = "kinesitherapie"
+    DENTAL = "dentaire"
+    OTHER = "autre"
+
+
+class CodeSystem(StrEnum):
+    """The field's code of the line: a medicine's CIP13, an act's NGAP or CCAM code, a lab
+    test's NABM code."""
+
+    CIP13 = "CIP13"
+    NGAP = "NGAP"
+    CCAM = "CCAM"
+    NABM = "NABM"
+
+
+class CareLineOut(BaseModel):
+    """A line of the care history (reimbursed care), as the reader may see it."""
+
+    line_id: str
+    care_date: str
+    nature: CareNature
+    code_system: CodeSystem
+    code: str
+    label: str
+    quantity: int
+    executant: str
+
+
 class OpenRequest(BaseModel):
     """Opening the record: normal, regulator, or break-glass with a reason."""
 
@@ -180,3 +220,5 @@ class SummaryResponse(BaseModel):
     emergency_contacts: list[DocumentOut]
     other: list[DocumentOut]
     hidden_documents: int
+    # The reimbursed care of the last 24 months, from the health insurance (newest first).
+    care_lines: list[CareLineOut] = []
