@@ -48,6 +48,9 @@ _EVENTS = {
     AuditAction.DMP_REOPEN: "reopened",
     AuditAction.IDENTITY_CHECKED: "checked_identity_document",
     AuditAction.CAME_OF_AGE: "came_of_age",
+    AuditAction.DOCUMENT_SEARCH: "listed_documents",
+    AuditAction.DOCUMENT_READ: "read_document",
+    AuditAction.CARE_LINES: "received_care_lines",
 }
 # The same act on oneself reads otherwise ("s'est déclaré autorisé avec votre accord").
 _ON_ITSELF = {
@@ -65,6 +68,8 @@ def _event(entry: AuditEntry) -> str | None:
         action = AuditAction(entry.action)
     except ValueError:
         return None
+    if action is AuditAction.DOCUMENT_READ and entry.mode in _IN_EMERGENCY:
+        return f"read_document_{entry.mode}"  # the document's title is never in the log
     if action is AuditAction.OPEN and entry.mode in _IN_EMERGENCY:
         return _IN_EMERGENCY[entry.mode]
     if action in _ON_ITSELF and entry.detail == entry.actor_id:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dmpcommon.vocabulary import AccessMode
+
 __all__ = [
     "CATEGORY_LABELS",
     "AUTHORISE_LIFTS_BLOCK",
@@ -64,6 +66,15 @@ EVENTS = {
     "closed": "a fermé votre dossier à votre demande",
     "reopened": "a rouvert votre dossier à votre demande",
     "came_of_age": "vos 18 ans : ce dossier est le vôtre, votre représentant n'y a plus accès",
+    "listed_documents": "a consulté la liste de vos documents",
+    "read_document": "a ouvert un document",
+    f"read_document_{AccessMode.REGULATOR.value}": (
+        "a ouvert un document comme régulateur du SAMU"
+    ),
+    f"read_document_{AccessMode.BREAK_GLASS.value}": (
+        "a ouvert un document en urgence (bris de glace)"
+    ),
+    "received_care_lines": "a versé des soins remboursés à votre historique",
 }
 
 # Why something was refused: on the portal's pages and in the patient's log.
