@@ -216,7 +216,8 @@ class RecordAccess:
             mode=mode,
             detail=detail,
         )
-        self._tell_patient_of_access(db, dmp, actor, mode, now)
+        if actor.role not in (Role.PATIENT, Role.REPRESENTATIVE):  # no "first access" to oneself
+            self._tell_patient_of_access(db, dmp, actor, mode, now)
         return dmp
 
     def _tell_patient_of_access(
