@@ -3,6 +3,7 @@ read)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -22,6 +23,9 @@ __all__ = [
     "store_file",
     "texts_of",
 ]
+
+
+_log = logging.getLogger(__name__)
 
 
 class FileCorrupt(ServiceError):
@@ -89,4 +93,11 @@ def texts_of(db: Session, ins: str, docs: Iterable[Document]) -> dict[str, str]:
             select(DocumentFile).where(DocumentFile.dmp_ins == ins, DocumentFile.sha256.in_(wanted))
         )
     }
-    return {sha: _checked(rows.get(sha), sha).decode("utf-8") for sha in wanted}
+    texts: dict[str, str] = {}
+    for sha in wanted:
+        try:
+            texts[sha] = _checked(rows.get(sha), sha).decode("utf-8")
+        except FileCorrupt:
+            # The rest of the record is still served: this text shows as unreadable.
+            _log.error("a text document's file does not match its hash: %s", sha)
+    return texts
