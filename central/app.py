@@ -13,8 +13,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from central.config import Settings
 from central.dmp.endpoints import router as dmp_router
 from central.errors import ServiceError, TooManyRequests
+from central.fhir import router as fhir_router
+from central.fhir.resources import FHIR_JSON, operation_outcome
 from central.http_security import SecurityHeaders
 from central.identity.endpoints import router as identity_router
+from central.insurance.endpoints import router as insurance_router
 from central.limits import BodyLimits, RouteLimits
 from central.patient.endpoints import router as patient_router
 from central.portal.routes import router as portal_router
@@ -30,12 +33,21 @@ def _json(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": code, "detail": detail})
 
 
+def _error(request: Request, status: int, code: str, detail: str) -> Response:
+    """An error as its caller reads them: an OperationOutcome under /fhir, else JSON."""
+    if request.url.path == "/fhir" or request.url.path.startswith("/fhir/"):
+        outcome = operation_outcome(status, code, detail).model_dump_json()
+        return Response(outcome, status_code=status, media_type=FHIR_JSON)
+    return _json(status, code, detail)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
-    """Every error leaves as {"error": code, "detail": text}."""
+    """Every error leaves as {"error": code, "detail": text} (under /fhir, as an
+    OperationOutcome)."""
 
     @app.exception_handler(ServiceError)
-    async def _service(_request: Request, exc: ServiceError) -> JSONResponse:
-        response = _json(exc.status_code, exc.code, exc.detail)
+    async def _service(request: Request, exc: ServiceError) -> Response:
+        response = _error(request, exc.status_code, exc.code, exc.detail)
         if isinstance(exc, TooManyRequests) and exc.retry_after_s is not None:
             response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
@@ -48,14 +60,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             )
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        return _json(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
+        return _error(request, 422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith("/patient"):  # a person's page: in French
             alert = HTTP_ERRORS.get(exc.status_code, "le formulaire envoyé n'a pas pu être lu")
             return portal_error(request, alert, exc.status_code)
-        return _json(exc.status_code, getattr(exc, "code", "http_error"), str(exc.detail))
+        return _error(request, exc.status_code, getattr(exc, "code", "http_error"), str(exc.detail))
 
 
 def create_app(
@@ -100,7 +112,9 @@ def create_app(
         dmp_router,
         patient_router,
         sync_router,
+        insurance_router,
         portal_router,
+        fhir_router,
     ):
         app.include_router(router)
 

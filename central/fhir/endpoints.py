@@ -1,0 +1,156 @@
+"""The doorway's routes under /fhir: thin, each a call into the same services as the JSON API
+(central.dmp.access for every read, central.dmp.documents for every deposit), as the same
+operator (an enrolled kiosk's signature and the operator's bearer token)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from central.deps import get_state, read_body
+from central.dmp.models import Dmp, Document
+from central.errors import NotFound
+from central.fhir import resources as r
+from central.fhir.provide import Unprocessable, read_bundle
+from central.fhir.search import document_query, patient_key, select_documents
+from central.state import AppState
+from dmpcommon.vocabulary import AccessMode, DmpStatus
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/fhir", tags=["fhir"], dependencies=[Depends(read_body)])
+State = Annotated[AppState, Depends(get_state)]
+LogicalId = Annotated[str, Path(pattern=r"^[A-Za-z0-9\-\.]{1,64}$")]
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+def _fhir(resource: r.FhirResource, status: int = 200) -> Response:
+    return Response(resource.model_dump_json(), status_code=status, media_type=r.FHIR_JSON)
+
+
+@router.get("/metadata")
+def metadata(request: Request, state: State) -> Response:
+    """The CapabilityStatement (no data in it: served to anyone, as /health is)."""
+    return _fhir(r.capability_statement(_base(request), state.now()))
+
+
+@router.get("/Patient/{patient_id}")
+def read_patient(patient_id: LogicalId, request: Request, state: State) -> Response:
+    """Patient read: the logical id is the INS."""
+    key = patient_key(reference=patient_id)
+    with state.operator(request) as (db, actor):
+        status, _ = state.dmp.access.status(db, actor, key.ins, state.now())
+        dmp = db.get(Dmp, key.ins) if status is not DmpStatus.NONE else None
+        if dmp is None:
+            raise NotFound("no DMP for this INS", code="no_dmp")
+        return _fhir(r.patient(dmp))
+
+
+@router.get("/Patient")
+def search_patient(request: Request, state: State) -> Response:
+    """Patient search by INS identifier (identifier=urn:oid:<INS OID>|<INS>)."""
+    params = list(request.query_params.multi_items())
+    identifiers = [value for name, value in params if name == "identifier"]
+    if len(identifiers) != 1 or any(name not in ("identifier", "_format") for name, _ in params):
+        raise Unprocessable("search Patient by one identifier", code="patient_required")
+    key = patient_key(identifiers[0])
+    found = []
+    with state.operator(request) as (db, actor):
+        status, _ = state.dmp.access.status(db, actor, key.ins, state.now())
+        dmp = db.get(Dmp, key.ins) if status is not DmpStatus.NONE else None
+        if dmp is not None and (key.oid is None or dmp.oid == key.oid):
+            found.append(r.patient(dmp))
+    return _fhir(r.searchset(found, self_url=str(request.url), base_url=_base(request)))
+
+
+@router.get("/DocumentReference")
+def find_documents(request: Request, state: State) -> Response:
+    """Find Document References (ITI-67): the patient's documents this reader may see, as
+    the record's opening rules filter them and trace the search."""
+    query = document_query(list(request.query_params.multi_items()))
+    base = _base(request)
+    with state.operator(request) as (db, actor):
+        if query.patient.oid is not None:
+            oid = db.scalar(select(Dmp.oid).where(Dmp.ins == query.patient.ins))
+            if oid is not None and oid != query.patient.oid:
+                raise NotFound("no DMP for this INS", code="no_dmp")
+        visible = state.dmp.access.documents(
+            db,
+            actor,
+            query.patient.ins,
+            mode=AccessMode.NORMAL,
+            reason_code=None,
+            reason_text=None,
+            now=state.now(),
+            current_only=query.current_only,
+        )
+        found = [r.document_reference(doc, base) for doc in select_documents(query, visible)]
+    return _fhir(r.searchset(found, self_url=str(request.url), base_url=base))
+
+
+def _record_of(db: Session, document_id: str) -> str:
+    """Which record a document id belongs to: only where to ask; whether this reader may
+    read it is central.dmp.access's answer."""
+    ins = db.scalar(select(Document.dmp_ins).where(Document.id == document_id))
+    if ins is None:
+        raise NotFound("no such document", code="no_document")
+    return ins
+
+
+@router.get("/Binary/{document_id}")
+def retrieve_document(document_id: LogicalId, request: Request, state: State) -> Response:
+    """Retrieve Document (ITI-68): the file's bytes with its content type, or a Binary
+    resource when the client asks for FHIR JSON."""
+    with state.operator(request) as (db, actor):
+        doc, data = state.dmp.access.document_file(
+            db,
+            actor,
+            _record_of(db, document_id),
+            document_id,
+            mode=AccessMode.NORMAL,
+            reason_code=None,
+            reason_text=None,
+            now=state.now(),
+        )
+        accept = request.headers.get("accept", "")
+        if r.FHIR_JSON in accept or "application/json" in accept:
+            return _fhir(r.binary(doc, data))
+        return Response(
+            data,
+            media_type=doc.mime_type,
+            headers={"Content-Disposition": "attachment", "Cache-Control": "no-store"},
+        )
+
+
+@router.post("")
+@router.post("/", include_in_schema=False)
+def provide_documents(request: Request, state: State) -> Response:
+    """Provide Document Bundle (ITI-65): every document of the Bundle added in this one
+    transaction, or none."""
+    with state.operator(request) as (db, actor):
+        # Read only once the request is proven to come from an operator at a kiosk.
+        submission = read_bundle(request.state.raw_body, max_bytes=state.dmp.documents.max_bytes)
+        if submission.patient.oid is not None:
+            oid = db.scalar(select(Dmp.oid).where(Dmp.ins == submission.patient.ins))
+            if oid is not None and oid != submission.patient.oid:
+                raise Unprocessable("the INS is not under this OID", code="invalid_ins")
+        added = [
+            state.dmp.documents.add_document(
+                db, actor, submission.patient.ins, document, state.now(), checked=checked
+            )
+            for document, checked in submission.documents
+        ]
+        outcomes: list[tuple[str, str | None]] = []
+        for kind, number in submission.entries:
+            if number is None:
+                outcomes.append(("201 Created", None))
+            else:
+                outcomes.append(("201 Created", f"{kind}/{added[number].id}"))
+        answer = r.transaction_response(outcomes, state.now())
+    return _fhir(answer)

@@ -1,0 +1,441 @@
+"""The FHIR doorway over real HTTP on PostgreSQL, driven by a real FHIR client (fhirpy): ITI-65
+deposits, ITI-67 searches, ITI-68 retrievals, under the same rules, masking and log as the
+JSON API. Every resource it returns is validated by fhir.resources and by Medplum (node)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from fhirpy import SyncFHIRClient
+from fhirpy.base.exceptions import ForbiddenError
+from sqlalchemy import func, select
+
+from central.audit.models import AuditEntry
+from central.config import Settings
+from central.dmp.models import Document, DocumentFile
+from kiosk.sync.transport import RequestSigner
+from tests.support.central import (
+    TEST_KIOSK,
+    TEST_KIOSK_ID,
+    Professional,
+    Server,
+    database_for,
+    login,
+    make_professional,
+    start_server,
+    wipe,
+)
+from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, create, patient_token
+from tests.support.documents import XXE_CDA, jpeg, report_pdf
+from tests.support.fhir import (
+    INS_SYSTEM,
+    FhirChecks,
+    binary_entry,
+    document_entry,
+    medplum_issues,
+    provide_bundle,
+)
+
+MAX_BYTES = 256 * 1024  # the service's file limit in this module: an oversize file is cheap
+INSURER = "810100777779"
+
+
+@pytest.fixture(scope="module")
+def checks() -> Iterator[FhirChecks]:
+    found = FhirChecks()
+    yield found
+    found.flush()  # whatever a test kept after the last explicit flush
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, identities: Path, physician: Professional
+) -> Iterator[Server]:
+    url, engine = database_for("postgresql", tmp_path_factory.getbasetemp())
+    wipe(engine)
+    settings = Settings(
+        db=url,
+        identities=identities,
+        home=tmp_path_factory.mktemp("fhir"),
+        portal_url="http://portail.test/patient",
+        document_max_bytes=MAX_BYTES,
+    )
+    running = start_server(settings)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def people(server: Server, physician: Professional, pharmacist: Professional) -> dict[str, str]:
+    """Jeanne's record, the physician her treating doctor, the pharmacist authorised; the
+    operators' tokens and the patient's."""
+    tokens = {"physician": login(server, physician), "pharmacist": login(server, pharmacist)}
+    insurer = make_professional(id_nat=INSURER, structure_id="75200000000017", nom="ASSUR")
+    tokens["insurer"] = login(server, insurer)
+    created = create(
+        server,
+        tokens["physician"],
+        JEANNE,
+        treating_doctor=PHYSICIAN,
+        authorised_professionals=[PHARMACIST],
+    )
+    tokens["patient"] = patient_token(server, created)
+    return tokens
+
+
+def fhir(server: Server, token: str | None) -> SyncFHIRClient:
+    """fhirpy, its requests signed by the kiosk's own signer, as the operator."""
+    return SyncFHIRClient(
+        f"{server.url}/fhir",
+        authorization=f"Bearer {token}" if token else None,
+        requests_config={"auth": RequestSigner(TEST_KIOSK_ID, TEST_KIOSK.key), "timeout": 30},
+    )
+
+
+def signed(server: Server, token: str | None, method: str, path: str, **kw: Any) -> Any:
+    """A raw request as a professional's software sends it (to see statuses and bytes)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers |= kw.pop("headers", {})
+    return requests.request(
+        method,
+        f"{server.url}{path}",
+        headers=headers,
+        auth=RequestSigner(TEST_KIOSK_ID, TEST_KIOSK.key),
+        timeout=30,
+        **kw,
+    )
+
+
+def _stored(server: Server) -> tuple[int, int]:
+    with server.state.sessions() as db:
+        docs = db.scalar(select(func.count()).select_from(Document)) or 0
+        files = db.scalar(select(func.count()).select_from(DocumentFile)) or 0
+        return docs, files
+
+
+def _search(client: SyncFHIRClient, checks: FhirChecks, **params: str) -> list[dict[str, Any]]:
+    bundle = json.loads(json.dumps(client.execute("DocumentReference", "get", params=params)))
+    checks.check(bundle, f"searchset {params}")
+    assert bundle["type"] == "searchset" and bundle["total"] == len(bundle.get("entry", []))
+    return [entry["resource"] for entry in bundle.get("entry", [])]
+
+
+def _outcome(checks: FhirChecks, response: requests.Response, status: int, code: str) -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/fhir+json")
+    outcome = checks.check(response.json(), f"OperationOutcome {code}")
+    (issue,) = outcome["issue"]
+    assert issue["details"]["coding"][0]["code"] == code, issue
+    return str(issue["details"]["text"])
+
+
+def test_publish_find_retrieve_with_a_fhir_client(
+    server: Server, people: dict[str, str], checks: FhirChecks
+) -> None:
+    """ITI-65 by the treating physician, ITI-67, then ITI-68 byte for byte."""
+    pdf = report_pdf("Compte rendu de consultation", ["Suivi du diabète.", "HbA1c 6,8 %."])
+    client = fhir(server, people["physician"])
+    binary = binary_entry(pdf, "application/pdf")
+    doc = document_entry(binary, ins=JEANNE, title="Consultation du 20 novembre")
+    answer = client.execute("/", "post", data=provide_bundle(JEANNE, (doc, binary)))
+    answer = checks.check(json.loads(json.dumps(answer)), "transaction-response")
+    assert answer["type"] == "transaction-response"
+    statuses = [entry["response"]["status"] for entry in answer["entry"]]
+    assert statuses == ["201 Created"] * 3
+    location = answer["entry"][1]["response"]["location"]
+    assert location.startswith("DocumentReference/")
+    doc_id = location.removeprefix("DocumentReference/")
+    assert answer["entry"][2]["response"]["location"] == f"Binary/{doc_id}"
+
+    found = client.resources("DocumentReference").search(
+        **{"patient.identifier": f"{INS_SYSTEM}|{JEANNE}"}
+    )
+    (reference,) = [d for d in found.fetch() if d["id"] == doc_id]
+    attachment = reference["content"][0]["attachment"]
+    assert attachment["contentType"] == "application/pdf"
+    assert attachment["size"] == len(pdf)
+    assert attachment["url"] == f"{server.url}/fhir/Binary/{doc_id}"
+    assert reference["status"] == "current"
+    assert reference["type"]["coding"][0]["code"] == "11488-4"
+    assert reference["context"]["period"]["start"] == "2026-11-20"
+    assert reference["contained"][0]["identifier"][0]["value"] == PHYSICIAN
+    checks.check(json.loads(json.dumps(reference)), "DocumentReference from fhirpy")
+
+    raw = signed(server, people["physician"], "GET", f"/fhir/Binary/{doc_id}")
+    assert raw.status_code == 200
+    assert raw.headers["content-type"] == "application/pdf"
+    assert raw.content == pdf  # byte for byte
+    resource = client.execute(f"Binary/{doc_id}", "get")  # fhirpy asks for FHIR JSON
+    resource = checks.check(json.loads(json.dumps(resource)), "Binary")
+    assert resource["contentType"] == "application/pdf"
+    assert base64.b64decode(resource["data"]) == pdf
+
+    # The patient sees who deposited and who read, as for any other way in.
+    with server.client(people["patient"]) as portal:
+        log = portal.get("/v1/patient/access-log").json()
+    done = {(e["id_nat"], e["action"], e["outcome"]) for e in log}
+    assert (PHYSICIAN, "add_document", "done") in done
+    assert (PHYSICIAN, "document_read", "allowed") in done
+
+
+def test_a_masked_document_is_absent_for_a_pharmacist(
+    server: Server, people: dict[str, str], checks: FhirChecks
+) -> None:
+    pdf = report_pdf("Consultation de psychiatrie", ["Entretien."])
+    binary = binary_entry(pdf, "application/pdf")
+    doc = document_entry(binary, ins=JEANNE, title="Psychiatrie", labels=("MASQUE_PS",))
+    answer = fhir(server, people["physician"]).execute(
+        "/", "post", data=provide_bundle(JEANNE, (doc, binary))
+    )
+    masked_id = answer["entry"][1]["response"]["location"].removeprefix("DocumentReference/")
+
+    doctor = _search(fhir(server, people["physician"]), checks, patient=f"Patient/{JEANNE}")
+    (seen,) = [d for d in doctor if d["id"] == masked_id]
+    assert seen["securityLabel"][0]["coding"][0]["code"] == "MASQUE_PS"
+    pharmacist = fhir(server, people["pharmacist"])
+    ids = {d["id"] for d in _search(pharmacist, checks, patient=f"Patient/{JEANNE}")}
+    assert ids and masked_id not in ids  # the pharmacist sees the others, not this one
+    refused = signed(server, people["pharmacist"], "GET", f"/fhir/Binary/{masked_id}")
+    _outcome(checks, refused, 404, "no_document")
+
+
+def test_a_forbidden_party_is_refused_and_the_patient_sees_the_try(
+    server: Server, people: dict[str, str], checks: FhirChecks
+) -> None:
+    insurer = fhir(server, people["insurer"])
+    with pytest.raises(ForbiddenError) as refused:
+        insurer.resources("DocumentReference").search(patient=JEANNE).fetch()
+    outcome = checks.check(json.loads(str(refused.value)), "OperationOutcome 403")
+    assert outcome["issue"][0]["code"] == "forbidden"
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "forbidden_party"
+    for path in (f"/fhir/Patient/{JEANNE}", f"/fhir/Patient?identifier={INS_SYSTEM}|{JEANNE}"):
+        _outcome(checks, signed(server, people["insurer"], "GET", path), 403, "forbidden_party")
+    pdf = report_pdf("Attestation", ["Rien."])
+    binary = binary_entry(pdf, "application/pdf")
+    bundle = provide_bundle(JEANNE, (document_entry(binary, ins=JEANNE, title="X"), binary))
+    before = _stored(server)
+    posted = signed(server, people["insurer"], "POST", "/fhir", json=bundle)
+    _outcome(checks, posted, 403, "forbidden_party")
+    assert _stored(server) == before
+
+    with server.client(people["patient"]) as portal:
+        log = portal.get("/v1/patient/access-log").json()
+    tries = {(e["action"], e["outcome"]) for e in log if e["id_nat"] == INSURER}
+    assert ("document_search", "refused") in tries
+    assert ("add_document", "refused") in tries
+    with server.state.sessions() as db:
+        roles = set(db.scalars(select(AuditEntry.role).where(AuditEntry.actor_id == INSURER)))
+    assert roles == {"assureur"}
+
+
+@pytest.mark.parametrize(
+    ("bad", "content_type", "status", "code"),
+    [
+        (b"%PDF-1.4\nthis is no PDF at all\n%%EOF", "application/pdf", 400, "not_a_pdf"),
+        (XXE_CDA, "text/xml", 400, "xml_forbidden_construct"),
+        (b"%PDF-1.4\n" + b"0" * MAX_BYTES, "application/pdf", 413, "file_too_large"),
+        (b"\xff\xd8\xff\xe0 not a JPEG " * 10, "image/jpeg", 400, "not_an_image"),
+    ],
+    ids=["malformed-pdf", "xml-external-entity", "oversize", "fake-jpeg"],
+)
+def test_a_bad_file_refuses_the_whole_bundle(
+    server: Server,
+    people: dict[str, str],
+    checks: FhirChecks,
+    bad: bytes,
+    content_type: str,
+    status: int,
+    code: str,
+) -> None:
+    """A good report and a bad file in one Bundle: refused with a clear reason, nothing of
+    either stored."""
+    good = binary_entry(report_pdf("Bon", ["Un compte rendu valable."]), "application/pdf")
+    wrong = binary_entry(bad, content_type)
+    bundle = provide_bundle(
+        JEANNE,
+        (document_entry(good, ins=JEANNE, title="Valable"), good),
+        (document_entry(wrong, ins=JEANNE, title="Refusé", with_hash=False), wrong),
+    )
+    before = _stored(server)
+    answer = signed(server, people["physician"], "POST", "/fhir", json=bundle)
+    assert _outcome(checks, answer, status, code)
+    assert _stored(server) == before
+
+
+def test_a_jpeg_that_is_one_is_taken(
+    server: Server, people: dict[str, str], checks: FhirChecks
+) -> None:
+    """The counterpart of the refusals above: the same Bundle with real files is stored."""
+    image = binary_entry(jpeg(), "image/jpeg")
+    bundle = provide_bundle(
+        JEANNE,
+        (document_entry(image, ins=JEANNE, title="Photo", loinc="18748-4", category=None), image),
+    )
+    before = _stored(server)
+    answer = signed(server, people["physician"], "POST", "/fhir/", json=bundle)
+    assert answer.status_code == 200, answer.text
+    checks.check(answer.json(), "transaction-response jpeg")
+    assert _stored(server) == (before[0] + 1, before[1] + 1)
+
+
+def test_replace_search_filters_and_errors(
+    server: Server, people: dict[str, str], checks: FhirChecks
+) -> None:
+    client = fhir(server, people["physician"])
+    first = binary_entry(report_pdf("Bilan v1", ["Première version."]), "application/pdf")
+    answer = client.execute(
+        "/",
+        "post",
+        data=provide_bundle(
+            JEANNE,
+            (
+                document_entry(
+                    first,
+                    ins=JEANNE,
+                    title="Bilan",
+                    loinc="11502-2",
+                    category="exam_results",
+                    care_date="2026-10-01",
+                ),
+                first,
+            ),
+        ),
+    )
+    old = answer["entry"][1]["response"]["location"].removeprefix("DocumentReference/")
+    second = binary_entry(report_pdf("Bilan v2", ["Seconde version."]), "application/pdf")
+    answer = client.execute(
+        "/",
+        "post",
+        data=provide_bundle(
+            JEANNE,
+            (
+                document_entry(
+                    second,
+                    ins=JEANNE,
+                    title="Bilan corrigé",
+                    loinc="11502-2",
+                    category="exam_results",
+                    care_date="2026-10-01",
+                    replaces=old,
+                ),
+                second,
+            ),
+        ),
+    )
+    new = answer["entry"][1]["response"]["location"].removeprefix("DocumentReference/")
+    patient = f"{INS_SYSTEM}|{JEANNE}"
+
+    def ids(**params: str) -> set[str]:
+        return {
+            d["id"] for d in _search(client, checks, **{"patient.identifier": patient}, **params)
+        }
+
+    assert new in ids() and old not in ids(status="current")
+    assert ids(status="superseded") == {old}
+    (newest,) = [
+        d for d in _search(client, checks, **{"patient.identifier": patient}) if d["id"] == new
+    ]
+    assert newest["relatesTo"] == [
+        {"code": "replaces", "target": {"reference": f"DocumentReference/{old}"}}
+    ]
+    assert ids(type="http://loinc.org|11502-2") == {new, old}  # no status: every version
+    assert ids(type="11502-2", status="current") == {new}
+    assert new in ids(category="exam_results")  # our own category
+    assert new in ids(
+        category="https://mos.esante.gouv.fr/NOS/TRE_A03-ClasseDocument/FHIR/TRE-A03-ClasseDocument|10"
+    )
+    assert new not in ids(category="medications")
+    today = dt.date.today()
+    assert new in ids(date=f"ge{today.isoformat()}")
+    assert new not in ids(date=f"lt{(today - dt.timedelta(days=1)).isoformat()}")
+    assert new in ids(period="le2026-10-01") and new not in ids(period="gt2026-10-01")
+    assert new in ids(**{"author.identifier": f"urn:oid:1.2.250.1.71.4.2.1|{PHYSICIAN}"})
+    assert not ids(**{"author.identifier": PHARMACIST})
+
+    # The patient's record as a Patient resource, read and searched by INS.
+    read = signed(server, people["pharmacist"], "GET", f"/fhir/Patient/{JEANNE}")
+    assert read.status_code == 200, read.text
+    patient_resource = checks.check(read.json(), "Patient")
+    assert patient_resource["identifier"][0] == {
+        "use": "official",
+        "system": INS_SYSTEM,
+        "value": JEANNE,
+    }
+    search = signed(server, people["pharmacist"], "GET", f"/fhir/Patient?identifier={patient}")
+    assert checks.check(search.json(), "Patient searchset")["total"] == 1
+    other_oid = f"urn:oid:1.2.250.1.213.1.4.8|{JEANNE}"
+    search = signed(server, people["pharmacist"], "GET", f"/fhir/Patient?identifier={other_oid}")
+    assert checks.check(search.json(), "Patient searchset, none")["total"] == 0
+    metadata = requests.get(f"{server.url}/fhir/metadata", timeout=30)
+    assert checks.check(metadata.json(), "CapabilityStatement")["fhirVersion"] == "4.0.1"
+
+    # Errors, each an OperationOutcome with its status.
+    _outcome(checks, signed(server, None, "GET", f"/fhir/Patient/{JEANNE}"), 401, "unauthenticated")
+    unsigned = requests.get(
+        f"{server.url}/fhir/DocumentReference?patient={JEANNE}",
+        headers={"Authorization": f"Bearer {people['physician']}"},
+        timeout=30,
+    )
+    assert unsigned.status_code == 401
+    checks.check(unsigned.json(), "OperationOutcome unsigned")
+    missing = "00000000-0000-4000-8000-000000000000"
+    _outcome(
+        checks,
+        signed(server, people["physician"], "GET", f"/fhir/Binary/{missing}"),
+        404,
+        "no_document",
+    )
+    _outcome(
+        checks,
+        signed(
+            server, people["physician"], "GET", f"/fhir/DocumentReference?patient={JEANNE}&foo=1"
+        ),
+        400,
+        "search_parameter_not_supported",
+    )
+    _outcome(
+        checks,
+        signed(
+            server,
+            people["physician"],
+            "POST",
+            "/fhir",
+            data=b"{not json",
+            headers={"Content-Type": "application/fhir+json"},
+        ),
+        400,
+        "invalid_bundle",
+    )
+    no_list = provide_bundle(JEANNE, (document_entry(first, ins=JEANNE, title="x"), first))
+    no_list["entry"] = no_list["entry"][1:]
+    _outcome(
+        checks,
+        signed(server, people["physician"], "POST", "/fhir", json=no_list),
+        422,
+        "submission_set_missing",
+    )
+    again = provide_bundle(
+        JEANNE, (document_entry(first, ins=JEANNE, title="x", replaces=old), first)
+    )
+    _outcome(
+        checks,
+        signed(server, people["physician"], "POST", "/fhir", json=again),
+        409,
+        "already_replaced",
+    )
+
+
+def test_every_resource_passes_medplum(checks: FhirChecks) -> None:
+    """Medplum's validator on all the resources above, in one node process; and it does
+    reject what is not FHIR (this test could not pass with a validator that accepts all)."""
+    assert checks.flush() > 20
+    wrong = {"resourceType": "DocumentReference", "status": "current", "bogus": 1}
+    (issues,) = medplum_issues([wrong])
+    assert {i["where"] for i in issues} >= {"DocumentReference.content", "DocumentReference.bogus"}
