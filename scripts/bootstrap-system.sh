@@ -14,6 +14,10 @@ PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools gcc python3-venv pyth
     libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0
     chromium  # the patient portal's browser tests (Playwright drives it, no download)
     tzdata)  # Paris time in what the patient reads (zoneinfo reads the system's database)
+# node and npm run the FHIR tests' second validator (tests/fhir_validator); a node already
+# installed another way (its own npm inside) is kept.
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

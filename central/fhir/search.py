@@ -29,6 +29,10 @@ _PREFIXES: dict[str, Callable[[Any, Any], bool]] = {
     "gt": operator.gt,
     "lt": operator.lt,
 }
+# FHIR's date and dateTime: YYYY-MM-DD, then an optional time with its zone.
+_DATE = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$"
+)
 _STATUSES = frozenset({"current", "superseded"})
 _DOCUMENT_PARAMETERS = frozenset(
     {
@@ -125,6 +129,8 @@ def _dates(values: Sequence[str]) -> tuple[DateBound, ...]:
     bounds = []
     for raw in values:
         prefix, text = (raw[:2], raw[2:]) if raw[:2] in _PREFIXES else ("eq", raw)
+        if not _DATE.fullmatch(text):
+            raise BadRequest("a date parameter is not a date", code="invalid_date")
         try:
             value: dt.date | dt.datetime = (
                 dt.datetime.fromisoformat(text) if "T" in text else dt.date.fromisoformat(text)
