@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from kiosk.core.errors import KioskError, NoReaderError, SettingsError
 from kiosk.core.notices import Notice, NoticeCode, notice_for
+from kiosk.core.ports import CareNature, SummaryDocument
+from kiosk.core.views import DocumentFailure
 
 __all__ = [
     "ACTION_LABELS",
+    "CATEGORY_LABELS",
+    "LOINC_LABELS",
+    "NATURE_LABELS",
     "SYNC_REFUSALS",
     "describe_action",
+    "describe_document_failure",
     "describe_error",
     "describe_notice",
     "describe_refusal",
+    "document_type",
+    "file_kind",
     "sentence",
 ]
 
@@ -352,3 +360,89 @@ def describe_error(error: KioskError) -> str:
     if error.code == "not_enrolled":
         return sentence("kiosque non enrôlé : lancez d'abord « kiosk enroll »")
     return describe_notice(notice_for(error))
+
+
+# The record's words, the same as the patient's portal says them (central.patient.labels).
+CATEGORY_LABELS = {
+    "care_history": "Soins des 24 derniers mois",
+    "pathologies_allergies": "Pathologies et allergies",
+    "medications": "Traitements",
+    "reports": "Comptes rendus",
+    "exam_results": "Résultats d'examens",
+    "advance_directives": "Directives anticipées",
+    "emergency_contacts": "Personnes à prévenir",
+    "other": "Autres documents",
+}
+LOINC_LABELS = {
+    "34117-2": "Observation médicale",
+    "11506-3": "Note d'évolution",
+    "34133-9": "Synthèse d'un épisode de soins",
+    "60591-5": "Synthèse médicale",
+    "48765-2": "Allergies et intolérances",
+    "11450-4": "Liste des problèmes de santé",
+    "11348-0": "Antécédents médicaux",
+    "10160-0": "Historique des traitements",
+    "57833-6": "Ordonnance de médicaments",
+    "60593-1": "Médicaments délivrés",
+    "11488-4": "Compte rendu de consultation",
+    "18842-5": "Compte rendu de sortie d'hospitalisation",
+    "34874-8": "Compte rendu opératoire",
+    "28570-0": "Compte rendu d'acte",
+    "30954-2": "Résultats d'examens",
+    "11502-2": "Compte rendu de biologie",
+    "18748-4": "Compte rendu d'imagerie",
+    "11524-6": "Électrocardiogramme",
+    "42348-3": "Directives anticipées",
+}
+NATURE_LABELS = {
+    CareNature.PHARMACY: "Pharmacie",
+    CareNature.CONSULTATION: "Consultation",
+    CareNature.BIOLOGY: "Biologie",
+    CareNature.IMAGING: "Imagerie",
+    CareNature.HOSPITAL: "Hospitalisation",
+    CareNature.NURSING: "Soins infirmiers",
+    CareNature.PHYSIOTHERAPY: "Kinésithérapie",
+    CareNature.DENTAL: "Dentaire",
+    CareNature.OTHER: "Autre soin",
+}
+_FILE_KINDS = {
+    ("application/pdf", "urn:ihe:iti:xds-sd:pdf:2008"): "PDF",
+    ("text/xml", "urn:ihe:pcc:xds-ms:2007"): "CDA structuré",
+    ("text/xml", "urn:ihe:iti:xds-sd:pdf:2008"): "CDA (PDF)",
+    ("text/xml", "urn:ihe:iti:xds-sd:text:2008"): "CDA (texte)",
+    ("text/plain", "urn:ihe:iti:xds-sd:text:2008"): "texte",
+    ("image/jpeg", "urn:ihe:iti:xds:2017:mimeTypeSufficient"): "image JPEG",
+    ("image/png", "urn:ihe:iti:xds:2017:mimeTypeSufficient"): "image PNG",
+}
+
+
+def document_type(document: SummaryDocument) -> str:
+    """The document's type: its LOINC type's name where known, else its category's."""
+    if document.loinc and document.loinc in LOINC_LABELS:
+        return LOINC_LABELS[document.loinc]
+    return CATEGORY_LABELS.get(document.category, "Document")
+
+
+def file_kind(document: SummaryDocument) -> str:
+    """What the file is, in a word or two: "PDF", "CDA structuré", "texte", "image PNG"."""
+    found = _FILE_KINDS.get((document.mime_type, document.format_code))
+    return found or f"fichier {document.mime_type}"
+
+
+_DOCUMENT_FAILURES = {
+    DocumentFailure.UNREACHABLE: "document non reçu : le service central ne répond pas, "
+    "vérifiez le réseau puis réessayez",
+    DocumentFailure.NOT_FOUND: "document introuvable : il a pu être masqué ou remplacé depuis "
+    "l'ouverture du DMP ; revenez au patient et rouvrez le DMP",
+    DocumentFailure.CORRUPT: "document reçu abîmé (il ne correspond pas à celui du DMP) : "
+    f"réessayez ; si cela recommence, {_SUPPORT}",
+    DocumentFailure.UNREADABLE: "document reçu, mais impossible à afficher sur ce kiosque : "
+    "consultez-le sur un autre poste",
+}
+
+
+def describe_document_failure(failure: DocumentFailure, reason: str | None = None) -> str:
+    """Why the opened document is not shown, and what to do."""
+    if failure is DocumentFailure.REFUSED:
+        return sentence(_OPEN_REFUSED.get(reason or "") or describe_refusal(reason or ""))
+    return sentence(_DOCUMENT_FAILURES[failure])

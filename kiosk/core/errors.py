@@ -19,6 +19,7 @@ KioskError
 │   ├── CentralUnreachableError  no answer, a timeout, a server error: retry later
 │   └── CentralRefusedError      the service refused, with its error code
 ├── SettingsError                a setting that is not valid, named with its source
+├── DocumentUnreadableError      a document's file the viewer cannot show
 └── NotEnrolledError             the kiosk has no enrolment yet
 
 Each class has a `code`: what a notice, a log line or a test names it by.
@@ -35,6 +36,7 @@ __all__ = [
     "CardRemovedError",
     "CentralRefusedError",
     "CentralUnreachableError",
+    "DocumentUnreadableError",
     "KioskError",
     "NoCardError",
     "NotEnrolledError",
@@ -208,3 +210,10 @@ class NotEnrolledError(KioskError):
     """The kiosk holds no enrolment (`kiosk enroll` first)."""
 
     code = "not_enrolled"
+
+
+class DocumentUnreadableError(KioskError):
+    """A document's file that cannot be shown (a PDF that does not render, a CDA that is not
+    one), or that is not the one the summary listed (its hash differs)."""
+
+    code = "document_unreadable"

@@ -24,10 +24,19 @@ from kiosk.core.domain import OperatorCard, RetrievedIdentity
 
 __all__ = [
     "CardPort",
+    "CareLine",
+    "CareNature",
     "CentralPort",
+    "CdaDocument",
+    "CdaSection",
     "Delivery",
+    "DocumentContent",
+    "DocumentKind",
+    "DocumentReader",
+    "FetchedFile",
     "NewAccess",
     "OnlineSession",
+    "PageImage",
     "Qualification",
     "QueuePort",
     "RecordStatus",
@@ -103,6 +112,33 @@ class SummarySection(StrEnum):
     OTHER = "other"
 
 
+class DocumentKind(StrEnum):
+    """What a document's file is, as the viewer shows it."""
+
+    PDF = "pdf"
+    CDA = "cda"  # CDA R2: a structured body, or a non-XML body (often a PDF)
+    TEXT = "text"
+    IMAGE = "image"
+    OTHER = "other"  # a type this kiosk does not know: listed, not opened
+
+    @classmethod
+    def of(cls, mime_type: str) -> DocumentKind:
+        """The kind a MIME type names (parameters such as charset ignored)."""
+        base = mime_type.split(";", 1)[0].strip().lower()
+        return _KINDS.get(base, cls.OTHER)
+
+
+_KINDS = {
+    "application/pdf": DocumentKind.PDF,
+    "text/xml": DocumentKind.CDA,
+    "application/xml": DocumentKind.CDA,
+    "application/hl7-v3+xml": DocumentKind.CDA,
+    "text/plain": DocumentKind.TEXT,
+    "image/jpeg": DocumentKind.IMAGE,
+    "image/png": DocumentKind.IMAGE,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class SummaryDocument:
     """One document as the summary lists it (health data: shown, never stored or logged)."""
@@ -110,7 +146,53 @@ class SummaryDocument:
     title: str
     document_date: str
     author: str
-    content: str
+    content: str | None  # a text's content; None for a file, fetched when opened
+    id: str = ""
+    category: str = ""
+    loinc: str | None = None
+    author_role: str = ""
+    mime_type: str = "text/plain"
+    size: int = 0
+    sha256: str = ""  # hex: the fetched file is checked against it
+    format_code: str = ""
+    filename: str | None = None
+    created_at: str = ""  # ISO time of the deposit
+
+    @property
+    def kind(self) -> DocumentKind:
+        return DocumentKind.of(self.mime_type)
+
+    @property
+    def openable(self) -> bool:
+        """Whether the viewer can show it: a file of a kind it knows, with an id to fetch."""
+        return bool(self.id and self.sha256) and self.kind is not DocumentKind.OTHER
+
+
+class CareNature(StrEnum):
+    """What a line of reimbursed care is (the wire values of the central service)."""
+
+    PHARMACY = "pharmacie"
+    CONSULTATION = "consultation"
+    BIOLOGY = "biologie"
+    IMAGING = "imagerie"
+    HOSPITAL = "hospitalisation"
+    NURSING = "soins_infirmiers"
+    PHYSIOTHERAPY = "kinesitherapie"
+    DENTAL = "dentaire"
+    OTHER = "autre"
+
+
+@dataclass(frozen=True, slots=True)
+class CareLine:
+    """A line of the care history of the last 24 months, from the health insurance."""
+
+    care_date: str  # YYYY-MM-DD
+    nature: CareNature
+    code_system: str  # CIP13, NGAP, CCAM, NABM
+    code: str
+    label: str
+    quantity: int
+    executant: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +202,74 @@ class RecordSummary:
     mode: AccessMode
     sections: tuple[tuple[SummarySection, tuple[SummaryDocument, ...]], ...]
     hidden: int = 0  # documents the reader may not see (masked)
+    care_lines: tuple[CareLine, ...] = ()
 
     def documents(self, section: SummarySection) -> tuple[SummaryDocument, ...]:
         """The documents of one section."""
         return next((docs for name, docs in self.sections if name is section), ())
+
+    def history(self) -> tuple[CareLine, ...]:
+        """The care history, newest first (the service's order among lines of one day)."""
+        return tuple(sorted(self.care_lines, key=lambda line: line.care_date, reverse=True))
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedFile:
+    """A document's file as the service sent it."""
+
+    mime_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PageImage:
+    """One page of a PDF, rendered: RGB pixels, 3 bytes each, `stride` bytes a row."""
+
+    width: int
+    height: int
+    stride: int
+    pixels: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CdaSection:
+    """A section of a CDA's structured body: its title and its narrative, as paragraphs of
+    plain text (never markup)."""
+
+    title: str
+    paragraphs: tuple[str, ...]
+    level: int = 1  # 2 for a section inside a section
+
+
+@dataclass(frozen=True, slots=True)
+class CdaDocument:
+    """A CDA R2 as read for the screen: its title, and its structured sections or the text
+    of its non-XML body."""
+
+    title: str
+    sections: tuple[CdaSection, ...] = ()
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentContent:
+    """What the viewer draws: pages (a PDF, or a CDA's PDF body), a CDA's sections, a text,
+    or an image's bytes (a JPEG or PNG the screen decodes)."""
+
+    kind: DocumentKind
+    pages: tuple[PageImage, ...] = ()
+    page_count: int = 0  # the PDF's pages (more than `pages` when cut at a limit)
+    cda: CdaDocument | None = None
+    text: str | None = None
+    image: bytes | None = None
+
+
+class DocumentReader(Protocol):
+    """Turns a document's file into what the viewer draws (on the workflow's thread)."""
+
+    def read(self, kind: DocumentKind, data: bytes) -> DocumentContent:
+        """The content to show; DocumentUnreadableError if it cannot be."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +333,20 @@ class CentralPort(Protocol):
 
     def set_closed(self, token: str, ins: str, *, closed: bool) -> None:
         """Close or reopen the DMP at the patient's request, the patient present."""
+        ...
+
+    def document_file(
+        self,
+        token: str,
+        ins: str,
+        document_id: str,
+        *,
+        mode: AccessMode,
+        reason_code: BreakGlassReason | None,
+        reason_text: str | None,
+    ) -> FetchedFile:
+        """One document's file, in the mode the record was opened (traced by the service;
+        CentralRefusedError "no_document" for one this reader may not see)."""
         ...
 
 

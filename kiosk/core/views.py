@@ -17,7 +17,13 @@ from dmpcommon.vocabulary import (
     IdentityDocument,
 )
 from kiosk.core.notices import Notice
-from kiosk.core.ports import Delivery, RecordSummary, StrictTraits
+from kiosk.core.ports import (
+    Delivery,
+    DocumentContent,
+    RecordSummary,
+    StrictTraits,
+    SummaryDocument,
+)
 
 __all__ = [
     "AccessSheet",
@@ -25,6 +31,8 @@ __all__ = [
     "ChangeView",
     "CounterView",
     "CreationForm",
+    "DocumentFailure",
+    "DocumentView",
     "HolderView",
     "OperatorView",
     "OtherRepresentative",
@@ -52,6 +60,7 @@ class Step(StrEnum):
     CONTACT = "contact"  # a new notification contact
     DOCTOR = "doctor"  # a new treating doctor
     SUMMARY = "summary"  # the record's summary (health professionals only)
+    VIEWER = "viewer"  # one of the summary's documents, opened (health professionals only)
 
 
 class Change(StrEnum):
@@ -74,6 +83,26 @@ class ChangeView:
     change: Change
     delivery: Delivery
     reason: str | None = None  # the service's refusal code
+
+
+class DocumentFailure(StrEnum):
+    """Why an opened document is not shown (the viewer offers to try again)."""
+
+    UNREACHABLE = "unreachable"  # no answer from the service (the network, a timeout)
+    NOT_FOUND = "not_found"  # the service has no such document for this reader (any more)
+    REFUSED = "refused"  # another refusal of the service (DocumentView.reason: its code)
+    CORRUPT = "corrupt"  # the bytes received are not the file the summary listed (hash)
+    UNREADABLE = "unreadable"  # the file came, but cannot be shown
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentView:
+    """The document opened from the summary: what is shown, or why not."""
+
+    document: SummaryDocument
+    content: DocumentContent | None = None
+    failure: DocumentFailure | None = None
+    reason: str | None = None  # the service's refusal code, for REFUSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +205,7 @@ class CounterView:
     creation_refusal: str | None = None  # the service's reason, when refused
     change: ChangeView | None = None  # the last change queued for this patient
     summary: RecordSummary | None = None
+    viewing: DocumentView | None = None  # a document opened from the summary
     document_kind: CounterDocument | None = None  # the short form being filled in
     confirming: Change | None = None  # the change the confirmation screen explains
     can_create: bool = False

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import hmac
 import time
 import uuid
 from collections.abc import Callable
@@ -77,6 +79,7 @@ from kiosk.core.errors import (
     CardError,
     CentralRefusedError,
     CentralUnreachableError,
+    DocumentUnreadableError,
     PinBlockedError,
     PinError,
 )
@@ -85,10 +88,12 @@ from kiosk.core.ports import (
     CardPort,
     CentralPort,
     Delivery,
+    DocumentReader,
     Qualification,
     QueuePort,
     RecordStatus,
     RecordSummary,
+    SummaryDocument,
 )
 from kiosk.core.views import (
     AccessSheet,
@@ -96,6 +101,8 @@ from kiosk.core.views import (
     ChangeView,
     CounterView,
     CreationForm,
+    DocumentFailure,
+    DocumentView,
     HolderView,
     OperatorView,
     OtherRepresentative,
@@ -115,7 +122,14 @@ IDLE_WARNING_S = 15  # "Êtes-vous toujours là ?" this long before the patient 
 # Screens a patient reads or fills in at their pace get this many times the idle time.
 LONG_READING_FACTOR = 3
 _LONG_READING = frozenset(
-    {Step.INFORMATION, Step.CONSENT, Step.SUMMARY, Step.DOCUMENT, Step.REPRESENTATIVE}
+    {
+        Step.INFORMATION,
+        Step.CONSENT,
+        Step.SUMMARY,
+        Step.VIEWER,
+        Step.DOCUMENT,
+        Step.REPRESENTATIVE,
+    }
 )
 RESUME_EVERY_S = 10.0  # offline: how often the operator's session is tried again
 
@@ -204,8 +218,10 @@ class CounterWorkflow:
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], dt.date] = dt.date.today,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        reader: DocumentReader | None = None,
     ) -> None:
         self.kiosk_id = kiosk_id
+        self.reader = reader  # None: documents are listed, not opened
         self.cards = cards
         self.central = central
         self.queue = queue
@@ -242,6 +258,10 @@ class CounterWorkflow:
         self._delivery: Delivery | None = None
         self._creation_refusal: str | None = None
         self._summary: RecordSummary | None = None
+        # How the record was opened (mode, and a break-glass reason): its documents are
+        # fetched the same way, and the reason goes with the patient.
+        self._opened_with: tuple[AccessMode, BreakGlassReason | None, str | None] | None = None
+        self._viewing: DocumentView | None = None
         self._identity_document: IdentityDocument | None = None
         self._without_card = False
         self._pending: _Pending | None = None
@@ -287,7 +307,7 @@ class CounterWorkflow:
         # Another person of the same card (the second child), the card still in.
         other_holder = self._patient_reader is not None and len(self._holders) > 1
         if op is None or holder is None or self.step is not Step.PATIENT:
-            after = self.step in (Step.CREATED, Step.SUMMARY)
+            after = self.step in (Step.CREATED, Step.SUMMARY, Step.VIEWER)
             return _Capabilities(
                 authorise_operator=authorisable,
                 finish=after,
@@ -393,6 +413,7 @@ class CounterWorkflow:
                 else None
             ),
             summary=self._summary,
+            viewing=self._viewing,
             document_kind=self._document_kind,
             confirming=self._confirming,
             can_create=can.create,
@@ -821,7 +842,9 @@ class CounterWorkflow:
     def back(self) -> None:
         """Back to the patient screen from any screen about this patient."""
         self._touch()
-        if self.step in (
+        if self.step is Step.VIEWER:
+            self.close_document()
+        elif self.step in (
             Step.INFORMATION,
             Step.CONSENT,
             Step.BREAK_GLASS,
@@ -834,6 +857,7 @@ class CounterWorkflow:
             Step.DOCTOR,
         ):
             self._summary, self._document_kind, self._confirming = None, None, None
+            self._opened_with = None
             self.step = Step.PATIENT
         elif self.step is Step.SEARCH:
             self.step = Step.READY
@@ -1054,7 +1078,87 @@ class CounterWorkflow:
             )
         )
         self._summary = summary
+        self._opened_with = (mode, reason_code, reason_text)
         self.step = Step.SUMMARY
+
+    # -- a document of the summary, opened ---------------------------------------------------
+
+    def open_document(self, document_id: str) -> None:
+        """Fetch one of the summary's documents and make it drawable (on this thread: the
+        network, the hash and the rendering never hold up the screen)."""
+        self._touch()
+        summary = self._summary
+        if self.step is not Step.SUMMARY or summary is None:
+            return
+        document = next(
+            (
+                doc
+                for _, docs in summary.sections
+                for doc in docs
+                if doc.id == document_id and doc.openable
+            ),
+            None,
+        )
+        if document is None:
+            return
+        self.step = Step.VIEWER
+        self._show(self._fetch(document))
+
+    def retry_document(self) -> None:
+        """ "Réessayer", after a failed opening."""
+        self._touch()
+        viewing = self._viewing
+        if self.step is Step.VIEWER and viewing is not None and viewing.failure is not None:
+            self._show(self._fetch(viewing.document))
+
+    def _show(self, viewing: DocumentView) -> None:
+        # The session may have ended while fetching (the service said so on resuming): the
+        # patient is gone then, and so is the document.
+        if self.step is Step.VIEWER and self._summary is not None:
+            self._viewing = viewing
+
+    def close_document(self) -> None:
+        """Back to the summary; the document leaves memory."""
+        self._touch()
+        if self.step is Step.VIEWER:
+            self._viewing = None
+            self.step = Step.SUMMARY
+
+    def _fetch(self, document: SummaryDocument) -> DocumentView:
+        op, qualification, opened = self._operator, self._qualification, self._opened_with
+        if op is None or not op.card.identity.health_professional or opened is None:
+            return DocumentView(document, failure=DocumentFailure.REFUSED)
+        if op.token is None:  # lost with the network: "Réessayer" asks for it at once
+            self._last_resume = self.clock() - RESUME_EVERY_S
+            self._resume()
+        if op.token is None or qualification is None or qualification.ins is None:
+            return DocumentView(document, failure=DocumentFailure.UNREACHABLE)
+        mode, reason_code, reason_text = opened
+        try:
+            fetched = self.central.document_file(
+                op.token,
+                qualification.ins,
+                document.id,
+                mode=mode,
+                reason_code=reason_code,
+                reason_text=reason_text,
+            )
+        except CentralUnreachableError:
+            self._went_offline()
+            return DocumentView(document, failure=DocumentFailure.UNREACHABLE)
+        except CentralRefusedError as exc:
+            if exc.reason == "no_document":
+                return DocumentView(document, failure=DocumentFailure.NOT_FOUND)
+            return DocumentView(document, failure=DocumentFailure.REFUSED, reason=exc.reason)
+        if not hmac.compare_digest(hashlib.sha256(fetched.data).hexdigest(), document.sha256):
+            return DocumentView(document, failure=DocumentFailure.CORRUPT)
+        if self.reader is None:
+            return DocumentView(document, failure=DocumentFailure.UNREADABLE)
+        try:
+            content = self.reader.read(document.kind, fetched.data)
+        except DocumentUnreadableError:
+            return DocumentView(document, failure=DocumentFailure.UNREADABLE)
+        return DocumentView(document, content=content)
 
     # -- changes on an existing DMP (through the queue, "done" once the service says so) ----
 

@@ -8,6 +8,7 @@ KeyError further up.
 from __future__ import annotations
 
 import base64
+import re
 import urllib.parse
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -23,6 +24,9 @@ from dmpcommon.vocabulary import (
 )
 from kiosk.core.errors import CentralUnreachableError
 from kiosk.core.ports import (
+    CareLine,
+    CareNature,
+    FetchedFile,
     NewAccess,
     OnlineSession,
     Qualification,
@@ -34,9 +38,16 @@ from kiosk.core.ports import (
 )
 from kiosk.sync.transport import CentralClient
 
-__all__ = ["OnlineCentral"]
+__all__ = ["DOCUMENT_MAX_BYTES", "REASON_HEADER", "OnlineCentral"]
 
 E = TypeVar("E", bound=StrEnum)
+# The service refuses files over 20 MB by default; a little more is read before giving up.
+DOCUMENT_MAX_BYTES = 32 * 1024 * 1024
+# The break-glass reason travels in a header (percent-encoded UTF-8), not in the URL.
+REASON_HEADER = "X-DMP-Reason-Text"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_DOCUMENT_ID = re.compile(r"^[0-9a-f-]{36}$")
 
 
 class OnlineCentral:
@@ -110,12 +121,42 @@ class OnlineCentral:
             if not isinstance(documents, list):
                 raise CentralUnreachableError(f"unexpected answer: no {section.value}")
             sections.append((section, tuple(_document(d) for d in documents)))
-        hidden = document.get("hidden_documents", 0)
+        lines = document.get("care_lines")
+        if not isinstance(lines, list):
+            raise CentralUnreachableError("unexpected answer: no care_lines")
         return RecordSummary(
             mode=_enum(AccessMode, document, "mode"),
             sections=tuple(sections),
-            hidden=hidden if isinstance(hidden, int) else 0,
+            hidden=_count(document, "hidden_documents"),
+            care_lines=tuple(_care_line(line) for line in lines),
         )
+
+    def document_file(
+        self,
+        token: str,
+        ins: str,
+        document_id: str,
+        *,
+        mode: AccessMode,
+        reason_code: BreakGlassReason | None,
+        reason_text: str | None,
+    ) -> FetchedFile:
+        if not _DOCUMENT_ID.match(document_id):
+            raise CentralUnreachableError("unexpected document id")
+        params = {"mode": mode.value}
+        headers = {}
+        if reason_code is not None:
+            params["reason_code"] = reason_code.value
+        if reason_text is not None:
+            headers[REASON_HEADER] = urllib.parse.quote(reason_text, safe="")
+        mime_type, data = self.client.download(
+            f"/v1/dmp/{ins}/documents/{document_id}/content",
+            token=token,
+            max_bytes=DOCUMENT_MAX_BYTES,
+            params=params,
+            headers=headers,
+        )
+        return FetchedFile(mime_type=mime_type, data=data)
 
     def set_closed(self, token: str, ins: str, *, closed: bool) -> None:
         verb = "close" if closed else "reopen"
@@ -155,10 +196,58 @@ def _document(document: object) -> SummaryDocument:
         raise CentralUnreachableError("unexpected answer: a document is not an object")
     return SummaryDocument(
         title=_text(document, "title"),
-        document_date=_text(document, "document_date"),
+        document_date=_matching(document, "document_date", _DAY),
         author=_text(document, "author"),
-        content=_text(document, "content"),
+        content=_optional_text(document, "content"),
+        id=_matching(document, "id", _DOCUMENT_ID),
+        category=_text(document, "category"),
+        loinc=_optional_text(document, "loinc"),
+        author_role=_text(document, "author_role"),
+        mime_type=_text(document, "mime_type"),
+        size=_count(document, "size"),
+        sha256=_matching(document, "sha256", _SHA256),
+        format_code=_text(document, "format_code"),
+        filename=_optional_text(document, "filename"),
+        created_at=_text(document, "created_at"),
     )
+
+
+def _care_line(line: object) -> CareLine:
+    if not isinstance(line, dict):
+        raise CentralUnreachableError("unexpected answer: a care line is not an object")
+    return CareLine(
+        care_date=_matching(line, "care_date", _DAY),
+        nature=_enum(CareNature, line, "nature"),
+        code_system=_text(line, "code_system"),
+        code=_text(line, "code"),
+        label=_text(line, "label"),
+        quantity=_count(line, "quantity"),
+        executant=_text(line, "executant"),
+    )
+
+
+def _optional_text(document: dict[str, Any], key: str) -> str | None:
+    if key not in document:
+        raise CentralUnreachableError(f"unexpected answer: no {key}")
+    value = document[key]
+    if value is not None and not isinstance(value, str):
+        raise CentralUnreachableError(f"unexpected answer: {key}")
+    return value
+
+
+def _matching(document: dict[str, Any], key: str, pattern: re.Pattern[str]) -> str:
+    value = _text(document, key)
+    if not pattern.match(value):
+        raise CentralUnreachableError(f"unexpected answer: {key}")
+    return value
+
+
+def _count(document: dict[str, Any], key: str) -> int:
+    value = document.get(key)
+    # bool is an int to Python, not to JSON
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise CentralUnreachableError(f"unexpected answer: {key}")
+    return value
 
 
 def _text(document: dict[str, Any], key: str) -> str:

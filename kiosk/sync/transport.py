@@ -98,20 +98,27 @@ class CentralClient:
         *,
         signed: bool,
         token: str | None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         if signed and self.signer is None:
             raise CentralRefusedError(0, "not_enrolled", "this kiosk has no device key yet")
         # An enrolled kiosk signs every request: the service serves operators only at an
         # enrolled kiosk (only enrolment itself, before there is a key, goes unsigned).
-        headers = {"Authorization": f"Bearer {token}"} if token else None
+        sent = dict(headers or {})
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
         try:
             return self.session.request(
                 method,
                 f"{self.base_url}{path}",
                 json=body,
-                headers=headers,
+                params=params,
+                headers=sent or None,
                 timeout=self.timeout_s,
                 auth=self.signer,
+                stream=stream,
             )
         except requests.RequestException as exc:
             raise CentralUnreachableError(type(exc).__name__) from exc
@@ -155,6 +162,63 @@ class CentralClient:
         if not isinstance(document, dict):
             raise CentralUnreachableError("unexpected answer")
         return document
+
+    def download(
+        self,
+        path: str,
+        *,
+        token: str,
+        max_bytes: int,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[str, bytes]:
+        """GET a file: its Content-Type and bytes, read no further than `max_bytes`; errors
+        as request()'s (an error answer is JSON)."""
+
+        def send() -> requests.Response:
+            return self._send(
+                "GET",
+                path,
+                None,
+                signed=False,
+                token=token,
+                params=params,
+                headers=headers,
+                stream=True,
+            )
+
+        response = send()
+        if (
+            response.status_code == 401
+            and self.signer is not None
+            and self.signer.learn_clock(response)
+        ):
+            response.close()
+            response = send()
+        with response:
+            if response.status_code >= 500:
+                raise CentralUnreachableError(f"HTTP {response.status_code}")
+            if response.status_code >= 400:
+                try:
+                    document = response.json()
+                except (ValueError, requests.RequestException) as exc:
+                    raise CentralUnreachableError("answer is not JSON") from exc
+                if not isinstance(document, dict):
+                    raise CentralUnreachableError("unexpected answer")
+                raise CentralRefusedError(
+                    response.status_code,
+                    str(document.get("error", "")),
+                    str(document.get("detail", "")),
+                )
+            data = bytearray()
+            try:
+                for chunk in response.iter_content(chunk_size=65536):
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise CentralUnreachableError("file larger than announced")
+            except requests.RequestException as exc:
+                raise CentralUnreachableError(type(exc).__name__) from exc
+            return response.headers.get("Content-Type", ""), bytes(data)
 
     def enroll(self, *, token: str, public_key: bytes) -> EnrollResult:
         """Spend the one-time token; register this kiosk's public key."""

@@ -19,6 +19,7 @@ from kiosk.cardreader.service import CardEvent, CardEventKind, CardService
 from kiosk.core import CounterWorkflow
 from kiosk.core.ports import Delivery
 from kiosk.logs import setup_logging
+from kiosk.render import Renderer
 from kiosk.settings import KioskSettings
 from kiosk.sync.client import SyncClient
 from kiosk.sync.keys import load_or_create_device_key
@@ -132,6 +133,7 @@ def build_kiosk(settings: KioskSettings) -> Kiosk:
         ),
         queue=_WakingQueue(queue, sync),
         idle_s=settings.idle_s,
+        reader=Renderer(),
     )
     runner = WorkflowRunner(workflow)
     # The payloads' validators are built lazily: build them now, off the UI thread and

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
+    QStackedWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -47,9 +49,18 @@ from kiosk.core import (
     OtherRepresentative,
     Step,
 )
-from kiosk.core.ports import Delivery, SummarySection
-from kiosk.messages import describe_notice, describe_refusal, sentence
+from kiosk.core.ports import Delivery, RecordSummary, SummaryDocument, SummarySection
+from kiosk.core.views import DocumentView
+from kiosk.messages import (
+    describe_document_failure,
+    describe_notice,
+    describe_refusal,
+    document_type,
+    file_kind,
+    sentence,
+)
 from kiosk.ui.sheet import PrintResult
+from kiosk.ui.viewer import CareTable, DocumentPane
 from kiosk.ui.worker import Submit
 
 __all__ = [
@@ -63,6 +74,7 @@ __all__ = [
 ]
 
 CENTRAL = "Interrogation du service central…"
+OPENING = "Ouverture du document…"
 KEYBOARD = "keyboard"  # the QLineEdit property that asks for the on-screen keyboard
 
 _DMP_STATUS = {
@@ -180,10 +192,6 @@ def text(value: str = "", name: str = "") -> QLabel:
     if name:
         label.setObjectName(name)
     return label
-
-
-def _escape(value: object) -> str:
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _clear_layout(layout: QVBoxLayout | QGridLayout) -> None:
@@ -1198,20 +1206,45 @@ class DoctorScreen(FormScreen):
 
 
 class SummaryScreen(Screen):
-    """The record's summary: health data on screen only, gone with the next view."""
+    """The record's summary: the documents, section by section, each with its author, date
+    and type, and the care history of the last 24 months; health data on screen only, gone
+    with the next view."""
 
     step = Step.SUMMARY
 
     def __init__(self, submit: Submit) -> None:
         super().__init__(submit)
+        self.layout_.setSpacing(8)
         self.heading = title("")
         self.layout_.addWidget(self.heading)
         self.allergies = text("", "warning")
         self.allergies.setObjectName("allergies")
         self.layout_.addWidget(self.allergies)
-        self.body = QTextBrowser()
+        tabs = QHBoxLayout()
+        self.documents_tab = self._tab("documents-tab", 0)
+        self.history_tab = self._tab("history-tab", 1)
+        self.tab_group = QButtonGroup(self)
+        for tab in (self.documents_tab, self.history_tab):
+            self.tab_group.addButton(tab)
+            tabs.addWidget(tab)
+        self.layout_.addLayout(tabs)
+        self.pages = QStackedWidget()
+        self.body = QWidget()
         self.body.setObjectName("summary")
-        self.layout_.addWidget(self.body, stretch=1)
+        self.rows = QVBoxLayout(self.body)
+        self.rows.setSpacing(8)
+        self.documents = _scrolled(self.body)
+        self.documents.setObjectName("summary-documents")
+        self.history = QWidget()
+        history = QVBoxLayout(self.history)
+        history.setContentsMargins(0, 0, 0, 0)
+        self.history_note = text("", "hint-plain")
+        history.addWidget(self.history_note)
+        self.care = CareTable()
+        history.addWidget(self.care, stretch=1)
+        self.pages.addWidget(self.documents)
+        self.pages.addWidget(self.history)
+        self.layout_.addWidget(self.pages, stretch=1)
         row = QHBoxLayout()
         back = big_button("Retour au patient", "back")
         back.clicked.connect(lambda: submit(lambda s: s.back()))
@@ -1220,17 +1253,49 @@ class SummaryScreen(Screen):
         row.addWidget(back)
         row.addWidget(finish)
         self.layout_.addLayout(row)
+        self._drawn: RecordSummary | None = None
+        self.documents_tab.setChecked(True)
+
+    def _tab(self, name: str, page: int) -> QPushButton:
+        tab = QPushButton("")
+        tab.setObjectName(name)
+        tab.setCheckable(True)
+        tab.setMinimumHeight(56)
+        tab.setProperty("compact", True)
+        tab.clicked.connect(lambda: self.show_page(page))
+        return tab
+
+    def show_page(self, page: int) -> None:
+        """The documents (0) or the care history (1)."""
+        self.pages.setCurrentIndex(page)
+        (self.documents_tab, self.history_tab)[page].setChecked(True)
 
     def clear(self) -> None:
         self.heading.clear()
         self.allergies.clear()
-        self.body.clear()
+        self.history_note.clear()
+        self.care.clear_lines()
+        _clear_layout(self.rows)
+        self.documents_tab.setText("")
+        self.history_tab.setText("")
+        self._drawn = None
+        self.show_page(0)
+
+    def plain_text(self) -> str:
+        """Everything the summary shows, as text (tests)."""
+        labels = [label.text() for label in self.body.findChildren(QLabel)]
+        cells = [" ".join(row) for row in self.care.rows()]
+        return "\n".join(labels + cells)
 
     def draw(self, view: CounterView) -> None:
         summary = view.summary
         if summary is None:
             self.clear()
             return
+        if summary is self._drawn:
+            return  # the same summary (a tick, the idle warning): the scroll stays
+        self.clear()
+        self._drawn = summary
         patient = holder_label(view.patient) if view.patient else ""
         self.heading.setText(f"DMP de {patient}{_MODES[summary.mode]}")
         allergies = summary.documents(SummarySection.PATHOLOGIES_ALLERGIES)
@@ -1239,26 +1304,127 @@ class SummaryScreen(Screen):
             if allergies
             else "Aucune allergie ni pathologie dans le DMP."
         )
-        html = []
+        count = sum(len(docs) for _, docs in summary.sections)
+        self.documents_tab.setText(f"Documents ({count})")
+        lines = summary.history()
+        self.history_tab.setText(f"Soins des 24 derniers mois ({len(lines)})")
+        self.care.show_lines(lines)
+        self.history_note.setText(
+            "Soins remboursés par l'Assurance Maladie, du plus récent au plus ancien."
+            if lines
+            else "Aucun soin remboursé ces 24 derniers mois."
+        )
         if summary.hidden:
             hidden = (
                 "1 document masqué par le patient ne vous est pas montré."
                 if summary.hidden == 1
                 else f"{summary.hidden} documents masqués par le patient ne vous sont pas montrés."
             )
-            html.append(f"<p><i>{hidden}</i></p>")
+            self.rows.addWidget(text(hidden, "hint-plain"))
         for section, label in _SECTIONS.items():
-            html.append(f"<h3>{label}</h3>")
+            self.rows.addWidget(text(label, "section"))
             documents = summary.documents(section)
             if not documents:
-                html.append("<p><i>Aucun document.</i></p>")
+                self.rows.addWidget(text("Aucun document.", "hint-plain"))
             for doc in documents:
-                heading = _escape(doc.title)
-                when = _date(doc.document_date)
-                author = _escape(doc.author)
-                content = _escape(doc.content)
-                html.append(f"<p><b>{heading}</b> — {when} — {author}<br>{content}</p>")
-        self.body.setHtml("".join(html))
+                self.rows.addWidget(self._document_row(doc))
+        self.rows.addStretch()
+
+    def _document_row(self, doc: SummaryDocument) -> QFrame:
+        row = QFrame()
+        row.setObjectName("doc-row")
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(14, 8, 10, 8)
+        words = QVBoxLayout()
+        words.addWidget(text(doc.title, "doc-title"))
+        meta = (
+            f"{document_type(doc)} · {_date(doc.document_date)} · {doc.author} · {file_kind(doc)}"
+        )
+        words.addWidget(text(meta, "doc-meta"))
+        if doc.content is not None:
+            words.addWidget(text(doc.content, "doc-content"))
+        layout.addLayout(words, stretch=1)
+        if doc.content is None and doc.openable:
+            button = QPushButton("Ouvrir")
+            button.setObjectName(f"open-{doc.id}")
+            button.setProperty("compact", True)
+            button.setMinimumSize(120, 56)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            document_id = doc.id
+            button.clicked.connect(
+                lambda: self.submit(lambda s: s.open_document(document_id), OPENING)
+            )
+            layout.addWidget(button, alignment=Qt.AlignmentFlag.AlignVCenter)
+        return row
+
+
+class ViewerScreen(Screen):
+    """One document of the summary, opened: its pages, sections, text or image; or why it
+    could not be, and "Réessayer"."""
+
+    step = Step.VIEWER
+
+    def __init__(self, submit: Submit) -> None:
+        super().__init__(submit)
+        self.layout_.setContentsMargins(24, 12, 24, 12)
+        self.layout_.setSpacing(6)
+        self.heading = title("")
+        self.heading.setObjectName("viewer-title")
+        self.layout_.addWidget(self.heading)
+        self.meta = text("", "doc-meta")
+        self.layout_.addWidget(self.meta)
+        self.pane = DocumentPane()
+        self.layout_.addWidget(self.pane, stretch=1)
+        self.failure = QWidget()
+        failure = QVBoxLayout(self.failure)
+        self.failure_text = text("", "warning")
+        self.failure_text.setObjectName("failure")
+        failure.addWidget(self.failure_text)
+        retry = big_button("Réessayer", "retry")
+        retry.clicked.connect(lambda: submit(lambda s: s.retry_document(), OPENING))
+        failure.addWidget(retry)
+        failure.addStretch()
+        self.layout_.addWidget(self.failure, stretch=1)
+        row = QHBoxLayout()
+        back = big_button("Retour au résumé", "back")
+        back.setMinimumHeight(60)
+        back.clicked.connect(lambda: submit(lambda s: s.close_document()))
+        finish = big_button("Terminer", "finish")
+        finish.setMinimumHeight(60)
+        finish.clicked.connect(lambda: submit(lambda s: s.finish()))
+        row.addWidget(back)
+        row.addWidget(finish)
+        self.layout_.addLayout(row)
+        self._drawn: DocumentView | None = None
+
+    def clear(self) -> None:
+        self.heading.clear()
+        self.meta.clear()
+        self.failure_text.clear()
+        self.pane.clear_content()
+        self._drawn = None
+
+    def draw(self, view: CounterView) -> None:
+        viewing = view.viewing
+        if viewing is None:
+            self.clear()
+            return
+        if viewing is self._drawn:
+            return  # the same document (a tick): pages stay, the scroll too
+        self.clear()
+        self._drawn = viewing
+        doc = viewing.document
+        self.heading.setText(doc.title)
+        self.meta.setText(
+            f"{document_type(doc)} · {_date(doc.document_date)} · {doc.author} · {file_kind(doc)}"
+        )
+        failed = viewing.failure is not None or viewing.content is None
+        self.failure.setVisible(failed)
+        self.pane.setVisible(not failed)
+        if viewing.failure is not None:
+            self.failure_text.setText(describe_document_failure(viewing.failure, viewing.reason))
+        elif viewing.content is not None:
+            self.pane.show_content(viewing.content)
 
 
 SCREENS: tuple[type[Screen], ...] = (
@@ -1276,4 +1442,5 @@ SCREENS: tuple[type[Screen], ...] = (
     ContactScreen,
     DoctorScreen,
     SummaryScreen,
+    ViewerScreen,
 )

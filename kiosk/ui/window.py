@@ -126,6 +126,18 @@ QFrame#privacy {{ background: #2b3445; }}
 QLabel#privacy-label {{ color: white; font-size: 32px; }}
 QFrame#refused-row {{ background: white; border: 1px solid #aab4c5; border-radius: 10px; }}
 QLabel#refused-what {{ font-weight: bold; font-size: 22px; }}
+QLabel#hint-plain {{ font-size: 17px; color: #444; }}
+QFrame#doc-row {{ background: white; border: 1px solid #aab4c5; border-radius: 10px; }}
+QLabel#doc-title {{ font-weight: bold; }}
+QLabel#doc-meta {{ font-size: 17px; color: #374151; }}
+QLabel#viewer-title {{ font-size: 26px; font-weight: bold; color: #10316b; }}
+QPushButton:checked {{ background: #10316b; color: white; }}
+QTableWidget#care-history {{ font-size: 18px; alternate-background-color: #eef2f8;
+                            background: white; gridline-color: #d1d5db; }}
+QHeaderView::section {{ font-size: 17px; font-weight: bold; padding: 6px;
+                       background: #e7eefb; border: 0; border-bottom: 2px solid #10316b; }}
+QScrollArea#document-pages {{ background: #6b7280; }}
+QWidget#document-pages-body {{ background: #6b7280; }}
 """
 
 

@@ -144,9 +144,9 @@ def test_a_pharmacist_sees_medications_an_agent_does_not_and_break_glass_is_trac
             tap(qtbot, kiosk, "confirm")
             wait_step(qtbot, kiosk, Step.SUMMARY)
             summary = kiosk.window.screens[Step.SUMMARY]
-            assert "Metformine 500 mg" in summary.body.toPlainText()  # type: ignore[attr-defined]
+            assert "Metformine 500 mg" in summary.plain_text()  # type: ignore[attr-defined]
         wait_step(qtbot, kiosk, Step.READY)
-        assert summary.body.toPlainText() == ""  # type: ignore[attr-defined]
+        assert summary.plain_text() == ""  # type: ignore[attr-defined]
         for screen in kiosk.window.screens.values():  # no patient left in a hidden screen
             texts = [w.text() for w in screen.findChildren(QLabel)]
             assert not any("BERNARD" in t or "Jeanne" in t for t in texts), texts
