@@ -6,6 +6,7 @@ import ipaddress
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.responses import StreamingResponse
 
 from central.actors import Actor
 from central.deps import get_state
@@ -21,6 +22,13 @@ from central.dmp.schemas import (
 )
 from central.errors import BadRequest, Unauthenticated
 from central.patient import record
+from central.patient.export import (
+    archive_name,
+    content_disposition,
+    content_type,
+    download_name,
+    whole_record,
+)
 from central.patient.online_creation import Proof
 from central.patient.schemas import (
     AccessLogEntry,
@@ -260,6 +268,45 @@ def add_document(body: DocumentIn, request: Request, state: State) -> DocumentOu
     with state.patient(request) as (db, actor):
         doc = state.dmp.documents.add_document(db, actor, _own(actor), body, state.now())
         return document_out(doc, texts_of(db, doc.dmp_ins, [doc]))
+
+
+_PRIVATE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+@router.get(
+    "/documents/{document_id}/content",
+    response_class=Response,
+    responses={200: {"description": "The document's file, its bytes as deposited"}},
+)
+def document_content(document_id: DocumentId, request: Request, state: State) -> Response:
+    """One document's file (its hash checked), to save: 404 for a document of another
+    record, or one hidden from the legal representative who asks."""
+    with state.patient(request) as (db, actor):
+        doc, data = record.read_document(db, actor, state.dmp.access, document_id, state.now())
+        name = download_name(document_out(doc, {}))
+    return Response(
+        data,
+        media_type=content_type(doc.mime_type),
+        headers={"Content-Disposition": content_disposition(name), **_PRIVATE},
+    )
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "The record, zipped"}},
+)
+def export(request: Request, state: State) -> StreamingResponse:
+    """The whole record as one ZIP: an index in French (index.html, documents.csv,
+    soins.csv) and every document's file this session may see, written as it is sent."""
+    now = state.now()
+    with state.patient(request) as (db, actor):
+        chunks = whole_record(db, actor, state.dmp.access, state.sessions, now)
+    return StreamingResponse(
+        chunks,
+        media_type="application/zip",
+        headers={"Content-Disposition": content_disposition(archive_name(now)), **_PRIVATE},
+    )
 
 
 @router.put("/documents/{document_id}/masked", status_code=204)

@@ -12,11 +12,18 @@ from central.audit.models import AuditEntry
 from central.audit.service import AuditLog
 from central.audit.trail import AuditAction, AuditOutcome, refuse, trace
 from central.dmp import repository
-from central.dmp.common import choices_of, document_out, kept_from_representatives
+from central.dmp.access import RecordAccess
+from central.dmp.common import (
+    care_history,
+    care_line_out,
+    choices_of,
+    document_out,
+    kept_from_representatives,
+)
 from central.dmp.models import Dmp, DmpProfessional, Document
 from central.dmp.policy import Labels, may_see
 from central.dmp.schemas import Category, DocumentOut, EmergencyChoices, NotificationContact
-from central.errors import Conflict, Unauthenticated
+from central.errors import Conflict, NotFound, Unauthenticated
 from central.patient.schemas import (
     AccessLogEntry,
     ConsentRecord,
@@ -26,7 +33,16 @@ from central.patient.schemas import (
 from central.professionals.directory import label_of, names_at, names_of
 from dmpcommon.vocabulary import AccessMode, ContactChannel, Role
 
-__all__ = ["access_log", "document_title", "read_record", "set_emergency", "set_notifications"]
+__all__ = [
+    "access_log",
+    "document_title",
+    "exported_documents",
+    "file_of",
+    "read_document",
+    "read_record",
+    "set_emergency",
+    "set_notifications",
+]
 
 # What each entry of the trail means to the patient, as a code the portal puts in French.
 # Entries not listed (their own log-ins and reads, notification choices) are not shown.
@@ -187,7 +203,50 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
             first_access=dmp.notify_first_access,
             emergency=dmp.notify_emergency,
         ),
+        care_lines=[care_line_out(line) for line in care_history(db, ins, now.date())],
     )
+
+
+def read_document(
+    db: Session, actor: Actor, access: RecordAccess, document_id: str, now: dt.datetime
+) -> tuple[Document, bytes]:
+    """One document of the patient's own record and its bytes (hash checked), through the
+    service's one read path: a document of another record, or one hidden from a legal
+    representative who asks, is answered as absent (NotFound), and the try traced."""
+    return access.document_file(
+        db,
+        actor,
+        _ins(actor),
+        document_id,
+        mode=AccessMode.NORMAL,
+        reason_code=None,
+        reason_text=None,
+        now=now,
+    )
+
+
+def exported_documents(
+    db: Session, actor: Actor, access: RecordAccess, now: dt.datetime
+) -> list[Document]:
+    """The current documents of the patient's own record that this session may see, newest
+    care first, through the service's one read path (traced as a list consulted)."""
+    return access.documents(
+        db, actor, _ins(actor), mode=AccessMode.NORMAL, reason_code=None, reason_text=None, now=now
+    )
+
+
+def file_of(db: Session, actor: Actor, document_id: str) -> bytes:
+    """The bytes of a document `exported_documents` gave this session (hash checked), read
+    again later (the record downloaded whole is written as it is sent): still one of this
+    record's, still one this session may see."""
+    doc = db.get(Document, document_id)
+    ins = _ins(actor)
+    if doc is None or doc.dmp_ins != ins:
+        raise NotFound("no such document", code="no_document")
+    labels = Labels(doc.masked_to_professionals, doc.invisible_to_representatives)
+    if not may_see(actor.role, AccessMode.NORMAL, choices_of(repository.get_dmp(db, ins)), labels):
+        raise NotFound("no such document", code="no_document")
+    return repository.read_file(db, doc)
 
 
 def access_log(db: Session, actor: Actor) -> list[AccessLogEntry]:

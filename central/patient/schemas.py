@@ -7,7 +7,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from central.dmp.schemas import DATE, DocumentOut, EmergencyChoices, NotificationContact
+from central.dmp.schemas import (
+    DATE,
+    CareLineOut,
+    DocumentOut,
+    EmergencyChoices,
+    NotificationContact,
+)
 
 __all__ = [
     "AccessLogEntry",
@@ -130,6 +136,8 @@ class PatientRecord(BaseModel):
     treating_doctor_name: str | None = None  # the same label
     emergency: EmergencyChoices
     notifications: NotificationPreferences
+    # The reimbursed care of the last 24 months, from the health insurance (newest first).
+    care_lines: list[CareLineOut] = []
 
 
 class AccessLogEntry(BaseModel):

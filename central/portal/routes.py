@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi.responses import Response
 
-from central.portal import contact, info, login, pages  # noqa: F401 (each adds its routes)
+from central.portal import contact, documents, info, login, pages  # noqa: F401 (each adds its routes)
 from central.portal.web import STYLESHEET, router
 
 __all__ = ["router"]

@@ -28,54 +28,25 @@ from central.actors import Actor
 from central.deps import get_state
 from central.dmp.models import Dmp
 from central.errors import ServiceError, TooManyRequests, Unauthenticated, WrongCode
-from central.notify.messages import PARIS
 from central.patient import record
+from central.patient.labels import (
+    CONFIDENTIALITY_LABELS,
+    NATURE_LABELS,
+    document_type,
+    file_kind,
+    file_size,
+    french_date,
+)
 from central.patient.service import Viewing
 from central.portal.wording import CATEGORY_LABELS, EVENTS, ROLE_LABELS, refusal
 from central.state import AppState
 from dmpcommon.identifiers import rpps_of_id_nat
-from dmpcommon.people import BirthDate
 from dmpcommon.vocabulary import Role
 
 # The one router of the portal: each module of pages adds its routes to it.
 router = APIRouter(prefix="/patient", include_in_schema=False)
 State = Annotated[AppState, Depends(get_state)]
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
-def french_date(value: str | dt.date | dt.datetime) -> str:
-    """A date as a French reader says it: "3 décembre 2026"; a service time (UTC) in Paris
-    time, "3 décembre 2026 à 14 h 05"; a birth date with an unknown day or month as far as
-    it is known ("mars 2007", "2007")."""
-    if isinstance(value, dt.datetime):
-        at = value.astimezone(PARIS)
-        return f"{french_date(at.date())} à {at.hour} h {at.minute:02d}"
-    if isinstance(value, str):
-        try:
-            known = BirthDate.parse(value[:10])
-        except ValueError:
-            return value
-        if not known.month:
-            return str(known.year)
-        if not known.day:
-            return f"{MONTHS[known.month - 1]} {known.year}"
-        value = dt.date(known.year, known.month, known.day)
-    day = "1er" if value.day == 1 else str(value.day)
-    return f"{day} {MONTHS[value.month - 1]} {value.year}"
 
 
 def birth_date_from(day: str, month: str, year: str) -> str:
@@ -99,6 +70,11 @@ templates.env.filters["french_date"] = french_date
 templates.env.globals["refusal"] = refusal
 templates.env.globals["events"] = EVENTS
 templates.env.globals["rpps_of"] = rpps_of_id_nat  # a card's public number, to check
+templates.env.filters["file_size"] = file_size
+templates.env.globals["file_kind"] = file_kind
+templates.env.globals["document_type"] = document_type
+templates.env.globals["natures"] = NATURE_LABELS
+templates.env.globals["confidentiality"] = CONFIDENTIALITY_LABELS
 COOKIE = "dmp_patient"
 FORM_COOKIE = "dmp_formulaire"  # binds the forms shown before log-in
 STYLESHEET = (Path(__file__).parent / "static" / "portail.css").read_bytes()
@@ -249,7 +225,7 @@ def change(
     return failed or render_patient(request, state, page, message=done)
 
 
-def _has_contact(db: Session, actor: Actor) -> bool:
+def has_contact(db: Session, actor: Actor) -> bool:
     dmp = db.get(Dmp, actor.patient_ins or "")
     return dmp is not None and bool(dmp.notify_address)
 
@@ -267,7 +243,7 @@ def try_change(
     try:
         check_csrf(request, state, csrf)
         with logged_patient(request, state) as (db, actor):
-            if page not in WITHOUT_CONTACT and not _has_contact(db, actor):
+            if page not in WITHOUT_CONTACT and not has_contact(db, actor):
                 # Nothing changes before the record has a way back in.
                 return RedirectResponse("/patient/premier-contact", status_code=303)
             change(db, actor)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from central.patient.labels import CATEGORY_LABELS
 from dmpcommon.vocabulary import AccessMode
 
 __all__ = [
@@ -18,16 +19,6 @@ __all__ = [
     "refusal",
 ]
 
-CATEGORY_LABELS = {
-    "care_history": "Soins des 24 derniers mois",
-    "pathologies_allergies": "Pathologies et allergies",
-    "medications": "Traitements",
-    "reports": "Comptes rendus",
-    "exam_results": "Résultats d'examens",
-    "advance_directives": "Directives anticipées",
-    "emergency_contacts": "Personnes à prévenir",
-    "other": "Autres documents",
-}
 ROLE_LABELS = {
     "professionnel_sante": "professionnel de santé",
     "regulateur_samu": "médecin régulateur du SAMU",

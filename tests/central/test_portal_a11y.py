@@ -22,10 +22,12 @@ from central.migrate import upgrade
 from dmpcommon.vocabulary import AccessMode
 from kiosk.core.errors import CentralRefusedError
 from kiosk.sync.online import OnlineCentral
+from tests.central.test_portal_documents import care_lines
 from tests.support.aged import aged
 from tests.support.browser import browser, page
 from tests.support.central import Professional, Server, login, signed_kiosk_client, start_server
 from tests.support.dmp import CLAIRE, JEANNE, LEO, PHARMACIST, add_doc, claires_child, create
+from tests.support.documents import cda_structured, file_in, report_pdf
 from tests.support.mail import Mailbox, SmsGateway
 from tests.support.portal import JEANNE_EMAIL, activate, fill_birth_date, jeanne_record
 
@@ -103,6 +105,7 @@ def site(
     try:
         people = {who: context.new_page() for who, context in zip(PEOPLE, contexts, strict=True)}
         activate(people["jeanne"], server.url, _jeanne(server, pharmacist, physician))
+        _files_and_care(server, login(server, physician))
         _claire_for_leo(people["parent"], server, sms, login(server, pharmacist))
         newcomer = create(server, login(server, pharmacist), MARIE_HELENE)
         activate(people["newcomer"], server.url, newcomer, wait_for="premier-contact")
@@ -117,6 +120,53 @@ def site(
 
 def _jeanne(server: Server, pharmacist: Professional, physician: Professional) -> dict[str, Any]:
     return jeanne_record(server, pharmacist, physician)
+
+
+def _files_and_care(server: Server, doctor: str) -> None:
+    """Jeanne's record as professionals' software and the health insurance fill it: a PDF
+    report, a structured CDA, and her reimbursed care of the last 24 months."""
+    pdf = report_pdf(
+        "Compte rendu de consultation de diabétologie",
+        ["Patiente suivie pour un diabète de type 2.", "HbA1c : 6,8 %. Poursuite du traitement."],
+    )
+    add_doc(
+        server,
+        doctor,
+        JEANNE,
+        "reports",
+        "Consultation de diabétologie",
+        loinc="11488-4",
+        file=file_in(pdf, "application/pdf", "consultation.pdf"),
+    )
+    add_doc(
+        server,
+        doctor,
+        JEANNE,
+        "exam_results",
+        "Bilan biologique",
+        loinc="11502-2",
+        file=file_in(cda_structured("Bilan biologique", loinc="11502-2"), "text/xml"),
+    )
+    care_lines(server, JEANNE, server.clock().date())
+
+
+def _opened(title: str) -> Callable[[Page, Site], None]:
+    """A document opened from the record, its page images loaded."""
+
+    def reach(page: Page, site: Site) -> None:
+        page.goto(f"{site.server.url}/patient/dossier")
+        page.get_by_role("link", name=f"Ouvrir « {title} »").click()
+        page.get_by_role("heading", name=title, level=1).wait_for()
+        for _ in range(100):  # the pages' images, rendered on the server (no eval: the CSP)
+            if page.evaluate(
+                "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+            ):
+                break
+            page.wait_for_timeout(50)
+        else:
+            raise AssertionError("a page's image never loaded")
+
+    return reach
 
 
 def _claire_for_leo(page: Page, server: Server, sms: SmsGateway, token: str) -> None:
@@ -260,6 +310,9 @@ SCREENS = [
     Screen("premier-contact", who="newcomer", path="/patient/premier-contact"),
     Screen("parent-dossier", who="parent", path="/patient/dossier"),
     Screen("parent-journal", who="parent", path="/patient/journal"),
+    Screen("soins", who="jeanne", path="/patient/soins"),
+    Screen("document-pdf", who="jeanne", reach=_opened("Consultation de diabétologie")),
+    Screen("document-cda", who="jeanne", reach=_opened("Bilan biologique")),
 ]
 
 

@@ -511,6 +511,7 @@ def test_a_record_shows_the_categories_it_has_and_lists_the_empty_ones_once(
     record = jeanne.get("/patient/dossier")
     headings = re.findall(r"<h2[^>]*>([^<]+)</h2>", record.text)
     assert headings == [
+        "Soins remboursés des 24 derniers mois",
         "Pathologies et allergies",
         "Traitements",
         "Comptes rendus",
