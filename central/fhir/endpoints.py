@@ -90,8 +90,10 @@ def find_documents(request: Request, state: State) -> Response:
             now=state.now(),
             current_only=query.current_only,
         )
-        found = [r.document_reference(doc, base) for doc in select_documents(query, visible)]
-    return _fhir(r.searchset(found, self_url=str(request.url), base_url=base))
+        answer = r.document_searchset(
+            select_documents(query, visible), self_url=str(request.url), base_url=base
+        )
+    return Response(answer, media_type=r.FHIR_JSON)
 
 
 def _record_of(db: Session, document_id: str) -> str:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from fhir.resources.R4B.binary import Binary
@@ -28,6 +30,7 @@ __all__ = [
     "binary",
     "capability_statement",
     "document_reference",
+    "document_searchset",
     "operation_outcome",
     "patient",
     "searchset",
@@ -132,6 +135,64 @@ def document_reference(doc: Document, base_url: str) -> DocumentReference:
             {"code": "replaces", "target": {"reference": f"DocumentReference/{doc.replaces}"}}
         ]
     return DocumentReference.model_validate(body)
+
+
+# What a DocumentReference is made of (every field it shows): its JSON is made once per value.
+_FACTS = (
+    "id",
+    "dmp_ins",
+    "category",
+    "loinc",
+    "title",
+    "mime_type",
+    "size",
+    "format_code",
+    "filename",
+    "author_id",
+    "author_name",
+    "document_date",
+    "created_at",
+    "masked_to_professionals",
+    "invisible_to_representatives",
+    "replaces",
+    "replaced_by",
+)
+
+
+@lru_cache(maxsize=8192)
+def _reference_json(facts: tuple[object, ...], base_url: str) -> str:
+    # A transient row, in no session: only the builder reads it.
+    return document_reference(
+        Document(**dict(zip(_FACTS, facts, strict=True))), base_url
+    ).model_dump_json()
+
+
+def document_searchset(docs: Sequence[Document], *, self_url: str, base_url: str) -> str:
+    """ITI-67's answer, as JSON. Each DocumentReference is built and validated by its model
+    and serialised once per version of what it shows (fhir.resources takes ~1 ms a resource
+    to do both, which a search of 50 documents would pay 50 times); the Bundle around them
+    is built by its model each time."""
+    shell = json.loads(
+        Bundle.model_validate(
+            {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "total": len(docs),
+                "link": [{"relation": "self", "url": self_url}],
+                "entry": [
+                    {
+                        "fullUrl": f"{base_url}/DocumentReference/{doc.id}",
+                        "search": {"mode": "match"},
+                    }
+                    for doc in docs
+                ],
+            }
+        ).model_dump_json()
+    )
+    for entry, doc in zip(shell.get("entry", []), docs, strict=True):
+        facts = tuple(getattr(doc, name) for name in _FACTS)
+        entry["resource"] = json.loads(_reference_json(facts, base_url))
+    return json.dumps(shell, ensure_ascii=False, separators=(",", ":"))
 
 
 def binary(doc: Document, data: bytes) -> Binary:
