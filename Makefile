@@ -34,8 +34,10 @@ typecheck: venv
 contracts: venv
 	$(BIN)/lint-imports
 
+# One worker a core (pytest-xdist); the tests on the card readers share one worker.
+WORKERS ?= auto
 pytest: venv
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: system postgres venv lint typecheck contracts pytest
 

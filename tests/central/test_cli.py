@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.central import ROOT
+from tests.support.ports import free_port
 
 
 def _central(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -26,9 +26,7 @@ def _central(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[
 
 
 def test_serve_with_no_option_keeps_its_sqlite_database_in_the_data_folder(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "central", "serve", "--port", str(port)],
         cwd=ROOT,

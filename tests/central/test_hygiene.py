@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from central.state import AppState
 from tests.support.central import ROOT, Server, start_server
 from tests.support.dmp import JEANNE, create
 from tests.support.mail import Mailbox
+from tests.support.ports import free_port
 
 EMAIL = "jeanne.bernard@exemple.test"
 SERIAL = "7901234561"  # Jeanne's Vitale card, fixtures/make_cards.py
@@ -45,12 +45,6 @@ def _serve(home: Path, port: int) -> subprocess.Popen[bytes]:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """`central serve` on a home that was world-readable, with a key copied in loosely."""
@@ -60,7 +54,7 @@ def running(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     loose = home / "sealing.key"
     loose.write_bytes(os.urandom(32))
     loose.chmod(0o644)
-    port = _free_port()
+    port = free_port()
     process = _serve(home, port)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -104,7 +98,7 @@ def test_serve_refuses_an_empty_or_short_secret_key_in_one_french_line(
     home.mkdir()
     (home / "secret.key").write_bytes(content)
     result = subprocess.run(
-        [sys.executable, "-m", "central", "serve", "--port", str(_free_port())],
+        [sys.executable, "-m", "central", "serve", "--port", str(free_port())],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -123,7 +117,7 @@ def test_a_short_sealing_key_is_refused_in_one_line_too(tmp_path: Path) -> None:
     home.mkdir()
     (home / "sealing.key").write_bytes(b"short")
     result = subprocess.run(
-        [sys.executable, "-m", "central", "serve", "--port", str(_free_port())],
+        [sys.executable, "-m", "central", "serve", "--port", str(free_port())],
         capture_output=True,
         text=True,
         cwd=ROOT,

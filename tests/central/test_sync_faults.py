@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from kiosk.sync.client import Backoff, SyncClient
 from kiosk.sync.queue import ActionQueue
 from kiosk.sync.transport import CentralClient, RequestSigner
 from tests.support.central import Professional, Server
+from tests.support.ports import free_port
 from tests.support.proxy import FAULTS, FaultyProxy
 from tests.support.queues import enrolled_queue, queue_login
 
@@ -117,12 +117,6 @@ def test_5000_actions_through_a_network_that_fails_30_percent_of_requests(
     _assert_applied_once_in_order(settings.database_url, queue, times)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Served:
     """`central serve` processes on one port: the last one is running."""
@@ -135,7 +129,7 @@ class Served:
 @pytest.fixture
 def serve(settings: Settings) -> Iterator[Served]:
     """`central serve` as a separate process on a fixed port, restartable."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CENTRAL_HOME": str(settings.home)}
     processes: list[subprocess.Popen[bytes]] = []
 

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Engine, create_engine, delete, make_url, text
 
 from central.app import create_app
 from central.config import Settings
@@ -39,14 +39,30 @@ PKI = ROOT / "fixtures" / "pki"
 
 
 def postgres_url() -> str:
-    """The test PostgreSQL (started by `make test` through scripts/postgres-start.sh)."""
+    """The test PostgreSQL (started by `make test` through scripts/postgres-start.sh); under
+    pytest-xdist, a database of each worker's own beside it, made on first use."""
     url = os.environ.get("CENTRAL_TEST_PG_URL")
-    if url:
+    if not url:
+        path = ROOT / ".postgres-url"
+        if not path.exists():
+            raise RuntimeError("no test PostgreSQL: run scripts/postgres-start.sh (make test does)")
+        url = path.read_text().strip()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker:
         return url
-    path = ROOT / ".postgres-url"
-    if not path.exists():
-        raise RuntimeError("no test PostgreSQL: run scripts/postgres-start.sh (make test does)")
-    return path.read_text().strip()
+    base = make_url(url)
+    own = base.set(database=f"{base.database}_{worker}")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}
+            )
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+    finally:
+        admin.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 def wipe(engine: Engine) -> None:

@@ -6,7 +6,6 @@ import email
 import email.policy
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,11 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.ports import free_port
 
 
 class Mailbox:
