@@ -19,9 +19,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QPushButton  # noqa: E402
+from sqlalchemy import create_engine  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from central.config import Settings  # noqa: E402
+from central.dmp.models import CareLine  # noqa: E402
 from central.migrate import upgrade  # noqa: E402
 from dmpcommon.actions import DmpCreated  # noqa: E402
 from dmpcommon.information import INFORMATION_VERSION  # noqa: E402
@@ -34,10 +37,82 @@ from tests.support.aged import write_aged_fixtures  # noqa: E402
 from tests.support.central import fixture_professional, login, start_server  # noqa: E402
 from tests.support.counter import enrolled_home  # noqa: E402
 from tests.support.dmp import add_doc, create  # noqa: E402
+from tests.support.documents import cda_structured, file_in, report_pdf  # noqa: E402
 from tests.support.pcsc import card_in_slot, start_pcscd  # noqa: E402
 
 OUT = ROOT / "docs" / "screens"
 CARDS = ROOT / "fixtures" / "cards"  # replaced by aged copies in main()
+REPORT_ID = ""  # the PDF report opened on the kiosk, once filed
+ENDOCRINOLOGY_PDF = report_pdf(
+    "Compte rendu de consultation d'endocrinologie",
+    [
+        "Dr Hélène MORVAN, Cabinet médical du Quai - Paimpol",
+        "",
+        "Motif : suivi d'une hypothyroïdie traitée depuis 2019.",
+        "Clinique : poids stable, pas de signe de surdosage, fréquence cardiaque 72/min.",
+        "Biologie du 12 novembre : TSH 2,1 mUI/L (0,4 - 4,0).",
+        "",
+        "Conclusion : équilibre satisfaisant.",
+        "Poursuite de la lévothyroxine 75 µg, 1 comprimé le matin à jeun.",
+        "Contrôle de la TSH dans 6 mois, puis consultation dans un an.",
+        "",
+        "Allergie connue : pénicilline (urticaire, 2019).",
+    ],
+)
+THYROID_CDA = cda_structured(
+    "Bilan thyroïdien",
+    [("Résultats", "TSH 2,1 mUI/L (0,4 - 4,0)"), ("Conclusion", "Bilan dans les normes.")],
+    loinc="11502-2",
+)
+# The health insurance's lines for the screenshot, written straight into the database: a
+# sample of reimbursed care (dates before the day the script runs).
+CARE = (
+    (9, "pharmacie", "CIP13", "3400936386709", "LEVOTHYROX 75 µg, comprimé sécable", 1),
+    (9, "consultation", "NGAP", "G", "Consultation du médecin généraliste", 1),
+    (24, "biologie", "NABM", "1208", "Dosage de la TSH", 1),
+    (61, "pharmacie", "CIP13", "3400935955838", "DOLIPRANE 1000 mg, comprimé", 2),
+    (61, "consultation", "NGAP", "CS", "Consultation du spécialiste (endocrinologie)", 1),
+    (130, "imagerie", "CCAM", "KCQM001", "Échographie de la thyroïde", 1),
+    (190, "soins_infirmiers", "NGAP", "AMI 1", "Prise de sang à domicile", 1),
+    (240, "kinesitherapie", "NGAP", "AMK 7.5", "Rééducation de l'épaule", 10),
+    (300, "dentaire", "CCAM", "HBJD001", "Détartrage des dents", 1),
+    (410, "pharmacie", "CIP13", "3400936386709", "LEVOTHYROX 75 µg, comprimé sécable", 3),
+    (520, "hospitalisation", "CCAM", "GHS", "Hospitalisation de jour (CHU de Rennes)", 1),
+    (690, "biologie", "NABM", "1208", "Dosage de la TSH", 1),
+)
+
+
+def add_care_lines(settings: Settings, ins: str) -> None:
+    """The care history of the screenshot's patient (the insurance feed's rows, directly)."""
+    engine = create_engine(settings.database_url)
+    now = dt.datetime.now(dt.UTC)
+    executants = {
+        "pharmacie": "Pharmacie du Port, Lorient",
+        "consultation": "Dr Hélène MORVAN",
+        "biologie": "Laboratoire Bio Bretagne, Lorient",
+        "imagerie": "Centre d'imagerie du Scorff",
+        "soins_infirmiers": "Cabinet infirmier de Keryado",
+        "kinesitherapie": "Cabinet de kinésithérapie du Ter",
+        "dentaire": "Dr Gwenaëlle LE GOFF",
+        "hospitalisation": "CHU de Rennes",
+    }
+    with Session(engine) as db, db.begin():
+        for number, (days, nature, system, code, label, quantity) in enumerate(CARE, start=1):
+            db.add(
+                CareLine(
+                    dmp_ins=ins,
+                    line_id=f"ECRAN-{number:03d}",
+                    care_date=dt.date.today() - dt.timedelta(days=days),
+                    nature=nature,
+                    code_system=system,
+                    code=code,
+                    label=label,
+                    quantity=quantity,
+                    executant=executants[nature],
+                    received_at=now,
+                )
+            )
+    engine.dispose()
 
 
 def pump_until(app: QApplication, done: Callable[[], bool], timeout_s: float = 10) -> None:
@@ -73,10 +148,30 @@ def main() -> None:
         for category, title in (
             ("medications", "Lévothyroxine 75 µg, 1 cp le matin"),
             ("pathologies_allergies", "Allergie : pénicilline (urticaire, 2019)"),
-            ("reports", "Compte rendu de consultation d'endocrinologie"),
             ("exam_results", "TSH : 2,1 mUI/L"),
         ):
             add_doc(server, doctor, "284027511234577", category, title)
+        global REPORT_ID
+        REPORT_ID = add_doc(
+            server,
+            doctor,
+            "284027511234577",
+            "reports",
+            "Compte rendu de consultation d'endocrinologie",
+            loinc="11488-4",
+            file=file_in(ENDOCRINOLOGY_PDF, "application/pdf", "cr-endocrinologie.pdf"),
+        )["id"]
+        add_doc(
+            server,
+            doctor,
+            "284027511234577",
+            "exam_results",
+            "Bilan thyroïdien",
+            loinc="11502-2",
+            days_ago=20,
+            file=file_in(THYROID_CDA, "text/xml", "bilan-thyroidien.xml"),
+        )
+        add_care_lines(settings, "284027511234577")
         home = enrolled_home(server, Path(tmp) / "kiosk")
         kiosk = build_kiosk(
             load_settings(home=home, portal_url=f"{server.url}/patient", sheet_dir=tmp)
@@ -153,7 +248,18 @@ def walk(app: QApplication, kiosk: Kiosk) -> None:
             at(Step.PATIENT)
             run(lambda s: s.open_record())
             at(Step.SUMMARY)
+            summary = window.screens[Step.SUMMARY]
+            opener = summary.findChild(QPushButton, f"open-{REPORT_ID}")
+            summary.documents.ensureWidgetVisible(opener)  # type: ignore[attr-defined]
             shot("12-summary")
+            summary.show_page(1)  # type: ignore[attr-defined]
+            shot("18-summary-care-history")
+            summary.show_page(0)  # type: ignore[attr-defined]
+            run(lambda s: s.open_document(REPORT_ID))
+            at(Step.VIEWER)
+            shot("19-document-pdf")
+            run(lambda s: s.close_document())
+            at(Step.SUMMARY)
             run(lambda s: s.back())
             at(Step.PATIENT)
             run(lambda s: s.start_change(Change.DOCUMENT, CounterDocument.VACCINATION))

@@ -93,7 +93,7 @@ _AUTHORISATION = {
 _SECTIONS = {
     SummarySection.PATHOLOGIES_ALLERGIES: "Allergies et pathologies",
     SummarySection.MEDICATIONS: "Traitements en cours",
-    SummarySection.CARE_HISTORY: "Soins des 24 derniers mois",
+    SummarySection.CARE_HISTORY: "Documents de soins des 24 derniers mois",
     SummarySection.REPORTS: "Derniers comptes rendus",
     SummarySection.EXAM_RESULTS: "Derniers résultats d'examens",
     SummarySection.ADVANCE_DIRECTIVES: "Directives anticipées",

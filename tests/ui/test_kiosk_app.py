@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
@@ -108,10 +108,19 @@ def test_a_pharmacist_sees_medications_an_agent_does_not_and_break_glass_is_trac
 ) -> None:
     from tests.support.central import fixture_professional, login
     from tests.support.dmp import add_doc, create
+    from tests.support.documents import file_in, report_pdf
 
     token = login(server, fixture_professional("899700218896"))
     doctor = "810100457828"
     create(server, token, JEANNE, authorised_professionals=[doctor])  # not the pharmacist
+    report = add_doc(
+        server,
+        login(server, fixture_professional(doctor)),
+        JEANNE,
+        "reports",
+        "Compte rendu de consultation",
+        file=file_in(report_pdf("Compte rendu", ["Tension 13/8."]), "application/pdf"),
+    )
     add_doc(
         server,
         login(server, fixture_professional(doctor)),
@@ -145,8 +154,19 @@ def test_a_pharmacist_sees_medications_an_agent_does_not_and_break_glass_is_trac
             wait_step(qtbot, kiosk, Step.SUMMARY)
             summary = kiosk.window.screens[Step.SUMMARY]
             assert "Metformine 500 mg" in summary.plain_text()  # type: ignore[attr-defined]
+            # The PDF, fetched in break-glass over HTTP on the workflow's thread, rendered.
+            button = summary.findChild(QPushButton, f"open-{report['id']}")
+            assert button is not None and button.isVisible()
+            # Offscreen, the kinetic scroller replays a press at a window position that has
+            # no widget: the button is clicked as the replayed press would.
+            button.click()
+            wait_step(qtbot, kiosk, Step.VIEWER)
+            viewer = kiosk.window.screens[Step.VIEWER]
+            (page,) = viewer.pane.page_labels  # type: ignore[attr-defined]
+            assert page.pixmap().width() == 860
         wait_step(qtbot, kiosk, Step.READY)
         assert summary.plain_text() == ""  # type: ignore[attr-defined]
+        assert not viewer.pane.page_labels  # type: ignore[attr-defined]
         for screen in kiosk.window.screens.values():  # no patient left in a hidden screen
             texts = [w.text() for w in screen.findChildren(QLabel)]
             assert not any("BERNARD" in t or "Jeanne" in t for t in texts), texts
@@ -157,6 +177,9 @@ def test_a_pharmacist_sees_medications_an_agent_does_not_and_break_glass_is_trac
             )
         ).all()
     assert [e.detail for e in entries] == ["URGENCE_VITALE: Malaise au comptoir, patiente confuse"]
+    with server.state.sessions() as db:
+        read = db.scalars(select(AuditEntry).where(AuditEntry.action == "document_read")).one()
+    assert (read.mode, read.outcome) == ("bris_de_glace", "allowed")
     with card_in_slot(aged.cards / "cpe-agent-enim-paimpol.json", slot=1):
         _login(qtbot, kiosk)
         with card_in_slot(aged.cards / "vitale-adulte-seul.json", slot=0):
