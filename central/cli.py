@@ -57,18 +57,86 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_enroll_token(args: argparse.Namespace) -> int:
     from central.db import make_engine, make_sessionmaker, utcnow
     from central.migrate import upgrade
-    from central.sync.service import issue_token
+    from central.sync.service import ClientKind, issue_token
 
     settings = _settings(args)
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
+    kind = ClientKind(args.kind)
     with make_sessionmaker(engine)() as db, db.begin():
         token = issue_token(
-            db, key=settings.secret_key(), site=args.site, hours=args.hours, now=utcnow()
+            db,
+            key=settings.secret_key(),
+            site=args.site,
+            hours=args.hours,
+            now=utcnow(),
+            kind=kind,
         )
     engine.dispose()
-    print(f"jeton d'enrôlement pour « {args.site} », à usage unique, valable {args.hours} h :")
+    what = "du flux de l'Assurance Maladie" if kind is ClientKind.INSURANCE else "d'un kiosque"
+    print(
+        f"jeton d'enrôlement {what} pour « {args.site} », à usage unique, valable {args.hours} h :"
+    )
     print(token)
+    return 0
+
+
+def _feed_credentials(args: argparse.Namespace) -> Path:
+    from central.config import central_home
+
+    path: Path = args.credentials or central_home() / "insurance-feed.json"
+    return path
+
+
+def _cmd_feed_enroll(args: argparse.Namespace) -> int:
+    from central.insurance.client import FeedClient, FeedError
+
+    path = _feed_credentials(args)
+    # The token from a file or stdin, never the command line (a process list shows it).
+    source = sys.stdin if str(args.token_file) == "-" else None
+    token = (source.readline() if source else Path(args.token_file).read_text()).strip()
+    if not token:
+        print("central : jeton d'enrôlement vide", file=sys.stderr)
+        return 1
+    try:
+        credentials = FeedClient.enroll(args.central, token)
+    except FeedError as exc:
+        print(
+            f"central : enrôlement refusé ({exc.status} {exc.code}) : {exc.detail}", file=sys.stderr
+        )
+        return 1
+    credentials.save(path)
+    print(f"flux enrôlé : {credentials.client_id} (« {credentials.site} »), clé dans {path}")
+    return 0
+
+
+def _cmd_feed_run(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import threading
+
+    from central.insurance.client import FeedClient, FeedCredentials, FeedError
+    from central.insurance.generator import CODES_PATH, CareGenerator, CareTable
+
+    path = _feed_credentials(args)
+    if not path.exists():
+        print(f"central : flux non enrôlé ({path}) : « central feed enroll »", file=sys.stderr)
+        return 1
+    source = CareGenerator(CareTable.load(args.codes or CODES_PATH), seed=args.seed)
+    with FeedClient(args.central, FeedCredentials.load(path)) as client:
+        try:
+            if args.once:
+                report = client.run_once(source, dt.date.today())
+                print(
+                    f"historique de soins : {report.records} dossier(s), {report.stored}"
+                    f" ligne(s) versée(s), {report.refused} refusé(s)"
+                )
+                return 0
+            client.run(source, interval_s=args.interval, stop=threading.Event())
+        except FeedError as exc:
+            print(
+                f"central : flux refusé ({exc.status} {exc.code}) : {exc.detail}", file=sys.stderr
+            )
+            return 1
     return 0
 
 
@@ -228,10 +296,40 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", parents=[common], help="met le schéma à jour").set_defaults(
         handler=_cmd_migrate
     )
-    token = sub.add_parser("enroll-token", parents=[common], help="jeton d'enrôlement d'un kiosque")
+    token = sub.add_parser(
+        "enroll-token", parents=[common], help="jeton d'enrôlement d'un kiosque ou du flux"
+    )
     token.add_argument("--site", required=True)
     token.add_argument("--hours", type=int, default=72)
+    token.add_argument(
+        "--kind",
+        choices=["kiosk", "insurance"],
+        default="kiosk",
+        help="kiosk (défaut) ou insurance : le flux des soins remboursés de l'Assurance Maladie",
+    )
     token.set_defaults(handler=_cmd_enroll_token)
+    feed = sub.add_parser("feed", help="flux des soins remboursés (client de l'Assurance Maladie)")
+    feed_sub = feed.add_subparsers(dest="feed_command", required=True)
+    feed_common = argparse.ArgumentParser(add_help=False)
+    feed_common.add_argument("--central", required=True, help="URL du service central")
+    feed_common.add_argument(
+        "--credentials", type=Path, help="clé du flux (défaut : CENTRAL_HOME/insurance-feed.json)"
+    )
+    feed_enroll = feed_sub.add_parser(
+        "enroll", parents=[feed_common], help="enrôle le flux avec un jeton à usage unique"
+    )
+    feed_enroll.add_argument(
+        "--token-file", required=True, help="fichier du jeton à usage unique, ou - (entrée)"
+    )
+    feed_enroll.set_defaults(handler=_cmd_feed_enroll)
+    feed_run = feed_sub.add_parser(
+        "run", parents=[feed_common], help="verse 24 mois de soins aux dossiers qui les attendent"
+    )
+    feed_run.add_argument("--once", action="store_true", help="un seul passage")
+    feed_run.add_argument("--interval", type=float, default=60.0, help="secondes entre passages")
+    feed_run.add_argument("--seed", type=int, default=0, help="graine du générateur de soins")
+    feed_run.add_argument("--codes", type=Path, help="table des codes (fixtures/care/codes.json)")
+    feed_run.set_defaults(handler=_cmd_feed_run)
     kiosk = sub.add_parser("kiosk", help="kiosques enrôlés")
     kiosk_sub = kiosk.add_subparsers(dest="kiosk_command", required=True)
     revoke = kiosk_sub.add_parser("revoke", parents=[common], help="révoque un kiosque")

@@ -26,8 +26,8 @@ from central.patient.service import PatientService
 from central.patient.throttle import AuthLimits
 from central.production import check_production
 from central.professionals.service import ProfessionalService, StructureRegister
-from central.sync.service import refuse_unusable
-from central.sync.signatures import verify_kiosk_request
+from central.sync.service import ClientKind, refuse_unusable
+from central.sync.signatures import SignedBy, verify_kiosk_request
 from central.sync.timing import ClockBounds
 
 __all__ = ["AppState", "bearer", "build_state"]
@@ -97,10 +97,19 @@ class AppState:
 
     def signing_kiosk(self, db: Session, request: Request) -> str:
         """The enrolled, active, unflagged kiosk whose device key signed this request (RFC
-        9421, as the sync's): every operator request comes from one."""
+        9421, as the sync's): every operator request comes from one, never from another kind
+        of client (the health insurance's feed is refused here)."""
+        return self._signer(db, request, ClientKind.KIOSK).kiosk_id
+
+    def signing_feed(self, db: Session, request: Request) -> SignedBy:
+        """The enrolled, active health insurance's feed whose key signed this request: the
+        care history's doors let no other client through, a kiosk included."""
+        return self._signer(db, request, ClientKind.INSURANCE)
+
+    def _signer(self, db: Session, request: Request, kind: ClientKind) -> SignedBy:
         body = getattr(request.state, "raw_body", None)
         if not isinstance(body, bytes):
-            raise RuntimeError("an operator route without central.deps.read_body")
+            raise RuntimeError("a signed route without central.deps.read_body")
         signer = verify_kiosk_request(
             db,
             method=request.method,
@@ -108,9 +117,10 @@ class AppState:
             headers=request.headers.raw,
             body=body,
             now=self.now(),
+            kind=kind,
         )
         refuse_unusable(signer.status, signer.flagged)
-        return signer.kiosk_id
+        return signer
 
     @contextmanager
     def patient(self, request: Request) -> Iterator[tuple[Session, Actor]]:

@@ -198,6 +198,39 @@ def main() -> int:
             text=True,
         )
         _seed(url, demo / "kiosk")
+        # The health insurance's feed: enrolled like a kiosk, then pass after pass it sends
+        # 24 months of reimbursed care to each new record (the seeded ones and those the
+        # kiosk creates during the demo).
+        feed_token = (
+            subprocess.run(  # noqa: S603
+                [PY, "-m", "central", "enroll-token", "--db", db, "--site", "Assurance Maladie"]
+                + ["--kind", "insurance"],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        feed = ["--central", url, "--credentials", str(demo / "central" / "insurance-feed.json")]
+        subprocess.run(  # noqa: S603
+            [PY, "-m", "central", "feed", "enroll", *feed, "--token-file", "-"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            input=feed_token + "\n",
+            text=True,
+        )
+        subprocess.run(  # noqa: S603 - the seeded records' history, before the kiosk opens
+            [PY, "-m", "central", "feed", "run", *feed, "--once"], cwd=ROOT, env=env, check=True
+        )
+        started.append(
+            subprocess.Popen(  # noqa: S603
+                [PY, "-m", "central", "feed", "run", *feed, "--interval", "5"], cwd=ROOT, env=env
+            )
+        )
         tray = subprocess.Popen(  # noqa: S603
             [PY, "-m", "drivers", "tray"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
         )

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from central.actors import Actor
 from central.audit.trail import AuditAction, AuditOutcome, trace
 from central.dmp.changes import Change, may_change
-from central.dmp.common import enforce, standing
-from central.dmp.models import Dmp, DmpProfessional, PatientAccess
+from central.dmp.common import enforce, history_horizon, standing
+from central.dmp.models import CareHistoryRequest, Dmp, DmpProfessional, PatientAccess
 from central.dmp.professionals import check_treating_doctor
 from central.errors import BadRequest, Conflict, NotFound
 from central.identity.service import IdentityRegister, Person
@@ -160,6 +160,10 @@ class DmpCreation:
                     changed_by=actor.id,
                 )
             )
+        # The health insurance's feed sends the last 24 months (central.insurance).
+        db.add(
+            CareHistoryRequest(dmp_ins=dmp.ins, since=history_horizon(now.date()), requested_at=now)
+        )
         detail = f"consent={dmp.consent_by};info={dmp.information_version};" + (
             f"etreat={int(dmp.etreat)};btg={int(dmp.btg)};masked={int(dmp.masked_in_emergency)}"
         )

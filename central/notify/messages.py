@@ -11,6 +11,7 @@ __all__ = [
     "PARIS",
     "activation_reissued",
     "came_of_age",
+    "care_history_received",
     "contact_changed",
     "contact_code",
     "dmp_closed",
@@ -39,6 +40,14 @@ def new_document(portal_url: str) -> tuple[str, str]:
         "Nouveau document dans votre DMP",
         f"Un nouveau document a été ajouté à votre Dossier Médical Partagé. "
         f"Connectez-vous pour le consulter : {portal_url}",
+    )
+
+
+def care_history_received(portal_url: str) -> tuple[str, str]:
+    return (
+        "Vos soins remboursés dans votre DMP",
+        "L'Assurance Maladie a versé des soins remboursés à l'historique de votre Dossier "
+        f"Médical Partagé. Connectez-vous pour les consulter : {portal_url}",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 import datetime as dt
 import secrets
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,12 +16,29 @@ from central.security import hash_secret, new_enrollment_token
 from central.sync.models import EnrollmentToken, Kiosk
 from dmpcommon.envelope import GENESIS_HASH
 
-__all__ = ["clear", "enroll", "issue_token", "refuse_unusable", "revoke"]
+__all__ = ["ClientKind", "clear", "enroll", "issue_token", "refuse_unusable", "revoke"]
 
 
-def issue_token(db: Session, *, key: bytes, site: str, hours: int, now: dt.datetime) -> str:
-    """A one-time enrolment token for a kiosk of this site, valid `hours`; stored hashed,
-    returned once."""
+class ClientKind(StrEnum):
+    """What an enrolled client of the service is: each kind is let through its own doors only
+    (a kiosk through the operators' and the sync's, the health insurance's feed through the
+    care history's)."""
+
+    KIOSK = "kiosk"
+    INSURANCE = "insurance"
+
+
+def issue_token(
+    db: Session,
+    *,
+    key: bytes,
+    site: str,
+    hours: int,
+    now: dt.datetime,
+    kind: ClientKind = ClientKind.KIOSK,
+) -> str:
+    """A one-time enrolment token for a client of this kind (a kiosk unless told) at this
+    site, valid `hours`; stored hashed, returned once."""
     if not site.strip() or len(site) > 200:
         raise BadRequest("a site is named, in at most 200 characters")
     if not 1 <= hours <= 24 * 30:
@@ -30,6 +48,7 @@ def issue_token(db: Session, *, key: bytes, site: str, hours: int, now: dt.datet
         EnrollmentToken(
             token_hash=hash_secret(key, token, purpose="enroll"),
             site=site.strip(),
+            kind=kind.value,
             created_at=now,
             expires_at=now + dt.timedelta(hours=hours),
         )
@@ -39,7 +58,7 @@ def issue_token(db: Session, *, key: bytes, site: str, hours: int, now: dt.datet
 
 
 def enroll(db: Session, *, key: bytes, token: str, public_key_hex: str, now: dt.datetime) -> Kiosk:
-    """Spend the token and register the kiosk's Ed25519 public key."""
+    """Spend the token and register the client's Ed25519 public key, of the token's kind."""
     try:
         public_key = bytes.fromhex(public_key_hex)
     except (ValueError, binascii.Error) as exc:
@@ -58,9 +77,11 @@ def enroll(db: Session, *, key: bytes, token: str, public_key_hex: str, now: dt.
     if row.expires_at <= now:
         raise Gone("enrolment token expired", code="token_expired")
     row.used_at = now
+    kind = ClientKind(row.kind)
     kiosk = Kiosk(
-        id=f"kiosk-{secrets.token_hex(6)}",
+        id=f"{kind.value}-{secrets.token_hex(6)}",
         site=row.site,
+        kind=kind.value,
         public_key=public_key.hex(),
         status="active",
         enrolled_at=now,

@@ -5,6 +5,10 @@ method, authority, path and the body's Content-Digest (RFC 9530). A request is r
 the signature does not verify, is older than the replay window, or reuses a nonce seen inside
 the window. Beyond the window, a replayed batch is still harmless: the ledger's sequence and
 receipts make a resend an idempotent no-op.
+
+The health insurance's feed signs its requests the same way with its own enrolled key; a
+signature proves a client of one kind (central.sync.service.ClientKind), and each door names
+the kind it lets through: a kiosk's key opens no feed door, the feed's no kiosk door.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from central.db import replay_after_rollback
-from central.errors import Unauthenticated
+from central.errors import Forbidden, Unauthenticated
 from central.sync.models import Kiosk, RequestNonce
+from central.sync.service import ClientKind
 
 __all__ = ["COVERED_COMPONENTS", "REPLAY_WINDOW", "SignedBy", "verify_kiosk_request"]
 
@@ -52,11 +57,13 @@ class _Verifier(HTTPMessageVerifier):
 
 @dataclass(frozen=True, slots=True)
 class SignedBy:
-    """The kiosk whose key signed a request, and its standing, read in the same query."""
+    """The client whose key signed a request, and its standing, read in the same query."""
 
     kiosk_id: str
     status: str  # active | revoked
     flagged: str | None
+    kind: str = ClientKind.KIOSK.value
+    site: str = ""
 
 
 class _KioskKeys(HTTPSignatureKeyResolver):
@@ -66,11 +73,13 @@ class _KioskKeys(HTTPSignatureKeyResolver):
 
     def resolve_public_key(self, key_id: str) -> Ed25519PublicKey | None:
         row = self.db.execute(
-            select(Kiosk.public_key, Kiosk.status, Kiosk.flagged).where(Kiosk.id == key_id)
+            select(Kiosk.public_key, Kiosk.status, Kiosk.flagged, Kiosk.kind, Kiosk.site).where(
+                Kiosk.id == key_id
+            )
         ).first()
         if row is None:
             return None
-        self.kiosk = SignedBy(key_id, row.status, row.flagged)
+        self.kiosk = SignedBy(key_id, row.status, row.flagged, row.kind, row.site)
         return Ed25519PublicKey.from_public_bytes(bytes.fromhex(row.public_key))
 
     def resolve_private_key(self, key_id: str) -> Any:
@@ -114,8 +123,10 @@ def verify_kiosk_request(
     headers: Iterable[tuple[bytes, bytes]],
     body: bytes,
     now: dt.datetime,
+    kind: ClientKind = ClientKind.KIOSK,
 ) -> SignedBy:
-    """Verify the request's signature and spend its nonce; returns the signing kiosk."""
+    """Verify the request's signature and spend its nonce; returns the signing client, which
+    must be of `kind` (a kiosk unless told: Forbidden otherwise)."""
     keys = _KioskKeys(db)
     verifier = _Verifier(signature_algorithm=algorithms.ED25519, key_resolver=keys)
     message = _Message(method.upper(), url, _Headers(headers))
@@ -149,6 +160,8 @@ def verify_kiosk_request(
     if db.execute(spend.returning(RequestNonce.nonce)).first() is None:
         raise Unauthenticated("replayed request", code="replayed_request")
     replay_after_rollback(db, spend)
+    if signer.kind != kind.value:
+        raise Forbidden(f"this door is not for a client of kind {signer.kind}", code="wrong_client")
     return signer
 
 
