@@ -10,11 +10,19 @@ from typing import Any
 import pytest
 
 from central.dmp.schemas import CareNature as CentralCareNature
+from central.patient import labels as portal
 from dmpcommon.vocabulary import AccessMode, BreakGlassReason
 from kiosk.core import DocumentFailure, Step
 from kiosk.core.errors import CentralUnreachableError, DocumentUnreadableError
 from kiosk.core.ports import CareNature, DocumentKind, SummarySection
-from kiosk.messages import NATURE_LABELS, describe_document_failure, document_type, file_kind
+from kiosk.messages import (
+    CATEGORY_LABELS,
+    LOINC_LABELS,
+    NATURE_LABELS,
+    describe_document_failure,
+    document_type,
+    file_kind,
+)
 from kiosk.render import Renderer, read_cda
 from kiosk.sync.online import OnlineCentral
 from tests.support.documents import XXE_CDA, cda_structured
@@ -128,6 +136,12 @@ def test_a_malformed_summary_is_a_clear_error(answer: dict[str, Any]) -> None:
 def test_the_kiosks_words_cover_the_services_care_natures() -> None:
     assert {n.value for n in CareNature} == {n.value for n in CentralCareNature}
     assert set(NATURE_LABELS) == set(CareNature)
+    # The counter says what the patient's portal says (the kiosk cannot import it: a copy).
+    assert {n.value: w for n, w in NATURE_LABELS.items()} == portal.NATURE_LABELS
+    assert (CATEGORY_LABELS, LOINC_LABELS) == (portal.CATEGORY_LABELS, portal.LOINC_LABELS)
+    for doc_id in (CDA_ID, CDA_PDF_ID, PNG_ID, PDF_ID):
+        listed = document(doc_id, "x")
+        assert file_kind(listed) == portal.file_kind(listed.mime_type, listed.format_code)
     assert document_type(document(PNG_ID, "Photo")) == "Comptes rendus"  # no LOINC: category
     assert file_kind(document(CDA_ID, "x")) == "CDA structuré"
     assert file_kind(document(CDA_PDF_ID, "x")) == "CDA (PDF)"
