@@ -31,7 +31,7 @@ from central.insurance.client import FeedClient, FeedCredentials, FeedError
 from central.insurance.codes import CodeProblem, check_code
 from central.insurance.generator import CareGenerator, CareTable
 from central.notify.models import OutboxMessage
-from central.patient.record import access_log
+from central.patient.record import access_log, read_record
 from central.sync.service import revoke
 from dmpcommon.vocabulary import Role
 from tests.support.central import (
@@ -136,11 +136,13 @@ def test_a_new_record_shows_its_24_months_after_one_pass_of_the_feed(
         ).all()
         patient = Actor(f"patient:{JEANNE}", "Jeanne", Role.PATIENT, "s", patient_ins=JEANNE)
         log = [e for e in access_log(db, patient) if e.event == "received_care_lines"]
+        portal = read_record(db, patient, server.state.now()).care_lines  # the patient's view
     # One entry per batch that brought lines, in the feed's name, counting them (no code).
     assert len(trail) == -(-len(expected) // 10)
     assert {row[:3] for row in trail} == {(feed.client_id, SITE, "done")}
     assert sum(int(row.detail.removeprefix("lines=")) for row in trail) == len(expected)
     assert {(e.who, e.outcome) for e in log} == {(SITE, "done")} and len(log) == len(trail)
+    assert [x.line_id for x in portal] == [x["line_id"] for x in shown]
     messages = _care_messages(server, JEANNE)
     assert len(messages) == 1 and "Assurance Maladie" in messages[0]
     assert not any(x.label in messages[0] or x.code in messages[0] for x in expected)
