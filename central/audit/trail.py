@@ -178,21 +178,45 @@ def _trace_unproven(
     now: dt.datetime,
     patient_ins: str | None,
     detail: str,
+    outcome: AuditOutcome = AuditOutcome.DONE,
+    kept: bool = False,
 ) -> None:
-    """An entry for an actor no card or session proves: (id, name, role) as given."""
+    """An entry for an actor no card or session proves, (id, name, role) as given; `kept`
+    through a rollback, as a refusal is."""
     actor_id, actor_name, role = who
-    db.execute(
-        insert(AuditEntry).values(
-            at=now,
-            actor_id=actor_id,
-            actor_name=actor_name,
-            role=role,
-            mode=AccessMode.NORMAL.value,
-            patient_ins=patient_ins,
-            action=action.value,
-            outcome=AuditOutcome.DONE.value,
-            detail=detail,
-        )
+    entry = insert(AuditEntry).values(
+        at=now,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        role=role,
+        mode=AccessMode.NORMAL.value,
+        patient_ins=patient_ins,
+        action=action.value,
+        outcome=outcome.value,
+        detail=detail,
+    )
+    if kept:
+        keep_on_failure(db, entry)
+    else:
+        db.execute(entry)
+
+
+def trace_client(
+    db: Session,
+    who: tuple[str, str, str],
+    action: AuditAction,
+    *,
+    now: dt.datetime,
+    patient_ins: str | None,
+    outcome: AuditOutcome,
+    detail: str,
+) -> None:
+    """Record what an enrolled system client did (the health insurance's feed): proven by its
+    device key, no actor of the access rules; (client id, site, role) name it. A refusal is
+    kept through the rollback."""
+    kept = outcome is AuditOutcome.REFUSED
+    _trace_unproven(
+        db, who, action, now=now, patient_ins=patient_ins, detail=detail, outcome=outcome, kept=kept
     )
 
 

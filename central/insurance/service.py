@@ -18,14 +18,12 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from sqlalchemy import Insert, insert, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from central.audit.models import AuditEntry
-from central.audit.trail import AuditAction, AuditOutcome
-from central.db import keep_on_failure
+from central.audit.trail import AuditAction, AuditOutcome, trace_client
 from central.dmp.common import PatientNotices, history_horizon
 from central.dmp.models import CareHistoryRequest, CareLine, Dmp
 from central.errors import BadRequest, Conflict, Forbidden, NotFound, ServiceError
@@ -37,7 +35,7 @@ from central.insurance.schemas import (
     CareLinesResult,
 )
 from central.notify import messages
-from dmpcommon.vocabulary import AccessMode, DmpStatus
+from dmpcommon.vocabulary import DmpStatus
 
 __all__ = ["FEED_ROLE", "CareFeed", "FeedClient", "MAX_PAGE"]
 
@@ -191,38 +189,25 @@ def _digest(ids: list[str]) -> str:
     return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:32]
 
 
-def _entry(
-    feed: FeedClient, ins: str | None, outcome: AuditOutcome, detail: str, now: dt.datetime
-) -> Insert:
-    # The feed is no actor of the access rules (central.actors.Actor has a Role): its
-    # entries name the enrolled client and its site, in the same trail, chained alike.
-    return insert(AuditEntry).values(
-        at=now,
-        actor_id=feed.id,
-        actor_name=feed.name,
-        role=FEED_ROLE,
-        mode=AccessMode.NORMAL.value,
-        patient_ins=ins,
-        action=AuditAction.CARE_LINES.value,
-        outcome=outcome.value,
-        detail=detail,
-    )
-
-
 def _trace(
     db: Session,
     feed: FeedClient,
-    ins: str,
+    ins: str | None,
     outcome: AuditOutcome,
     detail: str,
     now: dt.datetime,
 ) -> None:
-    db.execute(_entry(feed, ins, outcome, detail, now))
+    # The feed is no actor of the access rules (central.actors.Actor has a Role): its
+    # entries name the enrolled client and its site, in the same trail, chained alike.
+    who = (feed.id, feed.name, FEED_ROLE)
+    trace_client(
+        db, who, AuditAction.CARE_LINES, now=now, patient_ins=ins, outcome=outcome, detail=detail
+    )
 
 
 def _refuse(
     db: Session, feed: FeedClient, ins: str | None, error: ServiceError, now: dt.datetime
 ) -> NoReturn:
     """Trace the refusal (kept through the rollback), then raise it."""
-    keep_on_failure(db, _entry(feed, ins, AuditOutcome.REFUSED, error.code, now))
+    _trace(db, feed, ins, AuditOutcome.REFUSED, error.code, now)
     raise error

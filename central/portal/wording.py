@@ -31,6 +31,7 @@ ROLE_LABELS = {
     "banque": "banque",
     "medecine_travail": "médecine du travail",
     "service": "le service lui-même, à une date prévue",
+    "assurance_maladie": "Assurance Maladie (soins remboursés)",
 }
 
 # What happened, each line of the patient's log ("Qui a consulté ou modifié mon dossier").

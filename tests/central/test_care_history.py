@@ -32,6 +32,7 @@ from central.insurance.codes import CodeProblem, check_code
 from central.insurance.generator import CareGenerator, CareTable
 from central.notify.models import OutboxMessage
 from central.patient.record import access_log, read_record
+from central.portal.wording import ROLE_LABELS
 from central.sync.service import revoke
 from dmpcommon.vocabulary import Role
 from tests.support.central import (
@@ -142,6 +143,7 @@ def test_a_new_record_shows_its_24_months_after_one_pass_of_the_feed(
     assert {row[:3] for row in trail} == {(feed.client_id, SITE, "done")}
     assert sum(int(row.detail.removeprefix("lines=")) for row in trail) == len(expected)
     assert {(e.who, e.outcome) for e in log} == {(SITE, "done")} and len(log) == len(trail)
+    assert {ROLE_LABELS[e.role] for e in log} == {"Assurance Maladie (soins remboursés)"}
     assert [x.line_id for x in portal] == [x["line_id"] for x in shown]
     messages = _care_messages(server, JEANNE)
     assert len(messages) == 1 and "Assurance Maladie" in messages[0]
