@@ -54,7 +54,7 @@ def _run_demo_once(tmp_path: Path) -> None:
     pids = [
         int(p) for p in next(ln for ln in lines if ln.startswith("demo: processus")).split()[2:]
     ]
-    assert len(pids) == 3  # the central service, the tray, the kiosk
+    assert len(pids) == 4  # the central service, the insurance feed, the tray, the kiosk
     for pid in pids:
         try:
             os.kill(pid, 0)
