@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from central.deps import get_state, read_body
 from central.dmp.models import Dmp, Document
-from central.errors import NotFound
+from central.errors import BadRequest, NotFound
 from central.fhir import resources as r
 from central.fhir.provide import Unprocessable, read_bundle
 from central.fhir.search import document_query, patient_key, select_documents
@@ -58,7 +58,7 @@ def search_patient(request: Request, state: State) -> Response:
     params = list(request.query_params.multi_items())
     identifiers = [value for name, value in params if name == "identifier"]
     if len(identifiers) != 1 or any(name not in ("identifier", "_format") for name, _ in params):
-        raise Unprocessable("search Patient by one identifier", code="patient_required")
+        raise BadRequest("search Patient by one identifier", code="patient_required")
     key = patient_key(identifiers[0])
     found = []
     with state.operator(request) as (db, actor):

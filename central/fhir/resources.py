@@ -160,38 +160,38 @@ _FACTS = (
 
 
 @lru_cache(maxsize=8192)
-def _reference_json(facts: tuple[object, ...], base_url: str) -> str:
-    # A transient row, in no session: only the builder reads it.
-    return document_reference(
-        Document(**dict(zip(_FACTS, facts, strict=True))), base_url
-    ).model_dump_json()
+def _reference_json(facts: tuple[object, ...], base_url: str) -> dict[str, Any]:
+    # A transient row, in no session: only the builder reads it. The dict is shared by every
+    # answer that shows this version: it is only ever serialised, never changed.
+    doc = Document(**dict(zip(_FACTS, facts, strict=True)))
+    shown: dict[str, Any] = json.loads(document_reference(doc, base_url).model_dump_json())
+    return shown
 
 
 def document_searchset(docs: Sequence[Document], *, self_url: str, base_url: str) -> str:
     """ITI-67's answer, as JSON. Each DocumentReference is built and validated by its model
     and serialised once per version of what it shows (fhir.resources takes ~1 ms a resource
-    to do both, which a search of 50 documents would pay 50 times); the Bundle around them
-    is built by its model each time."""
-    shell = json.loads(
+    to do both, which a search of 50 documents would pay 50 times); the Bundle is built by
+    its model, each entry then holding its resource, where it matched, and its full URL."""
+    shell: dict[str, Any] = json.loads(
         Bundle.model_validate(
             {
                 "resourceType": "Bundle",
                 "type": "searchset",
                 "total": len(docs),
                 "link": [{"relation": "self", "url": self_url}],
-                "entry": [
-                    {
-                        "fullUrl": f"{base_url}/DocumentReference/{doc.id}",
-                        "search": {"mode": "match"},
-                    }
-                    for doc in docs
-                ],
             }
         ).model_dump_json()
     )
-    for entry, doc in zip(shell.get("entry", []), docs, strict=True):
-        facts = tuple(getattr(doc, name) for name in _FACTS)
-        entry["resource"] = json.loads(_reference_json(facts, base_url))
+    if docs:
+        shell["entry"] = [
+            {
+                "fullUrl": f"{base_url}/DocumentReference/{doc.id}",
+                "resource": _reference_json(tuple(getattr(doc, name) for name in _FACTS), base_url),
+                "search": {"mode": "match"},
+            }
+            for doc in docs
+        ]
     return json.dumps(shell, ensure_ascii=False, separators=(",", ":"))
 
 

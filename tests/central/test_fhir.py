@@ -372,6 +372,8 @@ def test_replace_search_filters_and_errors(
     other_oid = f"urn:oid:1.2.250.1.213.1.4.8|{JEANNE}"
     search = signed(server, people["pharmacist"], "GET", f"/fhir/Patient?identifier={other_oid}")
     assert checks.check(search.json(), "Patient searchset, none")["total"] == 0
+    by_name = signed(server, people["pharmacist"], "GET", "/fhir/Patient?name=MARTIN")
+    _outcome(checks, by_name, 400, "patient_required")
     metadata = requests.get(f"{server.url}/fhir/metadata", timeout=30)
     assert checks.check(metadata.json(), "CapabilityStatement")["fhirVersion"] == "4.0.1"
 
