@@ -12,6 +12,10 @@ the checks (signature and nonce, kiosk and card state, bounded action times) is 
 against the service as it was before them (git ref BENCH_BEFORE_REF, default 56549d9), served
 on the same database in the same run: status at saturation and at the offered load, and the
 ingest rate of bench/queue.py's backlog (in process, PostgreSQL), alternating before and after.
+The FHIR doorway (issue 17) in the same run, beside the JSON API doing the same work: ITI-67
+for one patient with 50 documents at the summary's offered load (and the JSON summary of that
+patient at the same load), and ITI-65 deposits of a 200 KB PDF report at saturation (and the
+same report through POST /v1/dmp/{ins}/documents).
 Prints one JSON line. Needs `make postgres` and the project's git history.
 Run: `.venv/bin/python bench/central.py`.
 """
@@ -56,6 +60,8 @@ from dmpcommon.envelope import GENESIS_HASH  # noqa: E402
 from dmpcommon.nir import nir_key  # noqa: E402
 from kiosk.sync.transport import RequestSigner  # noqa: E402
 from tests.support.central import fixture_professional  # noqa: E402
+from tests.support.documents import report_pdf  # noqa: E402
+from tests.support.fhir import binary_entry, document_entry, provide_bundle  # noqa: E402
 
 DMPS = int(os.environ.get("BENCH_DMPS", "100000"))
 DOCS_PER_DMP = 5
@@ -72,6 +78,20 @@ INGEST_BACKLOG = int(os.environ.get("BENCH_INGEST_BACKLOG", "5000"))
 KIOSK_ID = "kiosk-bench"
 KIOSK_KEY = Ed25519PrivateKey.from_private_bytes(b"\x42" * 32)  # a bench key, no secret
 CATEGORIES = ["medications", "pathologies_allergies", "care_history", "reports", "exam_results"]
+LOINC = {  # each category's default document type (central.dmp.loinc.DEFAULT_LOINC)
+    "medications": "10160-0",
+    "pathologies_allergies": "48765-2",
+    "care_history": "34117-2",
+    "reports": "11488-4",
+    "exam_results": "30954-2",
+}
+# The FHIR figures: one patient with 50 documents (searched), deposits of a 200 KB PDF.
+BUSY_DOCS = 50
+BUSY_REQUESTS = int(os.environ.get("BENCH_BUSY_REQUESTS", "800"))  # at saturation
+PROVIDE_REQUESTS = int(os.environ.get("BENCH_PROVIDE_REQUESTS", "320"))
+PDF_BYTES = 200 * 1024
+TEXT = b"x" * 200  # every loaded document's file: one row per record in document_files
+TEXT_SHA = hashlib.sha256(TEXT).hexdigest()
 
 
 def _ins(i: int) -> str:
@@ -97,29 +117,63 @@ def _copy(conn: psycopg.Connection, table: str, columns: list[str], rows: io.Str
             copy.write(chunk)
 
 
+def _document_row(
+    rng: random.Random, ins: str, k: int, category: str, now: str, *, masked: bool
+) -> str:
+    """A text document of the record, in COPY's text format (columns as _DOCUMENT_COLUMNS)."""
+    date = dt.date.today() - dt.timedelta(days=rng.randrange(1, 1500))
+    return (
+        f"{uuid.UUID(int=rng.getrandbits(128))}\t{ins}\t{category}\t{LOINC[category]}\t"
+        f"Document {k}\ttext/plain\t{len(TEXT)}\t{TEXT_SHA}\turn:ihe:iti:xds-sd:text:2008\t\\N\t"
+        f"bench\tDr BENCH\tprofessionnel_sante\t{date.isoformat()}\t{now}\t"
+        f"{'t' if masked else 'f'}\tf\t\\N\t\\N\n"
+    )
+
+
+_DOCUMENT_COLUMNS = [
+    "id",
+    "dmp_ins",
+    "category",
+    "loinc",
+    "title",
+    "mime_type",
+    "size",
+    "sha256",
+    "format_code",
+    "filename",
+    "author_id",
+    "author_name",
+    "author_role",
+    "document_date",
+    "created_at",
+    "masked_to_professionals",
+    "invisible_to_representatives",
+    "replaces",
+    "replaced_by",
+]
+
+
 def load(url: str) -> float:
-    """Fill the database; returns the seconds it took."""
+    """Fill the database; returns the seconds it took. Record number DMPS (one past the
+    others) is the busy one: 50 documents, for the FHIR search."""
     start = time.perf_counter()
     upgrade(url)
     now = dt.datetime.now(dt.UTC).isoformat()
-    today = dt.date.today()
     rng = random.Random(42)
-    dmps, pros, docs = io.StringIO(), io.StringIO(), io.StringIO()
-    for i in range(DMPS):
+    dmps, pros, docs, files = io.StringIO(), io.StringIO(), io.StringIO(), io.StringIO()
+    for i in range(DMPS + 1):
         ins = _ins(i)
         dmps.write(
             f"{ins}\t1.2.250.1.213.1.4.10\tVALIDE\t{now}\tbench\tNOM{i}\tPRENOM\t1980-01-01\t"
             f"self\t{now}\tv1\t\\N\t\\N\t\\N\t\\N\tt\tt\tt\t\\N\t\\N\tt\tt\tt\t\\N\n"
         )
         pros.write(f"{ins}\t{PHARMACIST}\tAUTORISE\t{now}\tbench\n")
-        for k in range(DOCS_PER_DMP):
-            date = today - dt.timedelta(days=rng.randrange(1, 1500))
-            docs.write(
-                f"{uuid.UUID(int=rng.getrandbits(128))}\t{ins}\t{CATEGORIES[k]}\t\\N\t"
-                f"Document {k}\t{'x' * 200}\tbench\tDr BENCH\tprofessionnel_sante\t"
-                f"{date.isoformat()}\t{now}\t{'t' if k == 4 and i % 10 == 0 else 'f'}\tf\t"
-                f"\\N\t\\N\n"
-            )
+        files.write(f"{ins}\t{TEXT_SHA}\t\\\\x{TEXT.hex()}\n")
+        count = BUSY_DOCS if i == DMPS else DOCS_PER_DMP
+        for k in range(count):
+            category = CATEGORIES[k % DOCS_PER_DMP]
+            masked = category == "exam_results" and (i % 10 == 0 or i == DMPS and k % 20 == 4)
+            docs.write(_document_row(rng, ins, k, category, now, masked=masked))
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         _copy(
             conn,
@@ -158,28 +212,8 @@ def load(url: str) -> float:
             ["dmp_ins", "id_nat", "status", "changed_at", "changed_by"],
             pros,
         )
-        _copy(
-            conn,
-            "documents",
-            [
-                "id",
-                "dmp_ins",
-                "category",
-                "loinc",
-                "title",
-                "content",
-                "author_id",
-                "author_name",
-                "author_role",
-                "document_date",
-                "created_at",
-                "masked_to_professionals",
-                "invisible_to_representatives",
-                "replaces",
-                "replaced_by",
-            ],
-            docs,
-        )
+        _copy(conn, "document_files", ["dmp_ins", "sha256", "data"], files)
+        _copy(conn, "documents", _DOCUMENT_COLUMNS, docs)
         conn.execute(
             "INSERT INTO kiosks (id, site, public_key, status, enrolled_at, last_seq, last_hash)"
             " VALUES (%s, 'Bench', %s, 'active', now(), 0, %s)",
@@ -258,7 +292,7 @@ class LightClient:
             f';nonce="{secrets.token_urlsafe(16)}"'
         )
         base = (
-            f'"@method": {method}\n"@authority": {self.authority}\n"@path": {path}\n'
+            f'"@method": {method}\n"@authority": {self.authority}\n"@path": {path.split("?")[0]}\n'
             f'"content-digest": {digest}\n"@signature-params": {params}'
         )
         signature = base64.b64encode(KIOSK_KEY.sign(base.encode())).decode()
@@ -275,7 +309,9 @@ class LightClient:
         return response.status
 
     def post(self, path: str, body: dict[str, object]) -> int:
-        data = json.dumps(body).encode()
+        return self.post_bytes(path, json.dumps(body).encode())
+
+    def post_bytes(self, path: str, data: bytes) -> int:
         self.conn.request("POST", path, body=data, headers=self._signed("POST", path, data))
         response = self.conn.getresponse()
         response.read()
@@ -293,8 +329,11 @@ def measure(
     token: str,
     make: Callable[[LightClient, random.Random], int],
     offered_rps: float | None = None,
+    *,
+    requests_total: int = REQUESTS,
+    expect: int = 200,
 ) -> tuple[list[float], float]:
-    """REQUESTS requests over CLIENTS threads; latencies (ms) and requests per second.
+    """`requests_total` requests over CLIENTS threads; latencies (ms) and requests per second.
 
     Closed loop when `offered_rps` is None: each client sends again as soon as it has its
     answer (saturation). Open loop otherwise: clients send on a schedule adding up to
@@ -302,7 +341,7 @@ def measure(
     """
     latencies: list[float] = []
     lock = threading.Lock()
-    per_client = REQUESTS // CLIENTS
+    per_client = requests_total // CLIENTS
     interval = CLIENTS / offered_rps if offered_rps else 0.0
 
     def client(seed: int) -> None:
@@ -319,7 +358,7 @@ def measure(
                     time.sleep(delay)
                 status = make(http, rng)
                 mine.append((time.perf_counter() - scheduled) * 1000)
-                assert status == 200, status
+                assert status == expect, status
         with lock:
             latencies.extend(mine)
 
@@ -388,6 +427,47 @@ def _status(http: LightClient, rng: random.Random) -> int:
     return http.get(f"/v1/dmp/{_ins(rng.randrange(DMPS))}/status")
 
 
+def _reports(count: int, way: str) -> list[tuple[str, bytes, bytes]]:
+    """`count` different 200 KB PDF reports (no two alike, none like another way's: each is
+    stored), each for a record of its own: its INS, an ITI-65 Bundle, and the JSON API's body
+    for the same deposit."""
+    reports = []
+    for n in range(count):
+        ins = _ins(n * 37 % DMPS)
+        pdf = report_pdf(
+            f"Compte rendu {way} {n}", ["Consultation de suivi.", f"Rapport {n}."], pad_to=PDF_BYTES
+        )
+        binary = binary_entry(pdf, "application/pdf")
+        doc = document_entry(
+            binary, ins=ins, title=f"Compte rendu {n}", care_date=dt.date.today().isoformat()
+        )
+        bundle = json.dumps(provide_bundle(ins, (doc, binary))).encode()
+        body = {
+            "category": "reports",
+            "title": f"Compte rendu {n}",
+            "loinc": "11488-4",
+            "document_date": dt.date.today().isoformat(),
+            "file": {"mime_type": "application/pdf", "data_base64": base64.b64encode(pdf).decode()},
+        }
+        reports.append((ins, bundle, json.dumps(body).encode()))
+    return reports
+
+
+def _depositing(
+    reports: list[tuple[str, bytes, bytes]], fhir: bool
+) -> Callable[[LightClient, random.Random], int]:
+    """Each call deposits the next report (each report once), by ITI-65 or the JSON API."""
+    order = iter(range(len(reports)))
+
+    def deposit(http: LightClient, rng: random.Random) -> int:
+        ins, bundle, body = reports[next(order)]
+        if fhir:
+            return http.post_bytes("/fhir", bundle)
+        return http.post_bytes(f"/v1/dmp/{ins}/documents", body)
+
+    return deposit
+
+
 def main() -> None:
     url = _database_url()
     load_s = load(url)
@@ -413,6 +493,17 @@ def main() -> None:
             def summary(http: LightClient, rng: random.Random) -> int:
                 return http.post(f"/v1/dmp/{_ins(rng.randrange(DMPS))}/open", {"mode": "normal"})
 
+            busy = _ins(DMPS)
+
+            def fhir_search(http: LightClient, rng: random.Random) -> int:
+                return http.get(
+                    "/fhir/DocumentReference?patient.identifier="
+                    f"urn:oid:1.2.250.1.213.1.4.10%7C{busy}&status=current"
+                )
+
+            def busy_summary(http: LightClient, rng: random.Random) -> int:
+                return http.post(f"/v1/dmp/{busy}/open", {"mode": "normal"})
+
             health_sat, health_rps = measure(base, token, health)
             status_sat, status_rps = measure(base, token, _status)
             summary_sat, summary_rps = measure(base, token, summary)
@@ -421,6 +512,27 @@ def main() -> None:
             health_ms, _ = measure(base, token, health, HEALTH_OFFERED_RPS)
             status_ms, _ = measure(base, token, _status, STATUS_OFFERED_RPS)
             summary_ms, _ = measure(base, token, summary, SUMMARY_OFFERED_RPS)
+            # The FHIR doorway beside the JSON API doing the same: the busy record searched
+            # (ITI-67) and opened, at the summary's offered load; then deposits of a 200 KB PDF,
+            # each report once, by ITI-65 and by the JSON API, at saturation.
+            fhir_search_ms, _ = measure(base, token, fhir_search, SUMMARY_OFFERED_RPS)
+            busy_summary_ms, _ = measure(base, token, busy_summary, SUMMARY_OFFERED_RPS)
+            _, fhir_search_rps = measure(base, token, fhir_search, requests_total=BUSY_REQUESTS)
+            _, busy_summary_rps = measure(base, token, busy_summary, requests_total=BUSY_REQUESTS)
+            deposits = PROVIDE_REQUESTS + 5 * CLIENTS  # and each client's warm-up
+            _, provide_per_s = measure(
+                base,
+                token,
+                _depositing(_reports(deposits, "ITI-65"), fhir=True),
+                requests_total=PROVIDE_REQUESTS,
+            )
+            _, json_document_per_s = measure(
+                base,
+                token,
+                _depositing(_reports(deposits, "JSON"), fhir=False),
+                requests_total=PROVIDE_REQUESTS,
+                expect=201,
+            )
         finally:
             process.terminate()
             process.wait(30)
@@ -447,6 +559,16 @@ def main() -> None:
                 "summary_offered_rps": SUMMARY_OFFERED_RPS,
                 "summary_rps": round(summary_rps),
                 "summary_saturated_p95_ms": _p(summary_sat, 0.95),
+                "busy_record_documents": BUSY_DOCS,
+                "fhir_search_p50_ms": _p(fhir_search_ms, 0.5),
+                "fhir_search_p95_ms": _p(fhir_search_ms, 0.95),
+                "fhir_search_rps": round(fhir_search_rps),
+                "busy_summary_p50_ms": _p(busy_summary_ms, 0.5),
+                "busy_summary_p95_ms": _p(busy_summary_ms, 0.95),
+                "busy_summary_rps": round(busy_summary_rps),
+                "provide_pdf_bytes": PDF_BYTES,
+                "provide_bundle_per_s": round(provide_per_s, 1),
+                "json_document_per_s": round(json_document_per_s, 1),
                 "health_p50_ms": _p(health_ms, 0.5),
                 "health_p95_ms": _p(health_ms, 0.95),
                 "health_rps": round(health_rps),
