@@ -34,10 +34,11 @@ typecheck: venv
 contracts: venv
 	$(BIN)/lint-imports
 
-# One worker a core (pytest-xdist); the tests on the card readers share one worker.
+# One worker a core (pytest-xdist): a module whole in one worker, the card tests together
+# (tests/conftest.py).
 WORKERS ?= auto
 pytest: venv
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS)
 
 test: system postgres venv lint typecheck contracts pytest
 

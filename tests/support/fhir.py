@@ -9,6 +9,7 @@ definitions under node (tests/fhir_validator, versions locked in its package-loc
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import shutil
@@ -53,6 +54,14 @@ def _installed() -> Path:
     lock = (VALIDATOR / "package-lock.json").read_bytes()
     stamp = VALIDATOR / "node_modules" / ".installed-from-lock"
     digest = hashlib.sha256(lock).hexdigest()
+    # Parallel test workers install once: the others wait for the first, then see the stamp.
+    with (VALIDATOR / ".install.lock").open("w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        _install(stamp, digest)
+    return VALIDATOR / "validate.mjs"
+
+
+def _install(stamp: Path, digest: str) -> None:
     if not stamp.exists() or stamp.read_text() != digest:
         subprocess.run(
             [
@@ -71,7 +80,6 @@ def _installed() -> Path:
             timeout=300,
         )
         stamp.write_text(digest)
-    return VALIDATOR / "validate.mjs"
 
 
 def medplum_issues(resources: list[dict[str, Any]]) -> list[list[dict[str, str]]]:
