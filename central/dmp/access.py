@@ -204,8 +204,8 @@ class RecordAccess:
         )
         if not decision.allowed:
             refused(denial(decision.reason))
-        if mode is AccessMode.BREAK_GLASS:
-            detail = f"{reason_code}: {reason_text}" + (f" ({detail})" if detail else "")
+        if mode is AccessMode.BREAK_GLASS:  # "<document id>;" first when one was read
+            detail = (f"{detail};" if detail else "") + f"{reason_code}: {reason_text}"
         trace(
             db,
             actor,

@@ -68,6 +68,7 @@ _EVENTS = {
     AuditAction.DOCUMENT_READ: "read_document",
     AuditAction.CARE_LINES: "received_care_lines",
 }
+_READ = AuditAction.DOCUMENT_READ.value
 # The same act on oneself reads otherwise ("s'est déclaré autorisé avec votre accord").
 _ON_ITSELF = {
     AuditAction.PROFESSIONAL_AUTHORISE: "authorised_itself",
@@ -275,9 +276,13 @@ def access_log(db: Session, actor: Actor) -> list[AccessLogEntry]:
         event = _event(e)
         if event is None or e.actor_id.startswith("patient:"):
             continue
-        if e.action == AuditAction.ADD_DOCUMENT.value and e.detail.split(";")[0] in hidden:
-            continue
+        document_act = e.action in (AuditAction.ADD_DOCUMENT.value, _READ)
+        if document_act and e.detail.split(";")[0] in hidden:
+            continue  # who added or read a document hidden from representatives: unsaid
         refused = e.outcome == AuditOutcome.REFUSED.value
+        reason = e.detail if e.mode == AccessMode.BREAK_GLASS.value or refused else None
+        if reason and e.action == _READ and e.outcome != AuditOutcome.REFUSED.value:
+            reason = reason.split(";", 1)[-1]  # the reason given, never the document's id
         log.append(
             AccessLogEntry(
                 at=e.at,
@@ -288,7 +293,7 @@ def access_log(db: Session, actor: Actor) -> list[AccessLogEntry]:
                 action=e.action,
                 event=event,
                 outcome=e.outcome,
-                reason=e.detail if e.mode == AccessMode.BREAK_GLASS.value or refused else None,
+                reason=reason,
             )
         )
     return log

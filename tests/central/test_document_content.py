@@ -196,4 +196,4 @@ def test_the_kiosk_fetches_a_pdf_in_break_glass_as_it_opened_the_record(
                 AuditEntry.action == "document_read", AuditEntry.outcome == "allowed"
             )
         ).all()
-    assert glass == [f"URGENCE_VITALE: {reason} ({listed.id})"]
+    assert glass == [f"{listed.id};URGENCE_VITALE: {reason}"]  # the id first, for the log

@@ -423,8 +423,20 @@ def test_whom_a_minor_sees_in_confidence_stays_unsaid_to_the_parent(
     agreed = operator_sets(server, care, LEO, midwife_id, "authorise", patient_agreement=True)
     assert agreed.status_code == 204, agreed.text
     assert open_record(server, care, LEO)[0] == 200
-    add_doc(server, care, LEO, "reports", "Consultation", invisible_to_representatives=True)
+    hidden = add_doc(
+        server, care, LEO, "reports", "Consultation", invisible_to_representatives=True
+    )
     add_doc(server, pharmacist, LEO, "care_history", "Vaccin DTP")
+    # The pharmacist reads that report, then again in an emergency: nor is that told.
+    content = f"/v1/dmp/{LEO}/documents/{hidden['id']}/content"
+    with server.client(pharmacist) as client:
+        assert client.get(content).status_code == 200
+        glass = client.get(
+            content,
+            params={"mode": "bris_de_glace", "reason_code": "URGENCE_VITALE"},
+            headers={"X-DMP-Reason-Text": "Malaise%20au%20comptoir%20de%20la%20pharmacie"},
+        )
+        assert glass.status_code == 200, glass.text
     _post(server, "/v1/patient/code", {"ins": CLAIRE, "birth_date": CLAIRE_BORN})
     code = sms.code_for("+33600000002", "code de connexion")
     parent = _code_login(server, CLAIRE, CLAIRE_BORN, code).json()["token"]
@@ -436,6 +448,8 @@ def test_whom_a_minor_sees_in_confidence_stays_unsaid_to_the_parent(
     assert [p["id_nat"] for p in record["professionals"]] == [PHARMACIST]
     assert midwife_id not in {e["id_nat"] for e in log}
     assert any(e["id_nat"] == PHARMACIST for e in log)  # the others are still told
+    assert not [e for e in log if e["action"] == "document_read"]
+    assert not [e for e in log if hidden["id"] in (e["reason"] or "")]
     for answer in (blocked, revoked):
         assert (answer.status_code, answer.json()["error"]) == (403, "kept_from_representatives")
     assert open_record(server, care, LEO)[0] == 200  # her care goes on
