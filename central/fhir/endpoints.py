@@ -10,12 +10,15 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from central.audit.trail import AuditAction, refuse
 from central.deps import get_state, read_body
+from central.dmp.common import denial
 from central.dmp.models import Dmp, Document
 from central.errors import BadRequest, NotFound
 from central.fhir import resources as r
 from central.fhir.provide import Unprocessable, read_bundle
-from central.fhir.search import document_query, patient_key, select_documents
+from central.fhir.search import PatientKey, document_query, patient_key, select_documents
+from central.professionals.roles import FORBIDDEN_ROLES
 from central.state import AppState
 from dmpcommon.vocabulary import AccessMode, DmpStatus
 
@@ -76,10 +79,7 @@ def find_documents(request: Request, state: State) -> Response:
     query = document_query(list(request.query_params.multi_items()))
     base = _base(request)
     with state.operator(request) as (db, actor):
-        if query.patient.oid is not None:
-            oid = db.scalar(select(Dmp.oid).where(Dmp.ins == query.patient.ins))
-            if oid is not None and oid != query.patient.oid:
-                raise NotFound("no DMP for this INS", code="no_dmp")
+        # The rules first (a party refused the record learns nothing of it), then the OID.
         visible = state.dmp.access.documents(
             db,
             actor,
@@ -90,10 +90,24 @@ def find_documents(request: Request, state: State) -> Response:
             now=state.now(),
             current_only=query.current_only,
         )
+        if query.patient.oid is not None and not _under(db, query.patient):
+            refuse(
+                db,
+                actor,
+                AuditAction.DOCUMENT_SEARCH,
+                NotFound("no DMP for this INS", code="no_dmp"),
+                now=state.now(),
+                patient_ins=query.patient.ins,
+            )
         answer = r.document_searchset(
             select_documents(query, visible), self_url=str(request.url), base_url=base
         )
     return Response(answer, media_type=r.FHIR_JSON)
+
+
+def _under(db: Session, key: PatientKey) -> bool:
+    """Is the record of this INS under the OID the request named?"""
+    return db.scalar(select(Dmp.oid).where(Dmp.ins == key.ins)) == key.oid
 
 
 def _record_of(db: Session, document_id: str) -> str:
@@ -138,16 +152,30 @@ def provide_documents(request: Request, state: State) -> Response:
     with state.operator(request) as (db, actor):
         # Read only once the request is proven to come from an operator at a kiosk.
         submission = read_bundle(request.state.raw_body, max_bytes=state.dmp.documents.max_bytes)
-        if submission.patient.oid is not None:
-            oid = db.scalar(select(Dmp.oid).where(Dmp.ins == submission.patient.ins))
-            if oid is not None and oid != submission.patient.oid:
-                raise Unprocessable("the INS is not under this OID", code="invalid_ins")
-        added = [
-            state.dmp.documents.add_document(
-                db, actor, submission.patient.ins, document, state.now(), checked=checked
+        ins = submission.patient.ins
+        if actor.role in FORBIDDEN_ROLES:  # before anything tells whether the record exists
+            refuse(
+                db,
+                actor,
+                AuditAction.ADD_DOCUMENT,
+                denial("forbidden_party"),
+                now=state.now(),
+                patient_ins=ins,
             )
+        added = [
+            state.dmp.documents.add_document(db, actor, ins, document, state.now(), checked=checked)
             for document, checked in submission.documents
         ]
+        # The rules first, then the OID: a refused deposit is rolled back whole.
+        if submission.patient.oid is not None and not _under(db, submission.patient):
+            refuse(
+                db,
+                actor,
+                AuditAction.ADD_DOCUMENT,
+                Unprocessable("the INS is not under this OID", code="invalid_ins"),
+                now=state.now(),
+                patient_ins=ins,
+            )
         outcomes: list[tuple[str, str | None]] = []
         for kind, number in submission.entries:
             if number is None:

@@ -32,7 +32,14 @@ from tests.support.central import (
     start_server,
     wipe,
 )
-from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, create, patient_token
+from tests.support.dmp import (
+    JEANNE,
+    LEO,
+    PHARMACIST,
+    PHYSICIAN,
+    create,
+    patient_token,
+)
 from tests.support.documents import XXE_CDA, jpeg, report_pdf
 from tests.support.fhir import (
     INS_SYSTEM,
@@ -44,6 +51,7 @@ from tests.support.fhir import (
 
 MAX_BYTES = 256 * 1024  # the service's file limit in this module: an oversize file is cheap
 INSURER = "810100777779"
+OTHER_OID = "urn:oid:1.2.250.1.213.1.4.8"  # INS-NIR: our test records are under 4.10
 
 
 @pytest.fixture(scope="module")
@@ -431,6 +439,63 @@ def test_replace_search_filters_and_errors(
         409,
         "already_replaced",
     )
+
+
+def _trail(server: Server, actor_id: str, ins: str) -> list[tuple[str, str, str]]:
+    """The log's entries for this actor on this record: (action, outcome, detail)."""
+    with server.state.sessions() as db:
+        rows = db.execute(
+            select(AuditEntry.action, AuditEntry.outcome, AuditEntry.detail)
+            .where(AuditEntry.actor_id == actor_id, AuditEntry.patient_ins == ins)
+            .order_by(AuditEntry.id)
+        )
+        return [(row.action, row.outcome, row.detail) for row in rows]
+
+
+def _under_oid(bundle: dict[str, Any], system: str) -> dict[str, Any]:
+    """The same Bundle, its patient named under another INS OID."""
+    return dict(json.loads(json.dumps(bundle).replace(INS_SYSTEM, system)))
+
+
+def test_a_forbidden_party_cannot_tell_whether_a_record_exists(
+    server: Server, people: dict[str, str], checks: FhirChecks
+) -> None:
+    """The insurer gets the same traced 403 for Jeanne's record (under 4.10), for her INS
+    under another OID and for an INS with no record; only an operator the rules let in
+    learns, traced, that there is no record under that OID."""
+    insurer = people["insurer"]
+    for ins in (JEANNE, LEO):  # a record, and none
+        for system in (INS_SYSTEM, OTHER_OID):
+            before = len(_trail(server, INSURER, ins))
+            query = f"patient.identifier={system}|{ins}"
+            found = signed(server, insurer, "GET", f"/fhir/DocumentReference?{query}")
+            _outcome(checks, found, 403, "forbidden_party")
+            bundle = provide_bundle(ins, _pair(ins))
+            posted = signed(server, insurer, "POST", "/fhir", json=_under_oid(bundle, system))
+            _outcome(checks, posted, 403, "forbidden_party")
+            assert _trail(server, INSURER, ins)[before:] == [
+                ("document_search", "refused", "forbidden_party"),
+                ("add_document", "refused", "forbidden_party"),
+            ]
+    # The physician may ask: no record under INS-NIR, said and traced.
+    doctor = people["physician"]
+    before = len(_trail(server, PHYSICIAN, JEANNE))
+    query = f"patient.identifier={OTHER_OID}|{JEANNE}"
+    found = signed(server, doctor, "GET", f"/fhir/DocumentReference?{query}")
+    _outcome(checks, found, 404, "no_dmp")
+    stored = _stored(server)
+    bundle = _under_oid(provide_bundle(JEANNE, _pair(JEANNE)), OTHER_OID)
+    _outcome(checks, signed(server, doctor, "POST", "/fhir", json=bundle), 422, "invalid_ins")
+    assert _stored(server) == stored  # the deposit was rolled back whole
+    assert _trail(server, PHYSICIAN, JEANNE)[before:] == [
+        ("document_search", "refused", "no_dmp"),
+        ("add_document", "refused", "invalid_ins"),
+    ]
+
+
+def _pair(ins: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    binary = binary_entry(report_pdf("Attestation", ["Rien."]), "application/pdf")
+    return document_entry(binary, ins=ins, title="X"), binary
 
 
 def test_every_resource_passes_medplum(checks: FhirChecks) -> None:
