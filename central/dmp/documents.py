@@ -88,6 +88,17 @@ def file_of(doc: DocumentIn, *, max_bytes: int) -> CheckedFile:
     return check_file(data, doc.file.mime_type, max_bytes=max_bytes)
 
 
+def _versions(db: Session, doc: Document) -> list[Document]:
+    """The document and every earlier version of it, newest first."""
+    chain = [doc]
+    while chain[-1].replaces is not None:
+        older = db.get(Document, chain[-1].replaces)
+        if older is None:
+            break
+        chain.append(older)
+    return chain
+
+
 class RecordDocuments:
     """Documents of a DMP."""
 
@@ -171,6 +182,10 @@ class RecordDocuments:
         db.add(row)
         if replaced is not None:
             replaced.replaced_by = row.id
+            # A label the new version carries covers the earlier ones too.
+            for version in _versions(db, replaced):
+                version.masked_to_professionals |= row.masked_to_professionals
+                version.invisible_to_representatives |= row.invisible_to_representatives
         db.flush()
         trace(
             db,
@@ -196,8 +211,9 @@ class RecordDocuments:
     def set_masked(
         self, db: Session, actor: Actor, ins: str, document_id: str, masked: bool, now: dt.datetime
     ) -> None:
-        """The patient masks a document from professionals (MASQUE_PS), or shows it again.
-        Its author and the treating doctor still see it."""
+        """The patient masks a document from professionals (MASQUE_PS), or shows it again:
+        the document, that is every version of it (an earlier one would tell what the
+        current one says). Its author and the treating doctor still see it."""
         doc = self._document(db, actor, ins, document_id)
         if doc.replaced_by is not None:
             raise Conflict("only the current version is masked", code="already_replaced")
@@ -206,7 +222,8 @@ class RecordDocuments:
             DocumentChange.MASK, actor.role, Authorship(_own(actor, doc))
         )
         enforce(decision, db, actor, action, now=now, patient_ins=ins)
-        doc.masked_to_professionals = masked
+        for version in _versions(db, doc):
+            version.masked_to_professionals = masked
         trace(db, actor, action, now=now, patient_ins=ins, detail=doc.id)
 
     def delete_document(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 
 import central.models  # noqa: F401 - registers every table
 from central.db import Base, make_engine
@@ -30,9 +32,24 @@ def run_online() -> None:
         _run(connection)
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+    if engine.dialect.name == "sqlite":
+        # Batch mode copies a table and drops the old one; with foreign keys on, a table that
+        # references itself (documents.replaces) cannot be dropped while a row does. Off for
+        # the migration, then every key checked once at the end.
+        event.listen(engine, "connect", _sqlite_keys_off)
     with engine.connect() as conn:
         _run(conn)
+        if engine.dialect.name == "sqlite":
+            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration left {len(broken)} broken foreign keys")
     engine.dispose()
+
+
+def _sqlite_keys_off(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.close()
 
 
 run_online()

@@ -227,7 +227,16 @@ def test_the_texts_written_before_files_become_text_files_and_back(
     stored once), and its downgrade gives the texts back."""
     create(server, tokens["pharmacist"], authorised_professionals=[PHARMACIST, PHYSICIAN])
     for title in ("Allergie : pénicilline", "Allergie : pénicilline", "Vaccin grippe"):
-        add_doc(server, tokens["physician"], JEANNE, "other", title)
+        older = add_doc(server, tokens["physician"], JEANNE, "other", title)
+    newer = add_doc(
+        server,
+        tokens["physician"],
+        JEANNE,
+        "other",
+        "Vaccin grippe",
+        replaces=older["id"],
+        masked_to_professionals=True,
+    )
     url = server.state.settings.database_url
     command.downgrade(alembic_config(url), "0012")
     engine = create_engine(url)
@@ -238,13 +247,21 @@ def test_the_texts_written_before_files_become_text_files_and_back(
             "contenu : Allergie : pénicilline",
             "contenu : Allergie : pénicilline",
             "contenu : Vaccin grippe",
+            "contenu : Vaccin grippe",
         ]
+        with engine.begin() as conn:  # as the service left a chain before: the old version bare
+            conn.execute(
+                text("UPDATE documents SET masked_to_professionals = false WHERE id = :id"),
+                {"id": older["id"]},
+            )
         command.upgrade(alembic_config(url), "head")
     finally:
         engine.dispose()
     with server.state.sessions() as db:
         docs = list(db.scalars(select(Document)))
         assert {d.mime_type for d in docs} == {"text/plain"}
+        chain = {d.id: d.masked_to_professionals for d in docs if d.title == "Vaccin grippe"}
+        assert chain == {older["id"]: True, newer["id"]: True}  # the mask covers the chain
         assert db.scalar(select(func.count()).select_from(DocumentFile)) == 2
         assert sorted(repository.texts_of(db, JEANNE, docs).values()) == [
             "contenu : Allergie : pénicilline",

@@ -11,7 +11,7 @@ import pytest
 
 from central.audit.models import AuditEntry
 from central.dmp.models import Dmp, Document
-from tests.support.central import Professional, Server, login
+from tests.support.central import Professional, Server, login, sqlite_only
 from tests.support.dmp import (
     JEANNE,
     PHARMACIST,
@@ -201,3 +201,45 @@ def test_a_new_version_keeps_the_patients_mask(
     seen = titles(open_record(server, tokens["pharmacist"], JEANNE)[1])
     assert "Compte rendu : v2" not in seen and "Compte rendu : v1" not in seen
     assert "Compte rendu : v2" in titles(open_record(server, tokens["physician"], JEANNE)[1])
+
+
+@sqlite_only
+def test_masking_a_document_masks_every_version_of_it(
+    server: Server, tokens: dict[str, str], jeanne: dict[str, Any]
+) -> None:
+    """An earlier version would tell what the masked one says: the patient's mask covers
+    the whole chain, and so does a replacement masked at deposit."""
+    physician, pharmacist = tokens["physician"], tokens["pharmacist"]
+    first = add_doc(server, physician, JEANNE, "reports", "CR psychiatrie")
+    second = add_doc(
+        server, physician, JEANNE, "reports", "CR psychiatrie, v2", replaces=first["id"]
+    )
+    patient = patient_token(server, jeanne)
+    with server.client(patient) as client:
+        masked = client.put(f"/v1/patient/documents/{second['id']}/masked", json={"masked": True})
+    assert masked.status_code == 204
+
+    def read(token: str, doc: dict[str, Any]) -> int:
+        with server.client(token) as client:
+            path = f"/v1/dmp/{JEANNE}/documents/{doc['id']}/content"
+            return client.get(path).status_code
+
+    assert [read(pharmacist, d) for d in (first, second)] == [404, 404]
+    assert [read(physician, d) for d in (first, second)] == [200, 200]  # the author still
+    third = add_doc(
+        server, physician, JEANNE, "exam_results", "Bilan", masked_to_professionals=False
+    )
+    fourth = add_doc(
+        server,
+        physician,
+        JEANNE,
+        "exam_results",
+        "Bilan, v2",
+        replaces=third["id"],
+        masked_to_professionals=True,
+    )
+    assert [read(pharmacist, d) for d in (third, fourth)] == [404, 404]
+    with server.client(patient) as client:  # shown again: every version again
+        shown = client.put(f"/v1/patient/documents/{second['id']}/masked", json={"masked": False})
+    assert shown.status_code == 204
+    assert [read(pharmacist, d) for d in (first, second)] == [200, 200]

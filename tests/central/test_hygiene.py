@@ -22,7 +22,7 @@ from central.config import Settings
 from central.dmp.models import Dmp
 from central.notify.models import OutboxMessage
 from central.state import AppState
-from tests.support.central import ROOT, Server, start_server
+from tests.support.central import ROOT, Server, sqlite_only, start_server
 from tests.support.dmp import JEANNE, create
 from tests.support.mail import Mailbox
 from tests.support.ports import free_port
@@ -129,8 +129,6 @@ def test_a_short_sealing_key_is_refused_in_one_line_too(tmp_path: Path) -> None:
 
 
 # -- headers, cookies, CSRF and docs over HTTP ------------------------------------------------
-
-sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def _form(url: str, path: str = "/patient/connexion", **headers: str) -> tuple[str, str]:

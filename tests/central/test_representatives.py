@@ -20,7 +20,7 @@ from central.patient import majority
 from central.patient.models import PatientSession
 from dmpcommon.identifiers import luhn_key
 from tests.support.aged import aged
-from tests.support.central import Server, login, make_professional
+from tests.support.central import Server, login, make_professional, sqlite_only
 from tests.support.dmp import (
     CLAIRE,
     LEO,
@@ -36,7 +36,6 @@ from tests.support.mail import Mailbox, SmsGateway
 
 # The rules are the service's, not the database's: SQLite for most, both backends where
 # SQL does the work (the pass, the migration, the codes' lookup).
-sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 JADE = "219113523801764"  # Claire's other child
 CLAIRE_BORN = aged("1984-02-11")
 SMS = "06 00 00 00 02"  # Claire's mobile, given for Leo's record

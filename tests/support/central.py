@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import requests
 import uvicorn
 from cryptography import x509
@@ -36,6 +37,10 @@ from kiosk.sync.transport import CentralClient, RequestSigner
 
 ROOT = Path(__file__).resolve().parents[2]
 PKI = ROOT / "fixtures" / "pki"
+
+
+# A test whose point does not depend on the database runs on SQLite only (the suite's time).
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def postgres_url() -> str:

@@ -44,6 +44,7 @@ def upgrade() -> None:
         batch_op.alter_column("sha256", nullable=False)
         batch_op.alter_column("format_code", nullable=False)
         batch_op.drop_column("content")
+    _labels_down_the_chains()
 
     op.create_table(
         "care_lines",
@@ -114,6 +115,43 @@ def _texts_to_files() -> None:
             .where(documents.c.id == doc_id)
             .values(mime_type="text/plain", size=len(data), sha256=digest, format_code=_TEXT_FORMAT)
         )
+
+
+def _labels_down_the_chains() -> None:
+    """A document masked (or hidden from representatives) is so in every version: an
+    earlier version would tell what the current one says."""
+    bind = op.get_bind()
+    documents = sa.table(
+        "documents",
+        sa.column("id", sa.String),
+        sa.column("replaces", sa.String),
+        sa.column("replaced_by", sa.String),
+        sa.column("masked_to_professionals", sa.Boolean),
+        sa.column("invisible_to_representatives", sa.Boolean),
+    )
+    rows = bind.execute(
+        sa.select(
+            documents.c.id,
+            documents.c.replaces,
+            documents.c.replaced_by,
+            documents.c.masked_to_professionals,
+            documents.c.invisible_to_representatives,
+        ).where(documents.c.replaces.is_not(None) | documents.c.replaced_by.is_not(None))
+    ).all()
+    by_id = {row.id: row for row in rows}
+    for head in (row for row in rows if row.replaced_by is None):
+        chain = [head]
+        while chain[-1].replaces is not None and chain[-1].replaces in by_id:
+            chain.append(by_id[chain[-1].replaces])
+        # The safe side: a label any version carries, every version carries.
+        values = {
+            label: True
+            for label in ("masked_to_professionals", "invisible_to_representatives")
+            if any(getattr(row, label) for row in chain)
+        }
+        if values:
+            ids = [row.id for row in chain]
+            bind.execute(sa.update(documents).where(documents.c.id.in_(ids)).values(**values))
 
 
 def downgrade() -> None:
