@@ -7,13 +7,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
+from fhir.resources.R4B.patient import Patient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from central.actors import Actor
 from central.audit.trail import AuditAction, refuse
 from central.deps import get_state, read_body
-from central.dmp.common import denial
+from central.dmp.common import choices_of, denial, dmp_and_relation, enforce
 from central.dmp.models import Dmp, Document
+from central.dmp.policy import may_open
 from central.errors import BadRequest, NotFound
 from central.fhir import resources as r
 from central.fhir.provide import Unprocessable, read_bundle
@@ -43,16 +46,46 @@ def metadata(request: Request, state: State) -> Response:
     return _fhir(r.capability_statement(_base(request), state.now()))
 
 
+# Who may not open the record but may still check its status (DESIGN.md: agents do status
+# and creation only; so does a structure the register does not know; a professional not, or
+# not yet, authorised): the Patient they read is what the status check tells them, the INS
+# and whether the record is open, never the patient's traits.
+_STATUS_ONLY = frozenset({"no_medical_content_for_agents", "structure_unknown", "not_authorised"})
+
+
+def _patient_view(db: Session, actor: Actor, key: PatientKey, state: AppState) -> Patient | None:
+    """The record's Patient as this reader may see it, traced as a status check: None if
+    there is no record (under this OID); the traits only to who may open the record in
+    normal mode; the INS and `active` to who may only check its status; a 403 (traced) to
+    a party refused the record, a professional the patient blocked, or on a closed record."""
+    now = state.now()
+    status, _ = state.dmp.access.status(db, actor, key.ins, now)  # forbidden parties: 403
+    dmp, relation = dmp_and_relation(db, key.ins, actor.id)
+    if status is DmpStatus.NONE or dmp is None:
+        return None
+    decision = may_open(
+        actor.role,
+        AccessMode.NORMAL,
+        choices_of(dmp),
+        relation,
+        dmp_open=dmp.status == DmpStatus.VALID,
+    )
+    if not decision.allowed and decision.reason not in _STATUS_ONLY:
+        enforce(decision, db, actor, AuditAction.STATUS, now=now, patient_ins=key.ins)
+    if key.oid is not None and dmp.oid != key.oid:
+        return None
+    return r.patient(dmp, traits=decision.allowed)
+
+
 @router.get("/Patient/{patient_id}")
 def read_patient(patient_id: LogicalId, request: Request, state: State) -> Response:
     """Patient read: the logical id is the INS."""
     key = patient_key(reference=patient_id)
     with state.operator(request) as (db, actor):
-        status, _ = state.dmp.access.status(db, actor, key.ins, state.now())
-        dmp = db.get(Dmp, key.ins) if status is not DmpStatus.NONE else None
-        if dmp is None:
+        found = _patient_view(db, actor, key, state)
+        if found is None:
             raise NotFound("no DMP for this INS", code="no_dmp")
-        return _fhir(r.patient(dmp))
+        return _fhir(found)
 
 
 @router.get("/Patient")
@@ -63,13 +96,13 @@ def search_patient(request: Request, state: State) -> Response:
     if len(identifiers) != 1 or any(name not in ("identifier", "_format") for name, _ in params):
         raise BadRequest("search Patient by one identifier", code="patient_required")
     key = patient_key(identifiers[0])
-    found = []
     with state.operator(request) as (db, actor):
-        status, _ = state.dmp.access.status(db, actor, key.ins, state.now())
-        dmp = db.get(Dmp, key.ins) if status is not DmpStatus.NONE else None
-        if dmp is not None and (key.oid is None or dmp.oid == key.oid):
-            found.append(r.patient(dmp))
-    return _fhir(r.searchset(found, self_url=str(request.url), base_url=_base(request)))
+        found = _patient_view(db, actor, key, state)
+    return _fhir(
+        r.searchset(
+            [found] if found is not None else [], self_url=str(request.url), base_url=_base(request)
+        )
+    )
 
 
 @router.get("/DocumentReference")

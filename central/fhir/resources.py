@@ -46,18 +46,19 @@ def _instant(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-def patient(dmp: Dmp) -> Patient:
-    """The record's patient: the INS under its OID, the traits the DMP was created with."""
-    return Patient.model_validate(
-        {
-            "resourceType": "Patient",
-            "id": dmp.ins,
-            "identifier": [{"use": "official", "system": v.ins_system(dmp.oid), "value": dmp.ins}],
-            "active": dmp.status == DmpStatus.VALID,
-            "name": [{"use": "official", "family": dmp.nom, "given": [dmp.prenom]}],
-            "birthDate": dmp.birth_date,
-        }
-    )
+def patient(dmp: Dmp, *, traits: bool = True) -> Patient:
+    """The record's patient: the INS under its OID, whether the record is open, and the
+    traits the DMP was created with (`traits`: only for who may open the record)."""
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": dmp.ins,
+        "identifier": [{"use": "official", "system": v.ins_system(dmp.oid), "value": dmp.ins}],
+        "active": dmp.status == DmpStatus.VALID,
+    }
+    if traits:
+        resource["name"] = [{"use": "official", "family": dmp.nom, "given": [dmp.prenom]}]
+        resource["birthDate"] = dmp.birth_date
+    return Patient.model_validate(resource)
 
 
 def _author(doc: Document) -> tuple[dict[str, Any], list[dict[str, Any]]]:

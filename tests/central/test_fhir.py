@@ -33,11 +33,13 @@ from tests.support.central import (
     wipe,
 )
 from tests.support.dmp import (
+    CLAIRE,
     JEANNE,
     LEO,
     PHARMACIST,
     PHYSICIAN,
     create,
+    patient_sets,
     patient_token,
 )
 from tests.support.documents import XXE_CDA, jpeg, report_pdf
@@ -496,6 +498,59 @@ def test_a_forbidden_party_cannot_tell_whether_a_record_exists(
 def _pair(ins: str) -> tuple[dict[str, Any], dict[str, Any]]:
     binary = binary_entry(report_pdf("Attestation", ["Rien."]), "application/pdf")
     return document_entry(binary, ins=ins, title="X"), binary
+
+
+def test_the_patients_traits_go_only_to_who_may_open_the_record(
+    server: Server,
+    people: dict[str, str],
+    checks: FhirChecks,
+    agent: Professional,
+    regulator: Professional,
+) -> None:
+    """Name and birth date to whoever may open the record in normal mode; the INS and
+    `active` (what a status check tells) to an agent and a professional not authorised; a
+    traced 403 to a professional the patient blocked and on a closed record."""
+
+    def read(token: str, ins: str) -> list[requests.Response]:
+        return [
+            signed(server, token, "GET", f"/fhir/Patient/{ins}"),
+            signed(server, token, "GET", f"/fhir/Patient?identifier={INS_SYSTEM}|{ins}"),
+        ]
+
+    def patients(token: str, ins: str) -> list[dict[str, Any]]:
+        by_id, search = read(token, ins)
+        assert by_id.status_code == search.status_code == 200, (by_id.text, search.text)
+        (found,) = [e["resource"] for e in checks.check(search.json(), "Patient search")["entry"]]
+        return [checks.check(by_id.json(), "Patient"), found]
+
+    doctor = people["physician"]
+    full = patients(doctor, JEANNE)
+    assert all(p["name"][0]["family"] and p["birthDate"] for p in full)
+    tokens = {"agent": login(server, agent), "regulator": login(server, regulator)}
+    for who, token in tokens.items():
+        for seen in patients(token, JEANNE):
+            assert set(seen) == {"resourceType", "id", "identifier", "active"}, who
+            assert seen["identifier"][0]["value"] == JEANNE and seen["active"] is True
+
+    claire = create(server, doctor, CLAIRE, authorised_professionals=[PHARMACIST])
+    patient = patient_token(server, claire)
+    assert all("name" in p for p in patients(people["pharmacist"], CLAIRE))
+    assert patient_sets(server, patient, PHARMACIST, "block").status_code == 204
+    before = len(_trail(server, PHARMACIST, CLAIRE))
+    for answer in read(people["pharmacist"], CLAIRE):
+        _outcome(checks, answer, 403, "blocked_by_patient")
+    assert (
+        _trail(server, PHARMACIST, CLAIRE)[before:]
+        == [("status", "refused", "blocked_by_patient")] * 2
+    )
+    with server.client(patient) as portal:
+        assert portal.post("/v1/patient/close").status_code == 204
+    for answer in read(doctor, CLAIRE):
+        _outcome(checks, answer, 403, "dmp_closed")
+    for seen in patients(tokens["agent"], CLAIRE):
+        assert set(seen) == {"resourceType", "id", "identifier", "active"}
+        assert seen["active"] is False
+    assert ("status", "allowed", "") in _trail(server, agent.id_nat, CLAIRE)
 
 
 def test_every_resource_passes_medplum(checks: FhirChecks) -> None:
