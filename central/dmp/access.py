@@ -46,7 +46,6 @@ class Summary:
     ins: str
     mode: AccessMode
     sections: dict[str, list[DocumentOut]]
-    hidden: int
     care_lines: list[CareLineOut]
 
 
@@ -257,13 +256,11 @@ class RecordAccess:
 
     @staticmethod
     def _summary(db: Session, dmp: Dmp, actor: Actor, mode: AccessMode, today: dt.date) -> Summary:
-        visible: list[Document] = []
-        hidden = 0
-        for doc in repository.current_documents(db, dmp.ins):
-            if RecordAccess._sees(dmp, actor, mode, doc):
-                visible.append(doc)
-            else:
-                hidden += 1
+        visible = [
+            doc
+            for doc in repository.current_documents(db, dmp.ins)
+            if RecordAccess._sees(dmp, actor, mode, doc)
+        ]
         horizon = history_horizon(today)
         texts = repository.texts_of(db, dmp.ins, visible)
 
@@ -292,6 +289,5 @@ class RecordAccess:
             ins=dmp.ins,
             mode=mode,
             sections=sections,
-            hidden=hidden,
             care_lines=[care_line_out(line) for line in care_history(db, dmp.ins, today)],
         )

@@ -132,7 +132,6 @@ def open_record(ins: Ins, body: OpenRequest, request: Request, state: State) -> 
     return SummaryResponse(
         ins=summary.ins,
         mode=summary.mode,
-        hidden_documents=summary.hidden,
         care_lines=summary.care_lines,
         **summary.sections,
     )

@@ -219,6 +219,6 @@ class SummaryResponse(BaseModel):
     advance_directives: list[DocumentOut]
     emergency_contacts: list[DocumentOut]
     other: list[DocumentOut]
-    hidden_documents: int
+    # No count of what the reader may not see: a masked document's number is not theirs to know.
     # The reimbursed care of the last 24 months, from the health insurance (newest first).
     care_lines: list[CareLineOut] = []

@@ -201,7 +201,6 @@ class RecordSummary:
 
     mode: AccessMode
     sections: tuple[tuple[SummarySection, tuple[SummaryDocument, ...]], ...]
-    hidden: int = 0  # documents the reader may not see (masked)
     care_lines: tuple[CareLine, ...] = ()
 
     def documents(self, section: SummarySection) -> tuple[SummaryDocument, ...]:

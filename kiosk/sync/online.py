@@ -127,7 +127,6 @@ class OnlineCentral:
         return RecordSummary(
             mode=_enum(AccessMode, document, "mode"),
             sections=tuple(sections),
-            hidden=_count(document, "hidden_documents"),
             care_lines=tuple(_care_line(line) for line in lines),
         )
 

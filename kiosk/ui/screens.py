@@ -1314,13 +1314,6 @@ class SummaryScreen(Screen):
             if lines
             else "Aucun soin remboursé ces 24 derniers mois."
         )
-        if summary.hidden:
-            hidden = (
-                "1 document masqué par le patient ne vous est pas montré."
-                if summary.hidden == 1
-                else f"{summary.hidden} documents masqués par le patient ne vous sont pas montrés."
-            )
-            self.rows.addWidget(text(hidden, "hint-plain"))
         for section, label in _SECTIONS.items():
             self.rows.addWidget(text(label, "section"))
             documents = summary.documents(section)

@@ -71,7 +71,7 @@ LINE: dict[str, Any] = {
 
 def _summary(**changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {s.value: [] for s in SummarySection}
-    body |= {"ins": "279035121518989", "mode": "normal", "hidden_documents": 0}
+    body |= {"ins": "279035121518989", "mode": "normal"}
     body["latest_reports"] = [copy.deepcopy(DOC)]
     body["care_lines"] = [copy.deepcopy(LINE)]
     body.update(changes)
@@ -125,7 +125,6 @@ def _with_doc(**changes: Any) -> dict[str, Any]:
         _summary(care_lines=[{**LINE, "nature": "astrologie"}]),
         _summary(care_lines=[{**LINE, "quantity": "2"}]),
         _summary(care_lines=["a line"]),
-        _summary(hidden_documents=None),
     ],
 )
 def test_a_malformed_summary_is_a_clear_error(answer: dict[str, Any]) -> None:
