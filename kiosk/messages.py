@@ -436,8 +436,8 @@ _DOCUMENT_FAILURES = {
     "l'ouverture du DMP ; revenez au patient et rouvrez le DMP",
     DocumentFailure.CORRUPT: "document reçu abîmé (il ne correspond pas à celui du DMP) : "
     f"réessayez ; si cela recommence, {_SUPPORT}",
-    DocumentFailure.UNREADABLE: "document reçu, mais impossible à afficher sur ce kiosque : "
-    "consultez-le sur un autre poste",
+    DocumentFailure.UNREADABLE: "document reçu, mais impossible à afficher à l'écran de ce "
+    "kiosque (fichier illisible, ou trop lourd à dessiner) : consultez-le sur un autre poste",
 }
 
 

@@ -1,8 +1,15 @@
 """Documents' files made drawable, off the screen's thread: a PDF rendered to page images
-(PDFium, through pypdfium2), a CDA R2 read safely into its title and sections (defusedxml: no
-DTD, entity or external reference), a text decoded, an image passed on to the screen.
+(PDFium, through pypdfium2, in a child process under limits: dmpcommon.pdf_sandbox), a CDA R2
+read safely into its title and sections (defusedxml: no DTD, entity or external reference), a
+text decoded, an image passed on to the screen.
 
-Nothing here is kept: the workflow holds the result while the document is open, and drops it
+A PDF is untrusted (whoever may deposit one wrote it): a few kilobytes can take PDFium minutes
+and gigabytes on one page. The child draws the pages one by one, and is killed past
+`timeout_s`: the pages drawn by then are shown (the viewer says how many the document has),
+none drawn is "cannot be shown here". A PDF that failed so is remembered by its SHA-256 (only
+that, a few of them) so that "Réessayer" answers at once rather than waiting again.
+
+Nothing else is kept: the workflow holds the result while the document is open, and drops it
 with the patient. Nothing here logs what it reads.
 """
 
@@ -10,13 +17,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from xml.etree.ElementTree import Element
 
-import pypdfium2 as pdfium
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
+from dmpcommon import pdf_sandbox
 from kiosk.core.errors import DocumentUnreadableError
 from kiosk.core.ports import (
     CdaDocument,
@@ -35,6 +45,10 @@ PAGE_WIDTH_PX = 860
 _MAX_ASPECT = 4
 # Pages rendered at most (about 3 MB each): the rest is said, not drawn.
 MAX_PAGES = 20
+# The whole PDF's drawing, wall clock (20 ordinary pages take well under a second).
+TIMEOUT_S = 8.0
+_MEMORY_BYTES = 768 << 20  # the child's address space (a page is at most ~9 MB of pixels)
+_FAILED_KEPT = 32  # PDFs remembered as failed (their SHA-256)
 _NS = "{urn:hl7-org:v3}"
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 
@@ -42,9 +56,17 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 class Renderer:
     """kiosk.core.ports.DocumentReader with PDFium and defusedxml."""
 
-    def __init__(self, page_width_px: int = PAGE_WIDTH_PX, max_pages: int = MAX_PAGES) -> None:
+    def __init__(
+        self,
+        page_width_px: int = PAGE_WIDTH_PX,
+        max_pages: int = MAX_PAGES,
+        timeout_s: float = TIMEOUT_S,
+    ) -> None:
         self.page_width_px = page_width_px
         self.max_pages = max_pages
+        self.timeout_s = timeout_s
+        self._failed: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
 
     def read(self, kind: DocumentKind, data: bytes) -> DocumentContent:
         if kind is DocumentKind.PDF:
@@ -63,38 +85,40 @@ class Renderer:
         raise DocumentUnreadableError(f"no viewer for {kind}")
 
     def pdf_pages(self, data: bytes) -> tuple[tuple[PageImage, ...], int]:
-        """The first pages rendered (RGB), and how many the PDF has."""
-        try:
-            pdf = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as exc:
-            raise DocumentUnreadableError("the PDF does not open") from exc
-        try:
-            count = len(pdf)
-            if count == 0:
-                raise DocumentUnreadableError("the PDF has no page")
-            pages = tuple(self._page(pdf, i) for i in range(min(count, self.max_pages)))
-        finally:
-            pdf.close()
-        return pages, count
-
-    def _page(self, pdf: pdfium.PdfDocument, index: int) -> PageImage:
-        page = pdf[index]
-        try:
-            width, height = page.get_size()
-            if width <= 0 or height <= 0:
-                raise DocumentUnreadableError("a page without size")
-            scale = min(self.page_width_px / width, self.page_width_px * _MAX_ASPECT / height)
-            bitmap = page.render(scale=scale, rev_byteorder=True)  # RGB, as QImage reads it
-            try:
-                if bitmap.n_channels != 3:
-                    raise DocumentUnreadableError("unexpected bitmap format")
-                return PageImage(bitmap.width, bitmap.height, bitmap.stride, bytes(bitmap.buffer))
-            finally:
-                bitmap.close()
-        except pdfium.PdfiumError as exc:
-            raise DocumentUnreadableError("a page does not render") from exc
-        finally:
-            page.close()
+        """The first pages rendered (RGB), and how many the PDF has: the pages drawn within
+        the time allowed, at least the first (else DocumentUnreadableError)."""
+        key = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            if key in self._failed:
+                raise DocumentUnreadableError("the PDF failed to render before")
+        job = pdf_sandbox.Job(
+            self.max_pages,
+            self.page_width_px,
+            max_pixels=self.page_width_px * self.page_width_px * _MAX_ASPECT,
+            max_aspect=_MAX_ASPECT,
+            png=False,
+        )
+        drawn = pdf_sandbox.render(
+            data,
+            job,
+            timeout_s=self.timeout_s,
+            cpu_s=int(self.timeout_s) + 1,
+            memory_bytes=_MEMORY_BYTES,
+        )
+        if drawn.count == 0:
+            raise DocumentUnreadableError("the PDF has no page")
+        pages = tuple(
+            PageImage(page.width, page.height, page.stride, page.data)
+            for page in drawn.pages
+            if page.width > 0 and page.height > 0 and page.stride >= page.width * 3
+        )
+        if drawn.count is None or not pages:
+            with self._lock:
+                self._failed[key] = None
+                while len(self._failed) > _FAILED_KEPT:
+                    self._failed.popitem(last=False)
+            raise DocumentUnreadableError(f"the PDF does not render ({drawn.failure})")
+        return pages, drawn.count
 
 
 def read_cda(data: bytes) -> tuple[CdaDocument, bytes | None]:

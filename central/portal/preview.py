@@ -3,22 +3,30 @@ server by PDFium, as no script or plug-in runs in the portal's pages), a CDA R2'
 body as headings, paragraphs, lists and tables of plain text (parsed with no DTD or entity,
 every string escaped by the template), a text as text.
 
-PDFium is not thread-safe: every call into it holds one lock."""
+A PDF is untrusted: a few kilobytes can take PDFium minutes and gigabytes on one page. So
+PDFium never runs in the service's process: a child process draws the first pages and reads
+their text under limits, killed past a deadline (dmpcommon.pdf_sandbox). At most
+`MAX_RENDERS` children run at once; a request that finds them all busy is not queued: its page
+says the preview is unavailable. What a child drew is kept in memory per file (its SHA-256),
+a small bounded cache, so the page's images cost nothing more; a PDF that failed is not drawn
+again for a while."""
 
 from __future__ import annotations
 
-import io
+import hashlib
 import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
-import pypdfium2 as pdfium
-
 from central.dmp.files import CDA_NS, FormatCode, MimeType, cda_pdf_body, parse_cda
 from central.errors import ServiceError
+from dmpcommon import pdf_sandbox
 
 __all__ = [
     "MAX_PAGES",
+    "MAX_RENDERS",
     "Block",
     "Preview",
     "Section",
@@ -31,7 +39,12 @@ MAX_PAGES = 5  # pages shown in the page; the whole document is downloaded
 _WIDTH = 1000  # px of a page's image (a phone scales it down, a screen reads it)
 _MAX_PIXELS = 4_000_000  # an odd page size never makes a huge image
 _MAX_DEPTH = 4  # sections within sections shown as headings, deeper ones flattened
-_PDFIUM = threading.Lock()
+MAX_RENDERS = 2  # PDF children at once (the others' pages say the preview is unavailable)
+_SLOT_WAIT_S = 0.25  # a render slot awaited at most, never a queue of threads
+_MAX_WAITERS = 8  # requests awaiting a render of the same file already under way
+_FAILED_FOR_S = 600.0  # a PDF that failed is not drawn again for this long
+_CACHE_BYTES = 32 << 20  # the drawn pages kept in memory
+_CACHE_FILES = 256
 _NS = f"{{{CDA_NS}}}"
 
 
@@ -61,7 +74,7 @@ class Section:
 class Preview:
     """What the document's page shows of it."""
 
-    kind: str  # pdf | cda | text | image | none
+    kind: str  # pdf | cda | text | image | unavailable (not drawn, now or at all) | none
     pages: int = 0  # a PDF's page count
     page_texts: tuple[str, ...] = ()  # the text of each page shown, for whom cannot see it
     sections: tuple[Section, ...] = ()
@@ -99,49 +112,126 @@ def preview_of(mime_type: str, format_code: str, data: bytes) -> Preview:
 
 
 def _pdf_preview(pdf: bytes) -> Preview:
-    with _PDFIUM:
-        try:
-            document = pdfium.PdfDocument(pdf)
-        except pdfium.PdfiumError:
-            return Preview("none")
-        try:
-            count = len(document)
-            texts = []
-            for index in range(min(count, MAX_PAGES)):
-                page = document[index]
-                textpage = page.get_textpage()
-                texts.append(" ".join(textpage.get_text_bounded().split()))
-                textpage.close()
-                page.close()
-        finally:
-            document.close()
-    return Preview("pdf", pages=count, page_texts=tuple(texts))
+    drawn = _drawn(pdf)
+    if drawn is None or drawn.failure:
+        return Preview(
+            "none" if drawn is not None and drawn.failure == "unreadable" else "unavailable"
+        )
+    return Preview("pdf", pages=drawn.count, page_texts=drawn.texts)
 
 
 def page_png(pdf: bytes, index: int) -> bytes | None:
-    """One of the first pages of a PDF as a PNG image; None for a page not shown."""
+    """One of the first pages of a PDF as a PNG image; None for a page not shown, or when the
+    pages cannot be drawn (now or at all)."""
     if not 0 <= index < MAX_PAGES:
         return None
-    with _PDFIUM:
+    drawn = _drawn(pdf)
+    if drawn is None or drawn.failure or index >= len(drawn.pngs):
+        return None
+    return drawn.pngs[index]
+
+
+@dataclass(frozen=True, slots=True)
+class _Drawn:
+    """A PDF's first pages drawn by a child (or why not: `failure`), at `at` (monotonic)."""
+
+    at: float
+    count: int = 0
+    texts: tuple[str, ...] = ()
+    pngs: tuple[bytes, ...] = ()
+    failure: str = ""
+
+    @property
+    def size(self) -> int:
+        return sum(len(png) for png in self.pngs) + sum(len(text) for text in self.texts)
+
+
+class _Pages:
+    """The drawn PDFs by SHA-256 (least recently used out first), the renders under way, and
+    the render slots."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.slots = threading.BoundedSemaphore(MAX_RENDERS)
+        self.drawn: OrderedDict[str, _Drawn] = OrderedDict()
+        self.size = 0
+        self.under_way: dict[str, threading.Event] = {}
+        self.waiters = 0
+
+    def get(self, key: str) -> _Drawn | None:
+        """Under the lock."""
+        found = self.drawn.get(key)
+        if found is not None and found.failure and time.monotonic() - found.at > _FAILED_FOR_S:
+            self.size -= self.drawn.pop(key).size
+            return None
+        if found is not None:
+            self.drawn.move_to_end(key)
+        return found
+
+    def put(self, key: str, drawn: _Drawn) -> None:
+        """Under the lock."""
+        if drawn.size > _CACHE_BYTES // 4:
+            return
+        self.drawn[key] = drawn
+        self.size += drawn.size
+        while self.size > _CACHE_BYTES or len(self.drawn) > _CACHE_FILES:
+            _, old = self.drawn.popitem(last=False)
+            self.size -= old.size
+
+
+_PAGES = _Pages()
+
+
+def _drawn(pdf: bytes) -> _Drawn | None:
+    """The PDF's first pages and their text, drawn once by a child; None when no render slot
+    is free now (nothing is kept of that)."""
+    key = hashlib.sha256(pdf).hexdigest()
+    pages = _PAGES
+    with pages.lock:
+        found = pages.get(key)
+        if found is not None:
+            return found
+        under_way = pages.under_way.get(key)
+        if under_way is None:
+            pages.under_way[key] = mine = threading.Event()
+        elif pages.waiters >= _MAX_WAITERS:
+            return None
+        else:
+            pages.waiters += 1
+    if under_way is not None:  # another request draws this file: its result, or nothing
         try:
-            document = pdfium.PdfDocument(pdf)
-        except pdfium.PdfiumError:
+            under_way.wait(pdf_sandbox.TIMEOUT_S + 2.0)
+        finally:
+            with pages.lock:
+                pages.waiters -= 1
+        with pages.lock:
+            return pages.get(key)
+    try:
+        if not pages.slots.acquire(timeout=_SLOT_WAIT_S):
             return None
         try:
-            if index >= len(document):
-                return None
-            page = document[index]
-            width, height = page.get_size()
-            scale = _WIDTH / max(width, 1.0)
-            if width * height * scale * scale > _MAX_PIXELS:
-                scale = (_MAX_PIXELS / max(width * height, 1.0)) ** 0.5
-            image = page.render(scale=scale).to_pil()
-            page.close()
+            result = pdf_sandbox.render(
+                pdf, pdf_sandbox.Job(MAX_PAGES, _WIDTH, _MAX_PIXELS, texts=True)
+            )
         finally:
-            document.close()
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()
+            pages.slots.release()
+        shown = min(result.count or 0, MAX_PAGES)
+        if result.complete and len(result.pages) == shown and len(result.texts) == shown:
+            drawn = _Drawn(
+                time.monotonic(),
+                result.count or 0,
+                tuple(result.texts),
+                tuple(page.data for page in result.pages),
+            )
+        else:
+            drawn = _Drawn(time.monotonic(), failure=result.failure or "incomplete")
+        with pages.lock:
+            pages.put(key, drawn)
+        return drawn
+    finally:
+        with pages.lock:
+            del pages.under_way[key]
+        mine.set()
 
 
 def _cda_preview(root: Element) -> Preview:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import zlib
 from xml.sax.saxutils import escape
 
 from PIL import Image
@@ -16,6 +17,7 @@ __all__ = [
     "cda_with_pdf",
     "file_in",
     "jpeg",
+    "pdf_bomb",
     "png",
     "report_pdf",
 ]
@@ -71,6 +73,37 @@ _CDA_HEADER = """<?xml version="1.0" encoding="UTF-8"?>
   <confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
   <languageCode code="fr-FR"/>
 """
+
+
+def pdf_bomb(inflated_mb: int = 14, *, tag: str = "") -> bytes:
+    """A PDF of a few tens of kilobytes that passes the deposit's check, whose one page's
+    content stream inflates to `inflated_mb` MB of drawn lines: PDFium takes minutes of CPU,
+    and about 16 times that in memory, to draw it (security review of issue 17). `tag` (in a
+    comment) makes bombs with different SHA-256s. Deterministic."""
+    block = b"0 0 m 612 792 l S\n" * (1 << 16)
+    packer = zlib.compressobj(9)
+    data = b"".join(packer.compress(block) for _ in range((inflated_mb << 20) // len(block)))
+    data += packer.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.7\n%" + tag.encode("ascii") + b"\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for offset in offsets:
+        out.write(f"{offset:010d} 00000 n \n".encode())
+    out.write(
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return out.getvalue()
 
 
 def cda_structured(
