@@ -287,13 +287,14 @@ class LightClient:
         The service verifies them with its own library: a wrong one is a 401, not a figure."""
         digest = "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
         params = (
-            '("@method" "@authority" "@path" "content-digest")'
+            '("@method" "@authority" "@path" "@query" "content-digest")'
             f';created={int(time.time())};keyid="{KIOSK_ID}";alg="ed25519"'
             f';nonce="{secrets.token_urlsafe(16)}"'
         )
+        route, _, query = path.partition("?")
         base = (
-            f'"@method": {method}\n"@authority": {self.authority}\n"@path": {path.split("?")[0]}\n'
-            f'"content-digest": {digest}\n"@signature-params": {params}'
+            f'"@method": {method}\n"@authority": {self.authority}\n"@path": {route}\n'
+            f'"@query": ?{query}\n"content-digest": {digest}\n"@signature-params": {params}'
         )
         signature = base64.b64encode(KIOSK_KEY.sign(base.encode())).decode()
         return self.headers | {

@@ -38,7 +38,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 BATCH = min(200, MAX_LINES)  # lines per request
-_COVERED = ("@method", "@authority", "@path")  # and content-digest, which signing adds
+_COVERED = ("@method", "@authority", "@path", "@query")  # and content-digest, which signing adds
 
 
 class FeedError(Exception):
@@ -89,7 +89,7 @@ class FeedCredentials:
 
 class RequestSigning(httpx.Auth):
     """Signs every request with the client's key (keyid = client id), a fresh nonce and
-    creation time each time, over method, authority, path and the body's Content-Digest."""
+    creation time each time, over method, authority, path, query and the body's Content-Digest."""
 
     def __init__(self, client_id: str, key: Ed25519PrivateKey) -> None:
         self.client_id = client_id

@@ -1,7 +1,10 @@
 """RFC 9421 HTTP message signatures on the kiosks' sync requests.
 
 Each sync request is signed with the kiosk's Ed25519 device key (keyid = kiosk id) over the
-method, authority, path and the body's Content-Digest (RFC 9530). A request is refused when
+method, authority, path, query and the body's Content-Digest (RFC 9530). The query is
+covered because it says what is asked: the patient a FHIR search names, a document's
+opening mode and reason, the feed's cursor; a signature for one query is no signature for
+another. A request is refused when
 the signature does not verify, is older than the replay window, or reuses a nonce seen inside
 the window. Beyond the window, a replayed batch is still harmless: the ledger's sequence and
 receipts make a resend an idempotent no-op.
@@ -38,7 +41,7 @@ from central.sync.service import ClientKind
 __all__ = ["COVERED_COMPONENTS", "REPLAY_WINDOW", "SignedBy", "verify_kiosk_request"]
 
 REPLAY_WINDOW = dt.timedelta(minutes=5)
-COVERED_COMPONENTS = ("@method", "@authority", "@path", "content-digest")
+COVERED_COMPONENTS = ("@method", "@authority", "@path", "@query", "content-digest")
 
 
 class _TimeRefused(InvalidSignature):

@@ -23,9 +23,10 @@ from kiosk.core.errors import CentralRefusedError, CentralUnreachableError
 
 __all__ = ["COVERED_COMPONENTS", "CentralClient", "EnrollResult", "RequestSigner"]
 
-# What the central service requires a sync request's signature to cover (RFC 9421); the
-# body is covered through its Content-Digest, which the signer adds.
-COVERED_COMPONENTS = ("@method", "@authority", "@path")
+# What the central service requires a request's signature to cover (RFC 9421): the query
+# too (it names the patient, the mode, the reason); the body is covered through its
+# Content-Digest, which the signer adds.
+COVERED_COMPONENTS = ("@method", "@authority", "@path", "@query")
 # Beyond this, the kiosk corrects its signatures' creation time by the service's clock.
 _SKEW_TOLERATED = dt.timedelta(seconds=10)
 

@@ -553,6 +553,47 @@ def test_the_patients_traits_go_only_to_who_may_open_the_record(
     assert ("status", "allowed", "") in _trail(server, agent.id_nat, CLAIRE)
 
 
+def _sent_as(server: Server, token: str, path: str, changed: str, signer: Any = None) -> Any:
+    """A GET signed for `path`, its URL changed to `changed` before it leaves (a man in the
+    middle rewriting the query)."""
+    prepared = requests.Request(
+        "GET",
+        f"{server.url}{path}",
+        headers={"Authorization": f"Bearer {token}"},
+        auth=signer or RequestSigner(TEST_KIOSK_ID, TEST_KIOSK.key),
+    ).prepare()
+    prepared.url = f"{server.url}{changed}"
+    with requests.Session() as session:
+        return session.send(prepared, timeout=30)
+
+
+def test_a_query_changed_after_signing_is_refused(
+    server: Server, people: dict[str, str], checks: FhirChecks
+) -> None:
+    """The signature covers the query: the patient a search names, a document's opening
+    mode. Changed after signing, or not covered at all, the request is refused (401)."""
+    doctor = people["physician"]
+    search = f"/fhir/DocumentReference?patient=Patient/{JEANNE}"
+    assert _sent_as(server, doctor, search, search).status_code == 200
+    moved = _sent_as(server, doctor, search, search.replace(JEANNE, LEO))
+    _outcome(checks, moved, 401, "bad_request_signature")
+    old = RequestSigner(TEST_KIOSK_ID, TEST_KIOSK.key)
+    old.covered_component_ids = ("@method", "@authority", "@path")  # before @query was
+    _outcome(checks, _sent_as(server, doctor, search, search, old), 401, "bad_request_signature")
+
+    binary = binary_entry(report_pdf("Ordonnance", ["Metformine."]), "application/pdf")
+    answer = fhir(server, doctor).execute(
+        "/",
+        "post",
+        data=provide_bundle(JEANNE, (document_entry(binary, ins=JEANNE, title="O"), binary)),
+    )
+    doc_id = answer["entry"][1]["response"]["location"].removeprefix("DocumentReference/")
+    content = f"/v1/dmp/{JEANNE}/documents/{doc_id}/content?mode=normal"
+    assert _sent_as(server, doctor, content, content).status_code == 200
+    moved = _sent_as(server, doctor, content, content.replace("normal", "regulateur"))
+    assert (moved.status_code, moved.json()["error"]) == (401, "bad_request_signature")
+
+
 def test_every_resource_passes_medplum(checks: FhirChecks) -> None:
     """Medplum's validator on all the resources above, in one node process; and it does
     reject what is not FHIR (this test could not pass with a validator that accepts all)."""
