@@ -16,6 +16,8 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
+from central.fhir.resources import FHIR_JSON, operation_outcome
+
 __all__ = ["BodyLimits", "BodyTooLarge", "NulInBody", "RouteLimits"]
 
 Scope = MutableMapping[str, Any]
@@ -87,13 +89,7 @@ class BodyLimits:
         limit = self.limits.for_path(str(scope.get("path", "")))
         announced = _content_length(scope)
         if announced is not None and announced > limit:
-            await _refuse(
-                send,
-                413,
-                "body_too_large",
-                f"body larger than {limit} bytes",
-                page=str(scope.get("path", "")).startswith("/patient"),
-            )
+            await _refuse(send, str(scope.get("path", "")), f"body larger than {limit} bytes")
             return
         received = 0
         tail = b""
@@ -131,9 +127,15 @@ _PAGE = (
 )
 
 
-async def _refuse(send: Send, status: int, code: str, detail: str, *, page: bool = False) -> None:
-    if page:
+async def _refuse(send: Send, path: str, detail: str) -> None:
+    """The 413 as its caller reads errors: a page on the portal, an OperationOutcome under
+    /fhir (as central.app answers every other error there), JSON elsewhere."""
+    status, code = 413, "body_too_large"
+    if path.startswith("/patient"):
         body, kind = _PAGE.encode(), b"text/html; charset=utf-8"
+    elif path == "/fhir" or path.startswith("/fhir/"):
+        body = operation_outcome(status, code, detail).model_dump_json().encode()
+        kind = FHIR_JSON.encode()
     else:
         body, kind = json.dumps({"error": code, "detail": detail}).encode(), b"application/json"
     await send(

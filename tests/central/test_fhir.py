@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import http.client
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from central.audit.models import AuditEntry
 from central.config import Settings
 from central.dmp.models import Document, DocumentFile
+from central.limits import RouteLimits
 from kiosk.sync.transport import RequestSigner
 from tests.support.central import (
     TEST_KIOSK,
@@ -592,6 +594,29 @@ def test_a_query_changed_after_signing_is_refused(
     assert _sent_as(server, doctor, content, content).status_code == 200
     moved = _sent_as(server, doctor, content, content.replace("normal", "regulateur"))
     assert (moved.status_code, moved.json()["error"]) == (401, "bad_request_signature")
+
+
+def test_a_body_over_the_limit_is_refused_as_an_operation_outcome(
+    server: Server, checks: FhirChecks
+) -> None:
+    """A 413 from the headers alone (central.limits, before any byte is read) speaks FHIR
+    under /fhir, as every other error there does."""
+    limit = RouteLimits.for_files_of(MAX_BYTES).for_path("/fhir")
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.putrequest("POST", "/fhir")
+        connection.putheader("Content-Type", "application/fhir+json")
+        connection.putheader("Content-Length", str(limit + 1))
+        connection.endheaders()  # not a byte of the body: the answer comes from the headers
+        answer = connection.getresponse()
+        status, kind, body = answer.status, answer.getheader("content-type", ""), answer.read()
+    finally:
+        connection.close()
+    assert (status, kind) == (413, "application/fhir+json")
+    (issue,) = checks.check(json.loads(body), "OperationOutcome 413")["issue"]
+    assert issue["code"] == "too-costly"
+    assert issue["details"]["coding"][0]["code"] == "body_too_large"
 
 
 def test_every_resource_passes_medplum(checks: FhirChecks) -> None:
