@@ -10,12 +10,13 @@ import uuid
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
-from central.audit.trail import AuditAction, trace
+from central.audit.trail import AuditAction, refuse, trace
 from central.dmp import repository
 from central.dmp.changes import Authorship, DocumentChange, may_change_document
 from central.dmp.common import (
     PatientNotices,
     choices_of,
+    denial,
     enforce,
     managed_by_representative,
     relation,
@@ -27,6 +28,7 @@ from central.dmp.policy import may_open
 from central.dmp.schemas import Category, DocumentIn
 from central.errors import BadRequest, Conflict, Forbidden, NotFound
 from central.notify import messages
+from central.professionals.roles import FORBIDDEN_ROLES
 from dmpcommon.actions import DocumentAdded
 from dmpcommon.vocabulary import AccessMode, CounterDocument, DmpStatus, Role
 
@@ -118,6 +120,16 @@ class RecordDocuments:
     ) -> Document:
         """Add (or replace) a document; the patient is told, without what it is. Its file is
         checked before anything is stored (`checked`: already checked by the caller)."""
+        if actor.role in FORBIDDEN_ROLES:  # refused before the record is looked up: a party
+            # that may not know whether a record exists is not told so by a 404
+            refuse(
+                db,
+                actor,
+                AuditAction.ADD_DOCUMENT,
+                denial("forbidden_party"),
+                now=now,
+                patient_ins=ins,
+            )
         dmp = repository.get_dmp(db, ins)
         if actor.role in _PATIENTS:
             if actor.patient_ins != ins:

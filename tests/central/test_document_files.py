@@ -22,7 +22,7 @@ from central.dmp.schemas import Category, DocumentIn, FileIn
 from central.errors import BadRequest
 from central.limits import RouteLimits
 from central.migrate import alembic_config
-from tests.support.central import Server
+from tests.support.central import Server, login, make_professional, sqlite_only
 from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create, open_record
 from tests.support.documents import (
     XXE_CDA,
@@ -267,3 +267,23 @@ def test_the_texts_written_before_files_become_text_files_and_back(
             "contenu : Allergie : pénicilline",
             "contenu : Vaccin grippe",
         ]
+
+
+@sqlite_only
+def test_a_forbidden_party_depositing_learns_nothing_of_whether_a_record_exists(
+    server: Server, tokens: dict[str, str]
+) -> None:
+    create(server, tokens["pharmacist"])
+    insurer = login(server, make_professional(id_nat="810100777779", structure_id="75200000000017"))
+    body = {
+        "category": "reports",
+        "title": "Compte rendu",
+        "document_date": "2026-11-30",
+        "file": file_in(REPORT, "application/pdf"),
+    }
+    answers = []
+    for ins in (JEANNE, "180017512345632"):  # a record, and none
+        with server.client(insurer) as client:
+            response = client.post(f"/v1/dmp/{ins}/documents", json=body)
+        answers.append((response.status_code, response.json()["error"]))
+    assert answers == [(403, "forbidden_party")] * 2
