@@ -10,6 +10,8 @@ __all__ = [
     "AccessMode",
     "Authorisation",
     "BreakGlassReason",
+    "CareNature",
+    "CodeSystem",
     "ContactChannel",
     "CounterDocument",
     "DmpStatus",
@@ -103,3 +105,27 @@ class Role(StrEnum):
     INSURER = "assureur"
     BANK = "banque"
     OCCUPATIONAL_MEDICINE = "medecine_travail"
+
+
+class CareNature(StrEnum):
+    """What kind of reimbursed care a line of the health insurance's feed is."""
+
+    PHARMACY = "pharmacie"
+    CONSULTATION = "consultation"
+    BIOLOGY = "biologie"
+    IMAGING = "imagerie"
+    HOSPITAL = "hospitalisation"
+    NURSING = "soins_infirmiers"
+    PHYSIOTHERAPY = "kinesitherapie"
+    DENTAL = "dentaire"
+    OTHER = "autre"
+
+
+class CodeSystem(StrEnum):
+    """The field's code of the line: a medicine's CIP13, an act's NGAP or CCAM code, a lab
+    test's NABM code."""
+
+    CIP13 = "CIP13"
+    NGAP = "NGAP"
+    CCAM = "CCAM"
+    NABM = "NABM"

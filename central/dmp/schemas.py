@@ -14,6 +14,8 @@ from dmpcommon.vocabulary import (
     AccessMode,
     Authorisation,
     BreakGlassReason,
+    CareNature,
+    CodeSystem,
     DmpStatus,
     Role,
 )
@@ -156,30 +158,6 @@ class DocumentOut(BaseModel):
     masked_to_professionals: bool
     invisible_to_representatives: bool
     replaces: str | None
-
-
-class CareNature(StrEnum):
-    """What kind of reimbursed care a line of the health insurance's feed is."""
-
-    PHARMACY = "pharmacie"
-    CONSULTATION = "consultation"
-    BIOLOGY = "biologie"
-    IMAGING = "imagerie"
-    HOSPITAL = "hospitalisation"
-    NURSING = "soins_infirmiers"
-    PHYSIOTHERAPY = "kinesitherapie"
-    DENTAL = "dentaire"
-    OTHER = "autre"
-
-
-class CodeSystem(StrEnum):
-    """The field's code of the line: a medicine's CIP13, an act's NGAP or CCAM code, a lab
-    test's NABM code."""
-
-    CIP13 = "CIP13"
-    NGAP = "NGAP"
-    CCAM = "CCAM"
-    NABM = "NABM"
 
 
 class CareLineOut(BaseModel):

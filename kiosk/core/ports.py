@@ -16,6 +16,7 @@ from dmpcommon.vocabulary import (
     AccessMode,
     Authorisation,
     BreakGlassReason,
+    CareNature,
     DmpStatus,
     QualificationStatus,
     Role,
@@ -166,20 +167,6 @@ class SummaryDocument:
     def openable(self) -> bool:
         """Whether the viewer can show it: a file of a kind it knows, with an id to fetch."""
         return bool(self.id and self.sha256) and self.kind is not DocumentKind.OTHER
-
-
-class CareNature(StrEnum):
-    """What a line of reimbursed care is (the wire values of the central service)."""
-
-    PHARMACY = "pharmacie"
-    CONSULTATION = "consultation"
-    BIOLOGY = "biologie"
-    IMAGING = "imagerie"
-    HOSPITAL = "hospitalisation"
-    NURSING = "soins_infirmiers"
-    PHYSIOTHERAPY = "kinesitherapie"
-    DENTAL = "dentaire"
-    OTHER = "autre"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,19 +17,22 @@ import axe_playwright_python
 import pytest
 from playwright.sync_api import Browser, Page
 
-from central.config import Settings
-from central.migrate import upgrade
 from dmpcommon.vocabulary import AccessMode
 from kiosk.core.errors import CentralRefusedError
 from kiosk.sync.online import OnlineCentral
-from tests.central.test_portal_documents import care_lines
 from tests.support.aged import aged
 from tests.support.browser import browser, page
-from tests.support.central import Professional, Server, login, signed_kiosk_client, start_server
+from tests.support.central import Professional, Server, login, own_service, signed_kiosk_client
 from tests.support.dmp import CLAIRE, JEANNE, LEO, PHARMACIST, add_doc, claires_child, create
 from tests.support.documents import cda_structured, file_in, report_pdf
 from tests.support.mail import Mailbox, SmsGateway
-from tests.support.portal import JEANNE_EMAIL, activate, fill_birth_date, jeanne_record
+from tests.support.portal import (
+    JEANNE_EMAIL,
+    activate,
+    care_lines,
+    fill_birth_date,
+    jeanne_record,
+)
 
 __all__ = ["browser", "page"]  # fixtures from tests.support.browser
 
@@ -84,38 +87,21 @@ def site(
     pharmacist: Professional,
     physician: Professional,
 ) -> Iterator[Site]:
-    # Its own database file: the per-test fixtures wipe the shared one between tests.
-    home = tmp_path_factory.mktemp("a11y")
-    url = f"sqlite:///{home / 'central.db'}"
-    upgrade(url)
-    mailbox, sms = Mailbox(), SmsGateway()
-    mailbox.controller.start()
-    sms.start()
-    server = start_server(
-        Settings(
-            db=url,
-            identities=identities,
-            home=home,
-            portal_url="http://portail.test/patient",
-            smtp_url=f"smtp://127.0.0.1:{mailbox.port}",
-            sms_url=f"http://127.0.0.1:{sms.port}/sms",
-        )
-    )
-    contexts = [browser.new_context(viewport=_size(PHONE), locale="fr-FR") for _ in PEOPLE]
-    try:
-        people = {who: context.new_page() for who, context in zip(PEOPLE, contexts, strict=True)}
-        activate(people["jeanne"], server.url, _jeanne(server, pharmacist, physician))
-        _files_and_care(server, login(server, physician))
-        _claire_for_leo(people["parent"], server, sms, login(server, pharmacist))
-        newcomer = create(server, login(server, pharmacist), MARIE_HELENE)
-        activate(people["newcomer"], server.url, newcomer, wait_for="premier-contact")
-        yield Site(server, mailbox, sms, people)
-    finally:
-        for context in contexts:
-            context.close()
-        server.stop()
-        sms.stop()
-        mailbox.controller.stop()
+    with own_service(tmp_path_factory.mktemp("a11y"), identities) as (server, mailbox, sms):
+        contexts = [browser.new_context(viewport=_size(PHONE), locale="fr-FR") for _ in PEOPLE]
+        try:
+            people = {
+                who: context.new_page() for who, context in zip(PEOPLE, contexts, strict=True)
+            }
+            activate(people["jeanne"], server.url, _jeanne(server, pharmacist, physician))
+            _files_and_care(server, login(server, physician))
+            _claire_for_leo(people["parent"], server, sms, login(server, pharmacist))
+            newcomer = create(server, login(server, pharmacist), MARIE_HELENE)
+            activate(people["newcomer"], server.url, newcomer, wait_for="premier-contact")
+            yield Site(server, mailbox, sms, people)
+        finally:
+            for context in contexts:
+                context.close()
 
 
 def _jeanne(server: Server, pharmacist: Professional, physician: Professional) -> dict[str, Any]:

@@ -8,7 +8,6 @@ tests on both databases); one test in Chromium for a real download."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import re
 import zipfile
@@ -24,13 +23,10 @@ from sqlalchemy import select
 
 from central.audit.models import AuditEntry
 from central.audit.trail import AuditAction, AuditOutcome
-from central.config import Settings
-from central.dmp.models import CareLine
-from central.migrate import upgrade
 from central.patient.labels import document_type, file_kind, file_size
 from central.portal.web import COOKIE
 from tests.support.browser import browser
-from tests.support.central import Professional, Server, login, start_server
+from tests.support.central import Professional, Server, login, own_service
 from tests.support.dmp import (
     JEANNE,
     LEO,
@@ -41,8 +37,7 @@ from tests.support.dmp import (
     patient_token,
 )
 from tests.support.documents import cda_structured, cda_with_pdf, file_in, png, report_pdf
-from tests.support.mail import Mailbox, SmsGateway
-from tests.support.portal import jeanne_record
+from tests.support.portal import care_lines, jeanne_record
 
 __all__ = ["browser"]  # a fixture from tests.support.browser
 
@@ -56,39 +51,6 @@ CDA = cda_structured(
 )
 CDA_PDF = cda_with_pdf(report_pdf("Sortie d'hospitalisation", ["Retour à domicile."]))
 IMAGE = png()
-
-
-def care_lines(server: Server, ins: str, today: dt.date) -> None:
-    """The health insurance's lines for a record, written as its feed stores them: one of
-    each nature within 24 months, and one from 25 months ago that the history no longer
-    shows."""
-    rows = [
-        (10, "pharmacie", "CIP13", "3400935955838", "Metformine 500 mg, 30 comprimés", 2),
-        (40, "consultation", "NGAP", "G", "Consultation de médecine générale", 1),
-        (41, "biologie", "NABM", "1577", "Hémoglobine glyquée (HbA1c)", 1),
-        (95, "imagerie", "CCAM", "ZBQK002", "Radiographie du thorax", 1),
-        (130, "soins_infirmiers", "NGAP", "AMI", "Soin infirmier à domicile", 3),
-        (200, "kinesitherapie", "NGAP", "AMK", "Rééducation du genou", 10),
-        (320, "dentaire", "CCAM", "HBJD001", "Détartrage des dents", 1),
-        (500, "hospitalisation", "CCAM", "HFFC018", "Cholécystectomie par cœlioscopie", 1),
-        (760, "pharmacie", "CIP13", "3400930000000", "Ligne de plus de 24 mois", 1),
-    ]
-    with server.state.sessions() as db, db.begin():
-        for number, (days, nature, system, code, label, quantity) in enumerate(rows):
-            db.add(
-                CareLine(
-                    dmp_ins=ins,
-                    line_id=f"{ins}-{number}",
-                    care_date=today - dt.timedelta(days=days),
-                    nature=nature,
-                    code_system=system,
-                    code=code,
-                    label=label,
-                    quantity=quantity,
-                    executant="Pharmacie du Port, Lorient" if system == "CIP13" else "Dr DURAND",
-                    received_at=dt.datetime.now(dt.UTC),
-                )
-            )
 
 
 @dataclass
@@ -115,23 +77,7 @@ def site(
     pharmacist: Professional,
     physician: Professional,
 ) -> Iterator[Site]:
-    home = tmp_path_factory.mktemp("documents")
-    url = f"sqlite:///{home / 'central.db'}"
-    upgrade(url)
-    mailbox, sms = Mailbox(), SmsGateway()
-    mailbox.controller.start()
-    sms.start()
-    server = start_server(
-        Settings(
-            db=url,
-            identities=identities,
-            home=home,
-            portal_url="http://portail.test/patient",
-            smtp_url=f"smtp://127.0.0.1:{mailbox.port}",
-            sms_url=f"http://127.0.0.1:{sms.port}/sms",
-        )
-    )
-    try:
+    with own_service(tmp_path_factory.mktemp("documents"), identities) as (server, mailbox, sms):
         created = jeanne_record(server, pharmacist, physician)
         doctor = login(server, physician)
         docs = {
@@ -208,10 +154,6 @@ def site(
                 "text": b"contenu : Metformine 500 mg",
             },
         )
-    finally:
-        server.stop()
-        sms.stop()
-        mailbox.controller.stop()
 
 
 def portal(site: Site, token: str | None) -> httpx.Client:

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from central.dmp.schemas import CareNature as CentralCareNature
 from central.patient import labels as portal
 from dmpcommon.vocabulary import AccessMode, BreakGlassReason
 from kiosk.core import DocumentFailure, Step
@@ -133,7 +132,6 @@ def test_a_malformed_summary_is_a_clear_error(answer: dict[str, Any]) -> None:
 
 
 def test_the_kiosks_words_cover_the_services_care_natures() -> None:
-    assert {n.value for n in CareNature} == {n.value for n in CentralCareNature}
     assert set(NATURE_LABELS) == set(CareNature)
     # The counter says what the patient's portal says (the kiosk cannot import it: a copy).
     assert {n.value: w for n, w in NATURE_LABELS.items()} == portal.NATURE_LABELS

@@ -9,7 +9,8 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from central.state import AppState, build_state
 from dmpcommon.attestation import attestation_digest
 from dmpcommon.envelope import GENESIS_HASH
 from kiosk.sync.transport import CentralClient, RequestSigner
+from tests.support.mail import Mailbox, SmsGateway
 
 ROOT = Path(__file__).resolve().parents[2]
 PKI = ROOT / "fixtures" / "pki"
@@ -347,3 +349,30 @@ def post_all_at_once(
 
     with concurrent.futures.ThreadPoolExecutor(len(bodies)) as pool:
         return list(pool.map(send, bodies))
+
+
+@contextmanager
+def own_service(root: Path, identities: Path) -> Iterator[tuple[Server, Mailbox, SmsGateway]]:
+    """A service on a SQLite file of its own under `root`, with its mailbox and SMS gateway,
+    for a module's tests (the per-test fixtures wipe the shared database between tests)."""
+    url = f"sqlite:///{root / 'central.db'}"
+    upgrade(url)
+    mailbox, sms = Mailbox(), SmsGateway()
+    mailbox.controller.start()
+    sms.start()
+    server = start_server(
+        Settings(
+            db=url,
+            identities=identities,
+            home=root,
+            portal_url="http://portail.test/patient",
+            smtp_url=f"smtp://127.0.0.1:{mailbox.port}",
+            sms_url=f"http://127.0.0.1:{sms.port}/sms",
+        )
+    )
+    try:
+        yield server, mailbox, sms
+    finally:
+        server.stop()
+        sms.stop()
+        mailbox.controller.stop()

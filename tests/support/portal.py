@@ -3,10 +3,12 @@ in three boxes."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from playwright.sync_api import Page
 
+from central.dmp.models import CareLine
 from tests.support.central import Professional, Server, login
 from tests.support.dmp import JEANNE, PHARMACIST, PHYSICIAN, add_doc, create
 
@@ -52,3 +54,36 @@ def jeanne_record(
         add_doc(server, doctor, JEANNE, "pathologies_allergies", "Allergie : pénicilline")
     add_doc(server, doctor, JEANNE, "reports", "Compte rendu : consultation diabétologie")
     return created
+
+
+def care_lines(server: Server, ins: str, today: dt.date) -> None:
+    """The health insurance's lines for a record, written as its feed stores them: one of
+    each nature within 24 months, and one from 25 months ago that the history no longer
+    shows."""
+    rows = [
+        (10, "pharmacie", "CIP13", "3400935955838", "Metformine 500 mg, 30 comprimés", 2),
+        (40, "consultation", "NGAP", "G", "Consultation de médecine générale", 1),
+        (41, "biologie", "NABM", "1577", "Hémoglobine glyquée (HbA1c)", 1),
+        (95, "imagerie", "CCAM", "ZBQK002", "Radiographie du thorax", 1),
+        (130, "soins_infirmiers", "NGAP", "AMI", "Soin infirmier à domicile", 3),
+        (200, "kinesitherapie", "NGAP", "AMK", "Rééducation du genou", 10),
+        (320, "dentaire", "CCAM", "HBJD001", "Détartrage des dents", 1),
+        (500, "hospitalisation", "CCAM", "HFFC018", "Cholécystectomie par cœlioscopie", 1),
+        (760, "pharmacie", "CIP13", "3400930000000", "Ligne de plus de 24 mois", 1),
+    ]
+    with server.state.sessions() as db, db.begin():
+        for number, (days, nature, system, code, label, quantity) in enumerate(rows):
+            db.add(
+                CareLine(
+                    dmp_ins=ins,
+                    line_id=f"{ins}-{number}",
+                    care_date=today - dt.timedelta(days=days),
+                    nature=nature,
+                    code_system=system,
+                    code=code,
+                    label=label,
+                    quantity=quantity,
+                    executant="Pharmacie du Port, Lorient" if system == "CIP13" else "Dr DURAND",
+                    received_at=dt.datetime.now(dt.UTC),
+                )
+            )
