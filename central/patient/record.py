@@ -172,9 +172,13 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
             .order_by(DmpProfessional.id)
         )
     )
+    confidential = set()
     if actor.role is Role.REPRESENTATIVE:  # whom a minor sees in confidence stays unsaid
         confidential = kept_from_representatives(db, ins)
         rows = [p for p in rows if p.id_nat not in confidential]
+    # The insurance's lines name no one the service can match: with anything kept from the
+    # representative, none is shown to them rather than one that would tell.
+    care_lines = [] if confidential else care_history(db, ins, now.date())
     names = names_of(db, [p.id_nat for p in rows] + [dmp.treating_doctor or ""])
     professionals = [
         {"id_nat": p.id_nat, "status": p.status, "name": label_of(p.id_nat, names)} for p in rows
@@ -204,7 +208,8 @@ def read_record(db: Session, actor: Actor, now: dt.datetime) -> PatientRecord:
             first_access=dmp.notify_first_access,
             emergency=dmp.notify_emergency,
         ),
-        care_lines=[care_line_out(line) for line in care_history(db, ins, now.date())],
+        care_lines=[care_line_out(line) for line in care_lines],
+        care_lines_withheld=bool(confidential),
     )
 
 

@@ -138,6 +138,9 @@ class PatientRecord(BaseModel):
     notifications: NotificationPreferences
     # The reimbursed care of the last 24 months, from the health insurance (newest first).
     care_lines: list[CareLineOut] = []
+    # A representative is not shown the care of a minor who sees someone in confidence: the
+    # lines cannot be told apart (care_lines is then empty).
+    care_lines_withheld: bool = False
 
 
 class AccessLogEntry(BaseModel):

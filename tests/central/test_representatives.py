@@ -12,7 +12,7 @@ from alembic import command
 from sqlalchemy import func, select
 
 from central.audit.models import AuditEntry
-from central.dmp.models import Dmp
+from central.dmp.models import Dmp, Document
 from central.errors import Forbidden
 from central.migrate import alembic_config
 from central.notify.models import OutboxMessage
@@ -33,6 +33,7 @@ from tests.support.dmp import (
     present,
 )
 from tests.support.mail import Mailbox, SmsGateway
+from tests.support.portal import care_lines
 
 # The rules are the service's, not the database's: SQLite for most, both backends where
 # SQL does the work (the pass, the migration, the codes' lookup).
@@ -426,6 +427,7 @@ def test_whom_a_minor_sees_in_confidence_stays_unsaid_to_the_parent(
         server, care, LEO, "reports", "Consultation", invisible_to_representatives=True
     )
     add_doc(server, pharmacist, LEO, "care_history", "Vaccin DTP")
+    care_lines(server, LEO, dt.date.today())  # among them, perhaps, the midwife's
     # The pharmacist reads that report, then again in an emergency: nor is that told.
     content = f"/v1/dmp/{LEO}/documents/{hidden['id']}/content"
     with server.client(pharmacist) as client:
@@ -448,7 +450,16 @@ def test_whom_a_minor_sees_in_confidence_stays_unsaid_to_the_parent(
     assert midwife_id not in {e["id_nat"] for e in log}
     assert any(e["id_nat"] == PHARMACIST for e in log)  # the others are still told
     assert not [e for e in log if e["action"] == "document_read"]
+    # The insurance's lines name no one to match: none is shown rather than one that tells.
+    assert record["care_lines"] == [] and record["care_lines_withheld"] is True
     assert not [e for e in log if hidden["id"] in (e["reason"] or "")]
     for answer in (blocked, revoked):
         assert (answer.status_code, answer.json()["error"]) == (403, "kept_from_representatives")
     assert open_record(server, care, LEO)[0] == 200  # her care goes on
+    with server.state.sessions() as db, db.begin():  # nothing kept from parents any more
+        kept = db.get(Document, hidden["id"])
+        assert kept is not None
+        kept.invisible_to_representatives = False
+    with server.client(parent) as client:
+        shown = client.get("/v1/patient/record").json()
+    assert len(shown["care_lines"]) == 8 and shown["care_lines_withheld"] is False
