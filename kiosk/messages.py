@@ -364,7 +364,7 @@ def describe_error(error: KioskError) -> str:
 
 # The record's words, the same as the patient's portal says them (central.patient.labels).
 CATEGORY_LABELS = {
-    "care_history": "Soins des 24 derniers mois",
+    "care_history": "Synthèses et observations de soins",
     "pathologies_allergies": "Pathologies et allergies",
     "medications": "Traitements",
     "reports": "Comptes rendus",

@@ -320,7 +320,7 @@ def _index_html(
         f"{'s' if len(record.care_lines) != 1 else ''}. Chaque document est dans le dossier "
         "« documents » ; les mêmes listes sont dans documents.csv et soins.csv.</p>\n"
         f"<h2>Documents</h2>\n{documents_table}\n"
-        "<h2>Soins des 24 derniers mois</h2>\n"
+        "<h2>Soins remboursés des 24 derniers mois</h2>\n"
         "<p>Les soins remboursés par l'Assurance Maladie.</p>\n"
         f"{care_table}\n</body>\n</html>\n"
     )

@@ -39,7 +39,7 @@ MONTHS = (
 )
 
 CATEGORY_LABELS = {
-    "care_history": "Soins des 24 derniers mois",
+    "care_history": "Synthèses et observations de soins",
     "pathologies_allergies": "Pathologies et allergies",
     "medications": "Traitements",
     "reports": "Comptes rendus",
@@ -86,7 +86,10 @@ NATURE_LABELS = {
 }
 
 CONFIDENTIALITY_LABELS = {
-    "masked": "Masqué aux professionnels (sauf son auteur et votre médecin traitant)",
+    "masked": (
+        "Masqué aux professionnels (sauf son auteur, votre médecin traitant et, si vous "
+        "l'avez permis, un accès d'urgence)"
+    ),
     "invisible": "Invisible pour les représentants légaux",
 }
 

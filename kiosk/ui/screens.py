@@ -93,7 +93,7 @@ _AUTHORISATION = {
 _SECTIONS = {
     SummarySection.PATHOLOGIES_ALLERGIES: "Allergies et pathologies",
     SummarySection.MEDICATIONS: "Traitements en cours",
-    SummarySection.CARE_HISTORY: "Documents de soins des 24 derniers mois",
+    SummarySection.CARE_HISTORY: "Synthèses et observations de soins (24 derniers mois)",
     SummarySection.REPORTS: "Derniers comptes rendus",
     SummarySection.EXAM_RESULTS: "Derniers résultats d'examens",
     SummarySection.ADVANCE_DIRECTIVES: "Directives anticipées",
@@ -1307,7 +1307,7 @@ class SummaryScreen(Screen):
         count = sum(len(docs) for _, docs in summary.sections)
         self.documents_tab.setText(f"Documents ({count})")
         lines = summary.history()
-        self.history_tab.setText(f"Soins des 24 derniers mois ({len(lines)})")
+        self.history_tab.setText(f"Soins remboursés ({len(lines)})")
         self.care.show_lines(lines)
         self.history_note.setText(
             "Soins remboursés par l'Assurance Maladie, du plus récent au plus ancien."

@@ -496,7 +496,7 @@ def test_an_empty_record_says_once_what_it_is_and_how_documents_arrive(bare: Pat
     text = _main(record)
     assert "Aucun document" not in text
     assert text.count("Votre dossier est vide pour l'instant") == 1
-    assert "Soins des 24 derniers mois, Pathologies et allergies, Traitements" in text
+    assert "Synthèses et observations de soins, Pathologies et allergies, Traitements" in text
     assert "professionnels de santé que vous autorisez" in text and _h1s(record) == 1
     assert not ISO_DATE.search(text)
     access = _main(bare.get("/patient/acces"))
@@ -518,7 +518,7 @@ def test_a_record_shows_the_categories_it_has_and_lists_the_empty_ones_once(
         "Rubriques sans document",
     ]
     text = _main(record)
-    assert "Soins des 24 derniers mois, Résultats d'examens, Directives anticipées" in text
+    assert "Synthèses et observations de soins, Résultats d'examens, Directives anticipées" in text
     assert _h1s(record) == 1 and not ISO_DATE.search(text)
 
 

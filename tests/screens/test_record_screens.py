@@ -24,7 +24,7 @@ def test_the_summary_lists_care_and_documents_and_a_pdf_opens_readable(qtbot: Qt
     summary = side.screen
     assert isinstance(summary, SummaryScreen)
     assert summary.documents_tab.text() == "Documents (5)"
-    assert summary.history_tab.text() == "Soins des 24 derniers mois (3)"
+    assert summary.history_tab.text() == "Soins remboursés (3)"
     meta = [label.text() for label in summary.body.findChildren(type(summary.heading))]
     assert "Compte rendu de consultation · 02/04/2031 · Dr KERGOAT · PDF" in meta
     assert "Compte rendu de biologie · 02/04/2031 · Dr KERGOAT · CDA structuré" in meta
