@@ -143,6 +143,27 @@ def _under(db: Session, key: PatientKey) -> bool:
     return db.scalar(select(Dmp.oid).where(Dmp.ins == key.ins)) == key.oid
 
 
+@router.get("/DocumentReference/{document_id}")
+def read_document_reference(document_id: LogicalId, request: Request, state: State) -> Response:
+    """One DocumentReference (the search's fullUrl), any version, if this reader may see it:
+    found among what the record's rules let them list, and traced as such a list."""
+    with state.operator(request) as (db, actor):
+        visible = state.dmp.access.documents(
+            db,
+            actor,
+            _record_of(db, document_id),
+            mode=AccessMode.NORMAL,
+            reason_code=None,
+            reason_text=None,
+            now=state.now(),
+            current_only=False,
+        )
+        doc = next((d for d in visible if d.id == document_id), None)
+        if doc is None:
+            raise NotFound("no such document", code="no_document")
+        return _fhir(r.document_reference(doc, _base(request)))
+
+
 def _record_of(db: Session, document_id: str) -> str:
     """Which record a document id belongs to: only where to ask; whether this reader may
     read it is central.dmp.access's answer."""

@@ -278,7 +278,9 @@ _DOCUMENT_SEARCH = [
 
 
 def capability_statement(base_url: str, now: dt.datetime) -> CapabilityStatement:
-    """What the doorway does: MHD's Document Responder and Recipient, as PDSm profiles them."""
+    """What the doorway does: MHD's Document Recipient (ITI-65), and of the Document
+    Responder ITI-67 and ITI-68, not ITI-66 (Find Document Lists): it claims the Recipient
+    only."""
     return CapabilityStatement.model_validate(
         {
             "resourceType": "CapabilityStatement",
@@ -287,12 +289,14 @@ def capability_statement(base_url: str, now: dt.datetime) -> CapabilityStatement
             "publisher": "Service central DMP",
             "kind": "instance",
             "instantiates": [
-                "https://profiles.ihe.net/ITI/MHD/CapabilityStatement/IHE.MHD.DocumentResponder",
                 "https://profiles.ihe.net/ITI/MHD/CapabilityStatement/IHE.MHD.DocumentRecipient",
             ],
             "software": {"name": "Service central DMP", "version": "0.1.0"},
             "implementation": {
-                "description": "Porte FHIR du DMP (IHE MHD, profil PDSm de l'ANS)",
+                "description": (
+                    "Porte FHIR du DMP (IHE MHD, profil PDSm de l'ANS) : ITI-65, ITI-67 et "
+                    "ITI-68 ; pas ITI-66"
+                ),
                 "url": base_url,
             },
             "fhirVersion": v.FHIR_VERSION,
@@ -318,7 +322,7 @@ def capability_statement(base_url: str, now: dt.datetime) -> CapabilityStatement
                         },
                         {
                             "type": "DocumentReference",
-                            "interaction": [{"code": "search-type"}],
+                            "interaction": [{"code": "read"}, {"code": "search-type"}],
                             "searchParam": [
                                 {"name": name, "type": kind, "documentation": text}
                                 for name, kind, text in _DOCUMENT_SEARCH

@@ -215,6 +215,12 @@ def test_a_masked_document_is_absent_for_a_pharmacist(
     assert ids and masked_id not in ids  # the pharmacist sees the others, not this one
     refused = signed(server, people["pharmacist"], "GET", f"/fhir/Binary/{masked_id}")
     _outcome(checks, refused, 404, "no_document")
+    # The search's fullUrl reads, for whoever may see it, and for no one else.
+    read = signed(server, people["physician"], "GET", f"/fhir/DocumentReference/{masked_id}")
+    assert read.status_code == 200, read.text
+    assert checks.check(read.json(), "DocumentReference read")["id"] == masked_id
+    hidden = signed(server, people["pharmacist"], "GET", f"/fhir/DocumentReference/{masked_id}")
+    _outcome(checks, hidden, 404, "no_document")
 
 
 def test_a_forbidden_party_is_refused_and_the_patient_sees_the_try(
