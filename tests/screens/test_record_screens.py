@@ -7,8 +7,11 @@ import os
 
 from pytestqt.qtbot import QtBot
 
+from dmpcommon.vocabulary import CareNature
 from kiosk.core import Step
+from kiosk.core.ports import CareLine
 from kiosk.ui.screens import SummaryScreen, ViewerScreen
+from kiosk.ui.viewer import CareTable
 from tests.screens.test_counter_screens import Counterside
 from tests.support.records import CDA_ID, PDF_ID, open_summary, record_counter
 
@@ -88,3 +91,23 @@ def test_a_failed_fetch_says_so_and_retry_shows_the_pages_then_finish_clears(
     assert not viewer.pane.page_labels and viewer.heading.text() == ""
     assert isinstance(side.screens[Step.SUMMARY], SummaryScreen)
     assert side.screens[Step.SUMMARY].plain_text() == ""  # type: ignore[attr-defined]
+
+
+def test_a_long_care_line_is_shown_whole_on_a_taller_row(qtbot: QtBot) -> None:
+    """No tooltip to hover on a touch screen: a line's wrapped text grows its row."""
+    table = CareTable()
+    qtbot.addWidget(table)
+    table.resize(900, 400)
+    place = "Centre hospitalier universitaire de Rennes, service d'imagerie médicale, " * 3
+    table.show_lines(
+        (
+            CareLine(
+                "2031-05-02", CareNature.PHARMACY, "CIP13", "3400935955838", "DOLIPRANE", 1, "Pha"
+            ),
+            CareLine("2031-03-12", CareNature.IMAGING, "CCAM", "ZBQK002", "Radiographie", 1, place),
+        )
+    )
+    table.show()
+    qtbot.waitExposed(table)
+    assert table.rowHeight(0) >= 44
+    assert table.rowHeight(1) > table.rowHeight(0)  # lines of text, none clipped

@@ -54,6 +54,6 @@ def care_line(line_id: str, care_date: dt.date, **extra: Any) -> dict[str, Any]:
         "code": "3400935955838",
         "label": "DOLIPRANE 1000 mg, comprimé, boîte de 8",
         "quantity": 1,
-        "executant": "Pharmacie du Port, Lorient (FINESS 560012345)",
+        "executant": "Pharmacie du Port, Lorient",
         **extra,
     }
