@@ -1105,7 +1105,7 @@ class CounterWorkflow:
         self._show(self._fetch(document))
 
     def retry_document(self) -> None:
-        """ "Réessayer", after a failed opening."""
+        """The retry the screen offers after a failed opening."""
         self._touch()
         viewing = self._viewing
         if self.step is Step.VIEWER and viewing is not None and viewing.failure is not None:
@@ -1128,7 +1128,7 @@ class CounterWorkflow:
         op, qualification, opened = self._operator, self._qualification, self._opened_with
         if op is None or not op.card.identity.health_professional or opened is None:
             return DocumentView(document, failure=DocumentFailure.REFUSED)
-        if op.token is None:  # lost with the network: "Réessayer" asks for it at once
+        if op.token is None:  # lost with the network: the retry asks for it at once
             self._last_resume = self.clock() - RESUME_EVERY_S
             self._resume()
         if op.token is None or qualification is None or qualification.ins is None:
