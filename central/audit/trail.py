@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from sqlalchemy import Insert, insert
 from sqlalchemy.orm import Session
@@ -23,12 +23,17 @@ from dmpcommon.vocabulary import AccessMode
 __all__ = [
     "AuditAction",
     "AuditOutcome",
+    "defer_traces",
+    "drop_deferred",
     "refuse",
     "trace",
     "trace_admin",
     "trace_service",
     "trace_kept",
+    "write_deferred",
 ]
+
+_DEFERRED = "audit_deferred"
 
 
 class AuditAction(StrEnum):
@@ -85,7 +90,7 @@ class AuditOutcome(StrEnum):
     AMBIGUOUS = "ambiguous"
 
 
-def _insert(
+def _values(
     actor: Actor,
     action: AuditAction,
     outcome: AuditOutcome,
@@ -94,19 +99,43 @@ def _insert(
     patient_ins: str | None,
     mode: AccessMode,
     detail: str,
-) -> Insert:
+) -> dict[str, Any]:
+    return {
+        "at": now,
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "role": actor.role.value,
+        "mode": mode.value,
+        "patient_ins": patient_ins,
+        "action": action.value,
+        "outcome": outcome.value,
+        "detail": detail,
+    }
+
+
+def _insert(values: dict[str, Any]) -> Insert:
     # A Core INSERT: this runs on every request, the ORM's unit of work is not needed.
-    return insert(AuditEntry).values(
-        at=now,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        role=actor.role.value,
-        mode=mode.value,
-        patient_ins=patient_ins,
-        action=action.value,
-        outcome=outcome.value,
-        detail=detail,
-    )
+    return insert(AuditEntry).values(values)
+
+
+def defer_traces(db: Session) -> None:
+    """Hold the entries `trace` and `trace_kept` record in this session until
+    `write_deferred` writes them in one statement, in the order recorded (an ingest's batch).
+    Only for work rolled back whole, or run again without deferring, on any failure: a
+    deferred entry is not kept through a rollback."""
+    db.info[_DEFERRED] = []
+
+
+def write_deferred(db: Session) -> None:
+    """Write the deferred entries, in the caller's transaction, and stop deferring."""
+    rows = db.info.pop(_DEFERRED, None)
+    if rows:  # NULLs written out: rows with and without a patient stay one statement
+        db.execute(insert(AuditEntry).execution_options(render_nulls=True), rows)
+
+
+def drop_deferred(db: Session) -> None:
+    """Forget the deferred entries (their work is rolled back) and stop deferring."""
+    db.info.pop(_DEFERRED, None)
 
 
 def trace(
@@ -122,9 +151,14 @@ def trace(
 ) -> None:
     """Record an entry in the caller's transaction (durable with what it records); the
     sealer chains it shortly after."""
-    db.execute(
-        _insert(actor, action, outcome, now=now, patient_ins=patient_ins, mode=mode, detail=detail)
+    values = _values(
+        actor, action, outcome, now=now, patient_ins=patient_ins, mode=mode, detail=detail
     )
+    deferred = db.info.get(_DEFERRED)
+    if deferred is not None:
+        deferred.append(values)
+        return
+    db.execute(_insert(values))
 
 
 def trace_kept(
@@ -140,10 +174,14 @@ def trace_kept(
 ) -> None:
     """Record an entry that stays even if the work around it is rolled back (a queued
     action that is then rejected still leaves the trace of what was tried)."""
-    keep_on_failure(
-        db,
-        _insert(actor, action, outcome, now=now, patient_ins=patient_ins, mode=mode, detail=detail),
+    values = _values(
+        actor, action, outcome, now=now, patient_ins=patient_ins, mode=mode, detail=detail
     )
+    deferred = db.info.get(_DEFERRED)
+    if deferred is not None:  # all of it is run again if anything fails (defer_traces)
+        deferred.append(values)
+        return
+    keep_on_failure(db, _insert(values))
 
 
 def refuse(

@@ -25,6 +25,7 @@ from central.actors import Actor
 from central.audit.trail import AuditAction, AuditOutcome, refuse, trace, trace_kept
 from central.config import TEST_OIDS
 from central.errors import BadConfiguration, BadRequest, ForbiddenParty
+from central.identity.held import held_presences
 from central.identity.models import PatientPresence
 from central.professionals.roles import FORBIDDEN_ROLES
 from dmpcommon import InvalidNirError, check_nir
@@ -218,12 +219,16 @@ def _record(
 ) -> None:
     """The patient's presence when an operator qualified them, and the trace."""
     if result.person is not None and actor.role not in (Role.PATIENT, Role.REPRESENTATIVE):
-        db.add(
-            PatientPresence(
-                session_id=actor.session_id, ins=result.person.ins, at=now, by_card=by_card
+        held = held_presences(db)
+        if held is not None:  # an ingest's batch: written with the batch (central.identity.held)
+            held.add(actor.session_id, result.person.ins, now, by_card)
+        else:
+            db.add(
+                PatientPresence(
+                    session_id=actor.session_id, ins=result.person.ins, at=now, by_card=by_card
+                )
             )
-        )
-        db.flush()
+            db.flush()
     (trace_kept if queued else trace)(
         db,
         actor,
@@ -288,6 +293,9 @@ def presence(db: Session, session_id: str, ins: str, at: dt.datetime) -> bool | 
     """How this operator session saw this patient shortly before `at` (or as good as at the
     same time, the two clocks being different): True by their card, False only by an
     identity document's traits, None not at all."""
+    held = held_presences(db)
+    if held is not None:  # an ingest's batch: read once (central.identity.held)
+        return held.presence(db, session_id, ins, at - PRESENCE_WINDOW, at + _PRESENCE_SKEW)
     seen = db.scalars(
         select(PatientPresence.by_card).where(
             PatientPresence.session_id == session_id,

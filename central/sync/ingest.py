@@ -23,8 +23,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from central.audit.trail import defer_traces, drop_deferred, write_deferred
 from central.db import drop_kept, kept_mark, replay_kept
 from central.errors import Conflict, Forbidden, NotFound, ServiceError
+from central.identity.held import drop_presences, hold_presences, write_presences
 from central.sync.models import Kiosk, Receipt
 from central.sync.timing import ClockBounds, TimeRefusal, judge_action_time
 from dmpcommon.actions import ActionPayload, PayloadError, decode_payload
@@ -135,9 +137,13 @@ def ingest(
     run = _Run(db, kiosk_id, sealing_key, appliers(), now, bounds)  # locks the kiosk's row
     mark = kept_mark(db)
     optimistic = db.begin_nested()  # one savepoint for the batch, not one per action
+    defer_traces(db)  # the pass's audit entries in one statement, with its receipts
+    hold_presences(db)  # and its presences, read once per session and patient
     try:
         results = run.batch(items, savepoints=False)
     except _NeedsSavepoints:
+        drop_deferred(db)
+        drop_presences(db)
         optimistic.rollback()
         drop_kept(db, mark)  # the actions run again: their kept traces are written again
         db.expire_all()  # nothing the rolled-back pass loaded or made is trusted again
@@ -153,6 +159,8 @@ def ingest(
         optimistic.commit()
         return Ingested(refused.results, refused.error)
     except BaseException:
+        drop_deferred(db)
+        drop_presences(db)
         optimistic.rollback()
         drop_kept(db, mark)  # no receipt will be written: no trace of these either
         raise
@@ -200,7 +208,13 @@ class _Run:
         self.receipts: list[dict[str, Any]] = []
 
     def _save(self) -> None:
-        """Write the receipts and the chain's position (also before a refusal is kept)."""
+        """Write the receipts, the deferred audit entries and the chain's position (also
+        before a refusal is kept)."""
+        try:
+            write_presences(self.db)
+            write_deferred(self.db)
+        except DBAPIError as exc:  # a row the database refuses: find its action
+            raise _NeedsSavepoints from exc
         if self.receipts:
             self.db.execute(insert(Receipt), self.receipts)
             self.receipts = []
