@@ -148,8 +148,8 @@ class RecordAccess:
             now,
             detail=document_id,
         )
-        doc = db.get(Document, document_id)
-        if doc is None or doc.dmp_ins != ins or not self._sees(dmp, actor, mode, doc):
+        doc = repository.document_of(db, ins, document_id)
+        if doc is None or not self._sees(dmp, actor, mode, doc):
             refuse(
                 db,
                 actor,

@@ -94,7 +94,7 @@ def _versions(db: Session, doc: Document) -> list[Document]:
     """The document and every earlier version of it, newest first."""
     chain = [doc]
     while chain[-1].replaces is not None:
-        older = db.get(Document, chain[-1].replaces)
+        older = repository.document_of(db, doc.dmp_ins, chain[-1].replaces)
         if older is None:
             break
         chain.append(older)
@@ -252,7 +252,7 @@ class RecordDocuments:
         version: Document | None = doc
         hashes: set[str] = set()
         while version is not None:  # newest first: nothing points at the one deleted
-            older = db.get(Document, version.replaces) if version.replaces else None
+            older = repository.document_of(db, ins, version.replaces) if version.replaces else None
             hashes.add(version.sha256)
             db.delete(version)
             db.flush()
@@ -267,12 +267,12 @@ class RecordDocuments:
         of those hidden from them)."""
         if actor.role in _PATIENTS and actor.patient_ins != ins:
             raise Forbidden("not your record", code="not_your_record")
-        doc = db.get(Document, document_id, with_for_update=True)  # one change at a time
+        doc = repository.document_of(db, ins, document_id, for_update=True)  # one at a time
         hidden = (
             actor.role is Role.REPRESENTATIVE
             and doc is not None
             and (doc.invisible_to_representatives)
         )
-        if doc is None or doc.dmp_ins != ins or hidden:
+        if doc is None or hidden:
             raise NotFound("no such document", code="no_document")
         return doc

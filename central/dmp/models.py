@@ -65,7 +65,10 @@ class DmpProfessional(Base):
     __table_args__ = (UniqueConstraint("dmp_ins", "id_nat"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    dmp_ins: Mapped[str] = mapped_column(ForeignKey("dmps.ins", ondelete="CASCADE"))
+    # Part of the key the ORM updates by: on PostgreSQL the row is in its patient's partition.
+    dmp_ins: Mapped[str] = mapped_column(
+        ForeignKey("dmps.ins", ondelete="CASCADE"), primary_key=True
+    )
     id_nat: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(12))  # AUTORISE | BLOQUE
     changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
@@ -79,7 +82,9 @@ class Document(Base):
     __table_args__ = (Index("ix_documents_dmp_current", "dmp_ins", "replaced_by", "category"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    dmp_ins: Mapped[str] = mapped_column(ForeignKey("dmps.ins", ondelete="CASCADE"))
+    dmp_ins: Mapped[str] = mapped_column(  # in the key: found in its patient's partition
+        ForeignKey("dmps.ins", ondelete="CASCADE"), primary_key=True
+    )
     category: Mapped[str] = mapped_column(String(32))
     loinc: Mapped[str | None] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(200))
@@ -155,7 +160,9 @@ class FirstAccess(Base):
     __table_args__ = (UniqueConstraint("dmp_ins", "id_nat"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    dmp_ins: Mapped[str] = mapped_column(ForeignKey("dmps.ins", ondelete="CASCADE"))
+    dmp_ins: Mapped[str] = mapped_column(
+        ForeignKey("dmps.ins", ondelete="CASCADE"), primary_key=True
+    )
     id_nat: Mapped[str] = mapped_column(String(32))
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
@@ -181,7 +188,9 @@ class ContactChange(Base):
     __tablename__ = "contact_changes"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    dmp_ins: Mapped[str] = mapped_column(ForeignKey("dmps.ins", ondelete="CASCADE"), index=True)
+    dmp_ins: Mapped[str] = mapped_column(
+        ForeignKey("dmps.ins", ondelete="CASCADE"), index=True, primary_key=True
+    )
     channel: Mapped[str] = mapped_column(String(8))  # email | sms
     address: Mapped[str] = mapped_column(String(254))
     code_hash: Mapped[str] = mapped_column(String(64))

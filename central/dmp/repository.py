@@ -17,6 +17,7 @@ from central.errors import NotFound, ServiceError
 __all__ = [
     "FileCorrupt",
     "current_documents",
+    "document_of",
     "drop_file_if_unused",
     "get_dmp",
     "read_file",
@@ -40,6 +41,15 @@ def get_dmp(db: Session, ins: str) -> Dmp:
     if dmp is None:
         raise NotFound("no DMP for this INS", code="no_dmp")
     return dmp
+
+
+def document_of(
+    db: Session, ins: str, document_id: str, *, for_update: bool = False
+) -> Document | None:
+    """One document of this record, found by the record and its id: on PostgreSQL a document
+    is kept in its patient's partition, and a lookup by id alone would search them all."""
+    query = select(Document).where(Document.dmp_ins == ins, Document.id == document_id)
+    return db.scalar(query.with_for_update() if for_update else query)
 
 
 def current_documents(db: Session, ins: str) -> list[Document]:

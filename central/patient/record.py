@@ -245,9 +245,9 @@ def file_of(db: Session, actor: Actor, document_id: str) -> bytes:
     """The bytes of a document `exported_documents` gave this session (hash checked), read
     again later (the record downloaded whole is written as it is sent): still one of this
     record's, still one this session may see."""
-    doc = db.get(Document, document_id)
     ins = _ins(actor)
-    if doc is None or doc.dmp_ins != ins:
+    doc = repository.document_of(db, ins, document_id)
+    if doc is None:
         raise NotFound("no such document", code="no_document")
     labels = Labels(doc.masked_to_professionals, doc.invisible_to_representatives)
     if not may_see(actor.role, AccessMode.NORMAL, choices_of(repository.get_dmp(db, ins)), labels):
@@ -307,8 +307,8 @@ def access_log(db: Session, actor: Actor) -> list[AccessLogEntry]:
 def document_title(db: Session, actor: Actor, document_id: str) -> str | None:
     """The title of a current document of this patient's record, to ask before changing it;
     None for one they may not know of (another record's, or hidden from a representative)."""
-    doc = db.get(Document, document_id)
-    if doc is None or doc.dmp_ins != _ins(actor) or doc.replaced_by is not None:
+    doc = repository.document_of(db, _ins(actor), document_id)
+    if doc is None or doc.replaced_by is not None:
         return None
     if document_id in _hidden_from(db, actor, doc.dmp_ins):
         return None

@@ -191,7 +191,7 @@ def test_replacement_keeps_history(server: Server, tokens: dict[str, str]) -> No
     assert [d["title"] for d in summary["medications"]] == ["Traitement v2"]
     assert summary["medications"][0]["replaces"] == first["id"]
     with server.state.sessions() as db:
-        old = db.get(Document, first["id"])
+        old = db.get(Document, (first["id"], JEANNE))  # the key holds the INS (partitions)
         assert old is not None and old.replaced_by == second["id"]
 
 

@@ -186,13 +186,13 @@ def test_a_file_changed_behind_the_service_is_never_served(
     note = add_doc(server, tokens["physician"], JEANNE, "other", "Note")
     with server.state.sessions() as db, db.begin():
         for doc_id in (added["id"], note["id"]):
-            doc = db.get(Document, doc_id)
+            doc = db.get(Document, (doc_id, JEANNE))
             assert doc is not None
             row = db.get(DocumentFile, (JEANNE, doc.sha256))
             assert row is not None
             row.data = row.data + b"!" if doc_id == note["id"] else b"%PDF-x"
     with server.state.sessions() as db:
-        doc = db.get(Document, added["id"])
+        doc = db.get(Document, (added["id"], JEANNE))
         assert doc is not None
         with pytest.raises(repository.FileCorrupt):
             repository.read_file(db, doc)

@@ -457,7 +457,7 @@ def test_whom_a_minor_sees_in_confidence_stays_unsaid_to_the_parent(
         assert (answer.status_code, answer.json()["error"]) == (403, "kept_from_representatives")
     assert open_record(server, care, LEO)[0] == 200  # her care goes on
     with server.state.sessions() as db, db.begin():  # nothing kept from parents any more
-        kept = db.get(Document, hidden["id"])
+        kept = db.get(Document, (hidden["id"], LEO))  # the key holds the INS (partitions)
         assert kept is not None
         kept.invisible_to_representatives = False
     with server.client(parent) as client:
