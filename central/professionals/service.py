@@ -8,14 +8,14 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, Protocol
+from typing import Any, NoReturn, Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography.x509.oid import NameOID
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
@@ -224,13 +224,16 @@ class ProfessionalService:
         )
         return token, row
 
-    def authenticate(
-        self, db: Session, token: str, now: dt.datetime, *, kiosk_id: str | None = None
-    ) -> Actor:
-        """The actor of a bearer token, or Unauthenticated; `kiosk_id`: the kiosk that signed
-        the request, which must be the one the session was opened at."""
-        # Columns, not the ORM entity: this runs on every operator request.
-        row = db.execute(
+    def token_hash(self, token: str) -> str:
+        """How a bearer token is kept: hashed with the service's key."""
+        return hash_secret(self.key, token, purpose="operator")
+
+    @staticmethod
+    def session_query(token_hash: str) -> Select[*tuple[Any, ...]]:
+        """The operator session of a token's hash, with its card's revocation: the columns
+        actor_of_session reads (by columns, not the ORM entity: this runs on every operator
+        request)."""
+        return (
             select(
                 OperatorSession.id,
                 OperatorSession.id_nat,
@@ -245,8 +248,23 @@ class ProfessionalService:
                 RevokedCard.revoked_at,
             )
             .outerjoin(RevokedCard, RevokedCard.id_nat == OperatorSession.id_nat)
-            .where(OperatorSession.token_hash == hash_secret(self.key, token, purpose="operator"))
-        ).first()
+            .where(OperatorSession.token_hash == token_hash)
+        )
+
+    def authenticate(
+        self, db: Session, token: str, now: dt.datetime, *, kiosk_id: str | None = None
+    ) -> Actor:
+        """The actor of a bearer token, or Unauthenticated; `kiosk_id`: the kiosk that signed
+        the request, which must be the one the session was opened at."""
+        row = db.execute(self.session_query(self.token_hash(token))).first()
+        return self.actor_of_session(row, now, kiosk_id=kiosk_id)
+
+    @staticmethod
+    def actor_of_session(
+        row: _SessionRow | None, now: dt.datetime, *, kiosk_id: str | None = None
+    ) -> Actor:
+        """The actor of an operator session read by session_query (None: no session of that
+        token), or Unauthenticated: closed, expired, its card revoked, another kiosk's."""
         if row is None or row.closed_at is not None or row.expires_at <= now:
             raise Unauthenticated("no open operator session")
         if row.revoked_at is not None and row.revoked_at <= now:
@@ -294,13 +312,31 @@ def _refuse_resume(
 
 
 class _SessionColumns(Protocol):
-    id: str
-    id_nat: str
-    prenom: str
-    nom: str
-    role: str
-    profession: str | None
-    structure_name: str
+    @property
+    def id(self) -> str: ...
+    @property
+    def id_nat(self) -> str: ...
+    @property
+    def prenom(self) -> str: ...
+    @property
+    def nom(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def profession(self) -> str | None: ...
+    @property
+    def structure_name(self) -> str: ...
+
+
+class _SessionRow(_SessionColumns, Protocol):
+    @property
+    def expires_at(self) -> dt.datetime: ...
+    @property
+    def closed_at(self) -> dt.datetime | None: ...
+    @property
+    def kiosk_id(self) -> str: ...
+    @property
+    def revoked_at(self) -> dt.datetime | None: ...
 
 
 def actor_of(row: _SessionColumns) -> Actor:
