@@ -239,46 +239,86 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
         return _audit_failed(settings, result)
     pending = f", {result.pending} en attente de scellement" if result.pending else ""
     checked = f", tête attendue {expect.seq} présente" if expect is not None else ""
-    print(f"OK : {result.entries} entrées, chaîne intacte{checked}{pending} ; tête {result.head}")
+    chains = f"{result.chains} chaîne{'s' if result.chains > 1 else ''}"
+    roots = f"{result.roots} racine{'s' if result.roots > 1 else ''}"
+    print(
+        f"OK : {result.entries} entrées, {chains} et {roots} intactes{checked}{pending} ;"
+        f" tête {result.head}"
+    )
     return 0
 
 
 def _audit_failed(settings: Settings, result: VerifyResult) -> int:
-    from central.audit.service import ChainProblem
+    from central.audit.service import LEGACY_CHAIN, ChainProblem
 
-    seq, before = result.first_bad_seq, f"({result.entries} entrées vérifiées avant elle)"
-    line = {
-        ChainProblem.DELETED: f"entrée {seq} supprimée {before}",
-        ChainProblem.CHANGED: f"entrée {seq} modifiée ou déplacée {before}",
-        ChainProblem.LINK_BROKEN: (
-            f"entrée {seq} déplacée (ou une entrée avant elle supprimée) {before}"
-        ),
-        ChainProblem.TAIL_DELETED: f"entrée {seq} et suivantes supprimées (fin de la chaîne)",
-        ChainProblem.HEAD_MOVED: (
-            f"la tête enregistrée (entrée {seq}) n'est pas la dernière entrée de la chaîne"
-        ),
-        ChainProblem.WRONG_KEY: (
-            f"la clé d'audit {settings.audit_key_path()} n'est pas celle qui a scellé la chaîne"
-            " (ou l'entrée 1 a été modifiée) : indiquez la bonne clé (CENTRAL_AUDIT_KEY_FILE)"
-        ),
-        ChainProblem.UNKEYED: (
-            "entrée 1 : chaîne scellée sans clé (version antérieure à la clé d'audit, ou chaîne"
-            " refaite par quelqu'un qui n'a pas la clé)"
-        ),
-        ChainProblem.NO_KEY: (
+    seq, problem = result.first_bad_seq, result.problem or ChainProblem.CHANGED
+    if result.chain is None:  # a root
+        line = {
+            ChainProblem.DELETED: f"racine {seq} supprimée",
+            ChainProblem.CHANGED: f"racine {seq} modifiée (ou refaite sans la clé)",
+            ChainProblem.LINK_BROKEN: f"racine {seq} déplacée (ou une racine avant elle supprimée)",
+            ChainProblem.TAIL_DELETED: f"racine {seq} et suivantes supprimées (fin des racines)",
+            ChainProblem.HEAD_MOVED: (
+                f"la tête enregistrée (racine {seq}) n'est pas la dernière racine"
+            ),
+            ChainProblem.WRONG_KEY: (
+                f"la clé d'audit {settings.audit_key_path()} n'est pas celle qui a scellé la"
+                " chaîne (ou la racine 1 a été modifiée) : indiquez la bonne clé"
+                " (CENTRAL_AUDIT_KEY_FILE)"
+            ),
+            ChainProblem.EXPECTED_HEAD_MISSING: (
+                f"la tête attendue n'est plus dans la chaîne, qui s'arrête à la racine"
+                f" {result.roots} : des entrées ont été supprimées à la fin"
+            ),
+            ChainProblem.EXPECTED_HEAD_DIFFERS: (
+                f"racine {seq} différente de la tête attendue : la chaîne a été refaite depuis"
+            ),
+        }.get(problem)
+    else:
+        chain = (
+            "chaîne d'avant le partage"
+            if result.chain == LEGACY_CHAIN
+            else f"chaîne {result.chain}"
+        )
+        before = f"({chain}, {result.entries} entrées vérifiées avant elle)"
+        listed = f" (la racine {result.root} la listait)" if result.root is not None else ""
+        line = {
+            ChainProblem.DELETED: f"entrée {seq} supprimée {before}",
+            ChainProblem.CHANGED: f"entrée {seq} modifiée ou déplacée {before}",
+            ChainProblem.LINK_BROKEN: (
+                f"entrée {seq} déplacée (ou une entrée avant elle supprimée) {before}"
+            ),
+            ChainProblem.TAIL_DELETED: (
+                f"entrée {seq} et suivantes supprimées (fin de la {chain}){listed}"
+            ),
+            ChainProblem.HEAD_MOVED: (
+                f"la tête enregistrée (entrée {seq}) n'est pas la dernière entrée de la {chain}"
+            ),
+            ChainProblem.WRONG_KEY: (
+                f"la clé d'audit {settings.audit_key_path()} n'est pas celle qui a scellé la"
+                f" chaîne (ou l'entrée 1 de la {chain} a été modifiée) : indiquez la bonne clé"
+                " (CENTRAL_AUDIT_KEY_FILE)"
+            ),
+            ChainProblem.UNKEYED: (
+                f"entrée 1 : chaîne scellée sans clé ({chain} : version antérieure à la clé"
+                " d'audit, ou chaîne refaite par quelqu'un qui n'a pas la clé)"
+            ),
+            ChainProblem.REWRITTEN: (
+                f"entrée {seq} différente de celle que la racine {result.root} listait ({chain}) :"
+                " la chaîne a été refaite depuis"
+            ),
+            ChainProblem.UNROOTED: (
+                f"entrée {seq} et suivantes scellées hors de toute racine ({chain}) : des racines"
+                " ont été supprimées à la fin"
+            ),
+        }.get(problem)
+    if problem is ChainProblem.NO_KEY:
+        line = (
             f"clé d'audit introuvable : {settings.audit_key_path()} ; la chaîne ne peut être"
             " vérifiée sans elle : remettez la clé sauvegardée ou indiquez son chemin"
             " (CENTRAL_AUDIT_KEY_FILE)"
-        ),
-        ChainProblem.EXPECTED_HEAD_MISSING: (
-            f"la tête attendue n'est plus dans la chaîne, qui s'arrête à l'entrée"
-            f" {result.entries} : des entrées ont été supprimées à la fin"
-        ),
-        ChainProblem.EXPECTED_HEAD_DIFFERS: (
-            f"entrée {seq} différente de la tête attendue : la chaîne a été refaite depuis"
-        ),
-    }.get(result.problem or ChainProblem.CHANGED, f"entrée {seq} : {result.problem}")
-    print(f"audit : {line}", file=sys.stderr)
+        )
+    print(f"audit : {line or f'{problem} en {seq}'}", file=sys.stderr)
     return 1
 
 

@@ -17,8 +17,17 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from central.actors import Actor
-from central.audit.models import AuditEntry, AuditHead
-from central.audit.service import AuditLog, AuditSealer, AuditTampered, entry_hash, genesis
+from central.audit.models import AuditChainHead, AuditEntry, AuditHead, AuditRoot
+from central.audit.service import (
+    AuditLog,
+    AuditSealer,
+    AuditTampered,
+    entry_hash,
+    genesis,
+    heads_text,
+    root_genesis,
+    root_hash,
+)
 from central.audit.trail import AuditAction, AuditOutcome, trace
 from dmpcommon.vocabulary import AccessMode, Role
 from tests.support.central import ROOT, Server, run_sql
@@ -58,9 +67,23 @@ def history(server: Server, tokens: dict[str, str]) -> int:
     server.state.sealer.run_once()
     with server.state.sessions() as db:
         count = db.scalar(select(func.count()).select_from(AuditEntry))
-        assert db.scalar(select(func.max(AuditEntry.seq))) == count  # every entry sealed
+        assert db.scalar(select(func.count()).where(AuditEntry.seq.is_(None))) == 0  # all sealed
     assert count is not None and count >= 15
     return count
+
+
+def _longest_chain(server: Server) -> tuple[int, int]:
+    """The chain with the most entries (on PostgreSQL the entries of logins and of the
+    patient are in different partitions' chains) and its length."""
+    with server.state.sessions() as db:
+        chain, length = db.execute(
+            select(AuditEntry.chain, func.count())
+            .where(AuditEntry.chain.is_not(None))
+            .group_by(AuditEntry.chain)
+            .order_by(func.count().desc(), AuditEntry.chain)
+            .limit(1)
+        ).one()
+    return chain, length
 
 
 def test_intact_chain_verifies(server: Server, history: int) -> None:
@@ -70,39 +93,50 @@ def test_intact_chain_verifies(server: Server, history: int) -> None:
 
 
 def test_a_changed_entry_is_named(server: Server, history: int) -> None:
+    chain = _longest_chain(server)[0]
     run_sql(
         server.state.engine,
         "UPDATE audit_entries SET outcome = CASE WHEN outcome = 'allowed' THEN 'refused'"
-        " ELSE 'allowed' END WHERE seq = 7",
+        " ELSE 'allowed' END WHERE chain = :c AND seq = 7",
+        c=chain,
     )
     result = _verify_cli(server)
     assert result.returncode == 1
-    assert "entrée 7 modifiée ou déplacée" in result.stderr
+    assert f"entrée 7 modifiée ou déplacée (chaîne {chain}," in result.stderr
 
 
 def test_a_deleted_entry_is_named(server: Server, history: int) -> None:
-    run_sql(server.state.engine, "DELETE FROM audit_entries WHERE seq = 9")
+    chain = _longest_chain(server)[0]
+    run_sql(server.state.engine, "DELETE FROM audit_entries WHERE chain = :c AND seq = 9", c=chain)
     result = _verify_cli(server)
     assert result.returncode == 1
-    assert "entrée 9 supprimée" in result.stderr
+    assert f"entrée 9 supprimée (chaîne {chain}," in result.stderr
 
 
 def test_reordered_entries_are_named(server: Server, history: int) -> None:
     # Swap entries 4 and 5 (their sequence numbers), as someone hiding an order of events would.
-    engine = server.state.engine
-    run_sql(engine, "UPDATE audit_entries SET seq = -4 WHERE seq = 4")
-    run_sql(engine, "UPDATE audit_entries SET seq = 4 WHERE seq = 5")
-    run_sql(engine, "UPDATE audit_entries SET seq = 5 WHERE seq = -4")
+    engine, chain = server.state.engine, _longest_chain(server)[0]
+    run_sql(engine, "UPDATE audit_entries SET seq = -4 WHERE chain = :c AND seq = 4", c=chain)
+    run_sql(engine, "UPDATE audit_entries SET seq = 4 WHERE chain = :c AND seq = 5", c=chain)
+    run_sql(engine, "UPDATE audit_entries SET seq = 5 WHERE chain = :c AND seq = -4", c=chain)
     result = _verify_cli(server)
     assert result.returncode == 1
-    assert "entrée 4 " in result.stderr
+    assert "entrée 4 " in result.stderr and f"chaîne {chain}" in result.stderr
 
 
 def test_truncated_tail_is_found(server: Server, history: int) -> None:
-    run_sql(server.state.engine, "DELETE FROM audit_entries WHERE seq > :n", n=history - 2)
+    chain, length = _longest_chain(server)
+    run_sql(
+        server.state.engine,
+        "DELETE FROM audit_entries WHERE chain = :c AND seq > :n",
+        c=chain,
+        n=length - 2,
+    )
     result = _verify_cli(server)
     assert result.returncode == 1
-    assert f"entrée {history - 1} et suivantes supprimées" in result.stderr
+    assert f"entrée {length - 1} et suivantes supprimées (fin de la chaîne {chain})" in (
+        result.stderr
+    )
 
 
 def test_concurrent_appends_keep_one_chain(server: Server, tokens: dict[str, str]) -> None:
@@ -169,6 +203,29 @@ def _count(server: Server) -> int:
         return db.scalar(select(func.count()).select_from(AuditEntry)) or 0
 
 
+def _roots(server: Server) -> int:
+    with server.state.sessions() as db:
+        return db.scalar(select(func.count()).select_from(AuditRoot)) or 0
+
+
+def _chain_of(server: Server, ins: str = JEANNE) -> int:
+    """The chain of a patient's entries (on PostgreSQL, their partition's)."""
+    with server.state.sessions() as db:
+        chains = set(db.scalars(select(AuditEntry.chain).where(AuditEntry.patient_ins == ins)))
+    assert len(chains) == 1 and None not in chains, chains
+    return chains.pop() or 0
+
+
+def _trace_more(server: Server, count: int, *, ins: str | None = JEANNE) -> None:
+    """More entries about a patient, sealed (one more root)."""
+    with server.state.sessions() as db, db.begin():
+        for i in range(count):
+            trace(
+                db, DOCTOR, AuditAction.OPEN, now=server.state.now(), patient_ins=ins, detail=str(i)
+            )
+    server.state.sealer.run_once()
+
+
 def _head(server: Server) -> str:
     result = _audit_cli(server, "head")
     assert result.returncode == 0, result.stderr
@@ -195,39 +252,102 @@ def _plain_sha256(prev_hash: str, entry: AuditEntry) -> str:
     return hashlib.sha256(prev_hash.encode() + payload).hexdigest()
 
 
+def _listed(root: AuditRoot) -> dict[int, tuple[int, str]]:
+    heads = {}
+    for line in root.heads.splitlines():
+        chain, seq, sealed = line.split(":")
+        heads[int(chain)] = (int(seq), sealed)
+    return heads
+
+
 def _rechain(
-    server: Server, *, delete_seq: int | None, rehash: Callable[[str, AuditEntry], str]
+    server: Server,
+    *,
+    chain: int,
+    delete_seq: int | None,
+    rehash: Callable[[str, AuditEntry], str],
 ) -> None:
-    """As an attacker with write access to the database: delete an entry, close the gap,
-    recompute every hash after it and move the head."""
+    """As an attacker with write access to the database: delete an entry of a chain, close
+    the gap, recompute every hash after it and move the chain's head."""
+    ours = AuditEntry.chain == chain
     with server.state.sessions() as db, db.begin():
         if delete_seq is not None:
-            db.execute(delete(AuditEntry).where(AuditEntry.seq == delete_seq))
+            db.execute(delete(AuditEntry).where(ours, AuditEntry.seq == delete_seq))
             for entry in db.scalars(
-                select(AuditEntry).where(AuditEntry.seq > delete_seq).order_by(AuditEntry.seq)
+                select(AuditEntry).where(ours, AuditEntry.seq > delete_seq).order_by(AuditEntry.seq)
             ):
                 entry.seq = (entry.seq or 0) - 1
-                db.flush()  # one at a time: seq is unique
+                db.flush()  # one at a time: (chain, seq) is unique
         start = delete_seq or 1
-        prev = db.scalar(select(AuditEntry.hash).where(AuditEntry.seq == start - 1))
+        prev = db.scalar(select(AuditEntry.hash).where(ours, AuditEntry.seq == start - 1))
         entries = db.scalars(
-            select(AuditEntry).where(AuditEntry.seq >= start).order_by(AuditEntry.seq)
+            select(AuditEntry).where(ours, AuditEntry.seq >= start).order_by(AuditEntry.seq)
         ).all()
         prev = prev or entries[0].prev_hash or "0" * 64
         for entry in entries:
             entry.prev_hash = prev
             entry.hash = prev = rehash(prev, entry)
-        head = db.get(AuditHead, 1)
+        head = db.get(AuditChainHead, chain)
         assert head is not None
         head.seq, head.hash = entries[-1].seq or 0, prev
 
 
+def _reroot(server: Server, key: bytes) -> None:
+    """As whoever holds a key too: every root written again over the chains as they are now,
+    chained under that key, and the head row moved to the last."""
+    with server.state.sessions() as db, db.begin():
+        prev = root_genesis(key)
+        for root in db.scalars(select(AuditRoot).order_by(AuditRoot.seq)).all():
+            now = []
+            for chain, (seq, _) in _listed(root).items():
+                sealed = db.scalar(
+                    select(AuditEntry.hash).where(AuditEntry.chain == chain, AuditEntry.seq == seq)
+                )
+                assert sealed is not None
+                now.append((chain, seq, sealed))
+            root.heads, root.prev_hash = heads_text(now), prev
+            root.hash = prev = root_hash(key, prev, seq=root.seq, at=root.at, heads=root.heads)
+            db.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=root.seq, hash=prev))
+
+
+def _cut(server: Server, chain: int, keep: int, *, unseal: bool = False) -> None:
+    """As an attacker with only the database: cut a chain after entry `keep` (or mark what
+    follows unsealed, for the sealer to chain again), move its head back, drop the roots that
+    saw more of it and point the head row at the last root left."""
+    ours = AuditEntry.chain == chain
+    with server.state.sessions() as db, db.begin():
+        kept = db.scalar(select(AuditEntry.hash).where(ours, AuditEntry.seq == keep))
+        assert kept is not None
+        if unseal:
+            db.execute(
+                update(AuditEntry)
+                .where(ours, AuditEntry.seq > keep)
+                .values(chain=None, seq=None, prev_hash=None, hash=None)
+            )
+        else:
+            db.execute(delete(AuditEntry).where(ours, AuditEntry.seq > keep))
+        db.execute(
+            update(AuditChainHead).where(AuditChainHead.chain == chain).values(seq=keep, hash=kept)
+        )
+        for root in db.scalars(select(AuditRoot).order_by(AuditRoot.seq.desc())).all():
+            if _listed(root).get(chain, (0, ""))[0] <= keep:
+                db.execute(
+                    update(AuditHead).where(AuditHead.id == 1).values(seq=root.seq, hash=root.hash)
+                )
+                break
+            db.delete(root)
+        else:
+            db.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=0, hash="0" * 64))
+
+
 def test_head_is_one_line_and_verify_names_the_same_head(server: Server, traced: int) -> None:
     head = _head(server)
-    assert head.startswith(f"{_count(server)}:")
+    roots = _roots(server)
+    assert roots >= 1 and head.startswith(f"{roots}:")  # it names the last root
     result = _verify_cli(server, "--expect-head", head)
     assert result.returncode == 0, result.stderr
-    assert f"tête {head}" in result.stdout and "tête attendue 30 présente" in result.stdout
+    assert f"tête {head}" in result.stdout and f"tête attendue {roots} présente" in result.stdout
+    assert f"OK : {_count(server)} entrées" in result.stdout
 
 
 def test_the_key_is_a_private_file_beside_the_database(server: Server, traced: int) -> None:
@@ -238,38 +358,32 @@ def test_the_key_is_a_private_file_beside_the_database(server: Server, traced: i
 
 
 def test_a_truncated_chain_is_caught_by_the_exported_head(server: Server, traced: int) -> None:
+    chain, saw = _chain_of(server), _roots(server)  # a root that saw the 30 entries
+    _trace_more(server, 3)
     head = _head(server)
-    keep = _count(server) - 3
-    # Cut the tail and move the head back: what is left is a valid chain.
-    with server.state.sessions() as db, db.begin():
-        kept = db.scalar(select(AuditEntry.hash).where(AuditEntry.seq == keep))
-        db.execute(delete(AuditEntry).where(AuditEntry.seq > keep))
-        db.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=keep, hash=kept))
-    anchor = server.state.settings.home / "audit.head"  # the sealer's own last head
+    # Cut the tail back to what the older root saw, drop the root after it and move the heads
+    # back: what is left is a valid log. (Cut anywhere else, a root that is left catches it:
+    # test_audit_chains.)
+    _cut(server, chain, 30)
+    anchor = server.state.settings.home / "audit.head"  # the sealer's own last root
     assert _verify_cli(server).returncode == 1
     anchor.unlink()  # whoever has the host too: why the head must be kept elsewhere as well
     assert _verify_cli(server).returncode == 0
     result = _verify_cli(server, "--expect-head", head)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert f"la tête attendue n'est plus dans la chaîne, qui s'arrête à l'entrée {keep}" in (
+    assert f"la tête attendue n'est plus dans la chaîne, qui s'arrête à la racine {saw}" in (
         result.stderr
     )
 
 
 def test_the_sealer_does_not_chain_again_what_was_unsealed(server: Server, traced: int) -> None:
     """With only the database: delete the break-glass entry, mark what follows unsealed and
-    move the head back, for the service's own sealer (which holds the key) to chain again."""
-    keep = traced - 1
+    move the heads back, for the service's own sealer (which holds the key) to chain again."""
+    chain = _chain_of(server)
     with server.state.sessions() as db, db.begin():
-        kept = db.scalar(select(AuditEntry.hash).where(AuditEntry.seq == keep))
-        db.execute(delete(AuditEntry).where(AuditEntry.seq == traced))
-        db.execute(
-            update(AuditEntry)
-            .where(AuditEntry.seq > keep)
-            .values(seq=None, prev_hash=None, hash=None)
-        )
-        db.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=keep, hash=kept))
+        db.execute(delete(AuditEntry).where(AuditEntry.chain == chain, AuditEntry.seq == traced))
+    _cut(server, chain, traced - 1, unseal=True)
     with pytest.raises(AuditTampered):
         server.state.sealer.run_once()
     restarted = AuditSealer(  # a service started again reads the head it kept
@@ -288,23 +402,30 @@ def test_the_sealer_does_not_chain_again_what_was_unsealed(server: Server, trace
 def test_a_deleted_break_glass_entry_rechained_without_the_key_is_caught(
     server: Server, traced: int
 ) -> None:
-    _rechain(server, delete_seq=traced, rehash=_plain_sha256)
+    chain = _chain_of(server)
+    _rechain(server, chain=chain, delete_seq=traced, rehash=_plain_sha256)
     with server.state.sessions() as db:  # the attack did what it meant to
         assert db.scalar(select(func.count()).where(AuditEntry.mode == "bris_de_glace")) == 0
     result = _verify_cli(server)
     assert result.returncode == 1
-    assert f"audit : entrée {traced} modifiée ou déplacée" in result.stderr
+    assert f"audit : entrée {traced} modifiée ou déplacée (chaîne {chain}," in result.stderr
 
 
 def test_a_chain_rebuilt_whole_under_another_key_is_caught(server: Server, traced: int) -> None:
-    forged = b"k" * 32  # the attacker's own key: a chain that is internally consistent
+    forged = b"k" * 32  # the attacker's own key: a log that is internally consistent
+    chain = _chain_of(server)
 
     def rehash(prev: str, entry: AuditEntry) -> str:
         return entry_hash(forged, prev, entry)
 
     with server.state.sessions() as db, db.begin():
-        db.execute(update(AuditEntry).where(AuditEntry.seq == 1).values(prev_hash=genesis(forged)))
-    _rechain(server, delete_seq=None, rehash=rehash)
+        db.execute(
+            update(AuditEntry)
+            .where(AuditEntry.chain == chain, AuditEntry.seq == 1)
+            .values(prev_hash=genesis(forged, chain))
+        )
+    _rechain(server, chain=chain, delete_seq=None, rehash=rehash)
+    _reroot(server, forged)
     with server.state.sessions() as db:  # it verifies under the attacker's key...
         assert AuditLog.verify(db, key=forged).ok
     result = _verify_cli(server)  # ...not under the service's
@@ -313,9 +434,14 @@ def test_a_chain_rebuilt_whole_under_another_key_is_caught(server: Server, trace
 
 
 def test_a_chain_rebuilt_whole_without_a_key_is_caught(server: Server, traced: int) -> None:
+    chain = _chain_of(server)
     with server.state.sessions() as db, db.begin():
-        db.execute(update(AuditEntry).where(AuditEntry.seq == 1).values(prev_hash="0" * 64))
-    _rechain(server, delete_seq=None, rehash=_plain_sha256)
+        db.execute(
+            update(AuditEntry)
+            .where(AuditEntry.chain == chain, AuditEntry.seq == 1)
+            .values(prev_hash="0" * 64)
+        )
+    _rechain(server, chain=chain, delete_seq=None, rehash=_plain_sha256)
     result = _verify_cli(server)
     assert result.returncode == 1
     assert "entrée 1 : chaîne scellée sans clé" in result.stderr
@@ -323,21 +449,26 @@ def test_a_chain_rebuilt_whole_without_a_key_is_caught(server: Server, traced: i
 
 def test_a_rewrite_with_the_key_is_caught_by_the_exported_head(server: Server, traced: int) -> None:
     head = _head(server)
-    key = server.state.sealer.key
+    key, chain = server.state.sealer.key, _chain_of(server)
 
     def rehash(prev: str, entry: AuditEntry) -> str:
         return entry_hash(key, prev, entry)
 
     # Whoever holds the key too can rewrite the break-glass reason and chain again...
     with server.state.sessions() as db, db.begin():
-        db.execute(update(AuditEntry).where(AuditEntry.seq == traced).values(detail="AUTRE"))
-    _rechain(server, delete_seq=None, rehash=rehash)
+        db.execute(
+            update(AuditEntry)
+            .where(AuditEntry.chain == chain, AuditEntry.seq == traced)
+            .values(detail="AUTRE")
+        )
+    _rechain(server, chain=chain, delete_seq=None, rehash=rehash)
+    _reroot(server, key)
     (server.state.settings.home / "audit.head").unlink()  # and the host: the sealer's head
     assert _verify_cli(server).returncode == 0
     # ...but not match a head kept elsewhere.
     result = _verify_cli(server, "--expect-head", head)
     assert result.returncode == 1
-    assert "entrée 30 différente de la tête attendue" in result.stderr
+    assert f"racine {head.split(':')[0]} différente de la tête attendue" in result.stderr
 
 
 @pytest.mark.parametrize(
