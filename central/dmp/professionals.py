@@ -26,7 +26,12 @@ from dmpcommon.identifiers import (
 )
 from dmpcommon.vocabulary import Authorisation, Role
 
-__all__ = ["RecordProfessionals", "check_treating_doctor"]
+__all__ = [
+    "RecordProfessionals",
+    "check_treating_doctor",
+    "forget_professions",
+    "hold_professions",
+]
 
 _AUDIT = {
     ProfessionalChange.AUTHORISE: AuditAction.PROFESSIONAL_AUTHORISE,
@@ -35,6 +40,7 @@ _AUDIT = {
     ProfessionalChange.UNBLOCK: AuditAction.PROFESSIONAL_UNBLOCK,
 }
 _PHYSICIAN = "10"  # TRE_G15
+_HELD_PROFESSIONS = "held_professions"
 
 
 def _professional_id(id_nat: str) -> str:
@@ -47,18 +53,38 @@ def _professional_id(id_nat: str) -> str:
         ) from exc
 
 
+def hold_professions(db: Session) -> None:
+    """Look each card's profession up once while a pass of work holds them (an ingest's
+    batch, which forgets them when it opens a session): the card's, not a patient's."""
+    db.info[_HELD_PROFESSIONS] = {}
+
+
+def forget_professions(db: Session, *, stop: bool = False) -> None:
+    """Forget the professions held (a session was opened), or `stop` holding them."""
+    if stop:
+        db.info.pop(_HELD_PROFESSIONS, None)
+    elif _HELD_PROFESSIONS in db.info:
+        db.info[_HELD_PROFESSIONS] = {}
+
+
 def check_treating_doctor(db: Session, id_nat: str) -> str:
     """A treating doctor is a physician named by RPPS: "8" + RPPS, and, where the service
     has seen their card, profession 10. BadRequest otherwise."""
     id_nat = _professional_id(id_nat)
     if rpps_of_id_nat(id_nat) is None:
         raise BadRequest("a treating doctor is named by RPPS", code="id_nat_not_rpps")
-    profession = db.scalar(
-        select(OperatorSession.profession)
-        .where(OperatorSession.id_nat == id_nat)
-        .order_by(OperatorSession.created_at.desc())
-        .limit(1)
-    )
+    held: dict[str, str | None] | None = db.info.get(_HELD_PROFESSIONS)
+    if held is not None and id_nat in held:
+        profession = held[id_nat]
+    else:
+        profession = db.scalar(
+            select(OperatorSession.profession)
+            .where(OperatorSession.id_nat == id_nat)
+            .order_by(OperatorSession.created_at.desc())
+            .limit(1)
+        )
+        if held is not None:
+            held[id_nat] = profession
     if profession is not None and profession != _PHYSICIAN:
         raise BadRequest("a treating doctor is a physician", code="not_a_physician")
     return id_nat

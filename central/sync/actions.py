@@ -21,6 +21,7 @@ from central.audit.models import AuditEntry
 from central.audit.trail import AuditAction, AuditOutcome, trace
 from central.dmp.documents import counter_document
 from central.dmp.models import Dmp
+from central.dmp.professionals import forget_professions
 from central.dmp.schemas import ProfessionalChange
 from central.dmp.services import DmpServices
 from central.errors import Forbidden, NotFound, Unauthenticated
@@ -173,6 +174,7 @@ class _Appliers:
             now=action.at,
             queued=True,
         )
+        forget_professions(action.db)  # this card's profession is now known
 
     @_applies(OperatorSessionClosed)
     def session_closed(self, action: Action[OperatorSessionClosed]) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from central.audit.trail import defer_traces, drop_deferred, write_deferred
 from central.db import drop_kept, kept_mark, replay_kept
+from central.dmp.professionals import forget_professions, hold_professions
 from central.errors import Conflict, Forbidden, NotFound, ServiceError
 from central.identity.held import drop_presences, hold_presences, write_presences
 from central.sync.models import Kiosk, Receipt
@@ -139,11 +140,13 @@ def ingest(
     optimistic = db.begin_nested()  # one savepoint for the batch, not one per action
     defer_traces(db)  # the pass's audit entries in one statement, with its receipts
     hold_presences(db)  # and its presences, read once per session and patient
+    hold_professions(db)  # and each treating doctor's profession, looked up once
     try:
         results = run.batch(items, savepoints=False)
     except _NeedsSavepoints:
         drop_deferred(db)
         drop_presences(db)
+        forget_professions(db, stop=True)
         optimistic.rollback()
         drop_kept(db, mark)  # the actions run again: their kept traces are written again
         db.expire_all()  # nothing the rolled-back pass loaded or made is trusted again
@@ -161,6 +164,7 @@ def ingest(
     except BaseException:
         drop_deferred(db)
         drop_presences(db)
+        forget_professions(db, stop=True)
         optimistic.rollback()
         drop_kept(db, mark)  # no receipt will be written: no trace of these either
         raise
@@ -210,6 +214,7 @@ class _Run:
     def _save(self) -> None:
         """Write the receipts, the deferred audit entries and the chain's position (also
         before a refusal is kept)."""
+        forget_professions(self.db, stop=True)
         try:
             write_presences(self.db)
             write_deferred(self.db)

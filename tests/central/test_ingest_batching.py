@@ -27,6 +27,7 @@ from dmpcommon.actions import (
     IdentityToQualify,
     NotificationContact,
     RefusedCard,
+    TreatingDoctorSet,
 )
 from dmpcommon.vocabulary import ContactChannel
 from kiosk.sync.queue import ActionQueue
@@ -211,3 +212,25 @@ def test_held_presences_answer_as_the_query_does(
                     everything, session_id, ins, when
                 )
         db.rollback()
+
+
+def test_a_profession_held_for_the_batch_is_forgotten_when_a_session_opens(
+    server: Server, queue: ActionQueue, physician: Professional, pharmacist: Professional
+) -> None:
+    # The pharmacist's card (an RPPS-form id_nat) is not known when first designated, so the
+    # designation stands; once their session opens in the same batch, it is known.
+    queue_login(queue, physician, "session-p1")
+    queue.enqueue(queued_creation(server, JEANNE), session_id="session-p1")
+    designate = TreatingDoctorSet(ins=JEANNE, id_nat=pharmacist.id_nat)
+    queue.enqueue(designate, session_id="session-p1")
+    queue_login(queue, pharmacist, "session-p2")
+    queue.enqueue(designate, session_id="session-p1")
+    code, body = post_batch(server, batch(queue), queue)
+    assert code == 200, body
+    assert [(r["seq"], r["outcome"], r.get("reason")) for r in body["results"]] == [
+        (1, "accepted", None),
+        (2, "accepted", None),
+        (3, "accepted", None),
+        (4, "accepted", None),
+        (5, "rejected", "not_a_physician"),
+    ]
