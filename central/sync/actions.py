@@ -113,6 +113,8 @@ class _Appliers:
         return {action_type: bound(method) for action_type, method in _METHODS.items()}
 
     def _hold(self, db: Session, model: type[OperatorSession] | type[Dmp], key: str) -> None:
+        if (model, key) in self._held:  # the identity map's own object: no get() again
+            return
         row = db.get(model, key)
         if row is not None:
             self._held[(model, key)] = row
@@ -120,8 +122,11 @@ class _Appliers:
     # -- helpers ---------------------------------------------------------------------------
 
     def _session(self, action: Action[Any]) -> OperatorSession:
-        row = action.db.get(OperatorSession, action.envelope.session_id)
-        if row is None or row.kiosk_id != action.kiosk.id:
+        held = self._held.get((OperatorSession, action.envelope.session_id))
+        row = (
+            held if held is not None else action.db.get(OperatorSession, action.envelope.session_id)
+        )
+        if not isinstance(row, OperatorSession) or row.kiosk_id != action.kiosk.id:
             raise Unauthenticated("no operator session for this action", code="no_operator_session")
         self._held[(OperatorSession, row.id)] = row
         if row.expires_at <= action.at or (row.closed_at is not None and row.closed_at < action.at):
