@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVarTuple
 
-from sqlalchemy import Insert, insert
+from sqlalchemy import Insert, Row, Select, insert
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
 from central.audit.models import AuditEntry
-from central.db import keep_on_failure
+from central.db import keep_on_failure, utcnow
 from central.errors import ServiceError
 from dmpcommon.vocabulary import AccessMode
 
 __all__ = [
+    "read_traced",
     "AuditAction",
     "AuditOutcome",
     "defer_traces",
@@ -34,6 +35,7 @@ __all__ = [
 ]
 
 _DEFERRED = "audit_deferred"
+_Ts = TypeVarTuple("_Ts")
 
 
 class AuditAction(StrEnum):
@@ -158,7 +160,33 @@ def trace(
     if deferred is not None:
         deferred.append(values)
         return
-    db.execute(_insert(values))
+    # On the session's connection: Session.execute would take a Core INSERT through the
+    # ORM's bulk path, about 0.3 ms of Python on every request.
+    db.connection().execute(_insert(values))
+
+
+def read_traced(
+    db: Session,
+    query: Select[*_Ts],
+    actor: Actor,
+    action: AuditAction,
+    *,
+    now: dt.datetime,
+    outcome: AuditOutcome = AuditOutcome.ALLOWED,
+    patient_ins: str | None = None,
+    mode: AccessMode = AccessMode.NORMAL,
+) -> Row[*_Ts] | None:
+    """Run a read whose entry does not depend on what it finds (a status check) and record
+    that entry, in the caller's transaction: on PostgreSQL one statement (the INSERT as a
+    data-modifying CTE of the SELECT), one round trip fewer on the busiest request; elsewhere,
+    the read then `trace`. Returns the read's first row."""
+    if db.info.get(_DEFERRED) is not None or db.get_bind().dialect.name != "postgresql":
+        row = db.execute(query).first()
+        trace(db, actor, action, now=now, outcome=outcome, patient_ins=patient_ins, mode=mode)
+        return row
+    values = _values(actor, action, outcome, now=now, patient_ins=patient_ins, mode=mode, detail="")
+    values["recorded_at"] = utcnow()  # a CTE's INSERT gets no Python-side default
+    return db.connection().execute(query.add_cte(_insert(values).cte("traced"))).first()
 
 
 def trace_kept(

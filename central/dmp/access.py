@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
-from central.audit.trail import AuditAction, AuditOutcome, refuse, trace
+from central.audit.trail import AuditAction, AuditOutcome, read_traced, refuse, trace
 from central.dmp import repository
 from central.dmp.common import (
     PatientNotices,
@@ -24,6 +24,8 @@ from central.dmp.common import (
     document_out,
     enforce,
     history_horizon,
+    status_of,
+    status_query,
 )
 from central.dmp.models import Dmp, Document, FirstAccess
 from central.dmp.policy import Labels, may_manage, may_open, may_see
@@ -60,18 +62,20 @@ class RecordAccess:
     ) -> tuple[DmpStatus, Authorisation]:
         """The DMP's status and this operator's authorisation on it."""
         enforce(may_manage(actor.role), db, actor, AuditAction.STATUS, now=now, patient_ins=ins)
-        dmp, relation = dmp_and_relation(db, ins, actor.id)
-        if dmp is None:
+        row = read_traced(
+            db, status_query(ins, actor.id), actor, AuditAction.STATUS, now=now, patient_ins=ins
+        )
+        found, relation = status_of(row, actor.id)
+        if found is None:
             status, authorisation = DmpStatus.NONE, Authorisation.NOT_AUTHORISED
         else:
-            status = DmpStatus(dmp.status)
+            status = DmpStatus(found)
             if relation.blocked:
                 authorisation = Authorisation.BLOCKED
             elif relation.authorised and actor.role in _PROFESSIONALS:
                 authorisation = Authorisation.AUTHORISED
             else:
                 authorisation = Authorisation.NOT_AUTHORISED
-        trace(db, actor, AuditAction.STATUS, now=now, outcome=AuditOutcome.ALLOWED, patient_ins=ins)
         return status, authorisation
 
     def open(

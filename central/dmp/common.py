@@ -4,9 +4,10 @@ policy reads them, documents as readers see them, and telling the patient."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
@@ -29,6 +30,8 @@ __all__ = [
     "managed_by_representative",
     "standing",
     "dmp_and_relation",
+    "status_of",
+    "status_query",
     "care_history",
     "care_line_out",
     "document_out",
@@ -99,8 +102,13 @@ def kept_from_representatives(db: Session, ins: str) -> set[str]:
 
 
 def _relation(dmp: Dmp, id_nat: str, status: str | None) -> Relation:
+    return _standing(dmp.treating_doctor, id_nat, status)
+
+
+def _standing(treating_doctor: str | None, id_nat: str, status: str | None) -> Relation:
+    """Authorised (explicitly, or as the treating doctor) or blocked: the rule, once."""
     return Relation(
-        authorised=status == Authorisation.AUTHORISED or dmp.treating_doctor == id_nat,
+        authorised=status == Authorisation.AUTHORISED or treating_doctor == id_nat,
         blocked=status == Authorisation.BLOCKED,
     )
 
@@ -113,6 +121,26 @@ def relation(db: Session, dmp: Dmp, id_nat: str) -> Relation:
         )
     )
     return _relation(dmp, id_nat, status)
+
+
+def status_query(ins: str, id_nat: str) -> Select[str, str | None, str]:
+    """What a status check reads, by columns (it needs no more of the record): the DMP's
+    status, its treating doctor and the professional's standing (`status_of` reads it)."""
+    return (
+        select(Dmp.status, Dmp.treating_doctor, DmpProfessional.status)
+        .outerjoin(
+            DmpProfessional,
+            (DmpProfessional.dmp_ins == Dmp.ins) & (DmpProfessional.id_nat == id_nat),
+        )
+        .where(Dmp.ins == ins)
+    )
+
+
+def status_of(row: Sequence[Any] | None, id_nat: str) -> tuple[str | None, Relation]:
+    """The DMP's status (None: no DMP) and the professional's standing, from `status_query`."""
+    if row is None:
+        return None, Relation(authorised=False, blocked=False)
+    return row[0], _standing(row[1], id_nat, row[2])
 
 
 def dmp_and_relation(db: Session, ins: str, id_nat: str) -> tuple[Dmp | None, Relation]:
