@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, Executable, create_engine, event, make_url
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -15,6 +17,7 @@ __all__ = [
     "Base",
     "UtcDateTime",
     "drop_kept",
+    "insert_for",
     "keep_on_failure",
     "kept_mark",
     "make_engine",
@@ -26,6 +29,11 @@ __all__ = [
 ]
 
 _KEPT = "kept_on_failure"
+
+
+def insert_for(db: Session) -> Any:
+    """The database's own INSERT, which knows ON CONFLICT DO NOTHING (both dialects)."""
+    return pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def utcnow() -> dt.datetime:

@@ -7,12 +7,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import NoReturn
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.actors import Actor
 from central.audit.trail import AuditAction, AuditOutcome, read_traced, refuse, trace
+from central.db import insert_for
 from central.dmp import repository
 from central.dmp.common import (
     PatientNotices,
@@ -237,18 +237,19 @@ class RecordAccess:
                     now,
                 )
             return
-        first = db.scalar(
-            select(func.count())
-            .select_from(FirstAccess)
-            .where(FirstAccess.dmp_ins == dmp.ins, FirstAccess.id_nat == actor.id)
+        # One statement: recorded now, or already (by an earlier or a concurrent opening).
+        first = (
+            db.connection()
+            .execute(
+                insert_for(db)(FirstAccess)
+                .values(dmp_ins=dmp.ins, id_nat=actor.id, at=now)
+                .on_conflict_do_nothing(index_elements=["dmp_ins", "id_nat"])
+                .returning(FirstAccess.id)
+            )
+            .first()
         )
-        if first:
+        if first is None:
             return
-        try:
-            with db.begin_nested():
-                db.add(FirstAccess(dmp_ins=dmp.ins, id_nat=actor.id, at=now))
-        except IntegrityError:
-            return  # a concurrent open recorded it first
         if dmp.notify_first_access:
             self.notices.tell(
                 db,

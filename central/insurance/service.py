@@ -16,14 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from central.audit.trail import AuditAction, AuditOutcome, trace_client
+from central.db import insert_for
 from central.dmp.common import PatientNotices, history_horizon
 from central.dmp.models import CareHistoryRequest, CareLine, Dmp
 from central.errors import BadRequest, Conflict, Forbidden, NotFound, ServiceError
@@ -62,11 +61,6 @@ def _after(cursor: str) -> tuple[dt.datetime, str]:
     if not (micros.isdigit() and len(micros) <= 20 and 1 <= len(ins) <= 15):
         raise BadRequest("unreadable cursor", code="bad_cursor")
     return dt.datetime.fromtimestamp(int(micros) / 1_000_000, dt.UTC), ins
-
-
-def _insert_for(db: Session) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
-    return pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 class CareFeed:
@@ -152,7 +146,7 @@ class CareFeed:
             for line in lines
         ]
         statement = (
-            _insert_for(db)(CareLine)
+            insert_for(db)(CareLine)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["dmp_ins", "line_id"])
             .returning(CareLine.line_id)
