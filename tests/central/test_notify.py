@@ -177,6 +177,11 @@ def _code_row(server: Server, *, sent: bool, timeout_s: float = 10) -> OutboxMes
     raise AssertionError("the code's message never got there")
 
 
+def _holds(text_: str, code: str) -> bool:
+    """The code as a number of its own (a code may also be digits of the phone number)."""
+    return re.search(rf"(?<![0-9]){code}(?![0-9])", text_) is not None
+
+
 def _outbox_text(server: Server) -> str:
     """Every value of every outbox row, as the database holds them."""
     with server.state.engine.connect() as conn:
@@ -190,7 +195,7 @@ def test_a_code_delivered_by_email_is_no_longer_in_the_database(
     _ask_code(server)
     code = mailbox.code_for(EMAIL)  # delivered through the real SMTP server
     row = _code_row(server, sent=True)
-    assert code not in _outbox_text(server)
+    assert not _holds(_outbox_text(server), code)
     assert row.body == "" and row.subject == CODE_SUBJECT and row.address == EMAIL
     assert row.channel == "email" and row.attempts == 1
 
@@ -209,7 +214,7 @@ def test_a_code_waiting_for_a_retry_keeps_it_until_the_sms_goes(
     code = sms.code_for("+33612345678", "code de connexion")
     assert code == kept.group(0) and len(sms.requests) == 2
     row = _code_row(server, sent=True)
-    assert code not in _outbox_text(server)
+    assert not _holds(_outbox_text(server), code)
     assert row.body == "" and row.address == "+33612345678" and row.attempts == 2
 
 
