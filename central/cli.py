@@ -312,6 +312,11 @@ def _audit_failed(settings: Settings, result: VerifyResult) -> int:
                 " ont été supprimées à la fin"
             ),
         }.get(problem)
+    if problem is ChainProblem.UNCHAINED:  # in no chain, or one it does not belong to
+        line = (
+            f"une entrée marquée scellée (numéro {seq}) n'est dans aucune chaîne vérifiée :"
+            " ajoutée ou modifiée dans la base, elle ne doit pas être crue"
+        )
     if problem is ChainProblem.NO_KEY:
         line = (
             f"clé d'audit introuvable : {settings.audit_key_path()} ; la chaîne ne peut être"

@@ -205,6 +205,7 @@ class ChainProblem(StrEnum):
     EXPECTED_HEAD_DIFFERS = "expected_head_differs"  # rewritten since the head was exported
     REWRITTEN = "rewritten"  # an entry differs from the head a root lists: chained again
     UNROOTED = "unrooted"  # entries sealed after the last root: roots cut at the end
+    UNCHAINED = "unchained"  # a row that looks sealed (seq set) in no chain walked: forged
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +294,7 @@ class AuditLog:
                 _walk_chain(db, key, chain, walk, expect, batch)
             _walk_roots(db, key, walk, expect, batch)
             _check_ends(db, walk, expect)
+            _check_nothing_outside(db, walk)
         except _Bad as bad:
             return bad.result
         pending = db.scalar(
@@ -634,6 +636,27 @@ def _check_listed(
                     VerifyResult.bad(walk, seq, ChainProblem.REWRITTEN, chain=chain, root=root.seq)
                 )
             checked[chain] = (seq, sealed)
+
+
+def _check_nothing_outside(db: Session, walk: _Walk) -> None:
+    """Every row that looks sealed was walked: a row with a seq but no chain, a seq below 1,
+    or a copy of a chain's place in another partition would otherwise pass for sealed in a
+    patient's access log without being checked."""
+    looks_sealed = db.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.seq.is_not(None))
+    )
+    if (looks_sealed or 0) != walk.entries:
+        odd = db.execute(
+            select(AuditEntry.chain, AuditEntry.seq)
+            .where(
+                AuditEntry.seq.is_not(None),
+                AuditEntry.chain.is_(None) | (AuditEntry.seq < 1),
+            )
+            .order_by(AuditEntry.id)
+            .limit(1)
+        ).first()
+        chain, seq = (odd[0], odd[1] or 0) if odd is not None else (None, 0)
+        raise _Bad(VerifyResult.bad(walk, seq, ChainProblem.UNCHAINED, chain=chain))
 
 
 def _check_ends(db: Session, walk: _Walk, expect: ChainHead | None) -> None:

@@ -37,13 +37,15 @@ def run_online() -> None:
         # references itself (documents.replaces) cannot be dropped while a row does. Off for
         # the migration, then every key checked once at the end.
         event.listen(engine, "connect", _sqlite_keys_off)
-    with engine.connect() as conn:
-        _run(conn)
-        if engine.dialect.name == "sqlite":
-            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-            if broken:
-                raise RuntimeError(f"migration left {len(broken)} broken foreign keys")
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            _run(conn)
+            if engine.dialect.name == "sqlite":
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left {len(broken)} broken foreign keys")
+    finally:  # a migration that refuses leaves no connection open behind it
+        engine.dispose()
 
 
 def _sqlite_keys_off(dbapi_connection: Any, _record: Any) -> None:

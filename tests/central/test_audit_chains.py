@@ -16,6 +16,7 @@ from central.audit.service import (
     AuditLog,
     AuditSealer,
     AuditTampered,
+    ChainProblem,
     entry_hash,
     genesis,
 )
@@ -387,7 +388,7 @@ def _legacy_chain(server: Server, count: int) -> list[tuple[int, str]]:
 def test_entries_sealed_before_the_split_stay_verifiable(server: Server) -> None:
     server.state.sealer.stop()
     url = server.state.settings.database_url
-    command.downgrade(alembic_config(url), "0014")
+    command.downgrade(alembic_config(url, audit_key=server.state.sealer.key), "0014")
     legacy = _legacy_chain(server, 12)
     exported = f"{legacy[-1][0]}:{legacy[-1][1]}"  # `central audit head` before the split
     command.upgrade(alembic_config(url), "head")
@@ -414,7 +415,7 @@ def test_entries_sealed_before_the_split_stay_verifiable(server: Server) -> None
 def test_a_legacy_chain_cut_after_the_split_is_caught_by_root_1(server: Server) -> None:
     server.state.sealer.stop()
     url = server.state.settings.database_url
-    command.downgrade(alembic_config(url), "0014")
+    command.downgrade(alembic_config(url, audit_key=server.state.sealer.key), "0014")
     legacy = _legacy_chain(server, 8)
     command.upgrade(alembic_config(url), "head")
     sealer = _sealer_after_migration(server)
@@ -434,13 +435,13 @@ def test_a_legacy_chain_cut_after_the_split_is_caught_by_root_1(server: Server) 
 def test_the_migration_goes_back_and_forth(server: Server) -> None:
     server.state.sealer.stop()
     url = server.state.settings.database_url
-    command.downgrade(alembic_config(url), "0014")
+    command.downgrade(alembic_config(url, audit_key=server.state.sealer.key), "0014")
     _legacy_chain(server, 4)
     command.upgrade(alembic_config(url), "head")
     sealer = _sealer_after_migration(server)
     _trace_more_with(sealer, server, PATIENTS[:6])
     # Back: the old schema holds one chain; what the split's chains sealed waits unsealed.
-    command.downgrade(alembic_config(url), "0014")
+    command.downgrade(alembic_config(url, audit_key=server.state.sealer.key), "0014")
     with server.state.engine.connect() as conn:
         assert conn.execute(text("SELECT seq, hash FROM audit_head")).one()[0] == 4
         unsealed = conn.execute(text("SELECT count(*) FROM audit_entries WHERE seq IS NULL"))
@@ -475,3 +476,63 @@ def test_the_cli_names_the_last_root(server: Server) -> None:
     assert head.startswith("2:")
     result = _audit_cli(server, "verify", "--expect-head", head)
     assert result.returncode == 0 and "tête attendue 2 présente" in result.stdout
+
+
+def _forge(server: Server, *, chain: int | None, seq: int) -> None:
+    """A row written straight into the database that looks sealed: seq and hashes set."""
+    run_sql(
+        server.state.engine,
+        "INSERT INTO audit_entries (at, recorded_at, actor_id, actor_name, role, mode,"
+        " patient_ins, action, outcome, detail, chain, seq, prev_hash, hash)"
+        " VALUES (:at, :at, '810100457828', 'Dr Forged', 'health_professional', 'bris_de_glace',"
+        " :ins, 'open', 'allowed', 'forged', :chain, :seq, :h, :h)",
+        at=server.state.now(),
+        ins=PATIENTS[0],
+        chain=chain,
+        seq=seq,
+        h="ab" * 32,
+    )
+
+
+@pytest.mark.parametrize(("chain", "seq"), [(None, 7), (0, 0), (0, -3)])
+def test_a_row_that_looks_sealed_outside_every_chain_is_named(
+    server: Server, chain: int | None, seq: int
+) -> None:
+    """A forged entry with a seq but no chain, or a seq below 1, would show in the patient's
+    access log as if it were sealed: verify walks the chains by (chain, seq >= 1), so it
+    counts every row that looks sealed against what it walked."""
+    _spread(server, per_patient=1)
+    _forge(server, chain=chain, seq=seq)
+    result = _verify_cli(server)
+    assert result.returncode == 1
+    assert f"une entrée marquée scellée (numéro {seq}) n'est dans aucune chaîne" in result.stderr
+    with server.state.sessions() as db:
+        found = AuditLog.verify(db, key=server.state.sealer.key)
+    assert found.problem is ChainProblem.UNCHAINED and found.chain == chain
+
+
+def test_no_way_back_below_the_split_without_the_key(server: Server) -> None:
+    """Going below 0015 unseals what the chains sealed since the split: without the key to
+    verify the log first, the downgrade is refused and nothing changes."""
+    _spread(server, per_patient=1)
+    url = server.state.settings.database_url
+    with pytest.raises(RuntimeError, match="give the audit key"):
+        command.downgrade(alembic_config(url), "0014")
+    with server.state.sessions() as db:
+        assert AuditLog.verify(db, key=server.state.sealer.key).ok
+
+
+def test_a_tampered_log_is_not_laundered_by_a_downgrade(server: Server) -> None:
+    """An entry edited in the database since the split would be chained again, with the key,
+    by the old sealer after a downgrade: the downgrade verifies first and refuses."""
+    _spread(server, per_patient=2)
+    server.state.sealer.stop()
+    run_sql(
+        server.state.engine,
+        "UPDATE audit_entries SET detail = 'autre' WHERE chain IS NOT NULL AND seq = 2",
+    )
+    url = server.state.settings.database_url
+    with pytest.raises(RuntimeError, match="does not verify"):
+        command.downgrade(alembic_config(url, audit_key=server.state.sealer.key), "0014")
+    result = _verify_cli(server)
+    assert result.returncode == 1 and "modifiée ou déplacée" in result.stderr

@@ -238,7 +238,7 @@ def test_the_texts_written_before_files_become_text_files_and_back(
         masked_to_professionals=True,
     )
     url = server.state.settings.database_url
-    command.downgrade(alembic_config(url), "0012")
+    command.downgrade(alembic_config(url, audit_key=server.state.sealer.key), "0012")
     engine = create_engine(url)
     try:
         with engine.connect() as conn:

@@ -375,7 +375,7 @@ def test_records_already_of_age_are_not_handed_over_again_after_the_migration(
         assert leo is not None
         leo.birth_date = aged("1996-06-30")  # created for him as a child, long ago
     url = server.state.settings.database_url
-    command.downgrade(alembic_config(url), "0011")
+    command.downgrade(alembic_config(url, audit_key=server.state.sealer.key), "0011")
     command.upgrade(alembic_config(url), "head")
     with server.state.sessions() as db, db.begin():
         assert majority.sweep(db, server.state.patients.notifier, server.state.now()) == 0

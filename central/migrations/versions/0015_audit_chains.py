@@ -13,6 +13,10 @@ root 1 over it.
 Going back, the old schema holds one chain only: entries sealed in the partitions' chains are
 marked unsealed again (the old sealer chains them after the legacy head, in insertion order),
 and the sealer's `audit.head` beside the key, which names a root, must be removed by hand.
+Unsealing would launder whatever was edited in the database since the split (the old sealer
+would chain it with the key), so there is no way back unless the log verifies first: the
+audit key is given to the migration (`central.migrate.alembic_config(url, audit_key=...)`),
+and a log that does not verify, or no key while such entries exist, refuses the downgrade.
 
 Revision ID: 0015
 Revises: 0014
@@ -22,7 +26,8 @@ Create Date: 2026-12-03 13:00:00
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
+from sqlalchemy.orm import Session
 
 import central.db
 
@@ -85,6 +90,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
+    _refuse_unless_verified(bind)
     legacy = bind.execute(
         sa.text("SELECT seq, hash FROM audit_chain_heads WHERE chain = :c").bindparams(c=_LEGACY)
     ).first()
@@ -111,6 +117,32 @@ def downgrade() -> None:
             batch_op.drop_column("chain")
             batch_op.create_unique_constraint("uq_audit_entries_seq", ["seq"])
         _unsealed_index()
+
+
+def _refuse_unless_verified(bind: sa.Connection) -> None:
+    """The entries sealed since the split are unsealed only once the whole log verifies with
+    the key (this schema is the one central.audit reads)."""
+    sealed = bind.execute(
+        sa.text("SELECT count(*) FROM audit_entries WHERE seq IS NOT NULL AND chain <> -1")
+    ).scalar_one()
+    if not sealed:
+        return
+    key = context.config.attributes.get("audit_key")
+    if not isinstance(key, bytes):
+        raise RuntimeError(
+            "going below 0015 unseals the audit entries sealed since the split: give the audit"
+            " key (central.migrate.alembic_config(url, audit_key=...)) so that the log is"
+            " verified first"
+        )
+    from central.audit.service import AuditLog  # this schema's reader
+
+    with Session(bind=bind) as db:
+        result = AuditLog.verify(db, key=key)
+    if not result.ok:
+        raise RuntimeError(
+            f"the audit log does not verify ({result.problem} at {result.first_bad_seq},"
+            f" chain {result.chain}): not unsealing it"
+        )
 
 
 def _tables(bind: sa.Connection) -> list[str]:
