@@ -40,7 +40,6 @@ import json
 import os
 import platform
 import random
-import secrets
 import subprocess
 import tempfile
 import threading
@@ -57,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
+from bench.handsign import signature_headers  # noqa: E402
 from central.migrate import upgrade  # noqa: E402
 from dmpcommon.envelope import GENESIS_HASH  # noqa: E402
 from dmpcommon.nir import nir_key  # noqa: E402
@@ -275,23 +275,9 @@ class LightClient:
         """RFC 9421 headers as the kiosk's signer writes them, built by hand: the library's
         per-request cost would be the load generator's, not the service's, on 2 shared cores.
         The service verifies them with its own library: a wrong one is a 401, not a figure."""
-        digest = "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
-        params = (
-            '("@method" "@authority" "@path" "@query" "content-digest")'
-            f';created={int(time.time())};keyid="{KIOSK_ID}";alg="ed25519"'
-            f';nonce="{secrets.token_urlsafe(16)}"'
+        return self.headers | signature_headers(
+            method, self.authority, path, body, key=KIOSK_KEY, keyid=KIOSK_ID
         )
-        route, _, query = path.partition("?")
-        base = (
-            f'"@method": {method}\n"@authority": {self.authority}\n"@path": {route}\n'
-            f'"@query": ?{query}\n"content-digest": {digest}\n"@signature-params": {params}'
-        )
-        signature = base64.b64encode(KIOSK_KEY.sign(base.encode())).decode()
-        return self.headers | {
-            "Content-Digest": digest,
-            "Signature-Input": f"sig1={params}",
-            "Signature": f"sig1=:{signature}:",
-        }
 
     def get(self, path: str) -> int:
         self.conn.request("GET", path, headers=self._signed("GET", path, b""))

@@ -26,16 +26,13 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import asyncio
-import base64
 import cProfile
-import hashlib
 import importlib.util
 import io
 import json
 import os
 import pstats
 import random
-import secrets
 import subprocess
 import tempfile
 import time
@@ -61,6 +58,7 @@ if "get_state_async" in PATCH:  # no thread-pool hop for the wiring's dependency
 
     central.deps.get_state = _get_state  # type: ignore[assignment]
 
+from bench.handsign import signature_headers  # noqa: E402
 from central.app import create_app  # noqa: E402
 from central.config import Settings  # noqa: E402
 from central.state import build_state  # noqa: E402
@@ -92,25 +90,11 @@ def _database() -> str:
 
 def signed(method: str, target: str, body: bytes, token: str | None) -> list[tuple[bytes, bytes]]:
     """The headers of a request signed as the kiosks sign them (RFC 9421)."""
-    digest = "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
-    params = (
-        '("@method" "@authority" "@path" "@query" "content-digest")'
-        f';created={int(time.time())};keyid="{KIOSK_ID}";alg="ed25519"'
-        f';nonce="{secrets.token_urlsafe(16)}"'
-    )
-    route, _, query = target.partition("?")
-    base = (
-        f'"@method": {method}\n"@authority": {AUTHORITY}\n"@path": {route}\n'
-        f'"@query": ?{query}\n"content-digest": {digest}\n"@signature-params": {params}'
-    )
-    signature = base64.b64encode(KIOSK_KEY.sign(base.encode())).decode()
     headers = {
         "host": AUTHORITY,
         "content-type": "application/json",
         "content-length": str(len(body)),
-        "content-digest": digest,
-        "signature-input": f"sig1={params}",
-        "signature": f"sig1=:{signature}:",
+        **signature_headers(method, AUTHORITY, target, body, key=KIOSK_KEY, keyid=KIOSK_ID),
     }
     if token:
         headers["authorization"] = f"Bearer {token}"

@@ -28,6 +28,7 @@ from http_message_signatures import (
     algorithms,
 )
 
+from bench.handsign import signature_headers
 from central.sync.signatures import (
     COVERED_COMPONENTS,
     MAX_CLOCK_SKEW,
@@ -114,25 +115,13 @@ def by_library(
 
 def by_hand(method: str, path: str, body: bytes = b"", *, key: Ed25519PrivateKey = KEY) -> Sent:
     """Signed as bench/central.py signs, headers written by hand (label sig1, no date)."""
-    digest = "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
-    params = (
-        '("@method" "@authority" "@path" "@query" "content-digest")'
-        f';created={int(time.time())};keyid="{KIOSK}";alg="ed25519";nonce="abcdefghijklmnop"'
+    headers = signature_headers(
+        method, "127.0.0.1:8023", path, body, key=key, keyid=KIOSK, nonce="abcdefghijklmnop"
     )
-    route, _, query = path.partition("?")
-    base = (
-        f'"@method": {method}\n"@authority": 127.0.0.1:8023\n"@path": {route}\n'
-        f'"@query": ?{query}\n"content-digest": {digest}\n"@signature-params": {params}'
-    )
-    signature = base64.b64encode(key.sign(base.encode())).decode()
     return Sent(
         method,
         BASE + path,
-        [
-            (b"content-digest", digest.encode()),
-            (b"signature-input", f"sig1={params}".encode()),
-            (b"signature", f"sig1=:{signature}:".encode()),
-        ],
+        [(name.encode(), value.encode()) for name, value in headers.items()],
         body,
     )
 
