@@ -485,10 +485,12 @@ def test_the_unknown_path_runs_the_same_queries_and_writes_as_the_known_one(
 def test_known_and_unknown_take_comparable_time(
     server: Server, jeanne: dict[str, Any], settings: Settings
 ) -> None:
-    """Medians of interleaved requests (load on the machine hits both alike), per door,
-    within a factor of two: the unknown path used to answer two to four times faster (no
-    write, no code); now its medians are within about a third of the known one's. 21 rounds:
-    with 11, a load average of 6 on two cores once moved a median past the factor."""
+    """The fastest quarter of interleaved requests, per door, within a factor of two: the
+    unknown path used to answer two to four times faster (no write, no code); now the known
+    one takes 1.3 to 1.5 times as long on an idle machine. The first quartile, as an attacker
+    filters noise, not the median: with the other test worker's load (a load average of 6 on
+    two cores) a median moved past the factor twice, the known path's extra statements
+    waiting longer on the busy database, while the quartile keeps the paths' own cost."""
     server.state.patients.resend_interval = dt.timedelta(0)
     server.state.patients.max_per_hour = 1000
     server.state.patients.otp_max_tries = 1000
@@ -505,7 +507,9 @@ def test_known_and_unknown_take_comparable_time(
                     client.post(path, json=body)
                     times.setdefault((path, name), []).append(time.perf_counter() - start)
     for path in ("/v1/patient/code", "/v1/patient/login"):
-        fast, slow = sorted(statistics.median(times[path, name]) for name in ("known", "unknown"))
+        fast, slow = sorted(
+            statistics.quantiles(times[path, name], n=4)[0] for name in ("known", "unknown")
+        )
         assert slow < 2 * fast, (path, times)
 
 
