@@ -536,3 +536,23 @@ def test_a_tampered_log_is_not_laundered_by_a_downgrade(server: Server) -> None:
         command.downgrade(alembic_config(url, audit_key=server.state.sealer.key), "0014")
     result = _verify_cli(server)
     assert result.returncode == 1 and "modifiée ou déplacée" in result.stderr
+
+
+@postgresql_only
+def test_a_copy_of_a_chains_place_in_another_partition_is_caught(server: Server) -> None:
+    """A partition keys (chain, seq) alone: a sealed entry copied into another partition,
+    hashes and all, is met by its chain's walk."""
+    chains = _spread(server)
+    first, second = _two_chains(chains)
+    run_sql(
+        server.state.engine,
+        "INSERT INTO audit_entries (at, recorded_at, actor_id, actor_name, role, mode,"
+        " patient_ins, action, outcome, detail, chain, seq, prev_hash, hash)"
+        " SELECT at, recorded_at, actor_id, actor_name, role, mode, :other, action, outcome,"
+        " detail, chain, seq, prev_hash, hash FROM audit_entries WHERE chain = :c AND seq = 2",
+        other=chains[second][0],
+        c=first,
+    )
+    with server.state.sessions() as db:
+        result = AuditLog.verify(db, key=server.state.sealer.key)
+    assert not result.ok and result.chain == first, result
