@@ -33,9 +33,7 @@ from tests.central.test_audit import (
     _trace_more,
     _verify_cli,
 )
-from tests.support.central import Server, run_sql
-
-postgresql_only = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+from tests.support.central import Server, postgresql_only, run_sql
 
 # Patients enough for every partition to hold some (PostgreSQL's hash spreads them).
 PATIENTS = [f"2{n:014d}" for n in range(1, 41)]
@@ -386,12 +384,8 @@ def _legacy_chain(server: Server, count: int) -> list[tuple[int, str]]:
 
 
 def test_entries_sealed_before_the_split_stay_verifiable(server: Server) -> None:
-    server.state.sealer.stop()
-    url = server.state.settings.database_url
-    command.downgrade(alembic_config(url, audit_key=server.state.sealer.key), "0014")
-    legacy = _legacy_chain(server, 12)
+    legacy = _split_after_legacy(server, 12)
     exported = f"{legacy[-1][0]}:{legacy[-1][1]}"  # `central audit head` before the split
-    command.upgrade(alembic_config(url), "head")
     assert _verify_cli(server, "--expect-head", exported).returncode == 0  # no root yet
     assert _head(server) == exported
     sealer = _sealer_after_migration(server)
@@ -413,11 +407,7 @@ def test_entries_sealed_before_the_split_stay_verifiable(server: Server) -> None
 
 
 def test_a_legacy_chain_cut_after_the_split_is_caught_by_root_1(server: Server) -> None:
-    server.state.sealer.stop()
-    url = server.state.settings.database_url
-    command.downgrade(alembic_config(url, audit_key=server.state.sealer.key), "0014")
-    legacy = _legacy_chain(server, 8)
-    command.upgrade(alembic_config(url), "head")
+    legacy = _split_after_legacy(server, 8)
     sealer = _sealer_after_migration(server)
     sealer.run_once()
     with server.state.sessions() as db, db.begin():
@@ -433,11 +423,8 @@ def test_a_legacy_chain_cut_after_the_split_is_caught_by_root_1(server: Server) 
 
 
 def test_the_migration_goes_back_and_forth(server: Server) -> None:
-    server.state.sealer.stop()
+    _split_after_legacy(server, 4)
     url = server.state.settings.database_url
-    command.downgrade(alembic_config(url, audit_key=server.state.sealer.key), "0014")
-    _legacy_chain(server, 4)
-    command.upgrade(alembic_config(url), "head")
     sealer = _sealer_after_migration(server)
     _trace_more_with(sealer, server, PATIENTS[:6])
     # Back: the old schema holds one chain; what the split's chains sealed waits unsealed.
@@ -452,6 +439,17 @@ def test_the_migration_goes_back_and_forth(server: Server) -> None:
     with server.state.sessions() as db:
         result = AuditLog.verify(db, key=fresh.key)
     assert result.ok and result.entries == 10 and result.pending == 0, result
+
+
+def _split_after_legacy(server: Server, entries: int) -> list[tuple[int, str]]:
+    """A log sealed before the split (`entries` in the one old chain), then migrated to the
+    split; returns the old chain's (seq, hash)."""
+    server.state.sealer.stop()
+    url = server.state.settings.database_url
+    command.downgrade(alembic_config(url, audit_key=server.state.sealer.key), "0014")
+    legacy = _legacy_chain(server, entries)
+    command.upgrade(alembic_config(url), "head")
+    return legacy
 
 
 def _sealer_after_migration(server: Server) -> AuditSealer:

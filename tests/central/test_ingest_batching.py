@@ -31,7 +31,7 @@ from dmpcommon.actions import (
 )
 from dmpcommon.vocabulary import ContactChannel
 from kiosk.sync.queue import ActionQueue
-from tests.support.central import Professional, Server
+from tests.support.central import Professional, Server, postgresql_only
 from tests.support.dmp import JEANNE, card_traits, queued_creation
 from tests.support.queues import batch, enrolled_queue, post_batch, queue_login, sync
 
@@ -111,14 +111,13 @@ def test_a_batch_writes_its_traces_and_presences_once_whatever_its_size(
         assert db.scalar(presences.where(PatientPresence.session_id == "session-b1")) == 1 + 12
 
 
+@postgresql_only  # SQLite takes a string of any length: it refuses nothing here
 def test_an_entry_the_database_refuses_rejects_its_action_alone(
     server: Server,
     queue: ActionQueue,
     pharmacist: Professional,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if server.state.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite takes a string of any length")
     queue_login(queue, pharmacist, "session-b2")
     for reason in (RefusedCard.VITALE1, RefusedCard.UNKNOWN, RefusedCard.APCV):
         queue.enqueue(CardReadRefused(reason=reason), session_id="session-b2")

@@ -43,6 +43,8 @@ PKI = ROOT / "fixtures" / "pki"
 
 # A test whose point does not depend on the database runs on SQLite only (the suite's time).
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+# A test of what only PostgreSQL does (partitions, a column's length enforced).
+postgresql_only = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
 
 def postgres_url() -> str:
